@@ -1,0 +1,43 @@
+/*
+ * <shunt/shunt.h> - start, drive and stop a Shunt stack instance.
+ *
+ * A process holds one instance: a user-space TCP/IP stack (lwIP) on one
+ * DPDK port queue, driven by a run-to-completion poll loop on the calling
+ * thread.  Either call shunt_poll() from your own loop, or let Shunt's
+ * blocking calls spin it for you.
+ *
+ * Build against it with `pkg-config --cflags --libs shunt`.
+ */
+#ifndef SHUNT_SHUNT_H
+#define SHUNT_SHUNT_H
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/*
+ * Start the instance from a configuration file (see the README); NULL means
+ * the file named by the environment variable SHUNT_CONFIG.  Brings up the
+ * EAL, the port and lwIP.  Returns 0, or -1 with errno set after printing
+ * one line on stderr saying what is wrong and how to fix it.  Once per
+ * process: the EAL cannot start twice.
+ */
+int shunt_init(const char *config_path);
+
+/* Stop the instance: print its counters (unless `stats = no`), close the
+ * port, release the EAL. */
+void shunt_exit(void);
+
+/* One turn of the poll loop.  Returns the number of frames received. */
+int shunt_poll(void);
+
+/* Run fn(arg) once per loop turn, after lwIP's work and before the turn's
+ * frames are sent; NULL removes it. */
+typedef void (*shunt_poll_hook)(void *arg);
+void shunt_set_poll_hook(shunt_poll_hook fn, void *arg);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* SHUNT_SHUNT_H */

@@ -1,0 +1,210 @@
+/*
+ * lwipopts.h - how Shunt builds lwIP 2.1.3.
+ *
+ * Shunt runs lwIP's raw API on one thread per stack instance, polled from a
+ * run-to-completion loop over one DPDK port queue.  There is no OS underneath
+ * lwIP (NO_SYS=1), no tcpip thread and no lwIP socket/netconn layer: Shunt's
+ * own socket layer (api/) sits directly on the raw API.
+ *
+ * Every number below says why it has the value it has.  Sizes are per stack
+ * instance (one per process); static pools cost address space, and only the
+ * pages actually touched cost memory.
+ */
+#ifndef SHUNT_LWIPOPTS_H
+#define SHUNT_LWIPOPTS_H
+
+/* ---- System: no OS, no threads, no locks ------------------------------ */
+
+#define NO_SYS                          1
+/* Only the owner thread ever enters lwIP, so there is nothing to protect. */
+#define SYS_LIGHTWEIGHT_PROT            0
+#define LWIP_TIMERS                     1
+#define LWIP_NETCONN                    0
+#define LWIP_SOCKET                     0
+#define LWIP_NETIF_API                  0
+#define LWIP_ALTCP                      0
+
+/* ---- Memory ----------------------------------------------------------- */
+
+/* x86-64: keep pbuf payloads and pool elements 8-byte aligned. */
+#define MEM_ALIGNMENT                   8
+
+/*
+ * lwIP's own heap holds PBUF_RAM buffers: data copied in by tcp_write(),
+ * outgoing headers, ICMP replies and IP fragments being sent.  It must hold
+ * the send buffers of all busy connections at once: 64 MiB is 256 connections
+ * with full 256 KiB send buffers.  It lives in .bss, so untouched pages cost
+ * nothing.
+ */
+#define MEM_SIZE                        (64 * 1024 * 1024)
+
+/*
+ * lwIP's PBUF_POOL would be its receive buffer pool.  Shunt never uses it:
+ * received frames stay in their DPDK mbufs and reach lwIP as custom pbufs
+ * (port/mbuf.c).  Nothing else in lwIP's core allocates from it.
+ */
+#define PBUF_POOL_SIZE                  0
+
+/* PBUF_REF/ROM headers: IP fragments being sent and no-copy TCP writes. */
+#define MEMP_NUM_PBUF                   4096
+
+/* ---- Link layer: Ethernet, ARP ---------------------------------------- */
+
+#define LWIP_ETHERNET                   1
+#define LWIP_ARP                        1
+#define ETH_PAD_SIZE                    0
+#define PBUF_LINK_HLEN                  14
+/* A LAN peer set the size of a small subnet; lookups use per-pcb hints. */
+#define ARP_TABLE_SIZE                  128
+#define LWIP_NETIF_HWADDRHINT           1
+#define ETHARP_SUPPORT_STATIC_ENTRIES   1
+/* Queue packets while ARP resolves rather than dropping the first ones. */
+#define ARP_QUEUEING                    1
+#define ARP_QUEUE_LEN                   16
+#define MEMP_NUM_ARP_QUEUE              512
+
+/* ---- IPv4 -------------------------------------------------------------- */
+
+#define LWIP_IPV4                       1
+#define IP_DEFAULT_TTL                  64      /* as Linux */
+#define IP_FORWARD                      0
+#define IP_OPTIONS_ALLOWED              1
+#define IP_FRAG                         1
+#define IP_REASSEMBLY                   1
+/*
+ * A 65,507-byte UDP datagram is 45 fragments at MTU 1500; room for about
+ * twenty of them in flight at once.  Fragments held here are mbufs, so the
+ * mbuf pool is sized with this in mind.
+ */
+#define IP_REASS_MAX_PBUFS              1024
+#define MEMP_NUM_REASSDATA              64
+#define MEMP_NUM_FRAG_PBUF              1024
+#define IP_REASS_MAXAGE                 15      /* seconds of IP_TMR_INTERVAL */
+#define LWIP_ICMP                       1
+#define LWIP_BROADCAST_PING             0       /* as Linux: icmp_echo_ignore_broadcasts */
+#define LWIP_MULTICAST_PING             1
+#define LWIP_IGMP                       1
+#define MEMP_NUM_IGMP_GROUP             64
+#define LWIP_MULTICAST_TX_OPTIONS       1
+/* SO_BROADCAST semantics: a pcb must opt in to send or receive broadcast. */
+#define IP_SOF_BROADCAST                1
+#define IP_SOF_BROADCAST_RECV           1
+#define LWIP_DHCP                       0
+#define LWIP_AUTOIP                     0
+
+/* ---- IPv6 -------------------------------------------------------------- */
+
+#define LWIP_IPV6                       1
+/* link-local + the configured address + one spare */
+#define LWIP_IPV6_NUM_ADDRESSES         3
+#define LWIP_IPV6_FRAG                  1
+#define LWIP_IPV6_REASS                 1
+/* lwIP's reassembly keeps a pointer inside the fragment header: on 64-bit
+ * hosts it does not fit, so the header is copied aside instead. */
+#define IPV6_FRAG_COPYHEADER            1
+#define LWIP_ICMP6                      1
+#define LWIP_IPV6_MLD                   1
+#define MEMP_NUM_MLD6_GROUP             64
+/* nd6.c walks these caches with an s8_t index: 127 at most. */
+#define LWIP_ND6_NUM_NEIGHBORS          64
+#define LWIP_ND6_NUM_DESTINATIONS       64
+#define LWIP_ND6_QUEUEING               1
+#define MEMP_NUM_ND6_QUEUE              512
+/* Addresses come from the config file: no SLAAC, no router solicitations. */
+#define LWIP_IPV6_AUTOCONFIG            0
+#define LWIP_IPV6_SEND_ROUTER_SOLICIT   0
+#define LWIP_IPV6_DHCP6                 0
+
+/* ---- UDP --------------------------------------------------------------- */
+
+#define LWIP_UDP                        1
+#define MEMP_NUM_UDP_PCB                1024
+#define LWIP_RAW                        0
+
+/* ---- TCP --------------------------------------------------------------- */
+
+#define LWIP_TCP                        1
+#define MEMP_NUM_TCP_PCB                16384
+#define MEMP_NUM_TCP_PCB_LISTEN         256
+#define SO_REUSE                        1
+#define SO_REUSE_RXTOALL                1
+#define TCP_LISTEN_BACKLOG              1
+#define TCP_DEFAULT_LISTEN_BACKLOG      0xff
+#define LWIP_TCP_KEEPALIVE              1
+#define LWIP_TCP_TIMESTAMPS             1
+#define LWIP_WND_SCALE                  1
+
+/*
+ * TCP_MSS is only a ceiling: lwIP derives each connection's MSS from the
+ * netif MTU (TCP_CALCULATE_EFF_SEND_MSS), and the netif MTU comes from the
+ * DPDK port.  The ceiling allows 9000-byte jumbo frames.
+ */
+#define TCP_MSS                         8960
+#define TCP_CALCULATE_EFF_SEND_MSS      1
+
+/*
+ * 256 KiB receive window: enough for several Gbit/s at LAN round-trip
+ * times.  Received data stays in mbufs until the application reads it, so the
+ * window is also how many mbufs one slow reader can pin; scale 3 allows up to
+ * 512 KiB per connection when a socket asks for more.
+ */
+#define TCP_WND                         (256 * 1024)
+#define TCP_RCV_SCALE                   3
+
+/* Send buffer as large as the receive window, so one writer can fill it. */
+#define TCP_SND_BUF                     (256 * 1024)
+/*
+ * Writable again once 16 KiB is free.  lwIP's derived default (half the
+ * buffer) breaks its own u16_t sanity check with a buffer above 64 KiB.
+ */
+#define TCP_SNDLOWAT                    (16 * 1024)
+/* Segments queued per connection: a full buffer of 536-byte segments. */
+#define TCP_SND_QUEUELEN                512
+#define MEMP_NUM_TCP_SEG                32768
+
+/* Keep out-of-order segments (and SACK them) instead of dropping them, but
+ * cap what one connection may pin while a hole stays open. */
+#define TCP_QUEUE_OOSEQ                 1
+#define LWIP_TCP_SACK_OUT               1
+#define TCP_OOSEQ_MAX_PBUFS             256
+
+/*
+ * lwIP's TCP clock: the fast timer (delayed ACKs) every TCP_TMR_INTERVAL ms,
+ * the slow timer (retransmission, keepalive) every 2 * TCP_TMR_INTERVAL.
+ * lwIP's default 250 ms makes the retransmission timer tick in 500 ms steps;
+ * 100 ms gives 200 ms steps, Linux's minimum RTO.
+ */
+#define TCP_TMR_INTERVAL                100
+
+/* Application timers on top of lwIP's own. */
+#define MEMP_NUM_SYS_TIMEOUT            (LWIP_NUM_SYS_TIMEOUT_INTERNAL + 16)
+
+/* ---- The netif --------------------------------------------------------- */
+
+/* One DPDK port queue per stack instance, so routing is a single compare. */
+#define LWIP_SINGLE_NETIF               1
+#define LWIP_NETIF_LOOPBACK             0
+#define LWIP_HAVE_LOOPIF                0
+#define LWIP_NETIF_STATUS_CALLBACK      0
+#define LWIP_NETIF_LINK_CALLBACK        0
+/* Received frames are wrapped mbufs (custom pbufs). */
+#define LWIP_SUPPORT_CUSTOM_PBUF        1
+/*
+ * Checksums are generated and checked per netif, so the driver can hand
+ * exactly the ones the port offloads to the NIC (port/netif.c).
+ */
+#define LWIP_CHECKSUM_CTRL_PER_NETIF    1
+
+/* ---- Statistics -------------------------------------------------------- */
+
+/* Drop counters by protocol; Shunt reports them (stack/stats.c). */
+#define LWIP_STATS                      1
+#define LWIP_STATS_DISPLAY              0
+#define MIB2_STATS                      0
+
+/* ---- Debugging --------------------------------------------------------- */
+
+/* Assertions stay on: they are cheap and catch misuse of the raw API. */
+#define LWIP_DBG_TYPES_ON               LWIP_DBG_OFF
+
+#endif /* SHUNT_LWIPOPTS_H */

@@ -1,0 +1,184 @@
+/*
+ * mbuf.c - mbuf <-> pbuf: zero-copy receive, copying transmit, and the
+ * checksum-offload fields of a frame about to be sent.
+ */
+#include "mbuf.h"
+
+#include <stdbool.h>
+
+#include <rte_ethdev.h>
+#include <rte_ether.h>
+#include <rte_ip.h>
+#include <rte_tcp.h>
+#include <rte_udp.h>
+
+#include "lwip/netif.h"
+
+/* ---- Receive: an mbuf seen as a pbuf ----------------------------------- */
+
+static struct pbuf_custom *mbuf_pbuf(struct rte_mbuf *m)
+{
+    return rte_mbuf_to_priv(m);
+}
+
+static struct rte_mbuf *pbuf_mbuf(struct pbuf *p)
+{
+    /* The pbuf_custom sits at the start of the private area, right after
+     * the rte_mbuf header (rte_mbuf_to_priv). */
+    return (struct rte_mbuf *)((char *)p - sizeof(struct rte_mbuf));
+}
+
+/* lwIP calls this when the last reference to a wrapped segment goes. */
+static void mbuf_pbuf_free(struct pbuf *p)
+{
+    rte_pktmbuf_free_seg(pbuf_mbuf(p));
+}
+
+static struct pbuf *wrap_segment(struct rte_mbuf *seg)
+{
+    struct pbuf_custom *pc = mbuf_pbuf(seg);
+
+    pc->custom_free_function = mbuf_pbuf_free;
+    /* PBUF_REF: the payload is not ours to grow into, so lwIP copies rather
+     * than prepending headers in the mbuf's headroom. */
+    return pbuf_alloced_custom(PBUF_RAW, seg->data_len, PBUF_REF, pc,
+                               rte_pktmbuf_mtod(seg, void *), seg->data_len);
+}
+
+struct pbuf *shunt_pbuf_from_mbuf(struct rte_mbuf *m)
+{
+    struct pbuf *head = wrap_segment(m);
+    struct pbuf *tail = head;
+
+    /* Each segment is freed on its own (rte_pktmbuf_free_seg unlinks it),
+     * so lwIP may free the chain's pbufs in any order it likes. */
+    for (struct rte_mbuf *seg = m->next; seg != NULL; seg = seg->next) {
+        struct pbuf *q = wrap_segment(seg);
+        tail->next = q;
+        tail = q;
+    }
+    /* tot_len of each pbuf is the length of the rest of the chain. */
+    uint32_t rest = m->pkt_len;
+    for (struct pbuf *q = head; q != NULL; q = q->next) {
+        q->tot_len = (u16_t)rest;
+        rest -= q->len;
+    }
+    return head;
+}
+
+/* ---- Transmit: a pbuf chain copied into an mbuf ------------------------ */
+
+struct rte_mbuf *shunt_mbuf_from_pbuf(const struct pbuf *p, struct rte_mempool *mp)
+{
+    struct rte_mbuf *head = rte_pktmbuf_alloc(mp);
+    if (head == NULL)
+        return NULL;
+
+    struct rte_mbuf *seg = head;
+    uint16_t room = rte_pktmbuf_tailroom(seg);
+    uint16_t done = 0;
+    while (done < p->tot_len) {
+        if (room == 0) {
+            struct rte_mbuf *next = rte_pktmbuf_alloc(mp);
+            if (next == NULL) {
+                rte_pktmbuf_free(head);
+                return NULL;
+            }
+            seg->next = next;
+            head->nb_segs++;
+            seg = next;
+            room = rte_pktmbuf_tailroom(seg);
+        }
+        uint16_t n = RTE_MIN(room, (uint16_t)(p->tot_len - done));
+        pbuf_copy_partial(p, rte_pktmbuf_mtod(seg, char *) + seg->data_len, n, done);
+        seg->data_len += n;
+        room -= n;
+        done += n;
+    }
+    head->pkt_len = p->tot_len;
+    return head;
+}
+
+/* ---- Transmit: checksum offload ------------------------------------------ */
+
+uint16_t shunt_mbuf_sw_checksums(uint64_t tx_offloads)
+{
+    uint16_t flags = NETIF_CHECKSUM_ENABLE_ALL;
+
+    if (tx_offloads & RTE_ETH_TX_OFFLOAD_IPV4_CKSUM)
+        flags &= (uint16_t)~NETIF_CHECKSUM_GEN_IP;
+    if (tx_offloads & RTE_ETH_TX_OFFLOAD_TCP_CKSUM)
+        flags &= (uint16_t)~NETIF_CHECKSUM_GEN_TCP;
+    if (tx_offloads & RTE_ETH_TX_OFFLOAD_UDP_CKSUM)
+        flags &= (uint16_t)~NETIF_CHECKSUM_GEN_UDP;
+    return flags;
+}
+
+/* True for any fragment of an IPv4 datagram, first and last included. */
+static bool ipv4_is_fragment(const struct rte_ipv4_hdr *ip)
+{
+    return (ip->fragment_offset &
+            RTE_BE16(RTE_IPV4_HDR_MF_FLAG | RTE_IPV4_HDR_OFFSET_MASK)) != 0;
+}
+
+/*
+ * Where the L4 checksum field is, for the protocols a NIC can checksum;
+ * 0 for any other protocol.
+ */
+static uint16_t l4_cksum_offset(uint8_t proto, uint64_t offloads, uint64_t *flag)
+{
+    if (proto == IPPROTO_TCP && (offloads & RTE_ETH_TX_OFFLOAD_TCP_CKSUM)) {
+        *flag = RTE_MBUF_F_TX_TCP_CKSUM;
+        return offsetof(struct rte_tcp_hdr, cksum);
+    }
+    if (proto == IPPROTO_UDP && (offloads & RTE_ETH_TX_OFFLOAD_UDP_CKSUM)) {
+        *flag = RTE_MBUF_F_TX_UDP_CKSUM;
+        return offsetof(struct rte_udp_hdr, dgram_cksum);
+    }
+    return 0;
+}
+
+void shunt_mbuf_tx_offload(struct rte_mbuf *m, uint64_t offloads)
+{
+    const uint16_t l2 = sizeof(struct rte_ether_hdr);
+    const struct rte_ether_hdr *eth = rte_pktmbuf_mtod(m, struct rte_ether_hdr *);
+    uint64_t l4_flag = 0;
+    uint16_t l3, l4_off;
+    rte_be16_t *l4_cksum;
+
+    /* Headers handed to the NIC must all sit in the first segment. */
+    if (eth->ether_type == RTE_BE16(RTE_ETHER_TYPE_IPV4)) {
+        if (m->data_len < l2 + sizeof(struct rte_ipv4_hdr))
+            return;
+        struct rte_ipv4_hdr *ip = rte_pktmbuf_mtod_offset(m, struct rte_ipv4_hdr *, l2);
+        l3 = rte_ipv4_hdr_len(ip);
+        m->l2_len = l2;
+        m->l3_len = l3;
+        m->ol_flags |= RTE_MBUF_F_TX_IPV4;
+        if (offloads & RTE_ETH_TX_OFFLOAD_IPV4_CKSUM)
+            m->ol_flags |= RTE_MBUF_F_TX_IP_CKSUM;
+        /* A fragment carries only part of the datagram: no NIC can sum it. */
+        if (ipv4_is_fragment(ip))
+            return;
+        l4_off = l4_cksum_offset(ip->next_proto_id, offloads, &l4_flag);
+        if (l4_off == 0 || m->data_len < l2 + l3 + l4_off + 2)
+            return;
+        m->ol_flags |= l4_flag;
+        l4_cksum = rte_pktmbuf_mtod_offset(m, rte_be16_t *, l2 + l3 + l4_off);
+        *l4_cksum = rte_ipv4_phdr_cksum(ip, m->ol_flags);
+    } else if (eth->ether_type == RTE_BE16(RTE_ETHER_TYPE_IPV6)) {
+        if (m->data_len < l2 + sizeof(struct rte_ipv6_hdr))
+            return;
+        struct rte_ipv6_hdr *ip = rte_pktmbuf_mtod_offset(m, struct rte_ipv6_hdr *, l2);
+        l3 = sizeof(*ip);
+        /* Extension headers (fragments among them) are not offloaded. */
+        l4_off = l4_cksum_offset(ip->proto, offloads, &l4_flag);
+        if (l4_off == 0 || m->data_len < l2 + l3 + l4_off + 2)
+            return;
+        m->l2_len = l2;
+        m->l3_len = l3;
+        m->ol_flags |= RTE_MBUF_F_TX_IPV6 | l4_flag;
+        l4_cksum = rte_pktmbuf_mtod_offset(m, rte_be16_t *, l2 + l3 + l4_off);
+        *l4_cksum = rte_ipv6_phdr_cksum(ip, m->ol_flags);
+    }
+}

@@ -1,0 +1,56 @@
+/*
+ * mbuf.h - how a packet crosses between DPDK and lwIP.
+ *
+ * Receive is zero-copy: a received mbuf becomes an lwIP custom pbuf whose
+ * payload is the mbuf's data, and whose pbuf header lives in the mbuf's
+ * private area (so wrapping allocates nothing).  Freeing the pbuf frees the
+ * mbuf.  A chained (multi-segment) mbuf becomes a pbuf chain, one custom
+ * pbuf per segment.
+ *
+ * Transmit copies a pbuf chain into a fresh mbuf (chained when it exceeds
+ * one mbuf's data room) and, when asked, fills in the checksum-offload
+ * fields the NIC needs.
+ */
+#ifndef SHUNT_MBUF_H
+#define SHUNT_MBUF_H
+
+#include <stdint.h>
+
+#include <rte_mbuf.h>
+
+#include "lwip/pbuf.h"
+
+/* The private area every mbuf pool given to Shunt must have (priv_size). */
+#define SHUNT_MBUF_PRIV_SIZE \
+    RTE_ALIGN(sizeof(struct pbuf_custom), RTE_MBUF_PRIV_ALIGN)
+
+/*
+ * Wrap a received mbuf (all its segments) as a pbuf chain; the pbuf owns the
+ * mbuf from now on.  The mbuf's pool must have SHUNT_MBUF_PRIV_SIZE of
+ * private area.  Cannot fail.
+ */
+struct pbuf *shunt_pbuf_from_mbuf(struct rte_mbuf *m);
+
+/*
+ * Copy a pbuf chain into a new mbuf from mp.  Frames longer than one mbuf's
+ * data room become a chained mbuf.  Returns NULL when mp is empty.
+ */
+struct rte_mbuf *shunt_mbuf_from_pbuf(const struct pbuf *p, struct rte_mempool *mp);
+
+/*
+ * The checksums lwIP must still compute itself (NETIF_CHECKSUM_* flags for
+ * NETIF_SET_CHECKSUM_CTRL) on a port with these TX offloads in use.
+ */
+uint16_t shunt_mbuf_sw_checksums(uint64_t tx_offloads);
+
+/*
+ * Ask the NIC to compute the checksums that lwIP left out.  offloads is the
+ * subset of RTE_ETH_TX_OFFLOAD_IPV4_CKSUM / _TCP_CKSUM / _UDP_CKSUM in use on
+ * this port: lwIP wrote zero in those fields, and this sets the mbuf's
+ * ol_flags, l2_len and l3_len and seeds each L4 checksum with the pseudo
+ * header, as DPDK requires.  Frames it does not recognise, and IP fragments,
+ * are left alone.
+ */
+void shunt_mbuf_tx_offload(struct rte_mbuf *m, uint64_t offloads);
+
+#endif /* SHUNT_MBUF_H */

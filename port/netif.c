@@ -1,0 +1,164 @@
+/*
+ * netif.c - lwIP's network interface over one DPDK port queue.
+ */
+#include "netif.h"
+
+#include <string.h>
+
+#include "lwip/etharp.h"
+#include "lwip/ethip6.h"
+#include "netif/ethernet.h"
+
+#include "mbuf.h"
+
+/* ---- Transmit ------------------------------------------------------------ */
+
+/*
+ * lwIP hands over one complete frame.  ERR_MEM tells it the frame did not
+ * go: TCP keeps the segment queued and sends it again later, UDP reports
+ * ENOBUFS.
+ */
+static err_t netif_linkoutput(struct netif *netif, struct pbuf *p)
+{
+    struct shunt_netif *sn = (struct shunt_netif *)netif;
+
+    struct rte_mbuf *m = shunt_mbuf_from_pbuf(p, sn->conf.pool);
+    if (m == NULL) {
+        sn->counters.drops[SHUNT_DROP_TX_NOMBUF]++;
+        return ERR_MEM;
+    }
+    if (sn->conf.tx_offloads != 0)
+        shunt_mbuf_tx_offload(m, sn->conf.tx_offloads);
+    if (shunt_queue_tx(&sn->queue, m) != 0) {
+        rte_pktmbuf_free(m);
+        return ERR_MEM;
+    }
+    return ERR_OK;
+}
+
+void shunt_netif_flush(struct shunt_netif *sn)
+{
+    shunt_queue_flush(&sn->queue);
+}
+
+/* ---- Receive ------------------------------------------------------------- */
+
+/* Broadcast, multicast (lwIP filters groups), or our own address. */
+static bool frame_is_for_us(const struct shunt_netif *sn, const struct rte_ether_hdr *eth)
+{
+    return rte_is_multicast_ether_addr(&eth->dst_addr) ||
+           rte_is_same_ether_addr(&eth->dst_addr, &sn->conf.mac);
+}
+
+/*
+ * What the NIC says of the frame's checksums: false if one is bad.  Those it
+ * found good, lwIP need not check again for this frame.
+ */
+static bool rx_checksums_ok(struct shunt_netif *sn, const struct rte_mbuf *m)
+{
+    uint64_t ip = m->ol_flags & RTE_MBUF_F_RX_IP_CKSUM_MASK;
+    uint64_t l4 = m->ol_flags & RTE_MBUF_F_RX_L4_CKSUM_MASK;
+    u16_t flags = sn->netif.chksum_flags |
+                  NETIF_CHECKSUM_CHECK_IP | NETIF_CHECKSUM_CHECK_TCP | NETIF_CHECKSUM_CHECK_UDP;
+
+    if (ip == RTE_MBUF_F_RX_IP_CKSUM_BAD || l4 == RTE_MBUF_F_RX_L4_CKSUM_BAD)
+        return false;
+    if (ip == RTE_MBUF_F_RX_IP_CKSUM_GOOD)
+        flags &= (u16_t)~NETIF_CHECKSUM_CHECK_IP;
+    if (l4 == RTE_MBUF_F_RX_L4_CKSUM_GOOD)
+        flags &= (u16_t)~(NETIF_CHECKSUM_CHECK_TCP | NETIF_CHECKSUM_CHECK_UDP);
+    NETIF_SET_CHECKSUM_CTRL(&sn->netif, flags);
+    return true;
+}
+
+static void rx_drop(struct shunt_netif *sn, struct rte_mbuf *m, enum shunt_drop_cause cause)
+{
+    sn->counters.drops[cause]++;
+    rte_pktmbuf_free(m);
+}
+
+static void rx_one(struct shunt_netif *sn, struct rte_mbuf *m)
+{
+    if (unlikely(m->data_len < sizeof(struct rte_ether_hdr)))
+        return rx_drop(sn, m, SHUNT_DROP_BAD_FRAME);
+    if (unlikely(!frame_is_for_us(sn, rte_pktmbuf_mtod(m, struct rte_ether_hdr *))))
+        return rx_drop(sn, m, SHUNT_DROP_NOT_FOR_US);
+    if (sn->conf.rx_offloads != 0 && unlikely(!rx_checksums_ok(sn, m)))
+        return rx_drop(sn, m, SHUNT_DROP_BAD_CHECKSUM);
+
+    /* From here the pbuf owns the mbuf: lwIP frees it, whatever happens. */
+    struct pbuf *p = shunt_pbuf_from_mbuf(m);
+    if (sn->netif.input(p, &sn->netif) != ERR_OK)
+        pbuf_free(p);
+}
+
+unsigned shunt_netif_rx(struct shunt_netif *sn)
+{
+    struct rte_mbuf *pkts[SHUNT_MAX_BURST];
+    uint16_t n = shunt_queue_rx(&sn->queue, pkts);
+
+    for (uint16_t i = 0; i < n; i++) {
+        /* The next frame's headers are read soon: start fetching them. */
+        if (i + 1 < n)
+            rte_prefetch0(rte_pktmbuf_mtod(pkts[i + 1], void *));
+        rx_one(sn, pkts[i]);
+    }
+    return n;
+}
+
+/* ---- Set-up -------------------------------------------------------------- */
+
+static err_t netif_setup(struct netif *netif)
+{
+    struct shunt_netif *sn = (struct shunt_netif *)netif;
+
+    netif->name[0] = 'd';
+    netif->name[1] = 'p';
+    netif->output = etharp_output;
+    netif->output_ip6 = ethip6_output;
+    netif->linkoutput = netif_linkoutput;
+    netif->mtu = sn->conf.mtu;
+    netif->mtu6 = sn->conf.mtu;
+    netif->hwaddr_len = ETH_HWADDR_LEN;
+    memcpy(netif->hwaddr, sn->conf.mac.addr_bytes, ETH_HWADDR_LEN);
+    netif->flags = NETIF_FLAG_BROADCAST | NETIF_FLAG_ETHARP | NETIF_FLAG_ETHERNET |
+                   NETIF_FLAG_IGMP | NETIF_FLAG_MLD6;
+    NETIF_SET_CHECKSUM_CTRL(netif, shunt_mbuf_sw_checksums(sn->conf.tx_offloads));
+    return ERR_OK;
+}
+
+/* A configured address needs no duplicate-address detection: use it now. */
+static void add_ip6(struct netif *netif, const ip6_addr_t *addr)
+{
+    s8_t idx;
+
+    if (netif_add_ip6_address(netif, addr, &idx) == ERR_OK)
+        netif_ip6_addr_set_state(netif, idx, IP6_ADDR_PREFERRED);
+}
+
+int shunt_netif_add(struct shunt_netif *sn, const struct shunt_netif_conf *conf)
+{
+    memset(sn, 0, sizeof(*sn));
+    sn->conf = *conf;
+    shunt_queue_init(&sn->queue, conf->port_id, conf->queue_id, conf->burst, &sn->counters);
+
+    if (netif_add(&sn->netif, &conf->ip4, &conf->netmask4, &conf->gateway4, NULL,
+                  netif_setup, ethernet_input) == NULL)
+        return -1;
+    netif_set_default(&sn->netif);
+
+    /* Like Linux, every interface speaks IPv6 on its link-local address. */
+    netif_create_ip6_linklocal_address(&sn->netif, 1);
+    netif_ip6_addr_set_state(&sn->netif, 0, IP6_ADDR_PREFERRED);
+    if (conf->has_ip6)
+        add_ip6(&sn->netif, &conf->ip6);
+    netif_set_link_up(&sn->netif);
+    netif_set_up(&sn->netif);
+    return 0;
+}
+
+void shunt_netif_remove(struct shunt_netif *sn)
+{
+    netif_remove(&sn->netif);
+    shunt_queue_drain(&sn->queue);
+}

@@ -1,0 +1,30 @@
+/*
+ * sys_arch.c - what lwIP asks of its platform when NO_SYS=1: the time in
+ * milliseconds, random numbers, and somewhere to report a failed assertion.
+ */
+#include "lwip/sys.h"
+
+#include <rte_random.h>
+
+#include "clock.h"
+
+void sys_init(void)
+{
+}
+
+u32_t sys_now(void)
+{
+    return shunt_clock_ms();
+}
+
+uint32_t shunt_lwip_rand(void)
+{
+    return (uint32_t)rte_rand();
+}
+
+void shunt_lwip_assert(const char *msg, const char *file, int line)
+{
+    fprintf(stderr, "shunt: lwIP assertion \"%s\" failed at %s:%d\n", msg, file, line);
+    fflush(NULL);
+    abort();
+}

@@ -1,0 +1,275 @@
+/*
+ * config.c - parse a stack instance's `key = value` configuration file.
+ */
+#include "config.h"
+
+#include <arpa/inet.h>
+#include <ctype.h>
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+enum kind {
+    KIND_STRING,        /* a char array of the key's size */
+    KIND_UINT,          /* uint32_t in [min, max] */
+    KIND_BOOL,          /* yes|no */
+    KIND_IP4,           /* struct in_addr */
+    KIND_IP4_PREFIX,    /* struct in_addr, then its prefix length */
+    KIND_IP6_PREFIX,    /* struct in6_addr, then its prefix length */
+};
+
+struct key {
+    const char *name;
+    enum kind kind;
+    size_t offset;          /* of the value in struct shunt_config */
+    size_t size;            /* KIND_STRING: of the array */
+    size_t has;             /* offset of the key's has_ flag, or 0 */
+    size_t prefix;          /* KIND_*_PREFIX: offset of the prefix length */
+    uint32_t min, max;      /* KIND_UINT */
+    const char *example;
+};
+
+#define AT(field)           offsetof(struct shunt_config, field)
+#define STRING(n, f, ex)    { n, KIND_STRING, AT(f), sizeof(((struct shunt_config *)0)->f), 0, 0, 0, 0, ex }
+#define UINT(n, f, lo, hi)  { n, KIND_UINT, AT(f), 0, 0, 0, lo, hi, NULL }
+
+static const struct key keys[] = {
+    STRING("eal", eal, "-l 0 --no-pci --vdev=net_af_xdp0,iface=sh0"),
+    STRING("port", port, "net_af_xdp0"),
+    { "ip", KIND_IP4_PREFIX, AT(ip4), 0, AT(has_ip4), AT(ip4_prefix), 0, 0, "10.9.0.2/24" },
+    { "gateway", KIND_IP4, AT(gateway4), 0, AT(has_gateway4), 0, 0, 0, "10.9.0.1" },
+    { "ip6", KIND_IP6_PREFIX, AT(ip6), 0, AT(has_ip6), AT(ip6_prefix), 0, 0, "fd00:9::2/64" },
+    UINT("mtu", mtu, 1280, 9702),
+    UINT("mbufs", mbufs, 1023, 1u << 24),
+    UINT("mbuf_cache", mbuf_cache, 0, 512),
+    UINT("rx_ring", rx_ring, 64, 32768),
+    UINT("tx_ring", tx_ring, 64, 32768),
+    UINT("burst", burst, 1, 64),
+    { "stats", KIND_BOOL, AT(stats), 0, 0, 0, 0, 0, "yes" },
+};
+#define NKEYS (sizeof(keys) / sizeof(keys[0]))
+
+static void defaults(struct shunt_config *c)
+{
+    memset(c, 0, sizeof(*c));
+    c->mbufs = 16383;
+    c->mbuf_cache = 256;
+    c->rx_ring = 1024;
+    c->tx_ring = 1024;
+    c->burst = 32;
+    c->stats = true;
+}
+
+static int fail(char *err, size_t errlen, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+static int fail(char *err, size_t errlen, const char *fmt, ...)
+{
+    va_list ap;
+
+    va_start(ap, fmt);
+    vsnprintf(err, errlen, fmt, ap);
+    va_end(ap);
+    return -1;
+}
+
+/* Split "address/len" in place; len must be within [1, max]. */
+static int split_prefix(char *value, uint32_t max, uint32_t *len)
+{
+    char *slash = strchr(value, '/'), *end;
+
+    if (slash == NULL)
+        return -1;
+    *slash = '\0';
+    errno = 0;
+    unsigned long n = strtoul(slash + 1, &end, 10);
+    if (errno != 0 || end == slash + 1 || *end != '\0' || n < 1 || n > max)
+        return -1;
+    *len = (uint32_t)n;
+    return 0;
+}
+
+/* Store value for key k in c; on failure, say why in why. */
+static int set_value(struct shunt_config *c, const struct key *k, char *value,
+                     char *why, size_t whylen)
+{
+    void *field = (char *)c + k->offset;
+    unsigned long n;
+    char *end;
+
+    switch (k->kind) {
+    case KIND_STRING:
+        if (strlen(value) >= k->size)
+            return fail(why, whylen, "longer than %zu characters", k->size - 1);
+        strcpy(field, value);
+        return 0;
+    case KIND_UINT:
+        errno = 0;
+        n = strtoul(value, &end, 0);
+        if (errno != 0 || end == value || *end != '\0' || value[0] == '-' ||
+            n < k->min || n > k->max)
+            return fail(why, whylen, "'%s' is not a whole number from %u to %u",
+                        value, k->min, k->max);
+        *(uint32_t *)field = (uint32_t)n;
+        return 0;
+    case KIND_BOOL:
+        if (strcmp(value, "yes") != 0 && strcmp(value, "no") != 0)
+            return fail(why, whylen, "'%s' is neither yes nor no", value);
+        *(bool *)field = strcmp(value, "yes") == 0;
+        return 0;
+    case KIND_IP4:
+        if (inet_pton(AF_INET, value, field) != 1)
+            return fail(why, whylen, "'%s' is not an IPv4 address, e.g. %s", value, k->example);
+        return 0;
+    case KIND_IP4_PREFIX:
+        if (split_prefix(value, 32, (uint32_t *)((char *)c + k->prefix)) != 0 ||
+            inet_pton(AF_INET, value, field) != 1)
+            return fail(why, whylen, "'%s' is not an IPv4 address/prefix length, e.g. %s",
+                        value, k->example);
+        return 0;
+    case KIND_IP6_PREFIX:
+        if (split_prefix(value, 128, (uint32_t *)((char *)c + k->prefix)) != 0 ||
+            inet_pton(AF_INET6, value, field) != 1)
+            return fail(why, whylen, "'%s' is not an IPv6 address/prefix length, e.g. %s",
+                        value, k->example);
+        if (*(uint32_t *)((char *)c + k->prefix) != 64)
+            return fail(why, whylen, "lwIP takes IPv6 on-link prefixes as /64: write %s/64",
+                        value);
+        return 0;
+    }
+    return fail(why, whylen, "unknown kind of key");
+}
+
+static const struct key *find_key(const char *name)
+{
+    for (size_t i = 0; i < NKEYS; i++)
+        if (strcmp(keys[i].name, name) == 0)
+            return &keys[i];
+    return NULL;
+}
+
+static char *trim(char *s)
+{
+    while (isspace((unsigned char)*s))
+        s++;
+    char *end = s + strlen(s);
+    while (end > s && isspace((unsigned char)end[-1]))
+        *--end = '\0';
+    return s;
+}
+
+/* Settings that are each fine alone but not together. */
+static int check_whole(const struct shunt_config *c, char *err, size_t errlen)
+{
+    if (c->eal[0] == '\0')
+        return fail(err, errlen, "%s: no eal line: add one naming the port, e.g. eal = %s",
+                    c->source, keys[0].example);
+    if (!c->has_ip4 && !c->has_ip6)
+        return fail(err, errlen, "%s: no address: add ip = ADDRESS/PREFIX (e.g. ip = 10.9.0.2/24)"
+                    " or ip6 = ADDRESS/64", c->source);
+    if (c->has_gateway4) {
+        uint32_t mask = c->has_ip4 ? htonl(~0u << (32 - c->ip4_prefix)) : 0;
+        if (!c->has_ip4 || ((c->gateway4.s_addr ^ c->ip4.s_addr) & mask) != 0) {
+            char gw[INET_ADDRSTRLEN];
+            inet_ntop(AF_INET, &c->gateway4, gw, sizeof(gw));
+            return fail(err, errlen, "%s: gateway %s is not inside the ip subnet: "
+                        "a gateway must be on the local link", c->source, gw);
+        }
+    }
+    if (c->mbufs < 2 * (c->rx_ring + c->tx_ring))
+        return fail(err, errlen, "%s: mbufs = %u cannot fill rx_ring + tx_ring twice over: "
+                    "raise mbufs to at least %u", c->source, c->mbufs,
+                    2 * (c->rx_ring + c->tx_ring));
+    return 0;
+}
+
+int shunt_config_parse(struct shunt_config *c, const char *text, const char *name,
+                       char *err, size_t errlen)
+{
+    bool seen[NKEYS] = { false };
+    char why[256];
+    int lineno = 0;
+
+    defaults(c);
+    snprintf(c->source, sizeof(c->source), "%s", name);
+
+    for (const char *line = text; *line != '\0';) {
+        const char *nl = strchr(line, '\n');
+        size_t len = nl ? (size_t)(nl - line) : strlen(line);
+        char buf[4096];
+
+        lineno++;
+        if (len >= sizeof(buf))
+            return fail(err, errlen, "%s:%d: line longer than %zu characters",
+                        name, lineno, sizeof(buf) - 1);
+        memcpy(buf, line, len);
+        buf[len] = '\0';
+        line += nl ? len + 1 : len;
+
+        char *hash = strchr(buf, '#');
+        if (hash != NULL)
+            *hash = '\0';
+        char *s = trim(buf);
+        if (*s == '\0')
+            continue;
+
+        char *eq = strchr(s, '=');
+        if (eq == NULL)
+            return fail(err, errlen, "%s:%d: '%s' is not a 'key = value' line", name, lineno, s);
+        *eq = '\0';
+        char *key = trim(s), *value = trim(eq + 1);
+
+        const struct key *k = find_key(key);
+        if (k == NULL) {
+            char known[256] = "";
+            for (size_t i = 0; i < NKEYS; i++)
+                snprintf(known + strlen(known), sizeof(known) - strlen(known), "%s%s",
+                         i ? ", " : "", keys[i].name);
+            return fail(err, errlen, "%s:%d: unknown key '%s' (known: %s)",
+                        name, lineno, key, known);
+        }
+        if (seen[k - keys])
+            return fail(err, errlen, "%s:%d: %s is set twice: keep one", name, lineno, key);
+        seen[k - keys] = true;
+        if (*value == '\0')
+            return fail(err, errlen, "%s:%d: %s has no value", name, lineno, key);
+        if (set_value(c, k, value, why, sizeof(why)) != 0)
+            return fail(err, errlen, "%s:%d: %s: %s", name, lineno, key, why);
+        if (k->has != 0)
+            *(bool *)((char *)c + k->has) = true;
+    }
+    return check_whole(c, err, errlen);
+}
+
+int shunt_config_load(struct shunt_config *c, const char *path, char *err, size_t errlen)
+{
+    if (path == NULL)
+        path = getenv(SHUNT_CONFIG_ENV);
+    if (path == NULL || *path == '\0')
+        return fail(err, errlen, "no configuration file: pass -c FILE or set %s=FILE",
+                    SHUNT_CONFIG_ENV);
+
+    FILE *f = fopen(path, "r");
+    if (f == NULL)
+        return fail(err, errlen, "cannot open configuration file %s: %s", path, strerror(errno));
+
+    char *text = NULL;
+    size_t size = 0;
+    FILE *mem = open_memstream(&text, &size);
+    char chunk[4096];
+    size_t n;
+    while (mem != NULL && (n = fread(chunk, 1, sizeof(chunk), f)) > 0)
+        fwrite(chunk, 1, n, mem);
+    int read_error = ferror(f);
+    fclose(f);
+    if (mem == NULL || fclose(mem) != 0 || read_error) {
+        free(text);
+        return fail(err, errlen, "cannot read configuration file %s", path);
+    }
+
+    int rc = shunt_config_parse(c, text, path, err, errlen);
+    free(text);
+    return rc;
+}

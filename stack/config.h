@@ -1,0 +1,74 @@
+/*
+ * config.h - a stack instance's configuration file.
+ *
+ * One setting per line, `key = value`; `#` starts a comment; blank lines are
+ * ignored.  Every key may appear once.  For example:
+ *
+ *     eal     = -l 0 --file-prefix=shunt --no-pci --vdev=net_af_xdp0,iface=sh0
+ *     ip      = 10.9.0.2/24
+ *     gateway = 10.9.0.1
+ *     ip6     = fd00:9::2/64
+ *
+ * Keys:
+ *   eal         EAL arguments, split at white space (required)
+ *   port        the DPDK port to use, by name; default: the only one there is
+ *   ip          IPv4 address/prefix length
+ *   gateway     IPv4 default gateway, inside ip's subnet
+ *   ip6         IPv6 address/64 (lwIP's on-link prefixes are always /64)
+ *   mtu         IP MTU of the port; default: the port's own (usually 1500)
+ *   mbufs       mbufs in the pool shared by RX, TX and held data (16383)
+ *   mbuf_cache  per-core mempool cache (256)
+ *   rx_ring     RX descriptors (1024)
+ *   tx_ring     TX descriptors (1024)
+ *   burst       frames per RX burst, at most 64 (32)
+ *   stats       print the counters when the instance exits: yes|no (yes)
+ * At least one of ip and ip6 is required.
+ *
+ * Errors come back as one line naming the file, the line, what is wrong
+ * and what a correct value looks like.
+ */
+#ifndef SHUNT_CONFIG_H
+#define SHUNT_CONFIG_H
+
+#include <netinet/in.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#define SHUNT_CONFIG_ENV    "SHUNT_CONFIG"
+
+struct shunt_config {
+    char source[256];               /* file name, for messages */
+    char eal[2048];
+    char port[64];                  /* "" for the only port */
+    bool has_ip4;
+    struct in_addr ip4;
+    uint32_t ip4_prefix;
+    bool has_gateway4;
+    struct in_addr gateway4;
+    bool has_ip6;
+    struct in6_addr ip6;
+    uint32_t ip6_prefix;
+    uint32_t mtu;                   /* 0: the port's */
+    uint32_t mbufs;
+    uint32_t mbuf_cache;
+    uint32_t rx_ring;
+    uint32_t tx_ring;
+    uint32_t burst;
+    bool stats;
+};
+
+/*
+ * Parse text (the contents of a file called name) into c.  Returns 0, or -1
+ * with a one-line message in err.
+ */
+int shunt_config_parse(struct shunt_config *c, const char *text, const char *name,
+                       char *err, size_t errlen);
+
+/*
+ * Read and parse the file at path; a NULL path means $SHUNT_CONFIG.
+ * Returns 0, or -1 with a one-line message in err.
+ */
+int shunt_config_load(struct shunt_config *c, const char *path, char *err, size_t errlen);
+
+#endif /* SHUNT_CONFIG_H */

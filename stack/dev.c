@@ -1,0 +1,232 @@
+/*
+ * dev.c - choose, configure and start the instance's DPDK port.
+ */
+#include "dev.h"
+
+#include <errno.h>
+#include <net/if.h>
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <string.h>
+
+#include <rte_dev.h>
+#include <rte_errno.h>
+#include <rte_lcore.h>
+
+#include "log.h"
+#include "mbuf.h"
+
+/* Checksum offloads Shunt uses when a port has them. */
+#define RX_CKSUM_OFFLOADS (RTE_ETH_RX_OFFLOAD_IPV4_CKSUM | RTE_ETH_RX_OFFLOAD_TCP_CKSUM | \
+                           RTE_ETH_RX_OFFLOAD_UDP_CKSUM)
+/*
+ * Not UDP: a datagram longer than the MTU is fragmented after lwIP would have
+ * summed it, and no NIC can sum a datagram spread over several fragments.
+ */
+#define TX_CKSUM_OFFLOADS (RTE_ETH_TX_OFFLOAD_IPV4_CKSUM | RTE_ETH_TX_OFFLOAD_TCP_CKSUM)
+
+#define POOL_NAME "shunt_mbufs"
+
+struct why {
+    char text[384];
+    int err;                    /* errno to report */
+};
+
+static int fail(struct why *why, int err, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+static int fail(struct why *why, int err, const char *fmt, ...)
+{
+    va_list ap;
+
+    va_start(ap, fmt);
+    vsnprintf(why->text, sizeof(why->text), fmt, ap);
+    va_end(ap);
+    why->err = err;
+    return -1;
+}
+
+/* The port named in the configuration, or the only one there is. */
+static int find_port(const struct shunt_config *c, struct why *why)
+{
+    uint16_t id;
+
+    if (c->port[0] != '\0') {
+        if (rte_eth_dev_get_port_by_name(c->port, &id) != 0)
+            return fail(why, ENODEV, "no DPDK port named %s: the eal line in %s must "
+                        "create it, e.g. --vdev=%s,iface=sh0", c->port, c->source, c->port);
+        return id;
+    }
+
+    uint16_t n = rte_eth_dev_count_avail();
+    if (n == 0)
+        return fail(why, ENODEV, "no DPDK port: the eal line in %s creates none (does the "
+                    "interface exist?); add one, e.g. --vdev=net_af_xdp0,iface=sh0", c->source);
+    if (n > 1)
+        return fail(why, EINVAL, "%u DPDK ports: say which to use with port = NAME in %s",
+                    n, c->source);
+    RTE_ETH_FOREACH_DEV(id)
+        break;
+    return id;
+}
+
+/* The iface= of an net_af_xdp vdev on the eal line, if there is one. */
+static bool af_xdp_iface(const char *eal, char *iface, size_t len)
+{
+    const char *vdev = strstr(eal, "net_af_xdp");
+    if (vdev == NULL)
+        return false;
+    const char *end = vdev + strcspn(vdev, " \t");
+    const char *arg = strstr(vdev, "iface=");
+    if (arg == NULL || arg > end)
+        return false;
+    arg += strlen("iface=");
+    size_t n = strcspn(arg, ", \t");
+    if (n == 0 || n >= len)
+        return false;
+    memcpy(iface, arg, n);
+    iface[n] = '\0';
+    return true;
+}
+
+/* Frame size a port must take in for an IP MTU. */
+static uint32_t frame_size(uint32_t mtu)
+{
+    return mtu + RTE_ETHER_HDR_LEN + RTE_ETHER_CRC_LEN;
+}
+
+static int configure(uint16_t port, const struct shunt_config *c, struct shunt_dev *d,
+                     struct why *why)
+{
+    struct rte_eth_dev_info info;
+    struct rte_eth_conf conf;
+    char name[RTE_ETH_NAME_MAX_LEN];
+    int rc;
+
+    rte_eth_dev_get_name_by_port(port, name);
+    if ((rc = rte_eth_dev_info_get(port, &info)) != 0)
+        return fail(why, -rc, "cannot query port %s: %s", name, rte_strerror(-rc));
+
+    memset(&conf, 0, sizeof(conf));
+    d->rx_offloads = info.rx_offload_capa & RX_CKSUM_OFFLOADS;
+    d->tx_offloads = info.tx_offload_capa & TX_CKSUM_OFFLOADS;
+    conf.rxmode.offloads = d->rx_offloads;
+    conf.txmode.offloads = d->tx_offloads;
+    if (c->mtu != 0) {
+        if (c->mtu < info.min_mtu || c->mtu > info.max_mtu)
+            return fail(why, EINVAL, "mtu = %u in %s: port %s takes %u to %u",
+                        c->mtu, c->source, name, info.min_mtu, info.max_mtu);
+        conf.rxmode.mtu = c->mtu;
+    }
+
+    /* A frame bigger than one mbuf is received and sent as a chain. */
+    uint32_t room = RTE_MBUF_DEFAULT_BUF_SIZE - RTE_PKTMBUF_HEADROOM;
+    if (frame_size(c->mtu != 0 ? c->mtu : RTE_ETHER_MTU) > room) {
+        if (!(info.rx_offload_capa & RTE_ETH_RX_OFFLOAD_SCATTER) ||
+            !(info.tx_offload_capa & RTE_ETH_TX_OFFLOAD_MULTI_SEGS))
+            return fail(why, EINVAL, "mtu = %u in %s needs frames of several mbufs, which "
+                        "port %s cannot take: lower mtu to %u", c->mtu, c->source, name,
+                        room - RTE_ETHER_HDR_LEN - RTE_ETHER_CRC_LEN);
+        conf.rxmode.offloads |= RTE_ETH_RX_OFFLOAD_SCATTER;
+        conf.txmode.offloads |= RTE_ETH_TX_OFFLOAD_MULTI_SEGS;
+    }
+
+    if ((rc = rte_eth_dev_configure(port, 1, 1, &conf)) != 0)
+        return fail(why, -rc, "cannot configure port %s: %s", name, rte_strerror(-rc));
+    return 0;
+}
+
+static int start(uint16_t port, const struct shunt_config *c, struct shunt_dev *d,
+                 struct why *why)
+{
+    char name[RTE_ETH_NAME_MAX_LEN];
+    int socket = rte_eth_dev_socket_id(port);
+    uint16_t rxd = (uint16_t)c->rx_ring, txd = (uint16_t)c->tx_ring;
+    int rc;
+
+    rte_eth_dev_get_name_by_port(port, name);
+    if (socket < 0)
+        socket = (int)rte_socket_id();
+    if (configure(port, c, d, why) != 0)
+        return -1;
+    if ((rc = rte_eth_dev_adjust_nb_rx_tx_desc(port, &rxd, &txd)) != 0)
+        return fail(why, -rc, "port %s: rx_ring/tx_ring: %s", name, rte_strerror(-rc));
+
+    if (d->pool == NULL) {
+        d->pool = rte_pktmbuf_pool_create(POOL_NAME, c->mbufs, c->mbuf_cache,
+                                          SHUNT_MBUF_PRIV_SIZE, RTE_MBUF_DEFAULT_BUF_SIZE,
+                                          socket);
+        if (d->pool == NULL)
+            return fail(why, ENOMEM, "cannot make a pool of %u mbufs (%s): reserve more "
+                        "hugepages or lower mbufs in %s", c->mbufs, rte_strerror(rte_errno),
+                        c->source);
+    }
+    if ((rc = rte_eth_rx_queue_setup(port, 0, rxd, socket, NULL, d->pool)) != 0)
+        return fail(why, -rc, "port %s: cannot set up its RX queue: %s", name, rte_strerror(-rc));
+    if ((rc = rte_eth_tx_queue_setup(port, 0, txd, socket, NULL)) != 0)
+        return fail(why, -rc, "port %s: cannot set up its TX queue: %s", name, rte_strerror(-rc));
+    if ((rc = rte_eth_dev_start(port)) != 0)
+        return fail(why, -rc, "port %s does not start: %s", name, rte_strerror(-rc));
+
+    /* lwIP filters multicast groups itself; the port lets them all in. */
+    if (rte_eth_allmulticast_enable(port) != 0)
+        SHUNT_LOG(DEBUG, "port %s cannot receive all multicast", name);
+    rte_eth_macaddr_get(port, &d->mac);
+    rte_eth_dev_get_mtu(port, &d->mtu);
+    d->port_id = port;
+    snprintf(d->name, sizeof(d->name), "%s", name);
+    return 0;
+}
+
+/* Open iface with net_af_packet; the port id, or -1. */
+static int probe_af_packet(const char *iface, struct why *why)
+{
+    char name[RTE_ETH_NAME_MAX_LEN], devargs[RTE_ETH_NAME_MAX_LEN + 32];
+    uint16_t port;
+    int rc;
+
+    snprintf(name, sizeof(name), "net_af_packet_%s", iface);
+    snprintf(devargs, sizeof(devargs), "%s,iface=%s", name, iface);
+    if ((rc = rte_dev_probe(devargs)) != 0)
+        return fail(why, ENODEV, "net_af_packet cannot open %s either: %s", iface,
+                    rte_strerror(-rc));
+    if (rte_eth_dev_get_port_by_name(name, &port) != 0)
+        return fail(why, ENODEV, "net_af_packet made no port for %s", iface);
+    return port;
+}
+
+int shunt_dev_open(struct shunt_dev *d, const struct shunt_config *c)
+{
+    struct why why = { "", 0 };
+    char iface[IF_NAMESIZE];
+
+    memset(d, 0, sizeof(*d));
+    int port = find_port(c, &why);
+    if (port >= 0 && start((uint16_t)port, c, d, &why) == 0)
+        return 0;
+
+    if (af_xdp_iface(c->eal, iface, sizeof(iface))) {
+        SHUNT_LOG(WARNING, "AF_XDP cannot start on %s (%s): falling back to net_af_packet, "
+                  "which copies every frame through the kernel", iface, why.text);
+        if (port >= 0)
+            rte_eth_dev_close((uint16_t)port);
+        port = probe_af_packet(iface, &why);
+        if (port >= 0 && start((uint16_t)port, c, d, &why) == 0)
+            return 0;
+    }
+    SHUNT_LOG(ERR, "%s", why.text);
+    shunt_dev_close(d);
+    errno = why.err;
+    return -1;
+}
+
+void shunt_dev_close(struct shunt_dev *d)
+{
+    if (d->name[0] != '\0') {
+        rte_eth_dev_stop(d->port_id);
+        rte_eth_dev_close(d->port_id);
+    }
+    rte_mempool_free(d->pool);
+    memset(d, 0, sizeof(*d));
+}

@@ -1,0 +1,130 @@
+/*
+ * eal.c - start the EAL from the configuration's `eal` line.
+ */
+#include "eal.h"
+
+#include <errno.h>
+#include <glob.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <rte_eal.h>
+#include <rte_errno.h>
+
+#include "log.h"
+
+#define MAX_EAL_ARGS 64
+
+/* The EAL may keep pointers into argv, so the words live as long as we do. */
+static char eal_words[sizeof(((struct shunt_config *)0)->eal)];
+static char *eal_argv[MAX_EAL_ARGS + 2];
+
+static bool has_arg(int argc, char **argv, const char *prefix)
+{
+    for (int i = 1; i < argc; i++)
+        if (strncmp(argv[i], prefix, strlen(prefix)) == 0)
+            return true;
+    return false;
+}
+
+/* Free hugepages of every size, as the kernel counts them. */
+static unsigned long free_hugepages(void)
+{
+    unsigned long total = 0;
+    glob_t g;
+
+    if (glob("/sys/kernel/mm/hugepages/hugepages-*/free_hugepages", 0, NULL, &g) != 0)
+        return 0;
+    for (size_t i = 0; i < g.gl_pathc; i++) {
+        FILE *f = fopen(g.gl_pathv[i], "r");
+        unsigned long n = 0;
+        if (f != NULL) {
+            if (fscanf(f, "%lu", &n) == 1)
+                total += n;
+            fclose(f);
+        }
+    }
+    globfree(&g);
+    return total;
+}
+
+static bool hugetlbfs_mounted(void)
+{
+    FILE *f = fopen("/proc/mounts", "r");
+    char line[512];
+    bool found = false;
+
+    if (f == NULL)
+        return false;
+    while (!found && fgets(line, sizeof(line), f) != NULL)
+        found = strstr(line, " hugetlbfs ") != NULL;
+    fclose(f);
+    return found;
+}
+
+/* What the EAL needs from the machine; false after saying what is missing. */
+static bool machine_ready(int argc, char **argv)
+{
+    if (has_arg(argc, argv, "--no-huge"))
+        return true;
+    if (free_hugepages() == 0) {
+        SHUNT_LOG(ERR, "no free hugepages: run scripts/setup, or "
+                  "echo 256 > /proc/sys/vm/nr_hugepages (or add --no-huge to the eal line)");
+        errno = ENOMEM;
+        return false;
+    }
+    if (!has_arg(argc, argv, "--in-memory") && !has_arg(argc, argv, "--huge-dir") &&
+        !hugetlbfs_mounted()) {
+        SHUNT_LOG(ERR, "hugetlbfs is not mounted: run scripts/setup, or "
+                  "mkdir -p /dev/hugepages && mount -t hugetlbfs nodev /dev/hugepages");
+        errno = ENOENT;
+        return false;
+    }
+    return true;
+}
+
+/* Split the eal line at white space into argv, after a program name. */
+static int split_words(const char *line, char *words, char **argv)
+{
+    int argc = 0;
+
+    strcpy(words, line);
+    argv[argc++] = "shunt";
+    for (char *w = strtok(words, " \t"); w != NULL; w = strtok(NULL, " \t")) {
+        if (argc == MAX_EAL_ARGS)
+            return -1;
+        argv[argc++] = w;
+    }
+    argv[argc] = NULL;
+    return argc;
+}
+
+int shunt_eal_init(const struct shunt_config *c)
+{
+    int argc = split_words(c->eal, eal_words, eal_argv);
+    if (argc < 0) {
+        SHUNT_LOG(ERR, "%s: the eal line has more than %d words", c->source, MAX_EAL_ARGS);
+        errno = E2BIG;
+        return -1;
+    }
+    if (!has_arg(argc, eal_argv, "--log-level")) {
+        /* The EAL's start-up chatter is noise unless asked for. */
+        eal_argv[argc++] = "--log-level=lib.eal:notice";
+        eal_argv[argc] = NULL;
+    }
+    if (!machine_ready(argc, eal_argv))
+        return -1;
+
+    if (rte_eal_init(argc, eal_argv) < 0) {
+        int err = rte_errno;
+        SHUNT_LOG(ERR, "the EAL did not start (%s): fix the eal line in %s "
+                  "(an unknown --vdev driver, a bad core list or option: see the EAL's "
+                  "message above; two DPDK processes need different --file-prefix)",
+                  rte_strerror(err), c->source);
+        errno = err == EALREADY ? EALREADY : EINVAL;
+        return -1;
+    }
+    return 0;
+}

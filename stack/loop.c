@@ -1,0 +1,34 @@
+/*
+ * loop.c - one turn of the poll loop, read top to bottom.
+ */
+#include "loop.h"
+
+#include "lwip/timeouts.h"
+
+static shunt_poll_hook hook;
+static void *hook_arg;
+
+void shunt_set_poll_hook(shunt_poll_hook fn, void *arg)
+{
+    hook = fn;
+    hook_arg = arg;
+}
+
+unsigned shunt_loop_turn(struct shunt_netif *sn)
+{
+    /* 1. Receive a burst; each frame runs through lwIP to completion. */
+    unsigned received = shunt_netif_rx(sn);
+
+    /* 2. lwIP's timers (TCP retransmission, ARP ageing, reassembly), only
+     *    when the earliest is due: looking costs one clock read. */
+    if (sys_timeouts_sleeptime() == 0)
+        sys_check_timeouts();
+
+    /* 3. The application's (and the socket layer's) work for this turn. */
+    if (hook != NULL)
+        hook(hook_arg);
+
+    /* 4. Everything this turn produced leaves in one TX burst. */
+    shunt_netif_flush(sn);
+    return received;
+}

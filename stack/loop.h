@@ -1,0 +1,18 @@
+/*
+ * loop.h - one turn of the run-to-completion poll loop.
+ *
+ * A stack instance does all its work in turns of this loop, on the one
+ * thread that owns it: nothing on this path sleeps, locks, makes a system
+ * call or allocates from the C heap.  The application's hook
+ * (shunt_set_poll_hook in <shunt/shunt.h>) runs inside each turn.
+ */
+#ifndef SHUNT_LOOP_H
+#define SHUNT_LOOP_H
+
+#include "netif.h"
+#include "shunt/shunt.h"
+
+/* One turn over sn.  Returns the number of frames received. */
+unsigned shunt_loop_turn(struct shunt_netif *sn);
+
+#endif /* SHUNT_LOOP_H */

@@ -1,0 +1,51 @@
+/*
+ * stats.h - what a stack instance counts: packets and bytes each way, and
+ * every dropped frame under exactly one cause.
+ *
+ * The fast path (port/netif.c) bumps plain counters in a struct it owns; no
+ * atomics, since one thread owns the instance.  Counts that others keep -
+ * the port's (frames it had no mbuf for) and lwIP's (frames its protocols
+ * threw away) - are folded in when a snapshot is taken.
+ */
+#ifndef SHUNT_STATS_H
+#define SHUNT_STATS_H
+
+#include <stdint.h>
+#include <stdio.h>
+
+enum shunt_drop_cause {
+    SHUNT_DROP_RX_NOMBUF,       /* the port had no mbuf to receive into */
+    SHUNT_DROP_BAD_FRAME,       /* too short to be an Ethernet frame */
+    SHUNT_DROP_NOT_FOR_US,      /* unicast to another MAC address */
+    SHUNT_DROP_BAD_CHECKSUM,    /* the NIC found a bad IP or L4 checksum */
+    SHUNT_DROP_LWIP,            /* dropped inside lwIP's protocols */
+    SHUNT_DROP_TX_NOMBUF,       /* no mbuf to copy an outgoing frame into */
+    SHUNT_DROP_TX_RING_FULL,    /* the port's TX queue stayed full */
+    SHUNT_DROP_CAUSES
+};
+
+struct shunt_counters {
+    uint64_t rx_packets;
+    uint64_t rx_bytes;
+    uint64_t tx_packets;
+    uint64_t tx_bytes;
+    uint64_t drops[SHUNT_DROP_CAUSES];
+};
+
+/* A short name for a cause, e.g. "rx_nombuf". */
+const char *shunt_drop_name(enum shunt_drop_cause cause);
+
+/* Frames lwIP has dropped so far, over all its protocols. */
+uint64_t shunt_stats_lwip_drops(void);
+
+/*
+ * live, completed with the port's and lwIP's own counts.  port_id may be
+ * UINT16_MAX when there is no port (yet).
+ */
+void shunt_stats_snapshot(const struct shunt_counters *live, uint16_t port_id,
+                          struct shunt_counters *out);
+
+/* A human summary, a few lines. */
+void shunt_stats_print(FILE *f, const struct shunt_counters *c);
+
+#endif /* SHUNT_STATS_H */
