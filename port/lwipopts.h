@@ -195,6 +195,9 @@
  */
 #define LWIP_CHECKSUM_CTRL_PER_NETIF    1
 
+/* Shunt's hooks into lwIP's input path (port/hooks.h). */
+#define LWIP_HOOK_FILENAME              "hooks.h"
+
 /* ---- Statistics -------------------------------------------------------- */
 
 /* Drop counters by protocol; Shunt reports them (stack/stats.c). */

@@ -7,9 +7,18 @@
 
 #include "lwip/etharp.h"
 #include "lwip/ethip6.h"
+#include "lwip/igmp.h"
+#include "lwip/mld6.h"
+#include "lwip/prot/ip4.h"
+#include "lwip/prot/ip6.h"
 #include "netif/ethernet.h"
 
+#include "hooks.h"
+
 #include "mbuf.h"
+
+/* An ARP message for IPv4 over Ethernet (lwIP's struct etharp_hdr). */
+#define SHUNT_ARP_LEN 28
 
 /* ---- Transmit ------------------------------------------------------------ */
 
@@ -77,9 +86,23 @@ static void rx_drop(struct shunt_netif *sn, struct rte_mbuf *m, enum shunt_drop_
     rte_pktmbuf_free(m);
 }
 
+/*
+ * Long enough for what lwIP will read from the first segment without
+ * checking: the Ethernet header, and an ARP message whole.
+ */
+static bool frame_is_whole(const struct rte_mbuf *m)
+{
+    const struct rte_ether_hdr *eth = rte_pktmbuf_mtod(m, const struct rte_ether_hdr *);
+
+    if (m->data_len < sizeof(*eth))
+        return false;
+    return eth->ether_type != RTE_BE16(RTE_ETHER_TYPE_ARP) ||
+           m->data_len >= sizeof(*eth) + SHUNT_ARP_LEN;
+}
+
 static void rx_one(struct shunt_netif *sn, struct rte_mbuf *m)
 {
-    if (unlikely(m->data_len < sizeof(struct rte_ether_hdr)))
+    if (unlikely(!frame_is_whole(m)))
         return rx_drop(sn, m, SHUNT_DROP_BAD_FRAME);
     if (unlikely(!frame_is_for_us(sn, rte_pktmbuf_mtod(m, struct rte_ether_hdr *))))
         return rx_drop(sn, m, SHUNT_DROP_NOT_FOR_US);
@@ -104,6 +127,52 @@ unsigned shunt_netif_rx(struct shunt_netif *sn)
         rx_one(sn, pkts[i]);
     }
     return n;
+}
+
+/* ---- lwIP hooks: packets for other hosts --------------------------------- */
+
+static int not_for_us(struct pbuf *p, struct netif *inp)
+{
+    ((struct shunt_netif *)inp)->counters.drops[SHUNT_DROP_NOT_FOR_US]++;
+    pbuf_free(p);
+    return 1;
+}
+
+/* The same test as lwIP's ip4_input, run before it so the drop is counted. */
+int shunt_netif_ip4_not_for_us(struct pbuf *p, struct netif *inp)
+{
+    ip4_addr_t dest;
+
+    if (p->len < IP_HLEN)
+        return 0;       /* lwIP drops and counts the short header */
+    ip4_addr_copy(dest, ((const struct ip_hdr *)p->payload)->dest);
+
+    if (ip4_addr_ismulticast(&dest))
+        return igmp_lookfor_group(inp, &dest) != NULL ? 0 : not_for_us(p, inp);
+    if (ip4_addr_isbroadcast(&dest, inp))
+        return 0;
+    if (!ip4_addr_isany_val(*netif_ip4_addr(inp)) && ip4_addr_cmp(&dest, netif_ip4_addr(inp)))
+        return 0;
+    return not_for_us(p, inp);
+}
+
+/* The same test as lwIP's ip6_input. */
+int shunt_netif_ip6_not_for_us(struct pbuf *p, struct netif *inp)
+{
+    ip6_addr_t dest;
+
+    if (p->len < IP6_HLEN)
+        return 0;
+    ip6_addr_copy_from_packed(dest, ((const struct ip6_hdr *)p->payload)->dest);
+    ip6_addr_assign_zone(&dest, IP6_UNKNOWN, inp);
+
+    if (ip6_addr_ismulticast(&dest)) {
+        if (ip6_addr_isallnodes_iflocal(&dest) || ip6_addr_isallnodes_linklocal(&dest) ||
+            mld6_lookfor_group(inp, &dest) != NULL)
+            return 0;
+        return not_for_us(p, inp);
+    }
+    return netif_get_ip6_addr_match(inp, &dest) >= 0 ? 0 : not_for_us(p, inp);
 }
 
 /* ---- Set-up -------------------------------------------------------------- */

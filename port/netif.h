@@ -4,7 +4,8 @@
  * Receive: each frame of an RX burst, still in its mbuf, goes to lwIP's
  * ethernet_input (port/mbuf.c wraps it, no copy).  Frames too short to be
  * Ethernet, unicast to another MAC, or flagged by the NIC as bad are dropped
- * here and counted.
+ * here and counted; so are IP packets for another host (through lwIP's input
+ * hooks, port/hooks.h).
  *
  * Transmit: lwIP's linkoutput copies each frame into an mbuf, fills in the
  * checksum-offload fields the port supports, and queues it on the device

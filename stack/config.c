@@ -15,6 +15,7 @@ enum kind {
     KIND_STRING,        /* a char array of the key's size */
     KIND_UINT,          /* uint32_t in [min, max] */
     KIND_BOOL,          /* yes|no */
+    KIND_MAC,           /* uint8_t[6] */
     KIND_IP4,           /* struct in_addr */
     KIND_IP4_PREFIX,    /* struct in_addr, then its prefix length */
     KIND_IP6_PREFIX,    /* struct in6_addr, then its prefix length */
@@ -38,6 +39,7 @@ struct key {
 static const struct key keys[] = {
     STRING("eal", eal, "-l 0 --no-pci --vdev=net_af_xdp0,iface=sh0"),
     STRING("port", port, "net_af_xdp0"),
+    { "mac", KIND_MAC, AT(mac), 0, AT(has_mac), 0, 0, 0, "02:00:00:00:00:02" },
     { "ip", KIND_IP4_PREFIX, AT(ip4), 0, AT(has_ip4), AT(ip4_prefix), 0, 0, "10.9.0.2/24" },
     { "gateway", KIND_IP4, AT(gateway4), 0, AT(has_gateway4), 0, 0, 0, "10.9.0.1" },
     { "ip6", KIND_IP6_PREFIX, AT(ip6), 0, AT(has_ip6), AT(ip6_prefix), 0, 0, "fd00:9::2/64" },
@@ -75,24 +77,28 @@ static int fail(char *err, size_t errlen, const char *fmt, ...)
     return -1;
 }
 
-/* Split "address/len" in place; len must be within [1, max]. */
-static int split_prefix(char *value, uint32_t max, uint32_t *len)
+/* Parse "address/len" of family af; len must be within [1, max]. */
+static int parse_prefix(int af, const char *value, void *addr, uint32_t max, uint32_t *len)
 {
-    char *slash = strchr(value, '/'), *end;
+    char text[INET6_ADDRSTRLEN + 8], *end;
+    const char *slash = strchr(value, '/');
 
-    if (slash == NULL)
+    if (slash == NULL || (size_t)(slash - value) >= sizeof(text))
         return -1;
-    *slash = '\0';
+    memcpy(text, value, (size_t)(slash - value));
+    text[slash - value] = '\0';
     errno = 0;
     unsigned long n = strtoul(slash + 1, &end, 10);
     if (errno != 0 || end == slash + 1 || *end != '\0' || n < 1 || n > max)
+        return -1;
+    if (inet_pton(af, text, addr) != 1)
         return -1;
     *len = (uint32_t)n;
     return 0;
 }
 
 /* Store value for key k in c; on failure, say why in why. */
-static int set_value(struct shunt_config *c, const struct key *k, char *value,
+static int set_value(struct shunt_config *c, const struct key *k, const char *value,
                      char *why, size_t whylen)
 {
     void *field = (char *)c + k->offset;
@@ -119,24 +125,33 @@ static int set_value(struct shunt_config *c, const struct key *k, char *value,
             return fail(why, whylen, "'%s' is neither yes nor no", value);
         *(bool *)field = strcmp(value, "yes") == 0;
         return 0;
+    case KIND_MAC: {
+        uint8_t *mac = field;
+        int used = 0;
+        if (sscanf(value, "%2hhx:%2hhx:%2hhx:%2hhx:%2hhx:%2hhx%n", &mac[0], &mac[1], &mac[2],
+                   &mac[3], &mac[4], &mac[5], &used) != 6 || value[used] != '\0' ||
+            used != 17 || (mac[0] & 1) != 0 ||
+            (mac[0] | mac[1] | mac[2] | mac[3] | mac[4] | mac[5]) == 0)
+            return fail(why, whylen, "'%s' is not a unicast MAC address, e.g. %s",
+                        value, k->example);
+        return 0;
+    }
     case KIND_IP4:
         if (inet_pton(AF_INET, value, field) != 1)
             return fail(why, whylen, "'%s' is not an IPv4 address, e.g. %s", value, k->example);
         return 0;
     case KIND_IP4_PREFIX:
-        if (split_prefix(value, 32, (uint32_t *)((char *)c + k->prefix)) != 0 ||
-            inet_pton(AF_INET, value, field) != 1)
+        if (parse_prefix(AF_INET, value, field, 32, (uint32_t *)((char *)c + k->prefix)) != 0)
             return fail(why, whylen, "'%s' is not an IPv4 address/prefix length, e.g. %s",
                         value, k->example);
         return 0;
     case KIND_IP6_PREFIX:
-        if (split_prefix(value, 128, (uint32_t *)((char *)c + k->prefix)) != 0 ||
-            inet_pton(AF_INET6, value, field) != 1)
+        if (parse_prefix(AF_INET6, value, field, 128, (uint32_t *)((char *)c + k->prefix)) != 0)
             return fail(why, whylen, "'%s' is not an IPv6 address/prefix length, e.g. %s",
                         value, k->example);
         if (*(uint32_t *)((char *)c + k->prefix) != 64)
-            return fail(why, whylen, "lwIP takes IPv6 on-link prefixes as /64: write %s/64",
-                        value);
+            return fail(why, whylen, "lwIP takes IPv6 on-link prefixes as /64: write %.*s/64",
+                        (int)strcspn(value, "/"), value);
         return 0;
     }
     return fail(why, whylen, "unknown kind of key");

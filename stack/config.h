@@ -12,6 +12,7 @@
  * Keys:
  *   eal         EAL arguments, split at white space (required)
  *   port        the DPDK port to use, by name; default: the only one there is
+ *   mac         the port's MAC address; default: the port's own
  *   ip          IPv4 address/prefix length
  *   gateway     IPv4 default gateway, inside ip's subnet
  *   ip6         IPv6 address/64 (lwIP's on-link prefixes are always /64)
@@ -41,6 +42,8 @@ struct shunt_config {
     char source[256];               /* file name, for messages */
     char eal[2048];
     char port[64];                  /* "" for the only port */
+    bool has_mac;
+    uint8_t mac[6];
     bool has_ip4;
     struct in_addr ip4;
     uint32_t ip4_prefix;

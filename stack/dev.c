@@ -137,6 +137,32 @@ static int configure(uint16_t port, const struct shunt_config *c, struct shunt_d
     return 0;
 }
 
+/*
+ * The MAC the configuration asks for, else the port's own, else (a port
+ * without one, like net_ring) a random locally administered address.  A
+ * port that cannot take a new address is made promiscuous, so frames to it
+ * still arrive; the netif drops other unicast.
+ */
+static int set_mac(uint16_t port, const char *name, const struct shunt_config *c,
+                   struct shunt_dev *d, struct why *why)
+{
+    rte_eth_macaddr_get(port, &d->mac);
+    if (c->has_mac)
+        memcpy(d->mac.addr_bytes, c->mac, RTE_ETHER_ADDR_LEN);
+    else if (rte_is_zero_ether_addr(&d->mac))
+        rte_eth_random_addr(d->mac.addr_bytes);
+    else
+        return 0;
+
+    if (rte_eth_dev_default_mac_addr_set(port, &d->mac) == 0)
+        return 0;
+    int rc = rte_eth_promiscuous_enable(port);
+    if (rc != 0 && rc != -ENOTSUP)
+        return fail(why, -rc, "port %s takes neither a new MAC address nor promiscuous mode: "
+                    "remove mac from %s", name, c->source);
+    return 0;
+}
+
 static int start(uint16_t port, const struct shunt_config *c, struct shunt_dev *d,
                  struct why *why)
 {
@@ -172,7 +198,8 @@ static int start(uint16_t port, const struct shunt_config *c, struct shunt_dev *
     /* lwIP filters multicast groups itself; the port lets them all in. */
     if (rte_eth_allmulticast_enable(port) != 0)
         SHUNT_LOG(DEBUG, "port %s cannot receive all multicast", name);
-    rte_eth_macaddr_get(port, &d->mac);
+    if (set_mac(port, name, c, d, why) != 0)
+        return -1;
     rte_eth_dev_get_mtu(port, &d->mtu);
     d->port_id = port;
     snprintf(d->name, sizeof(d->name), "%s", name);
@@ -184,13 +211,12 @@ static int probe_af_packet(const char *iface, struct why *why)
 {
     char name[RTE_ETH_NAME_MAX_LEN], devargs[RTE_ETH_NAME_MAX_LEN + 32];
     uint16_t port;
-    int rc;
 
     snprintf(name, sizeof(name), "net_af_packet_%s", iface);
     snprintf(devargs, sizeof(devargs), "%s,iface=%s", name, iface);
-    if ((rc = rte_dev_probe(devargs)) != 0)
-        return fail(why, ENODEV, "net_af_packet cannot open %s either: %s", iface,
-                    rte_strerror(-rc));
+    if (rte_dev_probe(devargs) != 0)
+        return fail(why, ENODEV, "net_af_packet cannot open %s either: does the interface "
+                    "exist, and is it up?", iface);
     if (rte_eth_dev_get_port_by_name(name, &port) != 0)
         return fail(why, ENODEV, "net_af_packet made no port for %s", iface);
     return port;

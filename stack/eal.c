@@ -119,10 +119,10 @@ int shunt_eal_init(const struct shunt_config *c)
 
     if (rte_eal_init(argc, eal_argv) < 0) {
         int err = rte_errno;
-        SHUNT_LOG(ERR, "the EAL did not start (%s): fix the eal line in %s "
+        SHUNT_LOG(ERR, "the EAL did not start%s%s%s: fix the eal line in %s "
                   "(an unknown --vdev driver, a bad core list or option: see the EAL's "
                   "message above; two DPDK processes need different --file-prefix)",
-                  rte_strerror(err), c->source);
+                  err ? " (" : "", err ? rte_strerror(err) : "", err ? ")" : "", c->source);
         errno = err == EALREADY ? EALREADY : EINVAL;
         return -1;
     }

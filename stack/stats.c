@@ -28,10 +28,14 @@ uint64_t shunt_stats_lwip_drops(void)
 {
     const struct stats_ *s = &lwip_stats;
 
+    /* Each protocol's drops, plus the receive errors lwIP counts without
+     * also counting a drop (ICMP, IGMP and MLD checksum and length errors). */
     return (uint64_t)s->link.drop + s->etharp.drop + s->ip_frag.drop +
            s->ip.drop + s->icmp.drop + s->igmp.drop + s->udp.drop +
            s->tcp.drop + s->ip6.drop + s->icmp6.drop + s->ip6_frag.drop +
-           s->mld6.drop + s->nd6.drop;
+           s->mld6.drop + s->nd6.drop +
+           s->icmp.chkerr + s->icmp.lenerr + s->igmp.chkerr + s->igmp.lenerr +
+           s->mld6.lenerr;
 }
 
 void shunt_stats_snapshot(const struct shunt_counters *live, uint16_t port_id,

@@ -15,8 +15,8 @@
 
 enum shunt_drop_cause {
     SHUNT_DROP_RX_NOMBUF,       /* the port had no mbuf to receive into */
-    SHUNT_DROP_BAD_FRAME,       /* too short to be an Ethernet frame */
-    SHUNT_DROP_NOT_FOR_US,      /* unicast to another MAC address */
+    SHUNT_DROP_BAD_FRAME,       /* shorter than its Ethernet (and ARP) header */
+    SHUNT_DROP_NOT_FOR_US,      /* for another MAC or IP address, or a group not joined */
     SHUNT_DROP_BAD_CHECKSUM,    /* the NIC found a bad IP or L4 checksum */
     SHUNT_DROP_LWIP,            /* dropped inside lwIP's protocols */
     SHUNT_DROP_TX_NOMBUF,       /* no mbuf to copy an outgoing frame into */

@@ -1,0 +1,93 @@
+# scripts/testbed.sh - a kernel peer for Shunt, and a Shunt program to face
+# it: a network namespace joined to the host by a veth pair.  Source it, then:
+#
+#     topo_up TAG                   # netns shunt-TAG; Shunt takes sh-TAG,
+#                                   # the peer has shp-TAG
+#     topo_conf TAG > shunt.conf    # a stack configuration for sh-TAG
+#     shunt_start LOG CMD...        # start a Shunt program, wait until it runs
+#     topo_exec TAG ping ...        # run something as the peer
+#     shunt_stop                    # stop it (SIGINT): it prints its counters
+#     topo_down TAG
+#
+# TAG is at most 11 characters, unique per test so tests can run side by side.
+# The peer answers as 10.9.0.1/24 and fd00:9::1/64; Shunt is meant to be
+# 10.9.0.2 and fd00:9::2.  Needs root.
+
+TOPO_PEER4=10.9.0.1
+TOPO_PEER6=fd00:9::1
+TOPO_SHUNT4=10.9.0.2
+TOPO_SHUNT6=fd00:9::2
+
+topo_up() {
+    local tag=$1 ns=shunt-$1 ours=sh-$1 peer=shp-$1
+    topo_down "$tag"
+    ip netns add "$ns"
+    ip link add "$ours" type veth peer name "$peer"
+    ip link set "$peer" netns "$ns"
+    # Shunt owns its end: keep the host's IPv6 (router solicitations, MLD) off it.
+    sysctl -qw "net.ipv6.conf.$ours.disable_ipv6=1"
+    ip link set "$ours" up
+    ip -n "$ns" link set lo up
+    ip -n "$ns" addr add "$TOPO_PEER4/24" dev "$peer"
+    ip -n "$ns" addr add "$TOPO_PEER6/64" dev "$peer" nodad
+    ip -n "$ns" link set "$peer" up
+    # The kernel would hand Shunt frames with checksums left to a NIC.
+    ip netns exec "$ns" ethtool -K "$peer" tx off >/dev/null
+}
+
+topo_down() {
+    local tag=$1
+    ip link del "sh-$tag" 2>/dev/null || true
+    ip netns del "shunt-$tag" 2>/dev/null || true
+}
+
+# topo_exec TAG CMD... - run CMD as the peer.
+topo_exec() {
+    local tag=$1
+    shift
+    ip netns exec "shunt-$tag" "$@"
+}
+
+# topo_conf TAG [CORE] - a stack configuration for Shunt on sh-TAG: AF_XDP,
+# pinned to CORE (default 1), addresses 10.9.0.2/24 and fd00:9::2/64.
+topo_conf() {
+    local tag=$1 core=${2:-1}
+    cat <<CONF
+# Shunt on sh-$tag, facing the kernel in netns shunt-$tag
+eal = -l $core --file-prefix=shunt-$tag --no-pci --vdev=net_af_xdp0,iface=sh-$tag
+ip = $TOPO_SHUNT4/24
+gateway = $TOPO_PEER4
+ip6 = $TOPO_SHUNT6/64
+CONF
+}
+
+# shunt_start LOG CMD... - run CMD in the background with its output in LOG,
+# and wait until it says it is running.  Sets SHUNT_PID.
+shunt_start() {
+    local log=$1
+    shift
+    "$@" >"$log" 2>&1 </dev/null &
+    SHUNT_PID=$!
+    for _ in $(seq 200); do
+        grep -q "running" "$log" && return 0
+        if ! kill -0 "$SHUNT_PID" 2>/dev/null; then
+            echo "testbed: $* exited before it ran:" >&2
+            cat "$log" >&2
+            return 1
+        fi
+        sleep 0.1
+    done
+    echo "testbed: $* did not start within 20 s:" >&2
+    cat "$log" >&2
+    return 1
+}
+
+# shunt_stop - stop the program shunt_start started; returns its status.
+shunt_stop() {
+    [ -n "${SHUNT_PID:-}" ] || return 0
+    kill -INT "$SHUNT_PID" 2>/dev/null || true
+    local rc=0
+    wait "$SHUNT_PID" || rc=$?
+    SHUNT_PID=
+    return $rc
+}

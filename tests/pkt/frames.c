@@ -1,0 +1,153 @@
+/*
+ * frames.c - packet builders for the packet tests.
+ */
+#include "frames.h"
+
+#include <string.h>
+
+#include <rte_arp.h>
+#include <rte_icmp.h>
+#include <rte_ip.h>
+
+static size_t eth(uint8_t *b, const struct rte_ether_addr *dst,
+                  const struct rte_ether_addr *src, uint16_t type)
+{
+    struct rte_ether_hdr *h = (struct rte_ether_hdr *)b;
+
+    h->dst_addr = *dst;
+    h->src_addr = *src;
+    h->ether_type = rte_cpu_to_be_16(type);
+    return sizeof(*h);
+}
+
+size_t frame_arp(uint8_t *b, uint16_t op, const struct rte_ether_addr *eth_dst,
+                 const struct rte_ether_addr *sha, uint32_t spa,
+                 const struct rte_ether_addr *tha, uint32_t tpa)
+{
+    size_t n = eth(b, eth_dst, sha, RTE_ETHER_TYPE_ARP);
+    struct rte_arp_hdr *a = (struct rte_arp_hdr *)(b + n);
+
+    a->arp_hardware = RTE_BE16(RTE_ARP_HRD_ETHER);
+    a->arp_protocol = RTE_BE16(RTE_ETHER_TYPE_IPV4);
+    a->arp_hlen = RTE_ETHER_ADDR_LEN;
+    a->arp_plen = 4;
+    a->arp_opcode = rte_cpu_to_be_16(op);
+    a->arp_data.arp_sha = *sha;
+    a->arp_data.arp_sip = rte_cpu_to_be_32(spa);
+    a->arp_data.arp_tha = *tha;
+    a->arp_data.arp_tip = rte_cpu_to_be_32(tpa);
+    return n + sizeof(*a);
+}
+
+size_t frame_ipv4(uint8_t *b, const struct rte_ether_addr *dst, const struct rte_ether_addr *src,
+                  uint32_t ip_src, uint32_t ip_dst, uint8_t proto, uint16_t id, uint16_t frag,
+                  const void *payload, size_t len)
+{
+    size_t n = eth(b, dst, src, RTE_ETHER_TYPE_IPV4);
+    struct rte_ipv4_hdr *ip = (struct rte_ipv4_hdr *)(b + n);
+
+    memset(ip, 0, sizeof(*ip));
+    ip->version_ihl = RTE_IPV4_VHL_DEF;
+    ip->total_length = rte_cpu_to_be_16((uint16_t)(sizeof(*ip) + len));
+    ip->packet_id = rte_cpu_to_be_16(id);
+    ip->fragment_offset = rte_cpu_to_be_16(frag);
+    ip->time_to_live = 64;
+    ip->next_proto_id = proto;
+    ip->src_addr = rte_cpu_to_be_32(ip_src);
+    ip->dst_addr = rte_cpu_to_be_32(ip_dst);
+    ip->hdr_checksum = rte_ipv4_cksum(ip);
+    memcpy(ip + 1, payload, len);
+    return n + sizeof(*ip) + len;
+}
+
+size_t icmp4_echo(uint8_t *m, uint8_t type, uint16_t id, uint16_t seq,
+                  const void *data, size_t len)
+{
+    struct rte_icmp_hdr *h = (struct rte_icmp_hdr *)m;
+
+    h->icmp_type = type;
+    h->icmp_code = 0;
+    h->icmp_cksum = 0;
+    h->icmp_ident = rte_cpu_to_be_16(id);
+    h->icmp_seq_nb = rte_cpu_to_be_16(seq);
+    memcpy(h + 1, data, len);
+    h->icmp_cksum = (uint16_t)~rte_raw_cksum(m, sizeof(*h) + len);
+    return sizeof(*h) + len;
+}
+
+size_t frame_icmp6(uint8_t *b, const struct rte_ether_addr *dst, const struct rte_ether_addr *src,
+                   const uint8_t ip_src[16], const uint8_t ip_dst[16], uint8_t hop_limit,
+                   const void *msg, size_t len)
+{
+    size_t n = eth(b, dst, src, RTE_ETHER_TYPE_IPV6);
+    struct rte_ipv6_hdr *ip = (struct rte_ipv6_hdr *)(b + n);
+
+    memset(ip, 0, sizeof(*ip));
+    ip->vtc_flow = RTE_BE32(0x60000000);
+    ip->payload_len = rte_cpu_to_be_16((uint16_t)len);
+    ip->proto = IPPROTO_ICMPV6;
+    ip->hop_limits = hop_limit;
+    memcpy(ip->src_addr, ip_src, 16);
+    memcpy(ip->dst_addr, ip_dst, 16);
+    uint8_t *icmp = (uint8_t *)(ip + 1);
+    memcpy(icmp, msg, len);
+    icmp[2] = icmp[3] = 0;
+    uint16_t sum = rte_ipv6_udptcp_cksum(ip, icmp);
+    memcpy(icmp + 2, &sum, 2);
+    return n + sizeof(*ip) + len;
+}
+
+size_t icmp6_neighbor_solicit(uint8_t *m, const uint8_t target[16],
+                              const struct rte_ether_addr *source_lladdr)
+{
+    memset(m, 0, 32);
+    m[0] = 135;
+    memcpy(m + 8, target, 16);
+    m[24] = 1;              /* option: source link-layer address */
+    m[25] = 1;              /* 8 bytes */
+    memcpy(m + 26, source_lladdr->addr_bytes, 6);
+    return 32;
+}
+
+size_t icmp6_neighbor_advert(uint8_t *m, uint32_t flags, const uint8_t target[16],
+                             const struct rte_ether_addr *target_lladdr)
+{
+    memset(m, 0, 32);
+    m[0] = 136;
+    uint32_t be = rte_cpu_to_be_32(flags);
+    memcpy(m + 4, &be, 4);
+    memcpy(m + 8, target, 16);
+    m[24] = 2;              /* option: target link-layer address */
+    m[25] = 1;
+    memcpy(m + 26, target_lladdr->addr_bytes, 6);
+    return 32;
+}
+
+size_t icmp6_echo(uint8_t *m, uint8_t type, uint16_t id, uint16_t seq,
+                  const void *data, size_t len)
+{
+    m[0] = type;
+    m[1] = 0;
+    m[2] = m[3] = 0;
+    uint16_t be = rte_cpu_to_be_16(id);
+    memcpy(m + 4, &be, 2);
+    be = rte_cpu_to_be_16(seq);
+    memcpy(m + 6, &be, 2);
+    memcpy(m + 8, data, len);
+    return 8 + len;
+}
+
+void ip6_solicited_node(const uint8_t ip[16], uint8_t out[16])
+{
+    static const uint8_t prefix[13] = { 0xff, 0x02, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1, 0xff };
+
+    memcpy(out, prefix, 13);
+    memcpy(out + 13, ip + 13, 3);
+}
+
+void ip6_multicast_mac(const uint8_t ip[16], struct rte_ether_addr *out)
+{
+    out->addr_bytes[0] = 0x33;
+    out->addr_bytes[1] = 0x33;
+    memcpy(out->addr_bytes + 2, ip + 12, 4);
+}

@@ -1,0 +1,159 @@
+/*
+ * ring.c - a Shunt stack instance on rings the test holds the other ends of.
+ */
+#include "ring.h"
+
+#include <check.h>
+#include <string.h>
+
+#include <rte_eth_ring.h>
+#include <rte_ethdev.h>
+#include <rte_ring.h>
+
+#include "clock.h"
+#include "config.h"
+#include "shunt/shunt.h"
+#include "stack.h"
+
+#define RINGS_NAME  "test"
+#define PORT_NAME   "net_ring_" RINGS_NAME     /* what rte_eth_from_rings calls it */
+#define MAX_STARTUP 16
+
+const struct rte_ether_addr shunt_mac = { { 0x02, 0, 0, 0, 0, 0x02 } };
+const struct rte_ether_addr peer_mac = { { 0x02, 0, 0, 0, 0, 0x01 } };
+const struct rte_ether_addr broadcast_mac = { { 0xff, 0xff, 0xff, 0xff, 0xff, 0xff } };
+const uint8_t shunt_ip6[16] = { 0xfd, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 2 };
+const uint8_t peer_ip6[16] = { 0xfd, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1 };
+
+static const char config_text[] =
+    "eal = -l 0 --no-huge -m 256 --no-shconf --no-pci --no-telemetry --log-level=lib.eal:error\n"
+    "port = " PORT_NAME "\n"
+    "mac = 02:00:00:00:00:02\n"
+    "ip = 10.0.0.2/24\n"
+    "gateway = 10.0.0.1\n"
+    "ip6 = fd00::2/64\n"
+    "mbufs = 4095\n"
+    "rx_ring = 256\n"
+    "tx_ring = 256\n"
+    "stats = no\n";
+
+static struct rte_ring *to_shunt, *from_shunt;
+static uint64_t now_ns;
+static struct {
+    size_t len;
+    uint8_t frame[1600];
+} startup[MAX_STARTUP];
+static unsigned nstartup;
+
+static uint64_t test_clock(void *arg)
+{
+    (void)arg;
+    return now_ns;
+}
+
+void ring_eal_up(void)
+{
+    static int up;
+    struct shunt_config c;
+    char err[256];
+
+    if (up++)
+        return;
+    ck_assert_msg(shunt_config_parse(&c, config_text, "ring.conf", err, sizeof(err)) == 0,
+                  "%s", err);
+    ck_assert_int_eq(shunt_stack_start_eal(&c), 0);
+}
+
+void ring_stack_up(void)
+{
+    to_shunt = rte_ring_create("to_shunt", 1024, SOCKET_ID_ANY, RING_F_SP_ENQ | RING_F_SC_DEQ);
+    from_shunt = rte_ring_create("from_shunt", 1024, SOCKET_ID_ANY, RING_F_SP_ENQ | RING_F_SC_DEQ);
+    ck_assert(to_shunt != NULL && from_shunt != NULL);
+    ck_assert_int_ge(rte_eth_from_rings(RINGS_NAME, &to_shunt, 1, &from_shunt, 1, SOCKET_ID_ANY), 0);
+
+    now_ns = 1000000000ull;
+    shunt_clock_set_source(test_clock, NULL);
+    ck_assert_int_eq(shunt_stack_start(), 0);
+
+    nstartup = 0;
+    size_t len;
+    while (nstartup < MAX_STARTUP &&
+           (len = ring_recv(startup[nstartup].frame, sizeof(startup[0].frame))) > 0)
+        startup[nstartup++].len = len;
+}
+
+void ring_stack_down(void)
+{
+    shunt_exit();
+}
+
+size_t ring_startup_frame(unsigned i, void *buf, size_t cap)
+{
+    if (i >= nstartup)
+        return 0;
+    ck_assert_uint_le(startup[i].len, cap);
+    memcpy(buf, startup[i].frame, startup[i].len);
+    return startup[i].len;
+}
+
+struct rte_mempool *ring_pool(void)
+{
+    return shunt_stack_netif()->conf.pool;
+}
+
+void ring_send_mbuf(struct rte_mbuf *m)
+{
+    ck_assert_int_eq(rte_ring_enqueue(to_shunt, m), 0);
+    for (int i = 0; i < 4 && rte_ring_count(to_shunt) > 0; i++)
+        shunt_poll();
+    ck_assert_uint_eq(rte_ring_count(to_shunt), 0);
+    shunt_poll();
+}
+
+void ring_send(const void *frame, size_t len)
+{
+    struct rte_mbuf *m = rte_pktmbuf_alloc(ring_pool());
+
+    ck_assert_ptr_nonnull(m);
+    ck_assert_uint_le(len, rte_pktmbuf_tailroom(m));
+    memcpy(rte_pktmbuf_append(m, (uint16_t)len), frame, len);
+    ring_send_mbuf(m);
+}
+
+size_t ring_recv(void *buf, size_t cap)
+{
+    struct rte_mbuf *m;
+
+    shunt_poll();
+    if (rte_ring_dequeue(from_shunt, (void **)&m) != 0)
+        return 0;
+    size_t len = m->pkt_len;
+    ck_assert_uint_le(len, cap);
+    const void *data = rte_pktmbuf_read(m, 0, m->pkt_len, buf);
+    if (data != buf)
+        memcpy(buf, data, len);
+    rte_pktmbuf_free(m);
+    return len;
+}
+
+void ring_advance_ms(uint32_t ms)
+{
+    /* In steps of 10 ms, so every timer fires when it is due. */
+    for (uint32_t t = 0; t < ms; t += 10) {
+        now_ns += 10 * 1000000ull;
+        shunt_poll();
+    }
+}
+
+struct shunt_counters ring_counters(void)
+{
+    struct shunt_counters c;
+
+    shunt_stack_counters(&c);
+    return c;
+}
+
+unsigned ring_mbufs_free(void)
+{
+    return rte_mempool_avail_count(ring_pool());
+}

@@ -1,0 +1,212 @@
+/*
+ * test-config.c - the configuration file: what it accepts, its defaults,
+ * and the one-line error for each way it can be wrong.
+ */
+#include <arpa/inet.h>
+#include <check.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "config.h"
+
+#define GOOD_EAL "eal = -l 0 --no-pci --vdev=net_af_xdp0,iface=sh0\n"
+
+static struct shunt_config c;
+static char err[512];
+
+static int parse(const char *text)
+{
+    err[0] = '\0';
+    return shunt_config_parse(&c, text, "t.conf", err, sizeof(err));
+}
+
+/* text must be refused with a message containing each of the strings. */
+static void refused(const char *text, const char *want1, const char *want2)
+{
+    ck_assert_int_eq(parse(text), -1);
+    ck_assert_msg(strstr(err, want1) != NULL, "'%s' not in '%s'", want1, err);
+    if (want2 != NULL)
+        ck_assert_msg(strstr(err, want2) != NULL, "'%s' not in '%s'", want2, err);
+    ck_assert_msg(strchr(err, '\n') == NULL, "not one line: '%s'", err);
+}
+
+START_TEST(full_file)
+{
+    const char *text =
+        "# a Shunt instance\n"
+        "\n"
+        "eal = -l 1 --file-prefix=x --vdev=net_af_xdp0,iface=sh0   # trailing comment\n"
+        "  port=net_af_xdp0\n"
+        "mac = 02:00:00:00:aa:01\n"
+        "ip = 10.9.0.2/24\n"
+        "gateway = 10.9.0.1\n"
+        "ip6 = fd00:9::2/64\n"
+        "mtu = 9000\n"
+        "mbufs = 65535\n"
+        "mbuf_cache = 128\n"
+        "rx_ring = 2048\n"
+        "tx_ring = 512\n"
+        "burst = 64\n"
+        "stats = no\n";
+    char ip[INET6_ADDRSTRLEN];
+
+    ck_assert_int_eq(parse(text), 0);
+    ck_assert_str_eq(c.eal, "-l 1 --file-prefix=x --vdev=net_af_xdp0,iface=sh0");
+    ck_assert_str_eq(c.port, "net_af_xdp0");
+    ck_assert(c.has_mac);
+    ck_assert_int_eq(c.mac[0], 0x02);
+    ck_assert_int_eq(c.mac[4], 0xaa);
+    ck_assert_int_eq(c.mac[5], 0x01);
+    ck_assert(c.has_ip4);
+    ck_assert_str_eq(inet_ntop(AF_INET, &c.ip4, ip, sizeof(ip)), "10.9.0.2");
+    ck_assert_uint_eq(c.ip4_prefix, 24);
+    ck_assert(c.has_gateway4);
+    ck_assert_str_eq(inet_ntop(AF_INET, &c.gateway4, ip, sizeof(ip)), "10.9.0.1");
+    ck_assert(c.has_ip6);
+    ck_assert_str_eq(inet_ntop(AF_INET6, &c.ip6, ip, sizeof(ip)), "fd00:9::2");
+    ck_assert_uint_eq(c.ip6_prefix, 64);
+    ck_assert_uint_eq(c.mtu, 9000);
+    ck_assert_uint_eq(c.mbufs, 65535);
+    ck_assert_uint_eq(c.mbuf_cache, 128);
+    ck_assert_uint_eq(c.rx_ring, 2048);
+    ck_assert_uint_eq(c.tx_ring, 512);
+    ck_assert_uint_eq(c.burst, 64);
+    ck_assert(!c.stats);
+    ck_assert_str_eq(c.source, "t.conf");
+}
+END_TEST
+
+START_TEST(defaults)
+{
+    ck_assert_int_eq(parse(GOOD_EAL "ip6 = fd00::2/64"), 0);    /* no final newline */
+    ck_assert(!c.has_ip4);
+    ck_assert(!c.has_gateway4);
+    ck_assert(!c.has_mac);
+    ck_assert_str_eq(c.port, "");
+    ck_assert_uint_eq(c.mtu, 0);
+    ck_assert_uint_eq(c.mbufs, 16383);
+    ck_assert_uint_eq(c.mbuf_cache, 256);
+    ck_assert_uint_eq(c.rx_ring, 1024);
+    ck_assert_uint_eq(c.tx_ring, 1024);
+    ck_assert_uint_eq(c.burst, 32);
+    ck_assert(c.stats);
+}
+END_TEST
+
+START_TEST(line_errors)
+{
+    refused(GOOD_EAL "ip = 10.0.0.2/24\nspeed = 10G\n", "t.conf:3:", "unknown key 'speed'");
+    refused(GOOD_EAL "ip = 10.0.0.2/24\nip = 10.0.0.3/24\n", "t.conf:3:", "ip is set twice");
+    refused(GOOD_EAL "ip 10.0.0.2/24\n", "t.conf:2:", "not a 'key = value' line");
+    refused(GOOD_EAL "ip =\n", "t.conf:2:", "ip has no value");
+    refused(GOOD_EAL "ip = # nothing\n", "t.conf:2:", "ip has no value");
+}
+END_TEST
+
+START_TEST(bad_addresses)
+{
+    refused(GOOD_EAL "ip = 10.0.0.300/24\n", "t.conf:2: ip:", "e.g. 10.9.0.2/24");
+    refused(GOOD_EAL "ip = 10.0.0.2\n", "t.conf:2: ip:", "address/prefix");
+    refused(GOOD_EAL "ip = 10.0.0.2/33\n", "t.conf:2: ip:", NULL);
+    refused(GOOD_EAL "ip = 10.0.0.2/0\n", "t.conf:2: ip:", NULL);
+    refused(GOOD_EAL "ip = 10.0.0.2/24x\n", "t.conf:2: ip:", NULL);
+    refused(GOOD_EAL "ip = 10.0.0.2/24\ngateway = 10.0.0\n", "t.conf:3: gateway:", "IPv4 address");
+    refused(GOOD_EAL "ip = 10.0.0.2/24\ngateway = 10.0.1.1\n", "gateway 10.0.1.1", "not inside the ip subnet");
+    refused(GOOD_EAL "ip6 = fd00::2/64\ngateway = 10.0.1.1\n", "not inside the ip subnet", NULL);
+    refused(GOOD_EAL "ip6 = fd00::zz/64\n", "t.conf:2: ip6:", "e.g. fd00:9::2/64");
+    refused(GOOD_EAL "ip6 = fd00::2/48\n", "t.conf:2: ip6:", "/64");
+    refused(GOOD_EAL "ip6 = fd00::2/129\n", "t.conf:2: ip6:", NULL);
+    refused(GOOD_EAL "ip = 10.0.0.2/24\nmac = 01:00:5e:00:00:01\n", "t.conf:3: mac:", "unicast");
+    refused(GOOD_EAL "ip = 10.0.0.2/24\nmac = 00:00:00:00:00:00\n", "t.conf:3: mac:", NULL);
+    refused(GOOD_EAL "ip = 10.0.0.2/24\nmac = 02:00:00:00:00\n", "t.conf:3: mac:", NULL);
+    refused(GOOD_EAL "ip = 10.0.0.2/24\nmac = 02:00:00:00:00:0g\n", "t.conf:3: mac:", NULL);
+    refused(GOOD_EAL "ip = 10.0.0.2/24\nmac = 02:00:00:00:00:01:03\n", "t.conf:3: mac:", NULL);
+
+    ck_assert_int_eq(parse(GOOD_EAL "ip = 10.0.0.2/32\ngateway = 10.0.0.2\n"), 0);
+    ck_assert_int_eq(parse(GOOD_EAL "ip = 10.255.0.2/8\ngateway = 10.0.0.1\n"), 0);
+}
+END_TEST
+
+START_TEST(bad_numbers)
+{
+    refused(GOOD_EAL "ip = 10.0.0.2/24\nmtu = 100\n", "t.conf:3: mtu:", "from 1280 to 9702");
+    refused(GOOD_EAL "ip = 10.0.0.2/24\nmtu = 1500b\n", "t.conf:3: mtu:", NULL);
+    refused(GOOD_EAL "ip = 10.0.0.2/24\nburst = 0\n", "t.conf:3: burst:", "from 1 to 64");
+    refused(GOOD_EAL "ip = 10.0.0.2/24\nburst = 65\n", "t.conf:3: burst:", NULL);
+    refused(GOOD_EAL "ip = 10.0.0.2/24\nburst = -1\n", "t.conf:3: burst:", NULL);
+    refused(GOOD_EAL "ip = 10.0.0.2/24\nmbufs = 99999999999999999999\n", "t.conf:3: mbufs:", NULL);
+    refused(GOOD_EAL "ip = 10.0.0.2/24\nstats = maybe\n", "t.conf:3: stats:", "yes nor no");
+    refused(GOOD_EAL "ip = 10.0.0.2/24\nmbufs = 2047\n", "mbufs = 2047", "at least 4096");
+}
+END_TEST
+
+START_TEST(missing_pieces)
+{
+    refused("ip = 10.0.0.2/24\n", "no eal line", "eal = ");
+    refused(GOOD_EAL, "no address", "ip = ");
+    refused("", "no eal line", NULL);
+}
+END_TEST
+
+START_TEST(long_line)
+{
+    char *text = malloc(10000);
+    strcpy(text, "eal = ");
+    memset(text + 6, 'x', 9000);
+    text[9006] = '\0';
+    refused(text, "t.conf:1:", "longer than");
+    free(text);
+    refused("port = 0123456789012345678901234567890123456789012345678901234567890123456789\n",
+            "t.conf:1: port:", "longer than 63");
+}
+END_TEST
+
+START_TEST(load_file)
+{
+    char path[] = "/tmp/shunt-test-config-XXXXXX";
+    int fd = mkstemp(path);
+    ck_assert_int_ge(fd, 0);
+    FILE *f = fdopen(fd, "w");
+    fputs(GOOD_EAL "ip = 10.0.0.2/24\n", f);
+    fclose(f);
+
+    ck_assert_int_eq(shunt_config_load(&c, path, err, sizeof(err)), 0);
+    ck_assert_str_eq(c.source, path);
+
+    /* No path: $SHUNT_CONFIG names the file. */
+    unsetenv(SHUNT_CONFIG_ENV);
+    ck_assert_int_eq(shunt_config_load(&c, NULL, err, sizeof(err)), -1);
+    ck_assert_msg(strstr(err, SHUNT_CONFIG_ENV) != NULL, "%s", err);
+    setenv(SHUNT_CONFIG_ENV, path, 1);
+    ck_assert_int_eq(shunt_config_load(&c, NULL, err, sizeof(err)), 0);
+    ck_assert(c.has_ip4);
+
+    unlink(path);
+    ck_assert_int_eq(shunt_config_load(&c, path, err, sizeof(err)), -1);
+    ck_assert_msg(strstr(err, path) != NULL && strstr(err, "No such file") != NULL, "%s", err);
+}
+END_TEST
+
+int main(void)
+{
+    Suite *s = suite_create("config");
+    TCase *tc = tcase_create("parse");
+
+    tcase_add_test(tc, full_file);
+    tcase_add_test(tc, defaults);
+    tcase_add_test(tc, line_errors);
+    tcase_add_test(tc, bad_addresses);
+    tcase_add_test(tc, bad_numbers);
+    tcase_add_test(tc, missing_pieces);
+    tcase_add_test(tc, long_line);
+    tcase_add_test(tc, load_file);
+    suite_add_tcase(s, tc);
+
+    SRunner *sr = srunner_create(s);
+    srunner_run_all(sr, CK_NORMAL);
+    int failed = srunner_ntests_failed(sr);
+    srunner_free(sr);
+    return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+}
