@@ -118,13 +118,16 @@
 /* ---- UDP --------------------------------------------------------------- */
 
 #define LWIP_UDP                        1
+/* One pcb per UDP socket: a feed handler joins a few dozen groups. */
 #define MEMP_NUM_UDP_PCB                1024
 #define LWIP_RAW                        0
 
 /* ---- TCP --------------------------------------------------------------- */
 
 #define LWIP_TCP                        1
+/* 10,000 concurrent connections per instance, plus those in TIME_WAIT. */
 #define MEMP_NUM_TCP_PCB                16384
+/* One per listening socket. */
 #define MEMP_NUM_TCP_PCB_LISTEN         256
 #define SO_REUSE                        1
 #define SO_REUSE_RXTOALL                1
