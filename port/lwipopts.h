@@ -186,7 +186,13 @@
 
 /* One DPDK port queue per stack instance, so routing is a single compare. */
 #define LWIP_SINGLE_NETIF               1
-#define LWIP_NETIF_LOOPBACK             0
+/*
+ * Packets to the instance's own addresses (and multicast with
+ * IP_MULTICAST_LOOP) come back through the netif's loop queue, which the
+ * poll loop drains each turn; a few hundred in flight is plenty.
+ */
+#define LWIP_NETIF_LOOPBACK             1
+#define LWIP_LOOPBACK_MAX_PBUFS         512
 #define LWIP_HAVE_LOOPIF                0
 #define LWIP_NETIF_STATUS_CALLBACK      0
 #define LWIP_NETIF_LINK_CALLBACK        0

@@ -7,6 +7,12 @@
 
 static shunt_poll_hook hook;
 static void *hook_arg;
+static void (*output)(void);
+
+void shunt_loop_set_output(void (*fn)(void))
+{
+    output = fn;
+}
 
 void shunt_set_poll_hook(shunt_poll_hook fn, void *arg)
 {
@@ -16,8 +22,11 @@ void shunt_set_poll_hook(shunt_poll_hook fn, void *arg)
 
 unsigned shunt_loop_turn(struct shunt_netif *sn)
 {
-    /* 1. Receive a burst; each frame runs through lwIP to completion. */
+    /* 1. Receive a burst; each frame runs through lwIP to completion.
+     *    Then what the stack sent to its own addresses comes back in. */
     unsigned received = shunt_netif_rx(sn);
+    if (sn->netif.loop_first != NULL)
+        netif_poll(&sn->netif);
 
     /* 2. lwIP's timers (TCP retransmission, ARP ageing, reassembly), only
      *    when the earliest is due: looking costs one clock read. */
@@ -28,7 +37,12 @@ unsigned shunt_loop_turn(struct shunt_netif *sn)
     if (hook != NULL)
         hook(hook_arg);
 
-    /* 4. Everything this turn produced leaves in one TX burst. */
+    /* 4. What sockets queued since the last turn: data the application
+     *    wrote, ACKs its replies did not carry. */
+    if (output != NULL)
+        output();
+
+    /* 5. Everything this turn produced leaves in one TX burst. */
     shunt_netif_flush(sn);
     return received;
 }

@@ -12,6 +12,10 @@
 #include "netif.h"
 #include "shunt/shunt.h"
 
+/* The socket layer's work for each turn (output queued by the application,
+ * pending ACKs), run just before the TX flush. */
+void shunt_loop_set_output(void (*fn)(void));
+
 /* One turn over sn.  Returns the number of frames received. */
 unsigned shunt_loop_turn(struct shunt_netif *sn);
 

@@ -19,7 +19,6 @@
 #include "eal.h"
 #include "log.h"
 #include "loop.h"
-#include "shunt/shunt.h"
 
 static struct {
     enum { STACK_DOWN, STACK_EAL, STACK_UP, STACK_OVER } state;
@@ -126,9 +125,7 @@ void shunt_stack_counters(struct shunt_counters *out)
                          stack.state == STACK_UP ? stack.dev.port_id : UINT16_MAX, out);
 }
 
-/* ---- <shunt/shunt.h> ------------------------------------------------------ */
-
-int shunt_init(const char *config_path)
+int shunt_stack_init(const char *config_path)
 {
     struct shunt_config c;
     char err[512];
@@ -143,16 +140,17 @@ int shunt_init(const char *config_path)
     return shunt_stack_start();
 }
 
-int shunt_poll(void)
+bool shunt_stack_is_up(void)
 {
-    if (stack.state != STACK_UP) {
-        errno = EINVAL;
-        return -1;
-    }
-    return (int)shunt_loop_turn(&stack.netif);
+    return stack.state == STACK_UP;
 }
 
-void shunt_exit(void)
+unsigned shunt_stack_poll(void)
+{
+    return shunt_loop_turn(&stack.netif);
+}
+
+void shunt_stack_exit(void)
 {
     if (stack.state == STACK_UP) {
         shunt_netif_flush(&stack.netif);

@@ -2,22 +2,34 @@
  * stack.h - the stack instance of this process, brought up in order:
  * configuration, EAL, port, clock, lwIP, netif.
  *
- * shunt_init() (<shunt/shunt.h>) does it all.  The two halves are here for
- * tests that need to create their own port (net_ring) after the EAL is up
- * and before the stack opens it.
+ * shunt_stack_init() does it all (for shunt_init() in <shunt/shunt.h>).  The
+ * two halves are here for tests that need to create their own port
+ * (net_ring) after the EAL is up and before the stack opens it.
  */
 #ifndef SHUNT_STACK_H
 #define SHUNT_STACK_H
 
+#include <stdbool.h>
+
 #include "config.h"
 #include "netif.h"
 #include "stats.h"
+
+/* Bring up the instance from a configuration file (NULL: $SHUNT_CONFIG).
+ * Returns 0, or -1 with errno after printing one line saying what is wrong. */
+int shunt_stack_init(const char *config_path);
 
 /* First half: keep a copy of the configuration and start the EAL. */
 int shunt_stack_start_eal(const struct shunt_config *c);
 
 /* Second half: open the port and bring up lwIP on it. */
 int shunt_stack_start(void);
+
+/* Whether the instance is up, one turn of its loop, and its end (which
+ * prints the counters unless the configuration says stats = no). */
+bool shunt_stack_is_up(void);
+unsigned shunt_stack_poll(void);
+void shunt_stack_exit(void);
 
 /* The instance's netif (for tests and diagnostics). */
 struct shunt_netif *shunt_stack_netif(void);

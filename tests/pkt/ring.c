@@ -13,6 +13,7 @@
 #include "clock.h"
 #include "config.h"
 #include "shunt/shunt.h"
+#include "sock.h"
 #include "stack.h"
 
 #define RINGS_NAME  "test"
@@ -74,6 +75,7 @@ void ring_stack_up(void)
     now_ns = 1000000000ull;
     shunt_clock_set_source(test_clock, NULL);
     ck_assert_int_eq(shunt_stack_start(), 0);
+    shunt_sock_attach_stack();          /* as shunt_init() does */
 
     nstartup = 0;
     size_t len;

@@ -1,0 +1,341 @@
+/*
+ * epoll.c - epoll over Shunt's sockets, and the kernel's descriptors too.
+ *
+ * Each registration (an item) links a socket to an epoll instance.  When a
+ * socket's state changes, lwIP's callbacks call shunt_sock_wakeup(), which
+ * puts the socket's items whose events now hold on their instance's ready
+ * list - as Linux's ep_poll_callback does.  epoll_wait() turns the poll loop,
+ * then walks the ready list: level-triggered items stay on it while their
+ * events hold, edge-triggered ones leave it until the next wakeup, one-shot
+ * ones are disarmed until EPOLL_CTL_MOD.
+ *
+ * Kernel descriptors (a timerfd, a pipe, stdin) added to a Shunt epoll go to
+ * a kernel epoll instance inside it, which epoll_wait() asks without waiting
+ * on every loop turn - a system call per turn only while there are some.
+ */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "clock.h"
+#include "fd.h"
+#include "kernel.h"
+#include "shunt/socket.h"
+#include "sock.h"
+
+#define K (shunt_kernel())
+#define ALWAYS (EPOLLERR | EPOLLHUP)    /* reported whether asked for or not */
+
+struct shunt_epoll;
+
+struct shunt_epitem {
+    struct shunt_epoll *ep;
+    struct shunt_sock *sock;
+    uint32_t events;                    /* as given to epoll_ctl */
+    bool armed;                         /* false once a one-shot event fired */
+    epoll_data_t data;
+    struct shunt_epitem *sock_next;     /* the socket's items */
+    struct shunt_epitem *ep_prev;       /* the instance's items */
+    struct shunt_epitem *ep_next;
+    struct shunt_epitem *ready_prev;    /* the instance's ready list */
+    struct shunt_epitem *ready_next;
+    bool ready;
+};
+
+struct shunt_epoll {
+    int fd;
+    struct shunt_epitem *items;
+    struct shunt_epitem *ready_head;
+    struct shunt_epitem *ready_tail;
+    int kfd;                            /* kernel epoll for kernel descriptors */
+    int nkernel;
+};
+
+/* ---- the ready list ------------------------------------------------------- */
+
+static void ready_add(struct shunt_epitem *it)
+{
+    struct shunt_epoll *ep = it->ep;
+
+    if (it->ready)
+        return;
+    it->ready = true;
+    it->ready_next = NULL;
+    it->ready_prev = ep->ready_tail;
+    if (ep->ready_tail != NULL)
+        ep->ready_tail->ready_next = it;
+    else
+        ep->ready_head = it;
+    ep->ready_tail = it;
+}
+
+static void ready_remove(struct shunt_epitem *it)
+{
+    struct shunt_epoll *ep = it->ep;
+
+    if (!it->ready)
+        return;
+    if (it->ready_prev != NULL)
+        it->ready_prev->ready_next = it->ready_next;
+    else
+        ep->ready_head = it->ready_next;
+    if (it->ready_next != NULL)
+        it->ready_next->ready_prev = it->ready_prev;
+    else
+        ep->ready_tail = it->ready_prev;
+    it->ready = false;
+}
+
+/* What the item would report now: the events it asked for that hold. */
+static uint32_t item_events(const struct shunt_epitem *it)
+{
+    if (!it->armed)
+        return 0;
+    return it->sock->proto->events(it->sock) & (it->events | ALWAYS) &
+           ~(uint32_t)(EPOLLET | EPOLLONESHOT | EPOLLEXCLUSIVE | EPOLLWAKEUP);
+}
+
+void shunt_sock_wakeup(struct shunt_sock *s)
+{
+    for (struct shunt_epitem *it = s->watchers; it != NULL; it = it->sock_next)
+        if (!it->ready && item_events(it) != 0)
+            ready_add(it);
+}
+
+/* ---- items ------------------------------------------------------------------- */
+
+static struct shunt_epitem *find_item(struct shunt_epoll *ep, struct shunt_sock *s)
+{
+    for (struct shunt_epitem *it = s->watchers; it != NULL; it = it->sock_next)
+        if (it->ep == ep)
+            return it;
+    return NULL;
+}
+
+static void item_free(struct shunt_epitem *it)
+{
+    struct shunt_epoll *ep = it->ep;
+    struct shunt_sock *s = it->sock;
+
+    ready_remove(it);
+    for (struct shunt_epitem **p = &s->watchers; *p != NULL; p = &(*p)->sock_next) {
+        if (*p == it) {
+            *p = it->sock_next;
+            break;
+        }
+    }
+    if (it->ep_prev != NULL)
+        it->ep_prev->ep_next = it->ep_next;
+    else
+        ep->items = it->ep_next;
+    if (it->ep_next != NULL)
+        it->ep_next->ep_prev = it->ep_prev;
+    free(it);
+}
+
+void shunt_epoll_forget(struct shunt_sock *s)
+{
+    while (s->watchers != NULL)
+        item_free(s->watchers);
+}
+
+/* Add, change or remove a kernel descriptor in the inner kernel epoll. */
+static int ctl_kernel(struct shunt_epoll *ep, int op, int fd, struct epoll_event *event)
+{
+    if (ep->kfd < 0) {
+        if (op != EPOLL_CTL_ADD) {
+            errno = ENOENT;
+            return -1;
+        }
+        ep->kfd = K->epoll_create1(EPOLL_CLOEXEC);
+        if (ep->kfd < 0)
+            return -1;
+    }
+    if (K->epoll_ctl(ep->kfd, op, fd, event) != 0)
+        return -1;
+    ep->nkernel += op == EPOLL_CTL_ADD ? 1 : op == EPOLL_CTL_DEL ? -1 : 0;
+    return 0;
+}
+
+/* ---- the calls ------------------------------------------------------------- */
+
+int shunt_epoll_create1(int flags)
+{
+    if (shunt_path() != SHUNT_PATH_STACK)
+        return K->epoll_create1(flags);
+    if (flags & ~EPOLL_CLOEXEC) {
+        errno = EINVAL;
+        return -1;
+    }
+    struct shunt_epoll *ep = calloc(1, sizeof(*ep));
+    if (ep == NULL) {
+        errno = ENOMEM;
+        return -1;
+    }
+    ep->kfd = -1;
+    ep->fd = shunt_fd_alloc(SHUNT_FD_EPOLL, ep, (flags & EPOLL_CLOEXEC) != 0);
+    if (ep->fd < 0) {
+        free(ep);
+        return -1;
+    }
+    return ep->fd;
+}
+
+int shunt_epoll_ctl(int epfd, int op, int fd, struct epoll_event *event)
+{
+    struct shunt_epoll *ep = shunt_fd_get(epfd, SHUNT_FD_EPOLL);
+
+    if (ep == NULL) {
+        if (shunt_fd_kind(epfd) == SHUNT_FD_SOCKET) {
+            errno = EINVAL;             /* not an epoll descriptor */
+            return -1;
+        }
+        return K->epoll_ctl(epfd, op, fd, event);
+    }
+    if (op != EPOLL_CTL_ADD && op != EPOLL_CTL_MOD && op != EPOLL_CTL_DEL) {
+        errno = EINVAL;
+        return -1;
+    }
+    if (op != EPOLL_CTL_DEL && event == NULL) {
+        errno = EFAULT;
+        return -1;
+    }
+    if (fd == epfd) {
+        errno = EINVAL;
+        return -1;
+    }
+
+    struct shunt_sock *s = shunt_fd_get(fd, SHUNT_FD_SOCKET);
+    if (s == NULL) {
+        if (shunt_fd_kind(fd) == SHUNT_FD_EPOLL) {
+            errno = EINVAL;             /* nesting Shunt's epolls: not supported */
+            return -1;
+        }
+        return ctl_kernel(ep, op, fd, event);
+    }
+
+    struct shunt_epitem *it = find_item(ep, s);
+    switch (op) {
+    case EPOLL_CTL_ADD:
+        if (it != NULL) {
+            errno = EEXIST;
+            return -1;
+        }
+        it = calloc(1, sizeof(*it));
+        if (it == NULL) {
+            errno = ENOMEM;
+            return -1;
+        }
+        it->ep = ep;
+        it->sock = s;
+        it->sock_next = s->watchers;
+        s->watchers = it;
+        it->ep_next = ep->items;
+        if (ep->items != NULL)
+            ep->items->ep_prev = it;
+        ep->items = it;
+        break;
+    case EPOLL_CTL_MOD:
+        if (it == NULL) {
+            errno = ENOENT;
+            return -1;
+        }
+        break;
+    case EPOLL_CTL_DEL:
+        if (it == NULL) {
+            errno = ENOENT;
+            return -1;
+        }
+        item_free(it);
+        return 0;
+    }
+    it->events = event->events;
+    it->data = event->data;
+    it->armed = true;
+    /* Like Linux, look at the socket now: it may be ready already. */
+    ready_remove(it);
+    if (item_events(it) != 0)
+        ready_add(it);
+    return 0;
+}
+
+/* Report ready items into events; returns how many. */
+static int collect(struct shunt_epoll *ep, struct epoll_event *events, int maxevents)
+{
+    int n = 0;
+    struct shunt_epitem *it = ep->ready_head, *last = ep->ready_tail;
+
+    while (it != NULL && n < maxevents) {
+        struct shunt_epitem *next = it == last ? NULL : it->ready_next;
+        uint32_t ev = item_events(it);
+        ready_remove(it);
+        if (ev != 0) {
+            events[n].events = ev;
+            events[n].data = it->data;
+            n++;
+            if (it->events & EPOLLONESHOT)
+                it->armed = false;
+            else if (!(it->events & EPOLLET))
+                ready_add(it);          /* level-triggered: ask again next time */
+        }
+        it = next;
+    }
+    if (ep->nkernel > 0 && n < maxevents) {
+        int k = K->epoll_wait(ep->kfd, events + n, maxevents - n, 0);
+        if (k > 0)
+            n += k;
+    }
+    return n;
+}
+
+int shunt_epoll_wait(int epfd, struct epoll_event *events, int maxevents, int timeout)
+{
+    struct shunt_epoll *ep = shunt_fd_get(epfd, SHUNT_FD_EPOLL);
+
+    if (ep == NULL) {
+        if (shunt_fd_kind(epfd) == SHUNT_FD_SOCKET) {
+            errno = EINVAL;
+            return -1;
+        }
+        return K->epoll_wait(epfd, events, maxevents, timeout);
+    }
+    if (maxevents <= 0) {
+        errno = EINVAL;
+        return -1;
+    }
+    if (events == NULL) {
+        errno = EFAULT;
+        return -1;
+    }
+
+    uint64_t until = timeout < 0 ? UINT64_MAX
+                   : shunt_clock_ns() + (uint64_t)timeout * 1000000u;
+    for (;;) {
+        /* Every call turns the loop: what the application wrote since
+         * leaves, and what arrived is taken in. */
+        shunt_sock_wait_turn();
+        int n = collect(ep, events, maxevents);
+        if (n > 0 || shunt_clock_ns() >= until)
+            return n;
+    }
+}
+
+uint32_t shunt_epoll_events(int epfd)
+{
+    struct shunt_epoll *ep = shunt_fd_get(epfd, SHUNT_FD_EPOLL);
+
+    return ep != NULL && ep->ready_head != NULL ? EPOLLIN : 0;
+}
+
+int shunt_epoll_close(int epfd)
+{
+    struct shunt_epoll *ep = shunt_fd_get(epfd, SHUNT_FD_EPOLL);
+
+    while (ep->items != NULL)
+        item_free(ep->items);
+    if (ep->kfd >= 0)
+        K->close(ep->kfd);
+    shunt_fd_release(epfd);
+    free(ep);
+    return 0;
+}

@@ -1,0 +1,70 @@
+/*
+ * shunt.c - <shunt/shunt.h>: which path this process takes (Shunt's stack or
+ * the kernel's sockets), and the calls that start, turn and stop it.
+ */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "loop.h"
+#include "shunt/shunt.h"
+#include "shunt/socket.h"
+#include "sock.h"
+#include "stack.h"
+
+/* Set for the kernel path and after shunt_exit; the stack path is whenever
+ * the stack is up (tests bring it up without shunt_init). */
+static enum shunt_path path = SHUNT_PATH_NONE;
+
+enum shunt_path shunt_path(void)
+{
+    if (path == SHUNT_PATH_NONE && shunt_stack_is_up())
+        return SHUNT_PATH_STACK;
+    return path;
+}
+
+int shunt_init_kernel(void)
+{
+    if (shunt_path() != SHUNT_PATH_NONE) {
+        errno = EALREADY;
+        return -1;
+    }
+    path = SHUNT_PATH_KERNEL;
+    return 0;
+}
+
+int shunt_init(const char *config_path)
+{
+    const char *kernel = getenv("SHUNT_KERNEL");
+
+    if (kernel != NULL && strcmp(kernel, "1") == 0)
+        return shunt_init_kernel();
+    if (shunt_path() != SHUNT_PATH_NONE) {
+        errno = EALREADY;
+        return -1;
+    }
+    if (shunt_stack_init(config_path) != 0)
+        return -1;
+    shunt_sock_attach_stack();
+    return 0;
+}
+
+int shunt_poll(void)
+{
+    switch (shunt_path()) {
+    case SHUNT_PATH_STACK:
+        return (int)shunt_stack_poll();
+    case SHUNT_PATH_KERNEL:
+        return 0;
+    default:
+        errno = EINVAL;
+        return -1;
+    }
+}
+
+void shunt_exit(void)
+{
+    if (shunt_path() == SHUNT_PATH_STACK)
+        shunt_stack_exit();
+    path = SHUNT_PATH_OVER;
+}

@@ -1,0 +1,614 @@
+/*
+ * socket.c - the Linux socket calls: find the descriptor, check the
+ * arguments as Linux does, let the protocol try, and wait (turning the poll
+ * loop) when the call blocks.  Descriptors that are not Shunt's go to the
+ * kernel, and so does everything on the kernel path.
+ */
+#define _GNU_SOURCE         /* IOV_MAX */
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <netinet/in.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <string.h>
+#include <sys/ioctl.h>
+
+#include "clock.h"
+#include "fd.h"
+#include "kernel.h"
+#include "shunt/socket.h"
+#include "sock.h"
+
+#define K (shunt_kernel())
+
+/* ---- helpers ------------------------------------------------------------- */
+
+static struct shunt_sock *sock_of(int fd)
+{
+    return shunt_fd_get(fd, SHUNT_FD_SOCKET);
+}
+
+/* A protocol's result as a system call's: -errno becomes -1 and errno. */
+static ssize_t result(ssize_t n)
+{
+    if (n < 0) {
+        errno = (int)-n;
+        return -1;
+    }
+    return n;
+}
+
+/* A Shunt descriptor that is not a socket (an epoll instance). */
+static ssize_t not_a_socket(int fd)
+{
+    (void)fd;
+    errno = ENOTSOCK;
+    return -1;
+}
+
+int shunt_is_fd(int fd)
+{
+    return shunt_fd_kind(fd) != SHUNT_FD_NONE;
+}
+
+/* When a wait started with timeout tv (SO_RCVTIMEO/SO_SNDTIMEO) ends. */
+static uint64_t deadline(const struct timeval *tv)
+{
+    if (tv->tv_sec == 0 && tv->tv_usec == 0)
+        return UINT64_MAX;
+    return shunt_clock_ns() + (uint64_t)tv->tv_sec * 1000000000u + (uint64_t)tv->tv_usec * 1000u;
+}
+
+/*
+ * Whether a call that got -EAGAIN should wait for another loop turn: a
+ * blocking call before its deadline.  Turns the loop once if so.
+ */
+static bool wait_more(const struct shunt_sock *s, int flags, uint64_t until)
+{
+    if (s->nonblock || (flags & MSG_DONTWAIT))
+        return false;
+    shunt_sock_wait_turn();
+    return shunt_clock_ns() < until;
+}
+
+/* ---- creating and connecting -------------------------------------------- */
+
+int shunt_socket(int domain, int type, int protocol)
+{
+    int kind = type & ~(SOCK_NONBLOCK | SOCK_CLOEXEC);
+
+    if (shunt_path() != SHUNT_PATH_STACK || (domain != AF_INET && domain != AF_INET6))
+        return K->socket(domain, type, protocol);
+    if (kind < 0 || kind > SOCK_PACKET) {
+        errno = EINVAL;
+        return -1;
+    }
+    if (kind != SOCK_STREAM && kind != SOCK_DGRAM) {
+        errno = ESOCKTNOSUPPORT;
+        return -1;
+    }
+    if (protocol != 0 && protocol != (kind == SOCK_STREAM ? IPPROTO_TCP : IPPROTO_UDP)) {
+        errno = EPROTONOSUPPORT;
+        return -1;
+    }
+
+    struct shunt_sock *s = shunt_sock_new(domain, kind);
+    if (s == NULL) {
+        errno = ENOMEM;
+        return -1;
+    }
+    s->nonblock = (type & SOCK_NONBLOCK) != 0;
+    s->cloexec = (type & SOCK_CLOEXEC) != 0;
+    int rc = s->proto->open(s);
+    if (rc < 0) {
+        shunt_sock_free(s);
+        return (int)result(rc);
+    }
+    s->fd = shunt_fd_alloc(SHUNT_FD_SOCKET, s, s->cloexec);
+    if (s->fd < 0) {
+        int err = errno;
+        s->proto->close(s, true);
+        shunt_sock_free(s);
+        errno = err;
+        return -1;
+    }
+    return s->fd;
+}
+
+int shunt_bind(int fd, const struct sockaddr *addr, socklen_t addrlen)
+{
+    struct shunt_sock *s = sock_of(fd);
+    ip_addr_t ip;
+    uint16_t port;
+
+    if (s == NULL)
+        return shunt_fd_kind(fd) ? (int)not_a_socket(fd) : K->bind(fd, addr, addrlen);
+    int rc = shunt_addr_in(s, addr, addrlen, &ip, &port);
+    if (rc == 0)
+        rc = s->proto->bind(s, &ip, port);
+    return (int)result(rc);
+}
+
+int shunt_listen(int fd, int backlog)
+{
+    struct shunt_sock *s = sock_of(fd);
+
+    if (s == NULL)
+        return shunt_fd_kind(fd) ? (int)not_a_socket(fd) : K->listen(fd, backlog);
+    if (s->type != SOCK_STREAM) {
+        errno = EOPNOTSUPP;
+        return -1;
+    }
+    return (int)result(s->proto->listen(s, backlog));
+}
+
+int shunt_accept4(int fd, struct sockaddr *addr, socklen_t *addrlen, int flags)
+{
+    struct shunt_sock *s = sock_of(fd), *child = NULL;
+
+    if (s == NULL)
+        return shunt_fd_kind(fd) ? (int)not_a_socket(fd) : K->accept4(fd, addr, addrlen, flags);
+    if (flags & ~(SOCK_NONBLOCK | SOCK_CLOEXEC)) {
+        errno = EINVAL;
+        return -1;
+    }
+    if (s->type != SOCK_STREAM) {
+        errno = EOPNOTSUPP;
+        return -1;
+    }
+    if (s->state != SOCK_LISTEN) {
+        errno = EINVAL;
+        return -1;
+    }
+    if (addr != NULL && addrlen == NULL) {
+        errno = EFAULT;
+        return -1;
+    }
+    if (addr != NULL && (int)*addrlen < 0) {
+        errno = EINVAL;
+        return -1;
+    }
+
+    /* The number first, as Linux does: out of descriptors, the connection
+     * stays queued for a later accept(). */
+    int newfd = shunt_fd_alloc(SHUNT_FD_SOCKET, NULL, flags & SOCK_CLOEXEC);
+    if (newfd < 0)
+        return -1;
+    uint64_t until = deadline(&s->opt.rcvtimeo);
+    int rc;
+    while ((rc = s->proto->accept(s, &child)) == -EAGAIN && wait_more(s, 0, until))
+        ;
+    if (rc < 0) {
+        shunt_fd_release(newfd);
+        return (int)result(rc);
+    }
+    child->fd = newfd;
+    child->nonblock = (flags & SOCK_NONBLOCK) != 0;
+    child->cloexec = (flags & SOCK_CLOEXEC) != 0;
+    shunt_fd_set_obj(newfd, child);
+    if (addr != NULL) {
+        ip_addr_t ip;
+        uint16_t port;
+        child->proto->name(child, true, &ip, &port);
+        shunt_addr_out(child, &ip, port, addr, addrlen);
+    }
+    return child->fd;
+}
+
+int shunt_accept(int fd, struct sockaddr *addr, socklen_t *addrlen)
+{
+    return shunt_accept4(fd, addr, addrlen, 0);
+}
+
+int shunt_connect(int fd, const struct sockaddr *addr, socklen_t addrlen)
+{
+    struct shunt_sock *s = sock_of(fd);
+    ip_addr_t ip;
+    uint16_t port;
+    int rc;
+
+    if (s == NULL)
+        return shunt_fd_kind(fd) ? (int)not_a_socket(fd) : K->connect(fd, addr, addrlen);
+    if (addr != NULL && addrlen >= sizeof(sa_family_t) && addr->sa_family == AF_UNSPEC &&
+        s->type == SOCK_DGRAM)
+        return (int)result(s->proto->connect(s, NULL, 0));     /* dissolve the association */
+    if ((rc = shunt_addr_in(s, addr, addrlen, &ip, &port)) != 0)
+        return (int)result(rc);
+
+    rc = s->proto->connect(s, &ip, port);
+    if (rc != -EINPROGRESS || s->nonblock)
+        return (int)result(rc);
+    /* A blocking connect waits for the handshake; SO_SNDTIMEO bounds it. */
+    uint64_t until = deadline(&s->opt.sndtimeo);
+    while ((rc = s->proto->connected(s)) == -EINPROGRESS && wait_more(s, 0, until))
+        ;
+    return (int)result(rc);
+}
+
+int shunt_shutdown(int fd, int how)
+{
+    struct shunt_sock *s = sock_of(fd);
+
+    if (s == NULL)
+        return shunt_fd_kind(fd) ? (int)not_a_socket(fd) : K->shutdown(fd, how);
+    if (how != SHUT_RD && how != SHUT_WR && how != SHUT_RDWR) {
+        errno = EINVAL;
+        return -1;
+    }
+    return (int)result(s->proto->shutdown(s, how));
+}
+
+/* SO_LINGER with a timeout: a blocking close waits until the peer has
+ * acknowledged everything written, or the time is up. */
+static void linger(struct shunt_sock *s)
+{
+    uint64_t until = shunt_clock_ns() + (uint64_t)s->opt.linger.l_linger * 1000000000u;
+
+    while (!s->nonblock && s->proto->unacked(s) > 0 && shunt_clock_ns() < until)
+        shunt_sock_wait_turn();
+}
+
+int shunt_close(int fd)
+{
+    enum shunt_fd_kind kind = shunt_fd_kind(fd);
+    struct shunt_sock *s = sock_of(fd);
+
+    if (kind == SHUNT_FD_EPOLL)
+        return shunt_epoll_close(fd);
+    if (s == NULL)
+        return K->close(fd);
+
+    bool abort = s->opt.linger.l_onoff && s->opt.linger.l_linger == 0;
+    if (s->opt.linger.l_onoff && !abort)
+        linger(s);
+    shunt_epoll_forget(s);
+    shunt_sockopt_leave_groups(s);
+    s->proto->close(s, abort);
+    shunt_fd_release(fd);
+    shunt_sock_free(s);
+    return 0;
+}
+
+/* ---- sending ------------------------------------------------------------- */
+
+static size_t iov_total(const struct iovec *iov, size_t n)
+{
+    size_t total = 0;
+
+    for (size_t i = 0; i < n; i++)
+        total += iov[i].iov_len;
+    return total;
+}
+
+/* Checks Linux makes of a msghdr before it looks at the socket. */
+static int check_msg(const struct msghdr *msg)
+{
+    if (msg == NULL)
+        return -EFAULT;
+    if (msg->msg_iovlen > IOV_MAX)
+        return -EMSGSIZE;
+    if (msg->msg_iovlen > 0 && msg->msg_iov == NULL)
+        return -EFAULT;
+    for (size_t i = 0; i < msg->msg_iovlen; i++)
+        if (msg->msg_iov[i].iov_len > 0 && msg->msg_iov[i].iov_base == NULL)
+            return -EFAULT;
+    if (iov_total(msg->msg_iov, msg->msg_iovlen) > SSIZE_MAX)
+        return -EINVAL;
+    return 0;
+}
+
+/* msg without its first done bytes, in iov (at most IOV_MAX entries). */
+static void skip_bytes(const struct msghdr *msg, size_t done, struct msghdr *rest,
+                       struct iovec *iov)
+{
+    size_t n = 0;
+
+    *rest = *msg;
+    for (size_t i = 0; i < msg->msg_iovlen; i++) {
+        struct iovec v = msg->msg_iov[i];
+        size_t skip = done < v.iov_len ? done : v.iov_len;
+        done -= skip;
+        if (skip == v.iov_len && v.iov_len > 0)
+            continue;
+        iov[n].iov_base = (char *)v.iov_base + skip;
+        iov[n].iov_len = v.iov_len - skip;
+        n++;
+    }
+    rest->msg_iov = iov;
+    rest->msg_iovlen = n;
+}
+
+ssize_t shunt_sendmsg(int fd, const struct msghdr *msg, int flags)
+{
+    struct shunt_sock *s = sock_of(fd);
+    ip_addr_t to;
+    uint16_t port = 0;
+    bool has_to = false;
+    ssize_t rc;
+
+    if (s == NULL)
+        return shunt_fd_kind(fd) ? not_a_socket(fd) : K->sendmsg(fd, msg, flags);
+    if ((rc = check_msg(msg)) != 0)
+        return result(rc);
+    if (msg->msg_name != NULL && s->type == SOCK_DGRAM) {
+        if ((rc = shunt_addr_in(s, msg->msg_name, msg->msg_namelen, &to, &port)) != 0)
+            return result(rc);
+        has_to = true;
+    }
+
+    size_t total = iov_total(msg->msg_iov, msg->msg_iovlen), done = 0;
+    uint64_t until = deadline(&s->opt.sndtimeo);
+    struct iovec iov[IOV_MAX];
+    struct msghdr rest;
+    for (;;) {
+        skip_bytes(msg, done, &rest, iov);
+        rc = s->proto->send(s, &rest, flags, has_to ? &to : NULL, port);
+        if (rc > 0)
+            done += (size_t)rc;
+        /* A blocking stream send goes on until every byte is queued. */
+        if (rc >= 0 && (done == total || s->type == SOCK_DGRAM || s->nonblock ||
+                        (flags & MSG_DONTWAIT)))
+            break;
+        if (rc < 0 && rc != -EAGAIN)
+            break;
+        if (!wait_more(s, flags, until)) {
+            rc = -EAGAIN;
+            break;
+        }
+    }
+    if (done > 0)
+        return (ssize_t)done;
+    if (rc == -EPIPE && !(flags & MSG_NOSIGNAL))
+        raise(SIGPIPE);
+    return result(rc);
+}
+
+ssize_t shunt_sendto(int fd, const void *buf, size_t len, int flags,
+                     const struct sockaddr *to, socklen_t tolen)
+{
+    struct iovec iov = { (void *)buf, len };
+    struct msghdr msg = { (void *)to, tolen, &iov, 1, NULL, 0, 0 };
+
+    if (shunt_fd_kind(fd) == SHUNT_FD_NONE)
+        return K->sendto(fd, buf, len, flags, to, tolen);
+    return shunt_sendmsg(fd, &msg, flags);
+}
+
+ssize_t shunt_send(int fd, const void *buf, size_t len, int flags)
+{
+    return shunt_sendto(fd, buf, len, flags, NULL, 0);
+}
+
+ssize_t shunt_writev(int fd, const struct iovec *iov, int iovcnt)
+{
+    struct msghdr msg = { NULL, 0, (struct iovec *)iov, (size_t)iovcnt, NULL, 0, 0 };
+
+    if (shunt_fd_kind(fd) == SHUNT_FD_NONE)
+        return K->writev(fd, iov, iovcnt);
+    if (iovcnt < 0 || iovcnt > IOV_MAX) {
+        errno = EINVAL;
+        return -1;
+    }
+    return shunt_sendmsg(fd, &msg, 0);
+}
+
+ssize_t shunt_write(int fd, const void *buf, size_t len)
+{
+    struct iovec iov = { (void *)buf, len };
+
+    if (shunt_fd_kind(fd) == SHUNT_FD_NONE)
+        return K->write(fd, buf, len);
+    if (shunt_fd_kind(fd) == SHUNT_FD_EPOLL) {
+        errno = EINVAL;             /* an epoll descriptor cannot be written */
+        return -1;
+    }
+    return shunt_writev(fd, &iov, 1);
+}
+
+/* ---- receiving ----------------------------------------------------------- */
+
+ssize_t shunt_recvmsg(int fd, struct msghdr *msg, int flags)
+{
+    struct shunt_sock *s = sock_of(fd);
+    ssize_t rc;
+
+    if (s == NULL)
+        return shunt_fd_kind(fd) ? not_a_socket(fd) : K->recvmsg(fd, msg, flags);
+    if ((rc = check_msg(msg)) != 0)
+        return result(rc);
+    if (msg->msg_name != NULL && (int)msg->msg_namelen < 0)
+        return result(-EINVAL);
+    msg->msg_flags = 0;
+
+    size_t total = iov_total(msg->msg_iov, msg->msg_iovlen), done = 0;
+    bool waitall = (flags & MSG_WAITALL) && s->type == SOCK_STREAM && !(flags & MSG_PEEK);
+    uint64_t until = deadline(&s->opt.rcvtimeo);
+    struct iovec iov[IOV_MAX];
+    struct msghdr rest;
+    for (;;) {
+        skip_bytes(msg, done, &rest, iov);
+        rc = s->proto->recv(s, &rest, flags);
+        msg->msg_namelen = rest.msg_namelen;
+        msg->msg_flags = rest.msg_flags;
+        if (rc > 0)
+            done += (size_t)rc;
+        /* MSG_WAITALL: a blocking stream read fills the buffer, or stops
+         * at end of stream or an error. */
+        if (rc == 0 || (rc > 0 && (!waitall || done == total)) || (rc < 0 && rc != -EAGAIN))
+            break;
+        if (!wait_more(s, flags, until)) {
+            rc = -EAGAIN;
+            break;
+        }
+    }
+    if (done > 0 && s->type == SOCK_STREAM)
+        return (ssize_t)done;
+    return result(rc);
+}
+
+ssize_t shunt_recvfrom(int fd, void *buf, size_t len, int flags,
+                       struct sockaddr *from, socklen_t *fromlen)
+{
+    struct iovec iov = { buf, len };
+    struct msghdr msg = { from, 0, &iov, 1, NULL, 0, 0 };
+
+    if (shunt_fd_kind(fd) == SHUNT_FD_NONE)
+        return K->recvfrom(fd, buf, len, flags, from, fromlen);
+    if (from != NULL) {
+        if (fromlen == NULL) {
+            errno = EFAULT;
+            return -1;
+        }
+        msg.msg_namelen = *fromlen;
+    }
+    ssize_t n = shunt_recvmsg(fd, &msg, flags);
+    if (n >= 0 && from != NULL)
+        *fromlen = msg.msg_namelen;
+    return n;
+}
+
+ssize_t shunt_recv(int fd, void *buf, size_t len, int flags)
+{
+    return shunt_recvfrom(fd, buf, len, flags, NULL, NULL);
+}
+
+ssize_t shunt_readv(int fd, const struct iovec *iov, int iovcnt)
+{
+    struct msghdr msg = { NULL, 0, (struct iovec *)iov, (size_t)iovcnt, NULL, 0, 0 };
+
+    if (shunt_fd_kind(fd) == SHUNT_FD_NONE)
+        return K->readv(fd, iov, iovcnt);
+    if (iovcnt < 0 || iovcnt > IOV_MAX) {
+        errno = EINVAL;
+        return -1;
+    }
+    return shunt_recvmsg(fd, &msg, 0);
+}
+
+ssize_t shunt_read(int fd, void *buf, size_t len)
+{
+    struct iovec iov = { buf, len };
+
+    if (shunt_fd_kind(fd) == SHUNT_FD_NONE)
+        return K->read(fd, buf, len);
+    if (shunt_fd_kind(fd) == SHUNT_FD_EPOLL) {
+        errno = EINVAL;             /* an epoll descriptor cannot be read */
+        return -1;
+    }
+    return shunt_readv(fd, &iov, 1);
+}
+
+/* ---- names, options, descriptor flags ------------------------------------ */
+
+static int name(int fd, struct sockaddr *addr, socklen_t *addrlen, bool peer)
+{
+    struct shunt_sock *s = sock_of(fd);
+    ip_addr_t ip;
+    uint16_t port;
+
+    if (addr == NULL || addrlen == NULL)
+        return (int)result(-EFAULT);
+    if ((int)*addrlen < 0)
+        return (int)result(-EINVAL);
+    int rc = s->proto->name(s, peer, &ip, &port);
+    if (rc < 0)
+        return (int)result(rc);
+    shunt_addr_out(s, &ip, port, addr, addrlen);
+    return 0;
+}
+
+int shunt_getsockname(int fd, struct sockaddr *addr, socklen_t *addrlen)
+{
+    if (sock_of(fd) == NULL)
+        return shunt_fd_kind(fd) ? (int)not_a_socket(fd) : K->getsockname(fd, addr, addrlen);
+    return name(fd, addr, addrlen, false);
+}
+
+int shunt_getpeername(int fd, struct sockaddr *addr, socklen_t *addrlen)
+{
+    if (sock_of(fd) == NULL)
+        return shunt_fd_kind(fd) ? (int)not_a_socket(fd) : K->getpeername(fd, addr, addrlen);
+    return name(fd, addr, addrlen, true);
+}
+
+int shunt_setsockopt(int fd, int level, int optname, const void *val, socklen_t len)
+{
+    struct shunt_sock *s = sock_of(fd);
+
+    if (s == NULL)
+        return shunt_fd_kind(fd) ? (int)not_a_socket(fd) : K->setsockopt(fd, level, optname, val, len);
+    return (int)result(shunt_sockopt_set(s, level, optname, val, len));
+}
+
+int shunt_getsockopt(int fd, int level, int optname, void *val, socklen_t *len)
+{
+    struct shunt_sock *s = sock_of(fd);
+
+    if (s == NULL)
+        return shunt_fd_kind(fd) ? (int)not_a_socket(fd) : K->getsockopt(fd, level, optname, val, len);
+    return (int)result(shunt_sockopt_get(s, level, optname, val, len));
+}
+
+int shunt_fcntl(int fd, int cmd, ...)
+{
+    struct shunt_sock *s = sock_of(fd);
+    va_list ap;
+
+    va_start(ap, cmd);
+    long arg = va_arg(ap, long);
+    va_end(ap);
+
+    if (shunt_fd_kind(fd) == SHUNT_FD_NONE)
+        return K->fcntl(fd, cmd, arg);
+    switch (cmd) {
+    case F_GETFD:
+    case F_SETFD:
+        return K->fcntl(fd, cmd, arg);  /* the reserved descriptor carries FD_CLOEXEC */
+    case F_GETFL:
+        return O_RDWR | (s != NULL && s->nonblock ? O_NONBLOCK : 0);
+    case F_SETFL:
+        if (s != NULL)
+            s->nonblock = (arg & O_NONBLOCK) != 0;
+        return 0;
+    default:
+        errno = EINVAL;
+        return -1;
+    }
+}
+
+int shunt_ioctl(int fd, unsigned long request, ...)
+{
+    struct shunt_sock *s = sock_of(fd);
+    va_list ap;
+
+    va_start(ap, request);
+    int *arg = va_arg(ap, int *);
+    va_end(ap);
+
+    if (shunt_fd_kind(fd) == SHUNT_FD_NONE)
+        return K->ioctl(fd, request, arg);
+    if (s == NULL) {
+        errno = ENOTTY;
+        return -1;
+    }
+    switch (request) {
+    case FIONBIO:
+        if (arg == NULL)
+            return (int)result(-EFAULT);
+        s->nonblock = *arg != 0;
+        return 0;
+    case FIONREAD: {
+        if (arg == NULL)
+            return (int)result(-EFAULT);
+        int n = s->proto->pending(s);
+        if (n < 0)
+            return (int)result(n);
+        *arg = n;
+        return 0;
+    }
+    default:
+        errno = ENOTTY;
+        return -1;
+    }
+}

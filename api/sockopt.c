@@ -1,0 +1,562 @@
+/*
+ * sockopt.c - setsockopt() and getsockopt(): Linux's options, their
+ * defaults, limits and errors, carried by the socket and applied to its
+ * lwIP pcb.  An option Shunt does not know is ENOPROTOOPT, as on Linux.
+ */
+#include <errno.h>
+#include <limits.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <string.h>
+
+/* glibc's <netinet/tcp.h> still defines the historical TCP_MSS (512); the
+ * TCP_MSS that matters below is lwIP's, from lwipopts.h. */
+#undef TCP_MSS
+
+#include "lwip/igmp.h"
+#include "lwip/priv/tcp_priv.h"        /* TCP_SLOW_INTERVAL */
+#include "lwip/tcp.h"
+#include "lwip/udp.h"
+
+#include "sock.h"
+
+/* Linux's defaults: net.core.rmem_default/wmem_default for UDP; for TCP what
+ * lwIP's buffers give, counted as Linux counts (twice the payload). */
+#define UDP_DEFAULT_BUF 212992
+#define SOCK_MIN_RCVBUF 2304
+#define SOCK_MIN_SNDBUF 4608
+
+void shunt_sockopt_defaults(struct shunt_sock *s)
+{
+    struct shunt_sockopts *o = &s->opt;
+
+    memset(o, 0, sizeof(*o));
+    o->rcvbuf = s->type == SOCK_STREAM ? 2 * TCP_WND : UDP_DEFAULT_BUF;
+    o->sndbuf = s->type == SOCK_STREAM ? 2 * TCP_SND_BUF : UDP_DEFAULT_BUF;
+    o->ttl = IP_DEFAULT_TTL;
+    o->keepidle = 7200;
+    o->keepintvl = 75;
+    o->keepcnt = 9;
+    o->mcast_ttl = 1;
+    o->mcast_loop = true;
+}
+
+/* ---- reading the caller's value ------------------------------------------ */
+
+static int get_int(const void *val, socklen_t len, int *out)
+{
+    if (val == NULL)
+        return -EFAULT;
+    if (len < sizeof(int))
+        return -EINVAL;
+    memcpy(out, val, sizeof(int));
+    return 0;
+}
+
+/* Multicast TTL and loop also come as one byte, which Linux accepts. */
+static int get_int_or_byte(const void *val, socklen_t len, int *out)
+{
+    if (val != NULL && len >= 1 && len < sizeof(int)) {
+        *out = *(const unsigned char *)val;
+        return 0;
+    }
+    return get_int(val, len, out);
+}
+
+static int get_timeval(const void *val, socklen_t len, struct timeval *out)
+{
+    if (val == NULL)
+        return -EFAULT;
+    if (len < sizeof(*out))
+        return -EINVAL;
+    memcpy(out, val, sizeof(*out));
+    if (out->tv_usec < 0 || out->tv_usec >= 1000000)
+        return -EDOM;
+    if (out->tv_sec < 0) {              /* Linux: a negative timeout ends at once */
+        out->tv_sec = 0;
+        out->tv_usec = 1;
+    }
+    return 0;
+}
+
+/* A buffer size as Linux stores it: doubled, with a floor. */
+static int buffer_size(int val, int floor)
+{
+    if (val > INT_MAX / 2)
+        return INT_MAX;
+    return val * 2 < floor ? floor : val * 2;
+}
+
+/* ---- IPv4 multicast membership --------------------------------------------- */
+
+/* The group of an ip_mreq or ip_mreqn (both start with the group). */
+static int get_group(const void *val, socklen_t len, ip4_addr_t *group)
+{
+    struct ip_mreq mreq;
+
+    if (val == NULL)
+        return -EFAULT;
+    if (len < sizeof(mreq))
+        return -EINVAL;
+    memcpy(&mreq, val, sizeof(mreq));
+    ip4_addr_set_u32(group, mreq.imr_multiaddr.s_addr);
+    return ip4_addr_ismulticast(group) ? 0 : -EINVAL;
+}
+
+static int find_group(const struct shunt_sock *s, const ip4_addr_t *group)
+{
+    for (int i = 0; i < s->ngroups; i++)
+        if (ip4_addr_cmp(&s->groups[i], group))
+            return i;
+    return -1;
+}
+
+static int join(struct shunt_sock *s, const ip4_addr_t *group)
+{
+    struct netif *n = shunt_sock_netif();
+
+    if (find_group(s, group) >= 0)
+        return -EADDRINUSE;
+    if (s->ngroups == SHUNT_MAX_GROUPS)
+        return -ENOBUFS;
+    if (n == NULL || igmp_joingroup_netif(n, group) != ERR_OK)
+        return -ENOBUFS;
+    s->groups[s->ngroups++] = *group;
+    return 0;
+}
+
+static int leave(struct shunt_sock *s, const ip4_addr_t *group)
+{
+    int i = find_group(s, group);
+    struct netif *n = shunt_sock_netif();
+
+    if (i < 0)
+        return -EADDRNOTAVAIL;
+    if (n != NULL)
+        igmp_leavegroup_netif(n, group);
+    s->groups[i] = s->groups[--s->ngroups];
+    return 0;
+}
+
+void shunt_sockopt_leave_groups(struct shunt_sock *s)
+{
+    while (s->ngroups > 0)
+        leave(s, &s->groups[s->ngroups - 1]);
+}
+
+/* ---- setsockopt -------------------------------------------------------------- */
+
+static int set_socket_level(struct shunt_sock *s, int name, const void *val, socklen_t len)
+{
+    struct shunt_sockopts *o = &s->opt;
+    int v = 0, rc;
+
+    switch (name) {
+    case SO_RCVTIMEO:
+        return get_timeval(val, len, &o->rcvtimeo);
+    case SO_SNDTIMEO:
+        return get_timeval(val, len, &o->sndtimeo);
+    case SO_LINGER:
+        if (val == NULL)
+            return -EFAULT;
+        if (len < sizeof(struct linger))
+            return -EINVAL;
+        memcpy(&o->linger, val, sizeof(o->linger));
+        return 0;
+    case SO_REUSEADDR:
+    case SO_REUSEPORT:
+    case SO_KEEPALIVE:
+    case SO_BROADCAST:
+    case SO_RCVBUF:
+    case SO_SNDBUF:
+        break;
+    default:
+        return -ENOPROTOOPT;
+    }
+    if ((rc = get_int(val, len, &v)) != 0)
+        return rc;
+    switch (name) {
+    case SO_REUSEADDR:
+        o->reuseaddr = v != 0;
+        break;
+    case SO_REUSEPORT:
+        o->reuseport = v != 0;
+        break;
+    case SO_KEEPALIVE:
+        o->keepalive = v != 0;
+        break;
+    case SO_BROADCAST:
+        o->broadcast = v != 0;
+        break;
+    case SO_RCVBUF:
+        o->rcvbuf = buffer_size(v, SOCK_MIN_RCVBUF);
+        o->rcvbuf_set = true;
+        if (s->type == SOCK_DGRAM && shunt_udp_resize(s) != 0)
+            return -ENOMEM;
+        break;
+    case SO_SNDBUF:
+        o->sndbuf = buffer_size(v, SOCK_MIN_SNDBUF);
+        o->sndbuf_set = true;
+        break;
+    }
+    return 0;
+}
+
+static int set_tcp_level(struct shunt_sock *s, int name, const void *val, socklen_t len)
+{
+    struct shunt_sockopts *o = &s->opt;
+    int v, rc;
+
+    if (s->type != SOCK_STREAM)
+        return -ENOPROTOOPT;
+    switch (name) {
+    case TCP_NODELAY:
+    case TCP_KEEPIDLE:
+    case TCP_KEEPINTVL:
+    case TCP_KEEPCNT:
+    case TCP_MAXSEG:
+        break;
+    default:
+        return -ENOPROTOOPT;
+    }
+    if ((rc = get_int(val, len, &v)) != 0)
+        return rc;
+    switch (name) {
+    case TCP_NODELAY:
+        o->nodelay = v != 0;
+        if (o->nodelay && s->pcb.tcp != NULL && s->state == SOCK_CONNECTED)
+            tcp_output(s->pcb.tcp);     /* as Linux: pending data goes now */
+        break;
+    case TCP_KEEPIDLE:
+        if (v < 1 || v > 32767)
+            return -EINVAL;
+        o->keepidle = v;
+        break;
+    case TCP_KEEPINTVL:
+        if (v < 1 || v > 32767)
+            return -EINVAL;
+        o->keepintvl = v;
+        break;
+    case TCP_KEEPCNT:
+        if (v < 1 || v > 127)
+            return -EINVAL;
+        o->keepcnt = v;
+        break;
+    case TCP_MAXSEG:
+        if (v < 88 || v > 32767)
+            return -EINVAL;
+        o->maxseg = v;
+        if (s->pcb.tcp != NULL && s->state == SOCK_CONNECTED && s->pcb.tcp->mss > v)
+            s->pcb.tcp->mss = (u16_t)v;
+        break;
+    }
+    return 0;
+}
+
+static int set_ip_level(struct shunt_sock *s, int name, const void *val, socklen_t len)
+{
+    struct shunt_sockopts *o = &s->opt;
+    ip4_addr_t group;
+    int v = 0, rc;
+
+    switch (name) {
+    case IP_ADD_MEMBERSHIP:
+    case IP_DROP_MEMBERSHIP:
+        if ((rc = get_group(val, len, &group)) != 0)
+            return rc;
+        return name == IP_ADD_MEMBERSHIP ? join(s, &group) : leave(s, &group);
+    case IP_MULTICAST_IF: {
+        struct in_addr a;
+        if (val == NULL)
+            return -EFAULT;
+        if (len < sizeof(a))
+            return -EINVAL;
+        memcpy(&a, val, sizeof(a));     /* an in_addr, or an ip_mreqn's group */
+        if (len >= sizeof(struct ip_mreqn))
+            memcpy(&a, &((const struct ip_mreqn *)val)->imr_address, sizeof(a));
+        ip4_addr_set_u32(&o->mcast_if, a.s_addr);
+        ip_addr_t any;
+        ip_addr_copy_from_ip4(any, o->mcast_if);
+        return shunt_addr_is_local(&any) ? 0 : -EADDRNOTAVAIL;
+    }
+    case IP_MULTICAST_TTL:
+        if ((rc = get_int_or_byte(val, len, &v)) != 0)
+            return rc;
+        if (v == -1)
+            v = 1;
+        if (v < 0 || v > 255)
+            return -EINVAL;
+        o->mcast_ttl = v;
+        return 0;
+    case IP_MULTICAST_LOOP:
+        if ((rc = get_int_or_byte(val, len, &v)) != 0)
+            return rc;
+        o->mcast_loop = v != 0;
+        return 0;
+    case IP_TTL:
+        if ((rc = get_int(val, len, &v)) != 0)
+            return rc;
+        if (v == -1)
+            v = IP_DEFAULT_TTL;
+        if (v < 1 || v > 255)
+            return -EINVAL;
+        o->ttl = v;
+        return 0;
+    case IP_TOS:
+        if ((rc = get_int(val, len, &v)) != 0)
+            return rc;
+        o->tos = v & 0xff;
+        return 0;
+    default:
+        return -ENOPROTOOPT;
+    }
+}
+
+static int set_ipv6_level(struct shunt_sock *s, int name, const void *val, socklen_t len)
+{
+    int v, rc;
+
+    if (s->family != AF_INET6)
+        return -ENOPROTOOPT;
+    switch (name) {
+    case IPV6_V6ONLY:
+        if ((rc = get_int(val, len, &v)) != 0)
+            return rc;
+        if (s->bound)
+            return -EINVAL;             /* too late, as on Linux */
+        s->opt.v6only = v != 0;
+        return 0;
+    case IPV6_UNICAST_HOPS:
+        if ((rc = get_int(val, len, &v)) != 0)
+            return rc;
+        if (v == -1)
+            v = IP_DEFAULT_TTL;
+        if (v < 0 || v > 255)
+            return -EINVAL;
+        s->opt.ttl = v;
+        return 0;
+    default:
+        return -ENOPROTOOPT;
+    }
+}
+
+int shunt_sockopt_set(struct shunt_sock *s, int level, int name, const void *val,
+                      socklen_t len)
+{
+    int rc;
+
+    switch (level) {
+    case SOL_SOCKET:
+        rc = set_socket_level(s, name, val, len);
+        break;
+    case IPPROTO_TCP:
+        rc = set_tcp_level(s, name, val, len);
+        break;
+    case IPPROTO_IP:
+        rc = set_ip_level(s, name, val, len);
+        break;
+    case IPPROTO_IPV6:
+        rc = set_ipv6_level(s, name, val, len);
+        break;
+    default:
+        rc = -ENOPROTOOPT;
+        break;
+    }
+    if (rc == 0 && s->pcb.tcp != NULL)
+        s->proto->apply_options(s);
+    return rc;
+}
+
+/* ---- getsockopt -------------------------------------------------------------- */
+
+/* Copy size bytes of value out, truncated to *len; *len becomes the size. */
+static int put(const void *value, size_t size, void *val, socklen_t *len)
+{
+    if (len == NULL || (val == NULL && *len > 0))
+        return -EFAULT;
+    if ((int)*len < 0)
+        return -EINVAL;
+    socklen_t n = *len < size ? *len : (socklen_t)size;
+    memcpy(val, value, n);
+    *len = n;
+    return 0;
+}
+
+static int put_int(int v, void *val, socklen_t *len)
+{
+    return put(&v, sizeof(v), val, len);
+}
+
+/* lwIP's TCP states as Linux numbers them. */
+static const uint8_t linux_state[] = {
+    [CLOSED] = TCP_CLOSE,            [LISTEN] = TCP_LISTEN,
+    [SYN_SENT] = TCP_SYN_SENT,       [SYN_RCVD] = TCP_SYN_RECV,
+    [ESTABLISHED] = TCP_ESTABLISHED, [FIN_WAIT_1] = TCP_FIN_WAIT1,
+    [FIN_WAIT_2] = TCP_FIN_WAIT2,    [CLOSE_WAIT] = TCP_CLOSE_WAIT,
+    [CLOSING] = TCP_CLOSING,         [LAST_ACK] = TCP_LAST_ACK,
+    [TIME_WAIT] = TCP_TIME_WAIT,
+};
+
+/* TCP_INFO from what lwIP keeps of a connection. */
+static void tcp_info(const struct shunt_sock *s, struct tcp_info *ti)
+{
+    const struct tcp_pcb *pcb = s->pcb.tcp;
+    const uint32_t tick_us = TCP_SLOW_INTERVAL * 1000;
+
+    memset(ti, 0, sizeof(*ti));
+    if (pcb == NULL) {
+        ti->tcpi_state = TCP_CLOSE;
+        return;
+    }
+    ti->tcpi_state = linux_state[pcb->state];
+    if (s->state == SOCK_LISTEN) {
+        ti->tcpi_unacked = (uint32_t)s->accept_len;     /* as Linux reports a listener */
+        ti->tcpi_sacked = (uint32_t)s->backlog;
+        return;
+    }
+    ti->tcpi_retransmits = pcb->nrtx;
+    ti->tcpi_rto = (uint32_t)pcb->rto * tick_us;
+    ti->tcpi_snd_mss = pcb->mss;
+    ti->tcpi_rcv_mss = pcb->mss;
+    /* lwIP measures RTT in slow-timer ticks, scaled by 8 (sa) and 4 (sv). */
+    ti->tcpi_rtt = (uint32_t)(pcb->sa >> 3) * tick_us;
+    ti->tcpi_rttvar = (uint32_t)(pcb->sv >> 2) * tick_us;
+    ti->tcpi_snd_cwnd = pcb->mss ? pcb->cwnd / pcb->mss : 0;
+    ti->tcpi_snd_ssthresh = pcb->mss ? pcb->ssthresh / pcb->mss : 0;
+    ti->tcpi_unacked = pcb->snd_queuelen;
+    ti->tcpi_rcv_space = pcb->rcv_wnd;
+    if (pcb->flags & TF_TIMESTAMP)
+        ti->tcpi_options |= TCPI_OPT_TIMESTAMPS;
+    if (pcb->flags & TF_WND_SCALE) {
+        ti->tcpi_options |= TCPI_OPT_WSCALE;
+        ti->tcpi_snd_wscale = pcb->snd_scale & 0xf;
+        ti->tcpi_rcv_wscale = pcb->rcv_scale & 0xf;
+    }
+}
+
+static int get_socket_level(struct shunt_sock *s, int name, void *val, socklen_t *len)
+{
+    const struct shunt_sockopts *o = &s->opt;
+    int err;
+
+    switch (name) {
+    case SO_TYPE:
+        return put_int(s->type, val, len);
+    case SO_DOMAIN:
+        return put_int(s->family, val, len);
+    case SO_PROTOCOL:
+        return put_int(s->type == SOCK_STREAM ? IPPROTO_TCP : IPPROTO_UDP, val, len);
+    case SO_ACCEPTCONN:
+        return put_int(s->state == SOCK_LISTEN, val, len);
+    case SO_ERROR:
+        err = s->so_error;
+        s->so_error = 0;
+        return put_int(err, val, len);
+    case SO_REUSEADDR:
+        return put_int(o->reuseaddr, val, len);
+    case SO_REUSEPORT:
+        return put_int(o->reuseport, val, len);
+    case SO_KEEPALIVE:
+        return put_int(o->keepalive, val, len);
+    case SO_BROADCAST:
+        return put_int(o->broadcast, val, len);
+    case SO_RCVBUF:
+        return put_int(o->rcvbuf, val, len);
+    case SO_SNDBUF:
+        return put_int(o->sndbuf, val, len);
+    case SO_RCVTIMEO:
+        return put(&o->rcvtimeo, sizeof(o->rcvtimeo), val, len);
+    case SO_SNDTIMEO:
+        return put(&o->sndtimeo, sizeof(o->sndtimeo), val, len);
+    case SO_LINGER:
+        return put(&o->linger, sizeof(o->linger), val, len);
+    default:
+        return -ENOPROTOOPT;
+    }
+}
+
+static int get_tcp_level(struct shunt_sock *s, int name, void *val, socklen_t *len)
+{
+    const struct shunt_sockopts *o = &s->opt;
+
+    if (s->type != SOCK_STREAM)
+        return -ENOPROTOOPT;
+    switch (name) {
+    case TCP_NODELAY:
+        return put_int(o->nodelay, val, len);
+    case TCP_KEEPIDLE:
+        return put_int(o->keepidle, val, len);
+    case TCP_KEEPINTVL:
+        return put_int(o->keepintvl, val, len);
+    case TCP_KEEPCNT:
+        return put_int(o->keepcnt, val, len);
+    case TCP_MAXSEG:
+        /* Linux: the connection's MSS, or before one, what was asked (536). */
+        if (s->state == SOCK_CONNECTED && s->pcb.tcp != NULL)
+            return put_int(s->pcb.tcp->mss, val, len);
+        return put_int(o->maxseg ? o->maxseg : 536, val, len);
+    case TCP_INFO: {
+        struct tcp_info ti;
+        tcp_info(s, &ti);
+        return put(&ti, sizeof(ti), val, len);
+    }
+    default:
+        return -ENOPROTOOPT;
+    }
+}
+
+static int get_ip_level(struct shunt_sock *s, int name, void *val, socklen_t *len)
+{
+    const struct shunt_sockopts *o = &s->opt;
+
+    switch (name) {
+    case IP_TTL:
+        return put_int(o->ttl, val, len);
+    case IP_TOS:
+        return put_int(o->tos, val, len);
+    case IP_MULTICAST_TTL:
+        return put_int(o->mcast_ttl, val, len);
+    case IP_MULTICAST_LOOP:
+        return put_int(o->mcast_loop, val, len);
+    case IP_MULTICAST_IF: {
+        struct in_addr a = { ip4_addr_get_u32(&o->mcast_if) };
+        return put(&a, sizeof(a), val, len);
+    }
+    default:
+        return -ENOPROTOOPT;
+    }
+}
+
+static int get_ipv6_level(struct shunt_sock *s, int name, void *val, socklen_t *len)
+{
+    if (s->family != AF_INET6)
+        return -ENOPROTOOPT;
+    switch (name) {
+    case IPV6_V6ONLY:
+        return put_int(s->opt.v6only, val, len);
+    case IPV6_UNICAST_HOPS:
+        return put_int(s->opt.ttl, val, len);
+    default:
+        return -ENOPROTOOPT;
+    }
+}
+
+int shunt_sockopt_get(struct shunt_sock *s, int level, int name, void *val, socklen_t *len)
+{
+    if (len == NULL)
+        return -EFAULT;
+    if ((int)*len < 0)
+        return -EINVAL;
+    switch (level) {
+    case SOL_SOCKET:
+        return get_socket_level(s, name, val, len);
+    case IPPROTO_TCP:
+        return get_tcp_level(s, name, val, len);
+    case IPPROTO_IP:
+        return get_ip_level(s, name, val, len);
+    case IPPROTO_IPV6:
+        return get_ipv6_level(s, name, val, len);
+    default:
+        return -ENOPROTOOPT;
+    }
+}
