@@ -23,7 +23,11 @@
 #include "lwip/priv/tcp_priv.h"
 #include "lwip/tcp.h"
 
+#include "lwip/prot/tcp.h"
+
+#include "hooks.h"
 #include "sock.h"
+#include "stats.h"
 
 /* The smallest window SO_RCVBUF can ask for. */
 #define MIN_WINDOW 4096
@@ -170,8 +174,6 @@ static err_t on_accept(void *arg, struct tcp_pcb *pcb, err_t err)
     hook(c, pcb);
     c->proto->apply_options(c);
     established(c);
-    /* Until accept() takes it, the connection counts against the backlog. */
-    tcp_backlog_delayed(pcb);
 
     if (l->accept_tail != NULL)
         l->accept_tail->accept_next = c;
@@ -265,14 +267,32 @@ static int tcp_bind_op(struct shunt_sock *s, const ip_addr_t *ip, uint16_t port)
     return tcp_do_bind(s, ip, port);
 }
 
+/* Linux's SOMAXCONN: the backlog listen() is held to. */
+#define SOMAXCONN_LINUX 4096
+
+err_t shunt_tcp_inpacket(struct tcp_pcb *pcb, struct tcp_hdr *hdr, u16_t optlen,
+                         u16_t opt1len, u8_t *opt2, struct pbuf *p)
+{
+    (void)optlen;
+    (void)opt1len;
+    (void)opt2;
+    (void)p;
+    if (pcb->state != LISTEN || (TCPH_FLAGS(hdr) & (TCP_SYN | TCP_ACK)) != TCP_SYN)
+        return ERR_OK;
+    const struct shunt_sock *s = pcb->callback_arg;
+    /* Full means more than backlog waiting, so backlog + 1 fit (Linux). */
+    if (s == NULL || s->accept_len <= s->backlog)
+        return ERR_OK;
+    shunt_sock_count_drop(SHUNT_DROP_BACKLOG_FULL);
+    return ERR_ABRT;
+}
+
 static int tcp_listen_op(struct shunt_sock *s, int backlog)
 {
-    /* Linux queues backlog + 1 connections; lwIP counts up to 255. */
-    int queue = backlog < 0 || backlog > 254 ? 255 : backlog + 1;
-
+    if (backlog < 0 || backlog > SOMAXCONN_LINUX)
+        backlog = SOMAXCONN_LINUX;
     if (s->state == SOCK_LISTEN) {
-        tcp_backlog_set(s->pcb.tcp, (u8_t)queue);
-        s->backlog = queue;
+        s->backlog = backlog;
         return 0;
     }
     if (s->state != SOCK_CLOSED)
@@ -284,12 +304,12 @@ static int tcp_listen_op(struct shunt_sock *s, int backlog)
         return rc;
 
     err_t err;
-    struct tcp_pcb *lpcb = tcp_listen_with_backlog_and_err(s->pcb.tcp, (u8_t)queue, &err);
+    struct tcp_pcb *lpcb = tcp_listen_with_backlog_and_err(s->pcb.tcp, 0, &err);
     if (lpcb == NULL)
         return -shunt_sock_errno(err);
     s->pcb.tcp = lpcb;
     s->state = SOCK_LISTEN;
-    s->backlog = queue;
+    s->backlog = backlog;
     tcp_arg(lpcb, s);
     tcp_accept(lpcb, on_accept);
     return 0;
@@ -306,8 +326,6 @@ static int tcp_accept_op(struct shunt_sock *s, struct shunt_sock **child)
         s->accept_tail = NULL;
     s->accept_len--;
     c->accept_next = NULL;
-    if (c->pcb.tcp != NULL)
-        tcp_backlog_accepted(c->pcb.tcp);
     *child = c;
     return 0;
 }

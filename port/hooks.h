@@ -6,8 +6,13 @@
 #ifndef SHUNT_HOOKS_H
 #define SHUNT_HOOKS_H
 
+#include "lwip/err.h"
+#include "lwip/arch.h"
+
 struct pbuf;
 struct netif;
+struct tcp_pcb;
+struct tcp_hdr;
 
 /*
  * A packet addressed to another host is counted as not_for_us and freed
@@ -19,5 +24,16 @@ int shunt_netif_ip6_not_for_us(struct pbuf *p, struct netif *inp);
 
 #define LWIP_HOOK_IP4_INPUT(p, inp)     shunt_netif_ip4_not_for_us((p), (inp))
 #define LWIP_HOOK_IP6_INPUT(p, inp)     shunt_netif_ip6_not_for_us((p), (inp))
+
+/*
+ * A SYN for a listening socket whose accept queue is full is dropped (and
+ * counted backlog_full), as Linux drops it; anything else goes on.  In
+ * api/tcp.c.
+ */
+err_t shunt_tcp_inpacket(struct tcp_pcb *pcb, struct tcp_hdr *hdr, u16_t optlen,
+                         u16_t opt1len, u8_t *opt2, struct pbuf *p);
+
+#define LWIP_HOOK_TCP_INPACKET_PCB(pcb, hdr, optlen, opt1len, opt2, p) \
+    shunt_tcp_inpacket((pcb), (hdr), (optlen), (opt1len), (opt2), (p))
 
 #endif /* SHUNT_HOOKS_H */

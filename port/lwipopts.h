@@ -131,8 +131,13 @@
 #define MEMP_NUM_TCP_PCB_LISTEN         256
 #define SO_REUSE                        1
 #define SO_REUSE_RXTOALL                1
-#define TCP_LISTEN_BACKLOG              1
-#define TCP_DEFAULT_LISTEN_BACKLOG      0xff
+/*
+ * lwIP's backlog counts half-open connections too (at most 255), so a burst
+ * of SYNs beyond it is dropped and retried a second later.  Shunt keeps
+ * Linux's rule instead (port/hooks.h): SYNs are refused only while the
+ * accept queue is full.
+ */
+#define TCP_LISTEN_BACKLOG              0
 #define LWIP_TCP_KEEPALIVE              1
 #define LWIP_TCP_TIMESTAMPS             1
 #define LWIP_WND_SCALE                  1

@@ -16,6 +16,7 @@ static const char *const drop_names[SHUNT_DROP_CAUSES] = {
     [SHUNT_DROP_BAD_CHECKSUM] = "bad_checksum",
     [SHUNT_DROP_LWIP] = "lwip",
     [SHUNT_DROP_SOCKET_FULL] = "socket_full",
+    [SHUNT_DROP_BACKLOG_FULL] = "backlog_full",
     [SHUNT_DROP_TX_NOMBUF] = "tx_nombuf",
     [SHUNT_DROP_TX_RING_FULL] = "tx_ring_full",
 };

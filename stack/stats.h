@@ -20,6 +20,7 @@ enum shunt_drop_cause {
     SHUNT_DROP_BAD_CHECKSUM,    /* the NIC found a bad IP or L4 checksum */
     SHUNT_DROP_LWIP,            /* dropped inside lwIP's protocols */
     SHUNT_DROP_SOCKET_FULL,     /* a socket's receive queue was full */
+    SHUNT_DROP_BACKLOG_FULL,    /* a SYN for a listener whose accept queue was full */
     SHUNT_DROP_TX_NOMBUF,       /* no mbuf to copy an outgoing frame into */
     SHUNT_DROP_TX_RING_FULL,    /* the port's TX queue stayed full */
     SHUNT_DROP_CAUSES
