@@ -9,6 +9,9 @@
 #     shunt_stop                    # stop it (SIGINT): it prints its counters
 #     topo_down TAG
 #
+# For the kernel path (shunt-echo --kernel), topo_up_kernel TAG instead of
+# topo_up gives sh-TAG Shunt's addresses in the host's own kernel.
+#
 # TAG is at most 11 characters, unique per test so tests can run side by side.
 # The peer answers as 10.9.0.1/24 and fd00:9::1/64; Shunt is meant to be
 # 10.9.0.2 and fd00:9::2.  Needs root.
@@ -33,6 +36,23 @@ topo_up() {
     ip -n "$ns" link set "$peer" up
     # The kernel would hand Shunt frames with checksums left to a NIC.
     ip netns exec "$ns" ethtool -K "$peer" tx off >/dev/null
+}
+
+# topo_up_kernel TAG - the same pair for the kernel path: the host's kernel
+# keeps sh-TAG, with Shunt's addresses (10.9.0.2, fd00:9::2) and IPv6 on, so
+# a program on kernel sockets in the root namespace faces the peer over the
+# very same veth.  Those addresses live in the root namespace, so only one
+# such pair may exist at a time: this waits for a lock that is held until
+# the calling shell exits.
+topo_up_kernel() {
+    local tag=$1 ours=sh-$1
+    exec {TOPO_KERNEL_LOCK}>>/run/lock/shunt-testbed-kernel.lock
+    flock -w 600 "$TOPO_KERNEL_LOCK" ||
+        { echo "testbed: another kernel-path testbed held the lock for 600 s" >&2; return 1; }
+    topo_up "$tag"
+    sysctl -qw "net.ipv6.conf.$ours.disable_ipv6=0"
+    ip addr add "$TOPO_SHUNT4/24" dev "$ours"
+    ip addr add "$TOPO_SHUNT6/64" dev "$ours" nodad
 }
 
 topo_down() {

@@ -28,6 +28,7 @@ WORK=$(mktemp -d "/tmp/shunt-$TEST_NAME.XXXXXX")
 
 tb_cleanup() {
     shunt_stop >/dev/null 2>&1 || true
+    bg_stop_all
     topo_down "$TAG"
     rm -rf "$WORK"
 }
@@ -35,9 +36,20 @@ trap tb_cleanup EXIT
 
 fail() {
     echo "FAIL: $TEST_NAME: $*" >&2
+    # Let the servers finish their logs (counters, summaries) first: SIGINT,
+    # and up to 3 s to exit.
+    local pid
+    for pid in ${SHUNT_PID:-} ${PEER_PID:-}; do
+        kill -INT "$pid" 2>/dev/null || continue
+        for _ in $(seq 30); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
+    done
     if [ -f "$WORK/shunt.log" ]; then
         echo "--- shunt log:" >&2
         cat "$WORK/shunt.log" >&2
+    fi
+    if [ -f "$WORK/peer.log" ]; then
+        echo "--- peer log:" >&2
+        cat "$WORK/peer.log" >&2
     fi
     exit 1
 }
@@ -67,4 +79,130 @@ expect_output() {
 # counter NAME: a counter from the summary shunt-echo printed at exit.
 counter() {
     grep -oE "(^| )$1[= ][0-9]+" "$WORK/shunt.log" | grep -oE "[0-9]+$" | tail -1
+}
+
+# ---- one suite, two paths ---------------------------------------------------
+# The echo suites (tcp-echo.sh, ...) run once per path, chosen by SHUNT_PATH:
+#   shunt   shunt-echo -c shunt.conf: Shunt on sh-TAG through AF_XDP (default)
+#   kernel  shunt-echo --kernel in the root namespace, the host's kernel
+#           owning sh-TAG with Shunt's addresses: the reference, so a test
+#           that fails here is wrong, not Shunt.
+# tests/integration/{kernel,shunt}/*.sh are the wrappers make check runs.
+SHUNT_PATH=${SHUNT_PATH:-shunt}
+PEER_PY="$top_srcdir/tests/integration/peer.py"
+PEER_PID=
+BG_PIDS=()
+
+# path_up: the namespace, set up for this path; ECHO_STACK is the part of
+# shunt-echo's command line that picks the path.
+path_up() {
+    case $SHUNT_PATH in
+    kernel)
+        topo_up_kernel "$TAG" || fail "no kernel-path testbed"
+        ECHO_STACK=(--kernel)
+        ;;
+    shunt)
+        topo_up "$TAG"
+        topo_conf "$TAG" > "$WORK/shunt.conf"
+        ECHO_STACK=(-c "$WORK/shunt.conf")
+        ;;
+    *)
+        fail "SHUNT_PATH is '$SHUNT_PATH': kernel or shunt"
+        ;;
+    esac
+    echo "path: $SHUNT_PATH (shunt-echo ${ECHO_STACK[*]})"
+}
+
+# echo_server ARGS...: shunt-echo serving TCP and UDP echo on this path;
+# its output goes to $WORK/shunt.log.  Stop it with shunt_stop.
+echo_server() {
+    shunt_start "$WORK/shunt.log" "$SHUNT_ECHO" "${ECHO_STACK[@]}" "$@" ||
+        fail "shunt-echo ${ECHO_STACK[*]} $* did not start"
+}
+
+# echo_client ARGS...: shunt-echo as a client on this path (never more than
+# 2 minutes).  Only one Shunt program can own sh-TAG: stop the server first.
+echo_client() {
+    timeout -k 5 120 "$SHUNT_ECHO" "${ECHO_STACK[@]}" --client "$@" </dev/null
+}
+
+# peer_py CMD ARGS...: tests/integration/peer.py as the peer, in its
+# namespace (never more than 2 minutes).
+peer_py() {
+    timeout -k 5 120 ip netns exec "shunt-$TAG" /usr/bin/python3 "$PEER_PY" "$@"
+}
+
+# peer_start ARGS...: a peer.py server in the background (output in
+# $WORK/peer.log), once it says it is running.  Sets PEER_PID.
+peer_start() {
+    ip netns exec "shunt-$TAG" /usr/bin/python3 "$PEER_PY" "$@" >"$WORK/peer.log" 2>&1 </dev/null &
+    PEER_PID=$!
+    wait_for_line "$WORK/peer.log" "running" 10 || fail "peer.py $* did not start"
+}
+
+# peer_stop: stop it (SIGINT: it prints its summary); returns its status.
+peer_stop() {
+    [ -n "${PEER_PID:-}" ] || return 0
+    kill -INT "$PEER_PID" 2>/dev/null || true
+    local rc=0
+    wait "$PEER_PID" || rc=$?
+    PEER_PID=
+    return $rc
+}
+
+# bg LOG CMD...: run CMD in the background, output in LOG; its pid is BG_PID.
+# Whatever is still running at the end of the test is killed.
+bg() {
+    local log=$1
+    shift
+    "$@" >"$log" 2>&1 </dev/null &
+    BG_PID=$!
+    BG_PIDS+=("$BG_PID")
+}
+
+bg_stop_all() {
+    peer_stop >/dev/null 2>&1 || true
+    local pid
+    for pid in "${BG_PIDS[@]}"; do
+        { kill "$pid" && wait "$pid"; } 2>/dev/null || true
+    done
+    BG_PIDS=()
+    return 0
+}
+
+# wait_for_line FILE PATTERN SECONDS: until FILE has a line matching
+# PATTERN (extended regex); 1 if it does not within SECONDS.
+wait_for_line() {
+    local file=$1 pattern=$2 tenths=$(($3 * 10))
+    while ! grep -qE -- "$pattern" "$file" 2>/dev/null; do
+        tenths=$((tenths - 1))
+        [ $tenths -gt 0 ] || return 1
+        sleep 0.1
+    done
+}
+
+# expect_ok PATTERN CMD...: CMD exits 0 and prints a line matching PATTERN;
+# shows that line.
+expect_ok() {
+    local pattern=$1 out rc=0
+    shift
+    out=$("$@" 2>&1) || rc=$?
+    [ $rc = 0 ] || fail "'$*' exited $rc: $out"
+    grep -qE -- "$pattern" <<<"$out" || fail "'$*' printed no line matching '$pattern': $out"
+    echo "ok: $(grep -E -- "$pattern" <<<"$out" | head -1)"
+}
+
+# expect_error PATTERN CMD...: CMD exits 1 and prints a line matching PATTERN.
+expect_error() {
+    local pattern=$1 out rc=0
+    shift
+    out=$("$@" 2>&1) || rc=$?
+    [ $rc = 1 ] || fail "'$*' exited $rc, expected 1: $out"
+    grep -qE -- "$pattern" <<<"$out" || fail "'$*' printed no line matching '$pattern': $out"
+    echo "ok (fails as it must): $(grep -E -- "$pattern" <<<"$out" | head -1)"
+}
+
+# server_summary: shunt-echo's closing summary line (after shunt_stop).
+server_summary() {
+    grep -E "^shunt-echo: tcp: [0-9]+ connections accepted" "$WORK/shunt.log" | tail -1
 }
