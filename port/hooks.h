@@ -15,15 +15,18 @@ struct tcp_pcb;
 struct tcp_hdr;
 
 /*
- * A packet addressed to another host is counted as not_for_us and freed
- * (lwIP would drop IPv4 ones as a generic IP drop, and IPv6 ones without
- * counting them at all).  Non-zero when the packet was eaten.
+ * Before lwIP's IP input (in port/netif.c): a packet addressed to another
+ * host is counted as not_for_us and freed (lwIP would drop IPv4 ones as a
+ * generic IP drop, and IPv6 ones without counting them at all); an IPv6
+ * fragment of a datagram that would reassemble to more than lwIP's 65,535
+ * bytes is counted as too_big and freed (lwIP would abort on an assertion).
+ * Non-zero when the packet was eaten.
  */
-int shunt_netif_ip4_not_for_us(struct pbuf *p, struct netif *inp);
-int shunt_netif_ip6_not_for_us(struct pbuf *p, struct netif *inp);
+int shunt_netif_ip4_input(struct pbuf *p, struct netif *inp);
+int shunt_netif_ip6_input(struct pbuf *p, struct netif *inp);
 
-#define LWIP_HOOK_IP4_INPUT(p, inp)     shunt_netif_ip4_not_for_us((p), (inp))
-#define LWIP_HOOK_IP6_INPUT(p, inp)     shunt_netif_ip6_not_for_us((p), (inp))
+#define LWIP_HOOK_IP4_INPUT(p, inp)     shunt_netif_ip4_input((p), (inp))
+#define LWIP_HOOK_IP6_INPUT(p, inp)     shunt_netif_ip6_input((p), (inp))
 
 /*
  * A SYN for a listening socket whose accept queue is full is dropped (and

@@ -129,17 +129,22 @@ unsigned shunt_netif_rx(struct shunt_netif *sn)
     return n;
 }
 
-/* ---- lwIP hooks: packets for other hosts --------------------------------- */
+/* ---- lwIP hooks: IP packets lwIP should not see ------------------------------ */
 
-static int not_for_us(struct pbuf *p, struct netif *inp)
+static int eat(struct pbuf *p, struct netif *inp, enum shunt_drop_cause cause)
 {
-    ((struct shunt_netif *)inp)->counters.drops[SHUNT_DROP_NOT_FOR_US]++;
+    ((struct shunt_netif *)inp)->counters.drops[cause]++;
     pbuf_free(p);
     return 1;
 }
 
+static int not_for_us(struct pbuf *p, struct netif *inp)
+{
+    return eat(p, inp, SHUNT_DROP_NOT_FOR_US);
+}
+
 /* The same test as lwIP's ip4_input, run before it so the drop is counted. */
-int shunt_netif_ip4_not_for_us(struct pbuf *p, struct netif *inp)
+int shunt_netif_ip4_input(struct pbuf *p, struct netif *inp)
 {
     ip4_addr_t dest;
 
@@ -156,13 +161,41 @@ int shunt_netif_ip4_not_for_us(struct pbuf *p, struct netif *inp)
     return not_for_us(p, inp);
 }
 
-/* The same test as lwIP's ip6_input. */
-int shunt_netif_ip6_not_for_us(struct pbuf *p, struct netif *inp)
+/*
+ * Whether an IPv6 packet is a fragment of a datagram that would reassemble,
+ * IPv6 header included, to more than the 65,535 bytes an lwIP pbuf chain
+ * can count.
+ */
+static bool ip6_fragment_too_big(const struct pbuf *p)
+{
+    const u8_t *b = p->payload;
+    const struct ip6_hdr *ip6 = p->payload;
+    u8_t next = IP6H_NEXTH(ip6);
+    u32_t off = IP6_HLEN;               /* the unfragmentable part so far */
+
+    /* Extension headers that come before a fragment header. */
+    while ((next == IP6_NEXTH_HOPBYHOP || next == IP6_NEXTH_ROUTING ||
+            next == IP6_NEXTH_DESTOPTS) && off + 2 <= p->len) {
+        next = b[off];
+        off += 8u * (1u + b[off + 1]);
+    }
+    if (next != IP6_NEXTH_FRAGMENT || off + IP6_FRAG_HLEN > p->len)
+        return false;
+    const struct ip6_frag_hdr *frag = (const struct ip6_frag_hdr *)(b + off);
+    u32_t start = lwip_ntohs(frag->_fragment_offset) & IP6_FRAG_OFFSET_MASK;
+    u32_t data = (u32_t)IP6_HLEN + IP6H_PLEN(ip6) - off - IP6_FRAG_HLEN;
+    return off + start + data > 0xffff;
+}
+
+/* The same test as lwIP's ip6_input, and the reassembly limit. */
+int shunt_netif_ip6_input(struct pbuf *p, struct netif *inp)
 {
     ip6_addr_t dest;
 
     if (p->len < IP6_HLEN)
         return 0;
+    if (ip6_fragment_too_big(p))
+        return eat(p, inp, SHUNT_DROP_TOO_BIG);
     ip6_addr_copy_from_packed(dest, ((const struct ip6_hdr *)p->payload)->dest);
     ip6_addr_assign_zone(&dest, IP6_UNKNOWN, inp);
 

@@ -14,6 +14,7 @@ static const char *const drop_names[SHUNT_DROP_CAUSES] = {
     [SHUNT_DROP_BAD_FRAME] = "bad_frame",
     [SHUNT_DROP_NOT_FOR_US] = "not_for_us",
     [SHUNT_DROP_BAD_CHECKSUM] = "bad_checksum",
+    [SHUNT_DROP_TOO_BIG] = "too_big",
     [SHUNT_DROP_LWIP] = "lwip",
     [SHUNT_DROP_SOCKET_FULL] = "socket_full",
     [SHUNT_DROP_BACKLOG_FULL] = "backlog_full",

@@ -18,6 +18,7 @@ enum shunt_drop_cause {
     SHUNT_DROP_BAD_FRAME,       /* shorter than its Ethernet (and ARP) header */
     SHUNT_DROP_NOT_FOR_US,      /* for another MAC or IP address, or a group not joined */
     SHUNT_DROP_BAD_CHECKSUM,    /* the NIC found a bad IP or L4 checksum */
+    SHUNT_DROP_TOO_BIG,         /* an IPv6 datagram over lwIP's 65,535 bytes */
     SHUNT_DROP_LWIP,            /* dropped inside lwIP's protocols */
     SHUNT_DROP_SOCKET_FULL,     /* a socket's receive queue was full */
     SHUNT_DROP_BACKLOG_FULL,    /* a SYN for a listener whose accept queue was full */

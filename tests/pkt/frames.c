@@ -97,6 +97,49 @@ size_t frame_icmp6(uint8_t *b, const struct rte_ether_addr *dst, const struct rt
     return n + sizeof(*ip) + len;
 }
 
+size_t frame_ipv6_fragment(uint8_t *b, const struct rte_ether_addr *dst,
+                           const struct rte_ether_addr *src, const uint8_t ip_src[16],
+                           const uint8_t ip_dst[16], uint8_t next, uint32_t id, uint16_t off,
+                           bool more, const void *data, size_t len)
+{
+    size_t n = eth(b, dst, src, RTE_ETHER_TYPE_IPV6);
+    struct rte_ipv6_hdr *ip = (struct rte_ipv6_hdr *)(b + n);
+    uint8_t *frag = (uint8_t *)(ip + 1);
+
+    memset(ip, 0, sizeof(*ip));
+    ip->vtc_flow = RTE_BE32(0x60000000);
+    ip->payload_len = rte_cpu_to_be_16((uint16_t)(8 + len));
+    ip->proto = 44;
+    ip->hop_limits = 64;
+    memcpy(ip->src_addr, ip_src, 16);
+    memcpy(ip->dst_addr, ip_dst, 16);
+    frag[0] = next;
+    frag[1] = 0;
+    uint16_t offlg = rte_cpu_to_be_16((uint16_t)(off | (more ? 1 : 0)));
+    memcpy(frag + 2, &offlg, 2);
+    uint32_t be = rte_cpu_to_be_32(id);
+    memcpy(frag + 4, &be, 4);
+    memcpy(frag + 8, data, len);
+    return n + sizeof(*ip) + 8 + len;
+}
+
+uint16_t icmp6_checksum(const uint8_t ip_src[16], const uint8_t ip_dst[16], const void *msg,
+                        size_t len)
+{
+    struct rte_ipv6_hdr ip;
+
+    memset(&ip, 0, sizeof(ip));
+    ip.payload_len = rte_cpu_to_be_16((uint16_t)len);
+    ip.proto = IPPROTO_ICMPV6;
+    memcpy(ip.src_addr, ip_src, 16);
+    memcpy(ip.dst_addr, ip_dst, 16);
+    uint32_t sum = rte_ipv6_phdr_cksum(&ip, 0);
+    sum += rte_raw_cksum(msg, len);
+    sum = (sum & 0xffff) + (sum >> 16);
+    sum = (sum & 0xffff) + (sum >> 16);
+    return (uint16_t)~sum;
+}
+
 size_t icmp6_neighbor_solicit(uint8_t *m, const uint8_t target[16],
                               const struct rte_ether_addr *source_lladdr)
 {

@@ -7,6 +7,7 @@
 #ifndef SHUNT_TEST_FRAMES_H
 #define SHUNT_TEST_FRAMES_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -31,6 +32,17 @@ size_t icmp4_echo(uint8_t *m, uint8_t type, uint16_t id, uint16_t seq,
 size_t frame_icmp6(uint8_t *b, const struct rte_ether_addr *dst, const struct rte_ether_addr *src,
                    const uint8_t ip_src[16], const uint8_t ip_dst[16], uint8_t hop_limit,
                    const void *msg, size_t len);
+
+/* An IPv6 fragment (next header 44) carrying len bytes of a datagram whose
+ * payload is of protocol next, at byte offset off (a multiple of 8). */
+size_t frame_ipv6_fragment(uint8_t *b, const struct rte_ether_addr *dst,
+                           const struct rte_ether_addr *src, const uint8_t ip_src[16],
+                           const uint8_t ip_dst[16], uint8_t next, uint32_t id, uint16_t off,
+                           bool more, const void *data, size_t len);
+
+/* The ICMPv6 checksum of msg (len bytes) between two addresses. */
+uint16_t icmp6_checksum(const uint8_t ip_src[16], const uint8_t ip_dst[16], const void *msg,
+                        size_t len);
 
 /* ICMPv6 messages, checksum left zero for frame_icmp6. */
 size_t icmp6_neighbor_solicit(uint8_t *m, const uint8_t target[16],
