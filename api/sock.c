@@ -95,6 +95,7 @@ static void turn_all(void)
 void shunt_sock_attach_stack(void)
 {
     shunt_loop_set_output(turn_all);
+    shunt_sockstat_attach();
 }
 
 void shunt_sock_wait_turn(void)

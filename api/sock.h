@@ -243,6 +243,11 @@ void shunt_addr_out(const struct shunt_sock *s, const ip_addr_t *ip, uint16_t po
 /* Whether ip is one of the stack's own addresses (or the wildcard). */
 bool shunt_addr_is_local(const ip_addr_t *ip);
 
+/* ---- api/sockstat.c ------------------------------------------------------------ */
+
+/* Answer telemetry's /shunt/sockets with the instance's pcbs. */
+void shunt_sockstat_attach(void);
+
 /* ---- api/sockopt.c ------------------------------------------------------------ */
 
 /* The options of a new socket: Linux's defaults. */

@@ -24,6 +24,8 @@ uint16_t shunt_queue_rx(struct shunt_queue *q, struct rte_mbuf **pkts)
     q->counters->rx_packets += n;
     for (uint16_t i = 0; i < n; i++)
         q->counters->rx_bytes += pkts[i]->pkt_len;
+    if (unlikely(q->capture != NULL) && n > 0)
+        shunt_capture_frames(q->capture, pkts, n);
     return n;
 }
 
@@ -52,6 +54,8 @@ int shunt_queue_tx(struct shunt_queue *q, struct rte_mbuf *m)
         q->counters->drops[SHUNT_DROP_TX_RING_FULL]++;
         return -1;
     }
+    if (unlikely(q->capture != NULL))
+        shunt_capture_frames(q->capture, &m, 1);
     q->tx_buf[q->tx_count] = m;
     q->tx_len[q->tx_count] = m->pkt_len;
     /* A burst's worth is worth sending now rather than at the turn's end. */

@@ -3,7 +3,7 @@
  * frames through a small buffer that goes out in bursts.
  *
  * This is the only place frames meet the port, so it is also where they are
- * counted (and, later, captured or faulted: decorators belong here).  It
+ * counted and, when a capture is open, captured (port/capture.c).  It
  * knows nothing of lwIP.
  */
 #ifndef SHUNT_QUEUE_H
@@ -13,6 +13,7 @@
 
 #include <rte_mbuf.h>
 
+#include "capture.h"
 #include "stats.h"
 
 /* The largest RX burst, and how many frames the TX buffer holds. */
@@ -25,6 +26,7 @@ struct shunt_queue {
     uint16_t burst;                     /* frames per RX burst and TX flush */
     uint16_t tx_count;                  /* frames waiting in tx_buf */
     struct shunt_counters *counters;
+    struct shunt_capture *capture;      /* NULL: not capturing */
     struct rte_mbuf *tx_buf[SHUNT_TX_BUFFER];
     uint32_t tx_len[SHUNT_TX_BUFFER];   /* their lengths, for the counters */
 };

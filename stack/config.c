@@ -11,10 +11,13 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <rte_log.h>
+
 enum kind {
     KIND_STRING,        /* a char array of the key's size */
     KIND_UINT,          /* uint32_t in [min, max] */
     KIND_BOOL,          /* yes|no */
+    KIND_LOG_LEVEL,     /* uint32_t, an RTE_LOG_* level by name */
     KIND_MAC,           /* uint8_t[6] */
     KIND_IP4,           /* struct in_addr */
     KIND_IP4_PREFIX,    /* struct in_addr, then its prefix length */
@@ -50,6 +53,11 @@ static const struct key keys[] = {
     UINT("tx_ring", tx_ring, 64, 32768),
     UINT("burst", burst, 1, 64),
     { "stats", KIND_BOOL, AT(stats), 0, 0, 0, 0, 0, "yes" },
+    { "log", KIND_LOG_LEVEL, AT(log_level), 0, 0, 0, 0, 0, "info" },
+    STRING("capture", capture, "/tmp/shunt.pcap"),
+    STRING("capture_filter", capture_filter, "tcp port 7"),
+    UINT("capture_snaplen", capture_snaplen, 14, 65535),
+    UINT("capture_rotate", capture_rotate_mib, 1, 1u << 20),
 };
 #define NKEYS (sizeof(keys) / sizeof(keys[0]))
 
@@ -62,7 +70,13 @@ static void defaults(struct shunt_config *c)
     c->tx_ring = 1024;
     c->burst = 32;
     c->stats = true;
+    c->log_level = RTE_LOG_INFO;
 }
+
+static const char *const log_levels[] = {
+    [RTE_LOG_ERR] = "error", [RTE_LOG_WARNING] = "warning", [RTE_LOG_NOTICE] = "notice",
+    [RTE_LOG_INFO] = "info", [RTE_LOG_DEBUG] = "debug",
+};
 
 static int fail(char *err, size_t errlen, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
@@ -125,6 +139,15 @@ static int set_value(struct shunt_config *c, const struct key *k, const char *va
             return fail(why, whylen, "'%s' is neither yes nor no", value);
         *(bool *)field = strcmp(value, "yes") == 0;
         return 0;
+    case KIND_LOG_LEVEL:
+        for (uint32_t l = RTE_LOG_ERR; l <= RTE_LOG_DEBUG; l++) {
+            if (strcmp(value, log_levels[l]) == 0) {
+                *(uint32_t *)field = l;
+                return 0;
+            }
+        }
+        return fail(why, whylen, "'%s' is not a level: error, warning, notice, info or debug",
+                    value);
     case KIND_MAC: {
         uint8_t *mac = field;
         int used = 0;

@@ -23,6 +23,11 @@
  *   tx_ring     TX descriptors (1024)
  *   burst       frames per RX burst, at most 64 (32)
  *   stats       print the counters when the instance exits: yes|no (yes)
+ *   log         Shunt's log level: error, warning, notice, info, debug (info)
+ *   capture         write every frame to this pcap file (see port/capture.h)
+ *   capture_filter  only frames this tcpdump filter keeps, e.g. tcp port 7
+ *   capture_snaplen bytes kept of each frame (all)
+ *   capture_rotate  start a new file every this many MiB (never)
  * At least one of ip and ip6 is required.
  *
  * Errors come back as one line naming the file, the line, what is wrong
@@ -59,6 +64,11 @@ struct shunt_config {
     uint32_t tx_ring;
     uint32_t burst;
     bool stats;
+    uint32_t log_level;             /* RTE_LOG_ERR .. RTE_LOG_DEBUG */
+    char capture[256];
+    char capture_filter[512];
+    uint32_t capture_snaplen;
+    uint32_t capture_rotate_mib;
 };
 
 /*

@@ -5,6 +5,8 @@
 
 #include "lwip/timeouts.h"
 
+#include "telemetry.h"
+
 static shunt_poll_hook hook;
 static void *hook_arg;
 static void (*output)(void);
@@ -44,5 +46,8 @@ unsigned shunt_loop_turn(struct shunt_netif *sn)
 
     /* 5. Everything this turn produced leaves in one TX burst. */
     shunt_netif_flush(sn);
+
+    /* 6. A question from shunt-stat, if one waits (one load to find out). */
+    shunt_telemetry_poll();
     return received;
 }

@@ -3,6 +3,7 @@
  * calls, tear-down.
  */
 #include "stack.h"
+#include "telemetry.h"
 
 #include <arpa/inet.h>
 #include <errno.h>
@@ -10,6 +11,7 @@
 #include <string.h>
 
 #include <rte_eal.h>
+#include <rte_pdump.h>
 
 #include "lwip/init.h"
 #include "lwip/ip_addr.h"
@@ -32,6 +34,7 @@ int shunt_stack_start_eal(const struct shunt_config *c)
     /* Shunt's messages and the EAL's go to stderr, leaving stdout to the
      * application. */
     rte_openlog_stream(stderr);
+    rte_log_set_level(shunt_logtype, c->log_level);
     if (stack.state != STACK_DOWN) {
         SHUNT_LOG(ERR, "this process has already started its stack instance: one per process");
         errno = EALREADY;
@@ -111,7 +114,49 @@ int shunt_stack_start(void)
     }
     stack.state = STACK_UP;
     log_up(&stack.dev, &stack.netif.netif);
+
+    if (c->capture[0] != '\0') {
+        struct shunt_capture_conf cc;
+        char err[512];
+        memset(&cc, 0, sizeof(cc));
+        snprintf(cc.path, sizeof(cc.path), "%s", c->capture);
+        snprintf(cc.filter, sizeof(cc.filter), "%s", c->capture_filter);
+        cc.snaplen = c->capture_snaplen;
+        cc.rotate_bytes = (uint64_t)c->capture_rotate_mib << 20;
+        if (shunt_stack_capture_start(&cc, err, sizeof(err)) != 0) {
+            SHUNT_LOG(ERR, "%s: %s (see capture in %s)", c->source, err, c->source);
+            shunt_stack_exit();
+            errno = EINVAL;
+            return -1;
+        }
+    }
+    /* dpdk-dumpcap can attach to a primary process that offers pdump. */
+    if (rte_pdump_init() != 0)
+        SHUNT_LOG(DEBUG, "no pdump for dpdk-dumpcap (a process without shared memory)");
+    shunt_telemetry_init();
     return 0;
+}
+
+int shunt_stack_capture_start(const struct shunt_capture_conf *conf, char *err, size_t errlen)
+{
+    struct shunt_capture *c = shunt_capture_open(conf, err, errlen);
+
+    if (c == NULL)
+        return -1;
+    shunt_capture_close(stack.netif.queue.capture);
+    stack.netif.queue.capture = c;
+    SHUNT_LOG(INFO, "capturing to %s%s%s", conf->path, conf->filter[0] ? ", filter " : "",
+              conf->filter);
+    return 0;
+}
+
+void shunt_stack_capture_stop(void)
+{
+    if (stack.netif.queue.capture == NULL)
+        return;
+    shunt_capture_close(stack.netif.queue.capture);
+    stack.netif.queue.capture = NULL;
+    SHUNT_LOG(INFO, "capture stopped");
 }
 
 struct shunt_netif *shunt_stack_netif(void)
@@ -154,6 +199,8 @@ void shunt_stack_exit(void)
 {
     if (stack.state == STACK_UP) {
         shunt_netif_flush(&stack.netif);
+        shunt_stack_capture_stop();
+        rte_pdump_uninit();
         if (stack.config.stats) {
             struct shunt_counters counters;
             shunt_stack_counters(&counters);

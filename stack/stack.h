@@ -11,6 +11,7 @@
 
 #include <stdbool.h>
 
+#include "capture.h"
 #include "config.h"
 #include "netif.h"
 #include "stats.h"
@@ -30,6 +31,11 @@ int shunt_stack_start(void);
 bool shunt_stack_is_up(void);
 unsigned shunt_stack_poll(void);
 void shunt_stack_exit(void);
+
+/* Start capturing (replacing a capture under way), or stop; see
+ * port/capture.h.  Start returns 0, or -1 with one line in err. */
+int shunt_stack_capture_start(const struct shunt_capture_conf *conf, char *err, size_t errlen);
+void shunt_stack_capture_stop(void);
 
 /* The instance's netif (for tests and diagnostics). */
 struct shunt_netif *shunt_stack_netif(void);

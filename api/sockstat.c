@@ -1,0 +1,141 @@
+/*
+ * sockstat.c - the instance's sockets as ss(8) shows the kernel's: every
+ * lwIP pcb (listening, connected, closing, in TIME-WAIT, UDP), with its
+ * socket's descriptor and queues when it still has one.  The answer to
+ * telemetry's /shunt/sockets (stack/telemetry.h), on the instance's thread.
+ */
+#include <stdio.h>
+#include <string.h>
+
+#include "lwip/priv/tcp_priv.h"
+#include "lwip/tcp.h"
+#include "lwip/udp.h"
+
+#include "sock.h"
+#include "telemetry.h"
+
+/* Sockets per reply: telemetry's replies are at most 16 KiB. */
+#define PAGE 32
+
+/* ss's names for TCP states, by lwIP's numbers. */
+static const char *const state_names[] = {
+    [CLOSED] = "CLOSE", [LISTEN] = "LISTEN", [SYN_SENT] = "SYN-SENT",
+    [SYN_RCVD] = "SYN-RECV", [ESTABLISHED] = "ESTAB", [FIN_WAIT_1] = "FIN-WAIT-1",
+    [FIN_WAIT_2] = "FIN-WAIT-2", [CLOSE_WAIT] = "CLOSE-WAIT", [CLOSING] = "CLOSING",
+    [LAST_ACK] = "LAST-ACK", [TIME_WAIT] = "TIME-WAIT",
+};
+
+/* "10.9.0.2:7", "[fd00:9::2]:7", "*:7" */
+static void endpoint(const ip_addr_t *ip, uint16_t port, char *out, size_t len)
+{
+    char a[IPADDR_STRLEN_MAX];
+
+    if (ip_addr_isany(ip))
+        snprintf(out, len, "*:%u", port);
+    else if (IP_IS_V6(ip))
+        snprintf(out, len, "[%s]:%u", ipaddr_ntoa_r(ip, a, sizeof(a)), port);
+    else
+        snprintf(out, len, "%s:%u", ipaddr_ntoa_r(ip, a, sizeof(a)), port);
+}
+
+static void add_endpoints(struct rte_tel_data *d, const ip_addr_t *local, uint16_t lport,
+                          const ip_addr_t *peer, uint16_t pport)
+{
+    char s[IPADDR_STRLEN_MAX + 16];
+
+    endpoint(local, lport, s, sizeof(s));
+    rte_tel_data_add_dict_string(d, "local", s);
+    endpoint(peer, pport, s, sizeof(s));
+    rte_tel_data_add_dict_string(d, "peer", s);
+}
+
+static struct rte_tel_data *describe_tcp(const struct tcp_pcb *pcb)
+{
+    struct rte_tel_data *d = rte_tel_data_alloc();
+    const struct shunt_sock *s = pcb->callback_arg;
+
+    rte_tel_data_start_dict(d);
+    rte_tel_data_add_dict_string(d, "proto", IP_IS_V6_VAL(pcb->local_ip) ? "tcp6" : "tcp");
+    rte_tel_data_add_dict_string(d, "state", state_names[pcb->state]);
+    rte_tel_data_add_dict_int(d, "fd", s != NULL ? s->fd : -1);
+    if (pcb->state == LISTEN) {
+        /* As ss: the accept queue, and the backlog. */
+        add_endpoints(d, &pcb->local_ip, pcb->local_port, IP_ANY_TYPE, 0);
+        rte_tel_data_add_dict_u64(d, "recv_q", s != NULL ? (uint64_t)s->accept_len : 0);
+        rte_tel_data_add_dict_u64(d, "send_q", s != NULL ? (uint64_t)s->backlog : 0);
+        return d;
+    }
+    add_endpoints(d, &pcb->local_ip, pcb->local_port, &pcb->remote_ip, pcb->remote_port);
+    rte_tel_data_add_dict_u64(d, "recv_q", s != NULL ? s->rx_bytes : 0);
+    rte_tel_data_add_dict_u64(d, "send_q", TCP_SND_BUF - pcb->snd_buf);
+    /* lwIP measures RTT in slow-timer ticks, scaled by 8. */
+    rte_tel_data_add_dict_u64(d, "rtt_us", (uint64_t)(pcb->sa >> 3) * TCP_SLOW_INTERVAL * 1000);
+    rte_tel_data_add_dict_u64(d, "cwnd", pcb->mss ? pcb->cwnd / pcb->mss : 0);
+    rte_tel_data_add_dict_u64(d, "mss", pcb->mss);
+    rte_tel_data_add_dict_u64(d, "retransmits", pcb->nrtx);
+    rte_tel_data_add_dict_u64(d, "snd_wnd", pcb->snd_wnd);
+    rte_tel_data_add_dict_u64(d, "rcv_wnd", pcb->rcv_wnd);
+    return d;
+}
+
+static struct rte_tel_data *describe_udp(const struct udp_pcb *pcb)
+{
+    struct rte_tel_data *d = rte_tel_data_alloc();
+    const struct shunt_sock *s = pcb->recv_arg;
+
+    rte_tel_data_start_dict(d);
+    rte_tel_data_add_dict_string(d, "proto", IP_IS_V6_VAL(pcb->local_ip) ? "udp6" : "udp");
+    rte_tel_data_add_dict_string(d, "state", s != NULL && s->udp_connected ? "ESTAB" : "UNCONN");
+    rte_tel_data_add_dict_int(d, "fd", s != NULL ? s->fd : -1);
+    add_endpoints(d, &pcb->local_ip, pcb->local_port, &pcb->remote_ip, pcb->remote_port);
+    rte_tel_data_add_dict_u64(d, "recv_q", s != NULL ? s->dgram_charge : 0);
+    rte_tel_data_add_dict_u64(d, "send_q", 0);
+    rte_tel_data_add_dict_u64(d, "datagrams", s != NULL ? s->dgram_count : 0);
+    return d;
+}
+
+/* Add the index-th socket as an entry named by its index (telemetry has
+ * no array of dicts inside a dict). */
+static void add(struct rte_tel_data *d, unsigned index, struct rte_tel_data *entry)
+{
+    char name[16];
+
+    snprintf(name, sizeof(name), "%u", index);
+    rte_tel_data_add_dict_container(d, name, entry, 0);
+}
+
+/*
+ * Every pcb, in one order: listening, active, TIME-WAIT, then UDP; from the
+ * from-th on, a page of them, with "total" and "next" (0: no more).
+ */
+static int describe(unsigned from, struct rte_tel_data *d)
+{
+    struct tcp_pcb *const *tcp_lists[] = {
+        (struct tcp_pcb *const *)&tcp_listen_pcbs.pcbs, &tcp_active_pcbs, &tcp_tw_pcbs,
+    };
+    unsigned index = 0, shown = 0;
+
+    rte_tel_data_start_dict(d);
+    for (size_t l = 0; l < sizeof(tcp_lists) / sizeof(tcp_lists[0]); l++) {
+        for (const struct tcp_pcb *pcb = *tcp_lists[l]; pcb != NULL; pcb = pcb->next, index++) {
+            if (index >= from && shown < PAGE) {
+                add(d, index, describe_tcp(pcb));
+                shown++;
+            }
+        }
+    }
+    for (const struct udp_pcb *pcb = udp_pcbs; pcb != NULL; pcb = pcb->next, index++) {
+        if (index >= from && shown < PAGE) {
+            add(d, index, describe_udp(pcb));
+            shown++;
+        }
+    }
+    rte_tel_data_add_dict_u64(d, "total", index);
+    rte_tel_data_add_dict_u64(d, "next", from + shown < index ? from + shown : 0);
+    return 0;
+}
+
+void shunt_sockstat_attach(void)
+{
+    shunt_telemetry_set_sockets(describe);
+}

@@ -1,0 +1,352 @@
+/*
+ * telemetry.c - Shunt's commands in DPDK telemetry, answered by the
+ * instance's own thread through a one-slot mailbox.
+ */
+#include "telemetry.h"
+
+#include <errno.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include <rte_ethdev.h>
+#include <rte_mempool.h>
+
+#include "lwip/memp.h"
+#include "lwip/stats.h"
+
+#include "capture.h"
+#include "clock.h"
+#include "log.h"
+#include "stack.h"
+
+/* ---- the mailbox ------------------------------------------------------------ */
+
+enum { IDLE, ASKED, ANSWERING, ANSWERED };
+
+typedef int (*answer_fn)(const char *params, struct rte_tel_data *d);
+
+atomic_int shunt_telemetry_asked;
+static atomic_int box_state;
+static answer_fn box_fn;
+static const char *box_params;
+static struct rte_tel_data *box_data;
+static int box_rc;
+static pthread_mutex_t askers = PTHREAD_MUTEX_INITIALIZER;
+static shunt_telemetry_sockets_fn sockets_fn;
+
+void shunt_telemetry_set_sockets(shunt_telemetry_sockets_fn fn)
+{
+    sockets_fn = fn;
+}
+
+void shunt_telemetry_answer(void)
+{
+    int asked = ASKED;
+
+    atomic_store_explicit(&shunt_telemetry_asked, 0, memory_order_relaxed);
+    if (!atomic_compare_exchange_strong(&box_state, &asked, ANSWERING))
+        return;                         /* the asker gave up */
+    box_rc = box_fn(box_params, box_data);
+    atomic_store_explicit(&box_state, ANSWERED, memory_order_release);
+}
+
+/* From a telemetry thread: have the instance's thread run fn, wait for it. */
+static int ask(answer_fn fn, const char *params, struct rte_tel_data *d)
+{
+    const struct timespec pause = { 0, 50000 };
+    int rc = -EBUSY;
+
+    pthread_mutex_lock(&askers);        /* telemetry serves each client in a thread */
+    box_fn = fn;
+    box_params = params;
+    box_data = d;
+    atomic_store_explicit(&box_state, ASKED, memory_order_release);
+    atomic_store_explicit(&shunt_telemetry_asked, 1, memory_order_release);
+    for (int waited = 0; waited < 20000; waited++) {        /* one second */
+        if (atomic_load_explicit(&box_state, memory_order_acquire) == ANSWERED) {
+            rc = box_rc;
+            break;
+        }
+        nanosleep(&pause, NULL);
+    }
+    int asked = ASKED;
+    if (rc == -EBUSY && !atomic_compare_exchange_strong(&box_state, &asked, IDLE)) {
+        /* Taken just now: the answer is on its way. */
+        while (atomic_load_explicit(&box_state, memory_order_acquire) != ANSWERED)
+            nanosleep(&pause, NULL);
+        rc = box_rc;
+    }
+    atomic_store_explicit(&box_state, IDLE, memory_order_release);
+    pthread_mutex_unlock(&askers);
+    return rc;
+}
+
+/* ---- the answers (on the instance's thread) -------------------------------------- */
+
+static void add_u64(struct rte_tel_data *d, const char *name, uint64_t v)
+{
+    rte_tel_data_add_dict_u64(d, name, v);
+}
+
+static struct rte_tel_data *dict(void)
+{
+    struct rte_tel_data *d = rte_tel_data_alloc();
+
+    if (d != NULL)
+        rte_tel_data_start_dict(d);
+    return d;
+}
+
+static void add_dict(struct rte_tel_data *d, const char *name, struct rte_tel_data *inner)
+{
+    if (inner != NULL)
+        rte_tel_data_add_dict_container(d, name, inner, 0);
+}
+
+static struct rte_tel_data *drops_dict(const struct shunt_counters *c)
+{
+    struct rte_tel_data *d = dict();
+
+    for (int i = 0; d != NULL && i < SHUNT_DROP_CAUSES; i++)
+        add_u64(d, shunt_drop_name(i), c->drops[i]);
+    return d;
+}
+
+#define PROTO_FIELDS(X) X(xmit) X(recv) X(drop) X(chkerr) X(lenerr) X(memerr) \
+                        X(rterr) X(proterr) X(opterr) X(err)
+#define IGMP_FIELDS(X)  X(xmit) X(recv) X(drop) X(chkerr) X(lenerr) X(memerr) \
+                        X(proterr) X(rx_v1) X(rx_group) X(rx_general) X(rx_report) \
+                        X(tx_join) X(tx_leave) X(tx_report)
+#define ADD_FIELD(f)    add_u64(d, #f, s->f);
+
+static struct rte_tel_data *proto_dict(const struct stats_proto *s)
+{
+    struct rte_tel_data *d = dict();
+
+    if (d != NULL) {
+        PROTO_FIELDS(ADD_FIELD)
+    }
+    return d;
+}
+
+static struct rte_tel_data *igmp_dict(const struct stats_igmp *s)
+{
+    struct rte_tel_data *d = dict();
+
+    if (d != NULL) {
+        IGMP_FIELDS(ADD_FIELD)
+    }
+    return d;
+}
+
+/* lwIP's pools, named as memp_std.h names them. */
+static const char *const pool_names[] = {
+#define LWIP_MEMPOOL(name, num, size, desc) #name,
+#include "lwip/priv/memp_std.h"
+};
+
+static struct rte_tel_data *pools_dict(void)
+{
+    struct rte_tel_data *d = dict();
+
+    add_u64(d, "heap_used", lwip_stats.mem.used);
+    add_u64(d, "heap_max", lwip_stats.mem.max);
+    add_u64(d, "heap_size", lwip_stats.mem.avail);
+    add_u64(d, "heap_err", lwip_stats.mem.err);
+    for (int i = 0; i < MEMP_MAX; i++) {
+        const struct stats_mem *m = lwip_stats.memp[i];
+        struct rte_tel_data *p = dict();
+        if (p == NULL)
+            continue;
+        add_u64(p, "used", m->used);
+        add_u64(p, "max", m->max);
+        add_u64(p, "size", m->avail);
+        add_u64(p, "err", m->err);
+        add_dict(d, pool_names[i], p);
+    }
+    return d;
+}
+
+static struct rte_tel_data *lwip_dict(void)
+{
+    struct rte_tel_data *d = dict();
+    const struct stats_ *s = &lwip_stats;
+
+    add_dict(d, "link", proto_dict(&s->link));
+    add_dict(d, "etharp", proto_dict(&s->etharp));
+    add_dict(d, "ip_frag", proto_dict(&s->ip_frag));
+    add_dict(d, "ip", proto_dict(&s->ip));
+    add_dict(d, "icmp", proto_dict(&s->icmp));
+    add_dict(d, "igmp", igmp_dict(&s->igmp));
+    add_dict(d, "udp", proto_dict(&s->udp));
+    add_dict(d, "tcp", proto_dict(&s->tcp));
+    add_dict(d, "ip6", proto_dict(&s->ip6));
+    add_dict(d, "icmp6", proto_dict(&s->icmp6));
+    add_dict(d, "ip6_frag", proto_dict(&s->ip6_frag));
+    add_dict(d, "mld6", igmp_dict(&s->mld6));
+    add_dict(d, "nd6", proto_dict(&s->nd6));
+    return d;
+}
+
+static struct rte_tel_data *port_dict(uint16_t port)
+{
+    struct rte_tel_data *d = dict();
+    struct rte_eth_stats st;
+
+    if (rte_eth_stats_get(port, &st) == 0) {
+        add_u64(d, "ipackets", st.ipackets);
+        add_u64(d, "opackets", st.opackets);
+        add_u64(d, "ibytes", st.ibytes);
+        add_u64(d, "obytes", st.obytes);
+        add_u64(d, "imissed", st.imissed);
+        add_u64(d, "ierrors", st.ierrors);
+        add_u64(d, "oerrors", st.oerrors);
+        add_u64(d, "rx_nombuf", st.rx_nombuf);
+    }
+    int n = rte_eth_xstats_get(port, NULL, 0);
+    if (n <= 0 || n > RTE_TEL_MAX_DICT_ENTRIES)
+        return d;
+    struct rte_eth_xstat *xs = calloc((size_t)n, sizeof(*xs));
+    struct rte_eth_xstat_name *names = calloc((size_t)n, sizeof(*names));
+    struct rte_tel_data *x = dict();
+    if (xs != NULL && names != NULL && x != NULL &&
+        rte_eth_xstats_get(port, xs, (unsigned)n) == n &&
+        rte_eth_xstats_get_names(port, names, (unsigned)n) == n) {
+        for (int i = 0; i < n; i++)
+            add_u64(x, names[i].name, xs[i].value);
+        add_dict(d, "xstats", x);
+    } else {
+        rte_tel_data_free(x);
+    }
+    free(xs);
+    free(names);
+    return d;
+}
+
+static int answer_stats(const char *params, struct rte_tel_data *d)
+{
+    struct shunt_counters c;
+    struct shunt_netif *sn = shunt_stack_netif();
+
+    (void)params;
+    if (sn == NULL)
+        return -ENODEV;
+    shunt_stack_counters(&c);
+    rte_tel_data_start_dict(d);
+    add_u64(d, "time_ms", shunt_clock_ns() / 1000000u);
+    add_u64(d, "rx_packets", c.rx_packets);
+    add_u64(d, "rx_bytes", c.rx_bytes);
+    add_u64(d, "tx_packets", c.tx_packets);
+    add_u64(d, "tx_bytes", c.tx_bytes);
+    add_dict(d, "drops", drops_dict(&c));
+    struct rte_tel_data *mbufs = dict();
+    add_u64(mbufs, "size", sn->conf.pool->size);
+    add_u64(mbufs, "free", rte_mempool_avail_count(sn->conf.pool));
+    add_u64(mbufs, "in_use", rte_mempool_in_use_count(sn->conf.pool));
+    add_dict(d, "mbufs", mbufs);
+    add_dict(d, "pools", pools_dict());
+    add_dict(d, "lwip", lwip_dict());
+    add_dict(d, "port", port_dict(sn->conf.port_id));
+    return 0;
+}
+
+static int answer_drops(const char *params, struct rte_tel_data *d)
+{
+    struct shunt_counters c;
+
+    (void)params;
+    shunt_stack_counters(&c);
+    rte_tel_data_start_dict(d);
+    for (int i = 0; i < SHUNT_DROP_CAUSES; i++)
+        add_u64(d, shunt_drop_name(i), c.drops[i]);
+    return 0;
+}
+
+static int answer_sockets(const char *params, struct rte_tel_data *d)
+{
+    unsigned from = params != NULL ? (unsigned)strtoul(params, NULL, 10) : 0;
+
+    if (sockets_fn == NULL)
+        return -ENOTSUP;
+    return sockets_fn(from, d);
+}
+
+static void capture_state(struct rte_tel_data *d)
+{
+    const struct shunt_capture *c = shunt_stack_netif()->queue.capture;
+    struct shunt_capture_stats st;
+
+    rte_tel_data_start_dict(d);
+    rte_tel_data_add_dict_string(d, "state", c != NULL ? "on" : "off");
+    if (c == NULL)
+        return;
+    shunt_capture_stats(c, &st);
+    rte_tel_data_add_dict_string(d, "file", shunt_capture_conf(c)->path);
+    rte_tel_data_add_dict_string(d, "filter", shunt_capture_conf(c)->filter);
+    add_u64(d, "snaplen", shunt_capture_conf(c)->snaplen);
+    add_u64(d, "seen", st.seen);
+    add_u64(d, "written", st.written);
+    add_u64(d, "files", st.files);
+}
+
+/* "", "start,FILE[,FILTER]" or "stop". */
+static int answer_capture(const char *params, struct rte_tel_data *d)
+{
+    char err[RTE_TEL_MAX_STRING_LEN];
+
+    if (params == NULL || *params == '\0') {
+        capture_state(d);
+        return 0;
+    }
+    if (strcmp(params, "stop") == 0) {
+        shunt_stack_capture_stop();
+        capture_state(d);
+        return 0;
+    }
+    if (strncmp(params, "start,", 6) != 0)
+        return -EINVAL;
+
+    struct shunt_capture_conf conf;
+    memset(&conf, 0, sizeof(conf));
+    const char *file = params + 6, *comma = strchr(file, ',');
+    size_t len = comma != NULL ? (size_t)(comma - file) : strlen(file);
+    if (len == 0 || len >= sizeof(conf.path))
+        return -EINVAL;
+    memcpy(conf.path, file, len);
+    if (comma != NULL)
+        snprintf(conf.filter, sizeof(conf.filter), "%s", comma + 1);
+    if (shunt_stack_capture_start(&conf, err, sizeof(err)) != 0) {
+        rte_tel_data_start_dict(d);
+        rte_tel_data_add_dict_string(d, "error", err);
+        return 0;
+    }
+    capture_state(d);
+    return 0;
+}
+
+/* ---- the commands (on telemetry's threads) -------------------------------------- */
+
+#define COMMAND(name, fn)                                                        \
+    static int name(const char *cmd, const char *params, struct rte_tel_data *d) \
+    {                                                                            \
+        (void)cmd;                                                               \
+        return ask(fn, params, d);                                               \
+    }
+COMMAND(cmd_stats, answer_stats)
+COMMAND(cmd_drops, answer_drops)
+COMMAND(cmd_sockets, answer_sockets)
+COMMAND(cmd_capture, answer_capture)
+
+void shunt_telemetry_init(void)
+{
+    rte_telemetry_register_cmd("/shunt/stats", cmd_stats,
+        "Shunt's counters, drops by cause, lwIP's stats and pools, the port's stats");
+    rte_telemetry_register_cmd("/shunt/drops", cmd_drops, "Frames dropped, by cause");
+    rte_telemetry_register_cmd("/shunt/sockets", cmd_sockets,
+        "Sockets, from the given index on. Parameter: index (default 0)");
+    rte_telemetry_register_cmd("/shunt/capture", cmd_capture,
+        "Capture state. Parameters: start,FILE[,FILTER] or stop");
+}
