@@ -971,7 +971,7 @@ static int udp_client(const struct options *o, const struct target *t)
 {
     static unsigned char out[UDP_MAX_PAYLOAD], prev[UDP_MAX_PAYLOAD], in[65536];
     size_t prev_len = 0;
-    unsigned long long sent = 0, datagrams = 0;
+    unsigned long long sent = 0, datagrams = 0, resent = 0;
     struct stream tx;
     int fd = shunt_socket(t->addr.ss_family, SOCK_DGRAM | SOCK_NONBLOCK, 0);
     double start = now();
@@ -987,6 +987,11 @@ static int udp_client(const struct options *o, const struct target *t)
 
         stream_fill(&tx, out, len);
         for (int try = 0; try < UDP_TRIES && !echoed; try++) {
+            if (try > 0) {
+                resent++;
+                fprintf(stderr, "shunt-echo: datagram %llu (%zu bytes): no echo in %d ms, sending it again\n",
+                        datagrams, len, UDP_WAIT_MS);
+            }
             if (shunt_sendto(fd, out, len, 0, (const struct sockaddr *)&t->addr, t->len) != (ssize_t)len) {
                 fprintf(stderr, "shunt-echo: datagram %llu (%zu bytes): sendto: %s\n",
                         datagrams, len, strerror(errno));
@@ -1027,9 +1032,9 @@ static int udp_client(const struct options *o, const struct target *t)
         datagrams++;
     }
     double secs = now() - start;
-    printf("shunt-echo: verified %llu bytes in %llu datagram%s of %zu bytes in %.2f s (%.1f MB/s)\n",
-           sent, datagrams, datagrams == 1 ? "" : "s", o->msgsize, secs,
-           secs > 0 ? sent / secs / 1e6 : 0.0);
+    printf("shunt-echo: verified %llu bytes in %llu datagram%s of %zu bytes in %.2f s (%.1f MB/s), "
+           "%llu sent again\n", sent, datagrams, datagrams == 1 ? "" : "s", o->msgsize, secs,
+           secs > 0 ? sent / secs / 1e6 : 0.0, resent);
     shunt_close(fd);
     return 0;
 fail:

@@ -450,8 +450,11 @@ def backlog(a):
 # ---- UDP clients ----------------------------------------------------------
 
 def await_echo(s, data, expect_from, what):
-    """Send data, and wait for the same bytes back from expect_from."""
-    for _ in range(UDP_TRIES):
+    """Send data, and wait for the same bytes back from expect_from.
+    Returns how many times it was sent again."""
+    for again in range(UDP_TRIES):
+        if again:
+            print(f"{PROG}: {what}: no echo in {UDP_WAIT:.0f} s, sending it again", flush=True)
         s.sendto(data, expect_from[1])
         deadline = time.monotonic() + UDP_WAIT
         while (left := deadline - time.monotonic()) > 0:
@@ -463,7 +466,7 @@ def await_echo(s, data, expect_from, what):
             if addr[0] != expect_from[0]:
                 raise Fail(f"{what}: an answer from {addr[0]}, expected {expect_from[0]}")
             if back == data:
-                return
+                return again
             if len(back) != len(data):
                 raise Fail(f"{what}: {len(back)} bytes back for {len(data)} sent")
             # else: a late echo of an earlier datagram; keep waiting
@@ -473,11 +476,12 @@ def await_echo(s, data, expect_from, what):
 def udp(a):
     family, sa = address(a.host, a.port, socket.SOCK_DGRAM)
     s = socket.socket(family, socket.SOCK_DGRAM)
+    again = 0
     for size in a.sizes:
         for i in range(a.count):
-            await_echo(s, os.urandom(size), (sa[0], sa), f"datagram {i} of {size} bytes")
+            again += await_echo(s, os.urandom(size), (sa[0], sa), f"datagram {i} of {size} bytes")
     say("udp", f"ok: {a.count} datagrams each of {', '.join(map(str, a.sizes))} bytes echoed intact "
-               f"by {a.host}")
+               f"by {a.host}, {again} sent again")
 
 
 def mcast(a):
@@ -499,9 +503,11 @@ def mcast(a):
                          f"as no one joined it")
             return
         raise Fail(f"{addr[0]} answered datagrams to {a.group}, a group it did not join")
+    again = 0
     for i in range(a.count):
-        await_echo(s, os.urandom(a.size), (a.expect, group), f"datagram {i} to {a.group}")
-    say("mcast", f"ok: {a.count} datagrams of {a.size} bytes to {a.group} echoed by {a.expect}")
+        again += await_echo(s, os.urandom(a.size), (a.expect, group), f"datagram {i} to {a.group}")
+    say("mcast", f"ok: {a.count} datagrams of {a.size} bytes to {a.group} echoed by {a.expect}, "
+                 f"{again} sent again")
 
 
 # ---- command line ---------------------------------------------------------
