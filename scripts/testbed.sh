@@ -86,6 +86,7 @@ CONF
 shunt_start() {
     local log=$1
     shift
+    : >"$log"   # exists before the program starts, for the grep below
     "$@" >"$log" 2>&1 </dev/null &
     SHUNT_PID=$!
     for _ in $(seq 200); do
