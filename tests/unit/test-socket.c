@@ -1594,8 +1594,21 @@ START_TEST(readv_writev)
     ck_assert_mem_eq(a, "abc", 3);
     ck_assert_mem_eq(b, "def", 3);
 
+    /* Nothing to move.  Sending nothing, and read()/readv() of nothing,
+     * return 0 at once; recv() of nothing waits for data as any recv()
+     * does (EAGAIN when it may not wait), then takes none of it. */
+    IS(0, shunt_send(p.c, "", 0, 0));
+    IS(0, shunt_write(p.c, "", 0));
     IS(0, shunt_writev(p.c, out, 0));
+    IS(0, shunt_read(p.s, b, 0));
     IS(0, shunt_readv(p.s, in, 0));
+    struct iovec empty = { b, 0 };
+    IS(0, shunt_readv(p.s, &empty, 1));
+    FAILS(EAGAIN, shunt_recv(p.s, b, 0, MSG_DONTWAIT));
+    send_all(p.c, "xy", 2);
+    wait_for(p.s, POLLIN);
+    IS(0, shunt_recv(p.s, b, 0, 0));
+    IS(2, shunt_recv(p.s, b, sizeof(b), 0));
     FAILS(EINVAL, shunt_writev(p.c, out, -1));
     FAILS(EINVAL, shunt_readv(p.s, in, -1));
     FAILS(EINVAL, shunt_writev(p.c, out, IOV_MAX + 1));
