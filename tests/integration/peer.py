@@ -15,7 +15,8 @@ could not even try (bad arguments, no address):
   tcp-keepalive HOST PORT     an idle connection with keepalive survives its probes
   backlog HOST PORT           handshakes complete against a listener that never
                               accepts: at most --backlog + 1, the rest get no SYN-ACK
-  udp HOST PORT SIZE...       datagrams of each size echoed intact
+  udp HOST PORT SIZE...       datagrams of each size echoed intact (or, with
+                              --expect-none, not answered at all)
   mcast GROUP PORT            datagrams to GROUP answered by unicast from --expect
                               (or by no one, --expect-none)
 
@@ -476,6 +477,18 @@ def await_echo(s, data, expect_from, what):
 def udp(a):
     family, sa = address(a.host, a.port, socket.SOCK_DGRAM)
     s = socket.socket(family, socket.SOCK_DGRAM)
+    if a.expect_none:
+        for size in a.sizes:
+            for _ in range(a.count):
+                s.sendto(os.urandom(size), sa)
+        s.settimeout(UDP_WAIT)
+        try:
+            back, addr = s.recvfrom(65536)
+        except socket.timeout:
+            say("udp", f"ok: {a.count} datagrams each of {', '.join(map(str, a.sizes))} bytes: "
+                       f"no answer in {UDP_WAIT:.0f} s, as expected")
+            return
+        raise Fail(f"{addr[0]} answered with {len(back)} bytes; expected no answer")
     again = 0
     for size in a.sizes:
         for i in range(a.count):
@@ -542,6 +555,7 @@ def main():
     c = command("udp", udp, "host", "port")
     c.add_argument("sizes", type=int, nargs="+")
     c.add_argument("--count", type=int, default=3, help="datagrams of each size")
+    c.add_argument("--expect-none", action="store_true", help="no one must answer")
     c = command("mcast", mcast, "group", "port")
     c.add_argument("--source", required=True, help="our address; its interface sends")
     c.add_argument("--expect", help="who must echo")
