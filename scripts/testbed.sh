@@ -49,6 +49,13 @@ topo_up_kernel() {
     exec {TOPO_KERNEL_LOCK}>>/run/lock/shunt-testbed-kernel.lock
     flock -w 600 "$TOPO_KERNEL_LOCK" ||
         { echo "testbed: another kernel-path testbed held the lock for 600 s" >&2; return 1; }
+    local stale
+    stale=$(ip -o addr show to "$TOPO_SHUNT4/32" | awk '{print $2}')
+    if [ -n "$stale" ]; then
+        echo "testbed: $TOPO_SHUNT4 is already on $stale in the root namespace;" \
+             "a testbed left behind? remove it: topo_down ${stale#sh-}" >&2
+        return 1
+    fi
     topo_up "$tag"
     sysctl -qw "net.ipv6.conf.$ours.disable_ipv6=0"
     ip addr add "$TOPO_SHUNT4/24" dev "$ours"
