@@ -16,8 +16,13 @@
 int shunt_addr_in(const struct shunt_sock *s, const struct sockaddr *sa, socklen_t len,
                   ip_addr_t *ip, uint16_t *port)
 {
-    if (sa == NULL)
+    /* Linux's checks before any protocol sees the address. */
+    if ((int)len < 0 || len > sizeof(struct sockaddr_storage))
+        return -EINVAL;
+    if (len > 0 && sa == NULL)
         return -EFAULT;
+    if (len == 0)
+        return -EINVAL;
 
     if (s->family == AF_INET) {
         const struct sockaddr_in *in = (const struct sockaddr_in *)sa;

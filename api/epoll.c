@@ -14,6 +14,7 @@
  * on every loop turn - a system call per turn only while there are some.
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -204,6 +205,16 @@ int shunt_epoll_ctl(int epfd, int op, int fd, struct epoll_event *event)
         errno = EINVAL;
         return -1;
     }
+    if (shunt_fd_kind(fd) == SHUNT_FD_NONE && K->fcntl(fd, F_GETFD) < 0)
+        return -1;                      /* EBADF: not an open descriptor */
+    /* EPOLLEXCLUSIVE: only when adding, with only these events (Linux). */
+    if (op != EPOLL_CTL_DEL && (event->events & EPOLLEXCLUSIVE) &&
+        (op == EPOLL_CTL_MOD || shunt_fd_kind(fd) == SHUNT_FD_EPOLL ||
+         (event->events & ~(uint32_t)(EPOLLIN | EPOLLOUT | EPOLLERR | EPOLLHUP | EPOLLWAKEUP |
+                                      EPOLLET | EPOLLEXCLUSIVE)))) {
+        errno = EINVAL;
+        return -1;
+    }
 
     struct shunt_sock *s = shunt_fd_get(fd, SHUNT_FD_SOCKET);
     if (s == NULL) {
@@ -238,6 +249,10 @@ int shunt_epoll_ctl(int epfd, int op, int fd, struct epoll_event *event)
     case EPOLL_CTL_MOD:
         if (it == NULL) {
             errno = ENOENT;
+            return -1;
+        }
+        if (it->events & EPOLLEXCLUSIVE) {
+            errno = EINVAL;             /* an exclusive item cannot change */
             return -1;
         }
         break;

@@ -107,6 +107,9 @@ struct shunt_sock {
     /* TCP connection state, Linux's view of it. */
     enum { SOCK_CLOSED, SOCK_LISTEN, SOCK_CONNECTING, SOCK_CONNECTED } state;
     bool bound;
+    bool addr_by_hand;          /* bind() named an address (not the wildcard) */
+    bool port_by_hand;          /* bind() named a port (not 0) */
+    bool connect_pending;       /* an asynchronous connect() to report once */
     bool rd_shut;               /* no more to read: peer's FIN or SHUT_RD */
     bool wr_shut;               /* no more to write: SHUT_WR, or reset */
     bool peer_fin;              /* EPOLLRDHUP */
@@ -242,6 +245,15 @@ void shunt_addr_out(const struct shunt_sock *s, const ip_addr_t *ip, uint16_t po
 
 /* Whether ip is one of the stack's own addresses (or the wildcard). */
 bool shunt_addr_is_local(const ip_addr_t *ip);
+
+/* ---- api/bind.c -------------------------------------------------------------- */
+
+/* Whether s may bind ip:port, or listen there: 0, or -EADDRINUSE by
+ * Linux's rules for SO_REUSEADDR and SO_REUSEPORT. */
+int shunt_bind_check(const struct shunt_sock *s, const ip_addr_t *ip, uint16_t port);
+
+/* Give s's pcb its reuse options, and turn lwIP's own check off. */
+void shunt_bind_mark(struct shunt_sock *s);
 
 /* ---- api/sockstat.c ------------------------------------------------------------ */
 

@@ -6,6 +6,7 @@
  */
 #define _GNU_SOURCE         /* IOV_MAX */
 #include <errno.h>
+#include <arpa/inet.h>
 #include <fcntl.h>
 #include <limits.h>
 #include <netinet/in.h>
@@ -80,7 +81,7 @@ int shunt_socket(int domain, int type, int protocol)
 
     if (shunt_path() != SHUNT_PATH_STACK || (domain != AF_INET && domain != AF_INET6))
         return K->socket(domain, type, protocol);
-    if (kind < 0 || kind > SOCK_PACKET) {
+    if (kind < 0 || kind > SOCK_PACKET || protocol < 0 || protocol >= IPPROTO_MAX) {
         errno = EINVAL;
         return -1;
     }
@@ -125,6 +126,14 @@ int shunt_bind(int fd, const struct sockaddr *addr, socklen_t addrlen)
     if (s == NULL)
         return shunt_fd_kind(fd) ? (int)not_a_socket(fd) : K->bind(fd, addr, addrlen);
     int rc = shunt_addr_in(s, addr, addrlen, &ip, &port);
+    /* Linux's old compatibility: AF_UNSPEC binds an IPv4 socket if the
+     * address is INADDR_ANY. */
+    if (rc == -EAFNOSUPPORT && s->family == AF_INET && addr->sa_family == AF_UNSPEC &&
+        ((const struct sockaddr_in *)addr)->sin_addr.s_addr == htonl(INADDR_ANY)) {
+        ip_addr_set_zero_ip4(&ip);
+        port = ntohs(((const struct sockaddr_in *)addr)->sin_port);
+        rc = 0;
+    }
     if (rc == 0)
         rc = s->proto->bind(s, &ip, port);
     return (int)result(rc);
@@ -282,7 +291,7 @@ static size_t iov_total(const struct iovec *iov, size_t n)
 }
 
 /* Checks Linux makes of a msghdr before it looks at the socket. */
-static int check_msg(const struct msghdr *msg)
+static int check_msg(const struct msghdr *msg, bool buffers)
 {
     if (msg == NULL)
         return -EFAULT;
@@ -290,7 +299,7 @@ static int check_msg(const struct msghdr *msg)
         return -EMSGSIZE;
     if (msg->msg_iovlen > 0 && msg->msg_iov == NULL)
         return -EFAULT;
-    for (size_t i = 0; i < msg->msg_iovlen; i++)
+    for (size_t i = 0; buffers && i < msg->msg_iovlen; i++)
         if (msg->msg_iov[i].iov_len > 0 && msg->msg_iov[i].iov_base == NULL)
             return -EFAULT;
     if (iov_total(msg->msg_iov, msg->msg_iovlen) > SSIZE_MAX)
@@ -329,7 +338,7 @@ ssize_t shunt_sendmsg(int fd, const struct msghdr *msg, int flags)
 
     if (s == NULL)
         return shunt_fd_kind(fd) ? not_a_socket(fd) : K->sendmsg(fd, msg, flags);
-    if ((rc = check_msg(msg)) != 0)
+    if ((rc = check_msg(msg, true)) != 0)
         return result(rc);
     if (msg->msg_name != NULL && s->type == SOCK_DGRAM) {
         if ((rc = shunt_addr_in(s, msg->msg_name, msg->msg_namelen, &to, &port)) != 0)
@@ -415,11 +424,13 @@ ssize_t shunt_recvmsg(int fd, struct msghdr *msg, int flags)
 
     if (s == NULL)
         return shunt_fd_kind(fd) ? not_a_socket(fd) : K->recvmsg(fd, msg, flags);
-    if ((rc = check_msg(msg)) != 0)
+    /* MSG_TRUNC on a stream discards: Linux reads no buffer for it. */
+    if ((rc = check_msg(msg, !(s->type == SOCK_STREAM && (flags & MSG_TRUNC)))) != 0)
         return result(rc);
     if (msg->msg_name != NULL && (int)msg->msg_namelen < 0)
         return result(-EINVAL);
     msg->msg_flags = 0;
+    msg->msg_controllen = 0;            /* Shunt passes no ancillary data */
 
     size_t total = iov_total(msg->msg_iov, msg->msg_iovlen), done = 0;
     bool waitall = (flags & MSG_WAITALL) && s->type == SOCK_STREAM && !(flags & MSG_PEEK);
@@ -483,6 +494,9 @@ ssize_t shunt_readv(int fd, const struct iovec *iov, int iovcnt)
         errno = EINVAL;
         return -1;
     }
+    /* Linux's read() of nothing returns at once (recv() would wait). */
+    if (shunt_fd_kind(fd) == SHUNT_FD_SOCKET && iov != NULL && iov_total(iov, (size_t)iovcnt) == 0)
+        return 0;
     return shunt_recvmsg(fd, &msg, 0);
 }
 
@@ -496,6 +510,8 @@ ssize_t shunt_read(int fd, void *buf, size_t len)
         errno = EINVAL;             /* an epoll descriptor cannot be read */
         return -1;
     }
+    if (len == 0 && shunt_fd_kind(fd) == SHUNT_FD_SOCKET)
+        return 0;
     return shunt_readv(fd, &iov, 1);
 }
 

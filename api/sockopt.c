@@ -53,7 +53,7 @@ static int get_int(const void *val, socklen_t len, int *out)
     return 0;
 }
 
-/* Multicast TTL and loop also come as one byte, which Linux accepts. */
+/* IPv4-level options may also come as one byte, which Linux accepts. */
 static int get_int_or_byte(const void *val, socklen_t len, int *out)
 {
     if (val != NULL && len >= 1 && len < sizeof(int)) {
@@ -65,17 +65,20 @@ static int get_int_or_byte(const void *val, socklen_t len, int *out)
 
 static int get_timeval(const void *val, socklen_t len, struct timeval *out)
 {
+    struct timeval tv;
+
     if (val == NULL)
         return -EFAULT;
-    if (len < sizeof(*out))
+    if (len < sizeof(tv))
         return -EINVAL;
-    memcpy(out, val, sizeof(*out));
-    if (out->tv_usec < 0 || out->tv_usec >= 1000000)
+    memcpy(&tv, val, sizeof(tv));
+    if (tv.tv_usec < 0 || tv.tv_usec >= 1000000)
         return -EDOM;
-    if (out->tv_sec < 0) {              /* Linux: a negative timeout ends at once */
-        out->tv_sec = 0;
-        out->tv_usec = 1;
+    if (tv.tv_sec < 0) {                /* Linux: a negative timeout ends at once */
+        tv.tv_sec = 0;
+        tv.tv_usec = 1;
     }
+    *out = tv;
     return 0;
 }
 
@@ -89,10 +92,12 @@ static int buffer_size(int val, int floor)
 
 /* ---- IPv4 multicast membership --------------------------------------------- */
 
-/* The group of an ip_mreq or ip_mreqn (both start with the group). */
+/* The group of an ip_mreq or ip_mreqn (both start with the group, then the
+ * interface's address), which must be this host's, or any. */
 static int get_group(const void *val, socklen_t len, ip4_addr_t *group)
 {
     struct ip_mreq mreq;
+    ip_addr_t iface;
 
     if (val == NULL)
         return -EFAULT;
@@ -100,7 +105,10 @@ static int get_group(const void *val, socklen_t len, ip4_addr_t *group)
         return -EINVAL;
     memcpy(&mreq, val, sizeof(mreq));
     ip4_addr_set_u32(group, mreq.imr_multiaddr.s_addr);
-    return ip4_addr_ismulticast(group) ? 0 : -EINVAL;
+    if (!ip4_addr_ismulticast(group))
+        return -EINVAL;
+    ip_addr_set_ip4_u32_val(iface, mreq.imr_interface.s_addr);
+    return shunt_addr_is_local(&iface) ? 0 : -ENODEV;
 }
 
 static int find_group(const struct shunt_sock *s, const ip4_addr_t *group)
@@ -162,6 +170,7 @@ static int set_socket_level(struct shunt_sock *s, int name, const void *val, soc
         if (len < sizeof(struct linger))
             return -EINVAL;
         memcpy(&o->linger, val, sizeof(o->linger));
+        o->linger.l_onoff = o->linger.l_onoff != 0;
         return 0;
     case SO_REUSEADDR:
     case SO_REUSEPORT:
@@ -262,6 +271,8 @@ static int set_ip_level(struct shunt_sock *s, int name, const void *val, socklen
     switch (name) {
     case IP_ADD_MEMBERSHIP:
     case IP_DROP_MEMBERSHIP:
+        if (s->type == SOCK_STREAM)
+            return -EPROTO;             /* as Linux: groups are for datagrams */
         if ((rc = get_group(val, len, &group)) != 0)
             return rc;
         return name == IP_ADD_MEMBERSHIP ? join(s, &group) : leave(s, &group);
@@ -294,7 +305,7 @@ static int set_ip_level(struct shunt_sock *s, int name, const void *val, socklen
         o->mcast_loop = v != 0;
         return 0;
     case IP_TTL:
-        if ((rc = get_int(val, len, &v)) != 0)
+        if ((rc = get_int_or_byte(val, len, &v)) != 0)
             return rc;
         if (v == -1)
             v = IP_DEFAULT_TTL;
@@ -303,9 +314,10 @@ static int set_ip_level(struct shunt_sock *s, int name, const void *val, socklen
         o->ttl = v;
         return 0;
     case IP_TOS:
-        if ((rc = get_int(val, len, &v)) != 0)
+        if ((rc = get_int_or_byte(val, len, &v)) != 0)
             return rc;
-        o->tos = v & 0xff;
+        /* TCP keeps the ECN bits for itself (Linux). */
+        o->tos = s->type == SOCK_STREAM ? v & 0xfc : v & 0xff;
         return 0;
     default:
         return -ENOPROTOOPT;
@@ -475,12 +487,19 @@ static int get_socket_level(struct shunt_sock *s, int name, void *val, socklen_t
     }
 }
 
+/* getsockopt() at a level the socket lacks: IPv4 sockets say EOPNOTSUPP,
+ * IPv6 ones ENOPROTOOPT (Linux's ip_getsockopt and ipv6_getsockopt). */
+static int no_such_level(const struct shunt_sock *s)
+{
+    return s->family == AF_INET ? -EOPNOTSUPP : -ENOPROTOOPT;
+}
+
 static int get_tcp_level(struct shunt_sock *s, int name, void *val, socklen_t *len)
 {
     const struct shunt_sockopts *o = &s->opt;
 
     if (s->type != SOCK_STREAM)
-        return -ENOPROTOOPT;
+        return no_such_level(s);
     switch (name) {
     case TCP_NODELAY:
         return put_int(o->nodelay, val, len);
@@ -530,7 +549,7 @@ static int get_ip_level(struct shunt_sock *s, int name, void *val, socklen_t *le
 static int get_ipv6_level(struct shunt_sock *s, int name, void *val, socklen_t *len)
 {
     if (s->family != AF_INET6)
-        return -ENOPROTOOPT;
+        return no_such_level(s);
     switch (name) {
     case IPV6_V6ONLY:
         return put_int(s->opt.v6only, val, len);
@@ -557,6 +576,6 @@ int shunt_sockopt_get(struct shunt_sock *s, int level, int name, void *val, sock
     case IPPROTO_IPV6:
         return get_ipv6_level(s, name, val, len);
     default:
-        return -ENOPROTOOPT;
+        return no_such_level(s);
     }
 }

@@ -187,16 +187,22 @@ static err_t on_accept(void *arg, struct tcp_pcb *pcb, err_t err)
 
 /* ---- the protocol's operations ------------------------------------------- */
 
+static size_t msg_bytes(const struct msghdr *msg)
+{
+    size_t n = 0;
+
+    for (size_t i = 0; i < msg->msg_iovlen; i++)
+        n += msg->msg_iov[i].iov_len;
+    return n;
+}
+
 static void tcp_apply_options(struct shunt_sock *s)
 {
     struct tcp_pcb *pcb = s->pcb.tcp;
 
     if (pcb == NULL)
         return;
-    if (s->opt.reuseaddr || s->opt.reuseport)
-        ip_set_option(pcb, SOF_REUSEADDR);
-    else
-        ip_reset_option(pcb, SOF_REUSEADDR);
+    shunt_bind_mark(s);
     pcb->ttl = (u8_t)s->opt.ttl;
     pcb->tos = (u8_t)s->opt.tos;
     if (s->state == SOCK_LISTEN)
@@ -264,6 +270,8 @@ static int tcp_bind_op(struct shunt_sock *s, const ip_addr_t *ip, uint16_t port)
         return -EADDRNOTAVAIL;
     if (port != 0 && port < 1024 && geteuid() != 0)
         return -EACCES;
+    if ((rc = shunt_bind_check(s, ip, port)) != 0)
+        return rc;
     return tcp_do_bind(s, ip, port);
 }
 
@@ -287,6 +295,22 @@ err_t shunt_tcp_inpacket(struct tcp_pcb *pcb, struct tcp_hdr *hdr, u16_t optlen,
     return ERR_ABRT;
 }
 
+u32_t *shunt_tcp_options(struct pbuf *p, struct tcp_hdr *hdr, const struct tcp_pcb *pcb,
+                         u32_t *opts)
+{
+    (void)p;
+    /* No pcb: a reset for a port nobody listens on. */
+    const struct shunt_sock *s = pcb != NULL ? pcb->callback_arg : NULL;
+    if (s == NULL || !(TCPH_FLAGS(hdr) & TCP_SYN) || s->opt.maxseg == 0)
+        return opts;
+    /* lwIP puts the MSS option first in a SYN. */
+    u32_t *mss = (u32_t *)(void *)(hdr + 1);
+    u16_t built = (u16_t)(lwip_ntohl(*mss) & 0xffff);
+    if ((lwip_ntohl(*mss) >> 16) == 0x0204 && built > s->opt.maxseg)
+        *mss = TCP_BUILD_MSS_OPTION((u16_t)s->opt.maxseg);
+    return opts;
+}
+
 static int tcp_listen_op(struct shunt_sock *s, int backlog)
 {
     if (backlog < 0 || backlog > SOMAXCONN_LINUX)
@@ -300,18 +324,26 @@ static int tcp_listen_op(struct shunt_sock *s, int backlog)
     int rc = reopen(s);
     if (rc == 0 && !s->bound)
         rc = tcp_do_bind(s, s->family == AF_INET ? IP4_ADDR_ANY : IP_ANY_TYPE, 0);
+    if (rc == 0)
+        rc = shunt_bind_check(s, &s->pcb.tcp->local_ip, s->pcb.tcp->local_port);
     if (rc < 0)
         return rc;
 
+    /* lwIP would refuse a second listener on the port (SO_REUSEPORT):
+     * bind.c has already decided. */
+    ip_reset_option(s->pcb.tcp, SOF_REUSEADDR);
     err_t err;
     struct tcp_pcb *lpcb = tcp_listen_with_backlog_and_err(s->pcb.tcp, 0, &err);
-    if (lpcb == NULL)
+    if (lpcb == NULL) {
+        ip_set_option(s->pcb.tcp, SOF_REUSEADDR);
         return -shunt_sock_errno(err);
+    }
     s->pcb.tcp = lpcb;
     s->state = SOCK_LISTEN;
     s->backlog = backlog;
     tcp_arg(lpcb, s);
     tcp_accept(lpcb, on_accept);
+    shunt_bind_mark(s);
     return 0;
 }
 
@@ -332,6 +364,18 @@ static int tcp_accept_op(struct shunt_sock *s, struct shunt_sock **child)
 
 static int tcp_connect_op(struct shunt_sock *s, const ip_addr_t *ip, uint16_t port)
 {
+    /* The call after an asynchronous connect finished reports how it did,
+     * once: 0, or its error (Linux's connect(), called again). */
+    if (s->connect_pending && s->state != SOCK_CONNECTING) {
+        s->connect_pending = false;
+        if (s->state == SOCK_CONNECTED)
+            return 0;
+        if (s->so_error != 0) {
+            int err = s->so_error;
+            s->so_error = 0;
+            return -err;
+        }
+    }
     switch (s->state) {
     case SOCK_CONNECTED:
     case SOCK_LISTEN:
@@ -362,6 +406,7 @@ static int tcp_connect_op(struct shunt_sock *s, const ip_addr_t *ip, uint16_t po
     if (err != ERR_OK)
         return err == ERR_RTE ? -ENETUNREACH : -shunt_sock_errno(err);
     s->state = SOCK_CONNECTING;
+    s->connect_pending = true;
     s->bound = true;
     remember_names(s);
     shunt_sock_flush();                 /* the SYN leaves now */
@@ -372,6 +417,7 @@ static int tcp_connected(struct shunt_sock *s)
 {
     if (s->state == SOCK_CONNECTING)
         return -EINPROGRESS;
+    s->connect_pending = false;         /* a blocking connect reports it now */
     if (s->state == SOCK_CONNECTED)
         return 0;
     int err = s->so_error ? s->so_error : ECONNREFUSED;
@@ -408,6 +454,8 @@ static ssize_t tcp_send(struct shunt_sock *s, const struct msghdr *msg, int flag
         return -EAGAIN;
     if (s->state != SOCK_CONNECTED || s->wr_shut || s->pcb.tcp == NULL)
         return -EPIPE;
+    if (msg_bytes(msg) == 0)
+        return 0;
 
     struct tcp_pcb *pcb = s->pcb.tcp;
     size_t room = send_room(s), sent = 0;
@@ -502,6 +550,7 @@ static ssize_t tcp_recv_op(struct shunt_sock *s, struct msghdr *msg, int flags)
     msg->msg_namelen = 0;
     if (s->state == SOCK_LISTEN)
         return -ENOTCONN;
+    size_t want = msg_bytes(msg);
     if (s->rx_bytes == 0) {
         if (s->so_error != 0) {
             int err = s->so_error;
@@ -514,9 +563,7 @@ static ssize_t tcp_recv_op(struct shunt_sock *s, struct msghdr *msg, int flags)
             return s->bound && s->peer_port != 0 ? 0 : -ENOTCONN;
         return -EAGAIN;
     }
-    size_t want = 0;
-    for (size_t i = 0; i < msg->msg_iovlen; i++)
-        want += msg->msg_iov[i].iov_len;
+    /* Even a read of nothing waits for data, as Linux's does. */
     want = LWIP_MIN(want, s->rx_bytes);
     /* MSG_TRUNC on a stream throws the bytes away instead of copying. */
     size_t n = take(s, (flags & MSG_TRUNC) ? NULL : msg, want, (flags & MSG_PEEK) != 0);

@@ -15,8 +15,10 @@
 #include <sys/epoll.h>
 #include <unistd.h>
 
+#include "lwip/ip6.h"
 #include "lwip/udp.h"
 
+#include "hooks.h"
 #include "sock.h"
 #include "stats.h"
 
@@ -74,10 +76,7 @@ static void udp_apply_options(struct shunt_sock *s)
 {
     struct udp_pcb *pcb = s->pcb.udp;
 
-    if (s->opt.reuseaddr || s->opt.reuseport)
-        ip_set_option(pcb, SOF_REUSEADDR);
-    else
-        ip_reset_option(pcb, SOF_REUSEADDR);
+    shunt_bind_mark(s);
     if (s->opt.broadcast)
         ip_set_option(pcb, SOF_BROADCAST);
     else
@@ -92,7 +91,8 @@ static void udp_apply_options(struct shunt_sock *s)
         udp_clear_flags(pcb, UDP_FLAGS_MULTICAST_LOOP);
 }
 
-static int udp_open(struct shunt_sock *s)
+/* A fresh, unbound pcb for s. */
+static int new_pcb(struct shunt_sock *s)
 {
     u8_t type = s->family == AF_INET ? IPADDR_TYPE_V4
               : s->opt.v6only ? IPADDR_TYPE_V6 : IPADDR_TYPE_ANY;
@@ -100,14 +100,17 @@ static int udp_open(struct shunt_sock *s)
 
     if (pcb == NULL)
         return -ENOBUFS;
-    if (shunt_udp_resize(s) != 0) {
-        udp_remove(pcb);
-        return -ENOMEM;
-    }
     s->pcb.udp = pcb;
     udp_recv(pcb, on_recv, s);
     udp_apply_options(s);
     return 0;
+}
+
+static int udp_open(struct shunt_sock *s)
+{
+    if (shunt_udp_resize(s) != 0)
+        return -ENOMEM;
+    return new_pcb(s);
 }
 
 static int udp_bind_op(struct shunt_sock *s, const ip_addr_t *ip, uint16_t port)
@@ -122,28 +125,83 @@ static int udp_bind_op(struct shunt_sock *s, const ip_addr_t *ip, uint16_t port)
         return -EACCES;
     if (s->family == AF_INET6 && s->opt.v6only && ip_addr_isany(ip))
         ip_addr_copy(local, *IP6_ADDR_ANY);
+    int rc = shunt_bind_check(s, &local, port);
+    if (rc != 0)
+        return rc;
     err_t err = udp_bind(s->pcb.udp, &local, port);
     if (err != ERR_OK)
         return err == ERR_USE ? -EADDRINUSE : -shunt_sock_errno(err);
     s->bound = true;
+    s->addr_by_hand = !ip_addr_isany(ip);
+    s->port_by_hand = port != 0;
     return 0;
+}
+
+/* The address this host sends to ip from (Linux binds it at connect). */
+static bool source_for(const ip_addr_t *ip, ip_addr_t *src)
+{
+    struct netif *n = shunt_sock_netif();
+
+    if (n == NULL)
+        return false;
+    if (IP_IS_V4(ip)) {
+        ip_addr_copy_from_ip4(*src, *netif_ip4_addr(n));
+        return true;
+    }
+    const ip_addr_t *a = ip6_select_source_address(n, ip_2_ip6(ip));
+    if (a == NULL)
+        return false;
+    ip_addr_copy(*src, *a);
+    return true;
 }
 
 static int udp_connect_op(struct shunt_sock *s, const ip_addr_t *ip, uint16_t port)
 {
     if (ip == NULL) {                   /* AF_UNSPEC: no default peer any more */
-        udp_disconnect(s->pcb.udp);
         s->udp_connected = false;
-        return 0;
+        udp_disconnect(s->pcb.udp);
+        /* What connect() bound goes back, what bind() named stays (Linux). */
+        ip_addr_t local;
+        if (s->addr_by_hand)
+            ip_addr_copy(local, s->pcb.udp->local_ip);
+        else if (s->family == AF_INET)
+            ip_addr_set_zero_ip4(&local);
+        else
+            ip_addr_copy(local, *IP_ANY_TYPE);
+        if (s->port_by_hand)
+            return -shunt_sock_errno(udp_bind(s->pcb.udp, &local, s->pcb.udp->local_port));
+        udp_remove(s->pcb.udp);
+        s->bound = s->addr_by_hand;
+        int rc = new_pcb(s);
+        if (rc == 0 && s->addr_by_hand)
+            ip_addr_copy(s->pcb.udp->local_ip, local);  /* bound at the next send */
+        return rc;
     }
     if (s->family == AF_INET6 && s->opt.v6only && IP_IS_V4(ip))
         return -ENETUNREACH;
     err_t err = udp_connect(s->pcb.udp, ip, port);
     if (err != ERR_OK)
         return -shunt_sock_errno(err);
+    ip_addr_t src;
+    if (!s->addr_by_hand && ip_addr_isany(&s->pcb.udp->local_ip) && source_for(ip, &src))
+        udp_bind(s->pcb.udp, &src, s->pcb.udp->local_port);
     s->udp_connected = true;
     s->bound = true;
     return 0;
+}
+
+void shunt_udp_unreachable(const ip_addr_t *local, u16_t lport, const ip_addr_t *remote,
+                           u16_t rport)
+{
+    (void)local;
+    for (struct udp_pcb *pcb = udp_pcbs; pcb != NULL; pcb = pcb->next) {
+        struct shunt_sock *s = pcb->recv_arg;
+        if (s == NULL || !s->udp_connected || pcb->local_port != lport ||
+            pcb->remote_port != rport || !ip_addr_cmp(&pcb->remote_ip, remote))
+            continue;
+        s->so_error = ECONNREFUSED;
+        shunt_sock_wakeup(s);
+    }
 }
 
 static int udp_connected(struct shunt_sock *s)
@@ -171,10 +229,14 @@ static ssize_t udp_send_op(struct shunt_sock *s, const struct msghdr *msg, int f
         s->so_error = 0;
         return -err;
     }
+    if ((flags & MSG_OOB) && s->family == AF_INET)
+        return -EOPNOTSUPP;             /* IPv6's UDP ignores it (Linux) */
     if (s->wr_shut)
         return -EPIPE;
     if (to == NULL && !s->udp_connected)
         return -EDESTADDRREQ;
+    if (to != NULL && port == 0)
+        return -EINVAL;
     const ip_addr_t *dest = to != NULL ? to : &pcb->remote_ip;
     for (size_t i = 0; i < msg->msg_iovlen; i++)
         total += msg->msg_iov[i].iov_len;

@@ -29,6 +29,15 @@ int shunt_netif_ip6_input(struct pbuf *p, struct netif *inp);
 #define LWIP_HOOK_IP6_INPUT(p, inp)     shunt_netif_ip6_input((p), (inp))
 
 /*
+ * An ICMP or ICMPv6 "port unreachable" about a datagram sent from local:lport
+ * to remote:rport (found in the IP input hooks above): a UDP socket connected
+ * there gets ECONNREFUSED, as on Linux.  In api/udp.c.
+ */
+struct ip_addr;
+void shunt_udp_unreachable(const struct ip_addr *local, u16_t lport,
+                           const struct ip_addr *remote, u16_t rport);
+
+/*
  * A SYN for a listening socket whose accept queue is full is dropped (and
  * counted backlog_full), as Linux drops it; anything else goes on.  In
  * api/tcp.c.
@@ -38,5 +47,15 @@ err_t shunt_tcp_inpacket(struct tcp_pcb *pcb, struct tcp_hdr *hdr, u16_t optlen,
 
 #define LWIP_HOOK_TCP_INPACKET_PCB(pcb, hdr, optlen, opt1len, opt2, p) \
     shunt_tcp_inpacket((pcb), (hdr), (optlen), (opt1len), (opt2), (p))
+
+/*
+ * A SYN's MSS option, lowered to what TCP_MAXSEG asked for (lwIP builds it
+ * from TCP_MSS and the MTU alone).  In api/tcp.c.
+ */
+u32_t *shunt_tcp_options(struct pbuf *p, struct tcp_hdr *hdr, const struct tcp_pcb *pcb,
+                         u32_t *opts);   /* pcb NULL: a reset sent without one */
+
+#define LWIP_HOOK_TCP_OUT_ADD_TCPOPTS(p, hdr, pcb, opts) \
+    shunt_tcp_options((p), (hdr), (pcb), (opts))
 
 #endif /* SHUNT_HOOKS_H */

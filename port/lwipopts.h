@@ -138,6 +138,9 @@
  * accept queue is full.
  */
 #define TCP_LISTEN_BACKLOG              0
+/* A pcb carries its socket's SO_REUSEADDR/SO_REUSEPORT into TIME-WAIT
+ * (api/bind.c). */
+#define LWIP_TCP_PCB_NUM_EXT_ARGS       1
 #define LWIP_TCP_KEEPALIVE              1
 #define LWIP_TCP_TIMESTAMPS             1
 #define LWIP_WND_SCALE                  1

@@ -10,6 +10,9 @@
 #include "lwip/igmp.h"
 #include "lwip/mld6.h"
 #include "lwip/prot/ip4.h"
+#include "lwip/icmp.h"
+#include "lwip/prot/ip.h"
+#include "lwip/prot/icmp6.h"
 #include "lwip/prot/ip6.h"
 #include "netif/ethernet.h"
 
@@ -143,6 +146,50 @@ static int not_for_us(struct pbuf *p, struct netif *inp)
     return eat(p, inp, SHUNT_DROP_NOT_FOR_US);
 }
 
+/*
+ * lwIP reads no ICMP errors; Linux hands "port unreachable" to the UDP
+ * socket the datagram came from.  The message quotes that datagram's IP
+ * header and its UDP header.
+ */
+static void ip4_port_unreachable(const struct pbuf *p)
+{
+    const u8_t *b = p->payload;
+    u16_t hl = (u16_t)((b[0] & 0x0f) * 4);
+
+    if (IPH_PROTO((const struct ip_hdr *)b) != IP_PROTO_ICMP || p->len < hl + 8 + IP_HLEN ||
+        b[hl] != ICMP_DUR || b[hl + 1] != ICMP_DUR_PORT)
+        return;
+    const u8_t *q = b + hl + 8;         /* the quoted datagram */
+    u16_t qhl = (u16_t)((q[0] & 0x0f) * 4);
+    if (IPH_PROTO((const struct ip_hdr *)q) != IP_PROTO_UDP || p->len < hl + 8 + qhl + 4)
+        return;
+    const struct ip_hdr *qip = (const struct ip_hdr *)q;
+    ip_addr_t local, remote;
+    ip_addr_copy_from_ip4(local, qip->src);
+    ip_addr_copy_from_ip4(remote, qip->dest);
+    shunt_udp_unreachable(&local, (u16_t)(q[qhl] << 8 | q[qhl + 1]), &remote,
+                          (u16_t)(q[qhl + 2] << 8 | q[qhl + 3]));
+}
+
+static void ip6_port_unreachable(const struct pbuf *p)
+{
+    const u8_t *b = p->payload;
+
+    if (IP6H_NEXTH((const struct ip6_hdr *)b) != IP6_NEXTH_ICMP6 ||
+        p->len < IP6_HLEN + 8 + IP6_HLEN + 4 || b[IP6_HLEN] != ICMP6_TYPE_DUR ||
+        b[IP6_HLEN + 1] != ICMP6_DUR_PORT)
+        return;
+    const struct ip6_hdr *q = (const struct ip6_hdr *)(b + IP6_HLEN + 8);
+    const u8_t *udp = (const u8_t *)q + IP6_HLEN;
+    if (IP6H_NEXTH(q) != IP6_NEXTH_UDP)
+        return;
+    ip_addr_t local, remote;
+    ip_addr_copy_from_ip6_packed(local, q->src);
+    ip_addr_copy_from_ip6_packed(remote, q->dest);
+    shunt_udp_unreachable(&local, (u16_t)(udp[0] << 8 | udp[1]), &remote,
+                          (u16_t)(udp[2] << 8 | udp[3]));
+}
+
 /* The same test as lwIP's ip4_input, run before it so the drop is counted. */
 int shunt_netif_ip4_input(struct pbuf *p, struct netif *inp)
 {
@@ -156,8 +203,10 @@ int shunt_netif_ip4_input(struct pbuf *p, struct netif *inp)
         return igmp_lookfor_group(inp, &dest) != NULL ? 0 : not_for_us(p, inp);
     if (ip4_addr_isbroadcast(&dest, inp))
         return 0;
-    if (!ip4_addr_isany_val(*netif_ip4_addr(inp)) && ip4_addr_cmp(&dest, netif_ip4_addr(inp)))
+    if (!ip4_addr_isany_val(*netif_ip4_addr(inp)) && ip4_addr_cmp(&dest, netif_ip4_addr(inp))) {
+        ip4_port_unreachable(p);
         return 0;
+    }
     return not_for_us(p, inp);
 }
 
@@ -205,7 +254,10 @@ int shunt_netif_ip6_input(struct pbuf *p, struct netif *inp)
             return 0;
         return not_for_us(p, inp);
     }
-    return netif_get_ip6_addr_match(inp, &dest) >= 0 ? 0 : not_for_us(p, inp);
+    if (netif_get_ip6_addr_match(inp, &dest) < 0)
+        return not_for_us(p, inp);
+    ip6_port_unreachable(p);
+    return 0;
 }
 
 /* ---- Set-up -------------------------------------------------------------- */
