@@ -58,9 +58,13 @@
 #define ARP_TABLE_SIZE                  128
 #define LWIP_NETIF_HWADDRHINT           1
 #define ETHARP_SUPPORT_STATIC_ENTRIES   1
-/* Queue packets while ARP resolves rather than dropping the first ones. */
+/*
+ * Queue packets while ARP resolves rather than dropping the first ones: up
+ * to 64 per neighbour, so the 45 fragments of a 65,507-byte datagram sent to
+ * a peer not yet resolved all wait (Linux keeps up to 101).
+ */
 #define ARP_QUEUEING                    1
-#define ARP_QUEUE_LEN                   16
+#define ARP_QUEUE_LEN                   64
 #define MEMP_NUM_ARP_QUEUE              512
 
 /* ---- IPv4 -------------------------------------------------------------- */
