@@ -185,8 +185,21 @@ static void path_up(void)
     }
 }
 
+/* The descriptor limit a test lowered, to give back (LeakSanitizer needs
+ * descriptors at exit). */
+static struct rlimit saved_nofile;
+static bool nofile_lowered;
+
+static void restore_nofile(void)
+{
+    if (nofile_lowered)
+        setrlimit(RLIMIT_NOFILE, &saved_nofile);
+    nofile_lowered = false;
+}
+
 static void path_down(void)
 {
+    restore_nofile();
     if (on_shunt)
         ring_stack_down();
 }
@@ -2903,6 +2916,8 @@ START_TEST(emfile_and_recovery)
             maxfd = atoi(e->d_name);
     closedir(d);
     EQ(getrlimit(RLIMIT_NOFILE, &rl), 0);
+    saved_nofile = rl;
+    nofile_lowered = true;
     rl.rlim_cur = (rlim_t)maxfd + 8;
     EQ(setrlimit(RLIMIT_NOFILE, &rl), 0);
 
@@ -2930,6 +2945,7 @@ START_TEST(emfile_and_recovery)
     IS(fds[5], shunt_socket(FAM, SOCK_DGRAM, 0));
     OK(shunt_close(fds[6]));
     IS(fds[6], shunt_epoll_create1(0));
+    restore_nofile();
 }
 END_TEST
 
