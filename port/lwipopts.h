@@ -59,12 +59,14 @@
 #define LWIP_NETIF_HWADDRHINT           1
 #define ETHARP_SUPPORT_STATIC_ENTRIES   1
 /*
- * Queue packets while ARP resolves rather than dropping the first ones: up
- * to 64 per neighbour, so the 45 fragments of a 65,507-byte datagram sent to
- * a peer not yet resolved all wait (Linux keeps up to 101).
+ * Queue packets while ARP resolves rather than dropping the first ones
+ * (the 45 fragments of a 65,507-byte datagram to a peer not yet resolved
+ * must all wait).  No cap per neighbour (ARP_QUEUE_LEN 0, where lwIP would
+ * evict silently): the pool alone limits the queue, and lwIP counts each
+ * packet it cannot hold (Shunt's arp_queue drops).
  */
 #define ARP_QUEUEING                    1
-#define ARP_QUEUE_LEN                   64
+#define ARP_QUEUE_LEN                   0
 #define MEMP_NUM_ARP_QUEUE              512
 
 /* ---- IPv4 -------------------------------------------------------------- */

@@ -3,6 +3,8 @@
  */
 #include "loop.h"
 
+#include "lwip/memp.h"
+#include "lwip/stats.h"
 #include "lwip/timeouts.h"
 
 #include "telemetry.h"
@@ -22,6 +24,27 @@ void shunt_set_poll_hook(shunt_poll_hook fn, void *arg)
     hook_arg = arg;
 }
 
+/* Datagrams under reassembly, IPv4 and IPv6. */
+static unsigned reassembling(void)
+{
+    return lwip_stats.memp[MEMP_REASSDATA]->used + lwip_stats.memp[MEMP_IP6_REASSDATA]->used;
+}
+
+/*
+ * lwIP's timers.  Only the reassembly timers free reassembly slots, so the
+ * slots freed here are the datagrams given up on - which lwIP itself does
+ * not count.
+ */
+static void run_timers(struct shunt_netif *sn)
+{
+    unsigned before = reassembling();
+
+    sys_check_timeouts();
+    unsigned after = reassembling();
+    if (after < before)
+        sn->counters.drops[SHUNT_DROP_REASSEMBLY] += before - after;
+}
+
 unsigned shunt_loop_turn(struct shunt_netif *sn)
 {
     /* 1. Receive a burst; each frame runs through lwIP to completion.
@@ -33,7 +56,7 @@ unsigned shunt_loop_turn(struct shunt_netif *sn)
     /* 2. lwIP's timers (TCP retransmission, ARP ageing, reassembly), only
      *    when the earliest is due: looking costs one clock read. */
     if (sys_timeouts_sleeptime() == 0)
-        sys_check_timeouts();
+        run_timers(sn);
 
     /* 3. The application's (and the socket layer's) work for this turn. */
     if (hook != NULL)

@@ -7,6 +7,7 @@
 
 #include <rte_ethdev.h>
 
+#include "lwip/memp.h"
 #include "lwip/stats.h"
 
 static const char *const drop_names[SHUNT_DROP_CAUSES] = {
@@ -15,9 +16,13 @@ static const char *const drop_names[SHUNT_DROP_CAUSES] = {
     [SHUNT_DROP_NOT_FOR_US] = "not_for_us",
     [SHUNT_DROP_BAD_CHECKSUM] = "bad_checksum",
     [SHUNT_DROP_TOO_BIG] = "too_big",
-    [SHUNT_DROP_LWIP] = "lwip",
+    [SHUNT_DROP_REASSEMBLY] = "reassembly",
+    [SHUNT_DROP_NO_SOCKET] = "no_socket",
     [SHUNT_DROP_SOCKET_FULL] = "socket_full",
     [SHUNT_DROP_BACKLOG_FULL] = "backlog_full",
+    [SHUNT_DROP_ARP_QUEUE] = "arp_queue",
+    [SHUNT_DROP_POOL_EMPTY] = "pool_empty",
+    [SHUNT_DROP_LWIP] = "lwip",
     [SHUNT_DROP_TX_NOMBUF] = "tx_nombuf",
     [SHUNT_DROP_TX_RING_FULL] = "tx_ring_full",
 };
@@ -27,18 +32,33 @@ const char *shunt_drop_name(enum shunt_drop_cause cause)
     return cause < SHUNT_DROP_CAUSES ? drop_names[cause] : "unknown";
 }
 
-uint64_t shunt_stats_lwip_drops(void)
+/*
+ * lwIP's counts, sorted into Shunt's causes.  Each packet lwIP drops on input
+ * bumps one protocol's "drop" and one reason (chkerr, proterr, ...); a few
+ * reasons come without a "drop" (ICMP and IGMP checksums, some lengths).
+ */
+static void lwip_causes(struct shunt_counters *out)
 {
     const struct stats_ *s = &lwip_stats;
+    uint64_t dropped = (uint64_t)s->link.drop + s->etharp.drop + s->ip_frag.drop + s->ip.drop +
+                       s->icmp.drop + s->igmp.drop + s->udp.drop + s->tcp.drop + s->ip6.drop +
+                       s->icmp6.drop + s->ip6_frag.drop + s->mld6.drop + s->nd6.drop;
+    uint64_t checksums = (uint64_t)s->ip.chkerr + s->tcp.chkerr + s->udp.chkerr + s->icmp6.chkerr;
+    uint64_t no_socket = (uint64_t)s->tcp.proterr + s->udp.proterr;
+    uint64_t unpaired = (uint64_t)s->icmp.lenerr + s->igmp.lenerr + s->mld6.lenerr;
 
-    /* Each protocol's drops, plus the receive errors lwIP counts without
-     * also counting a drop (ICMP, IGMP and MLD checksum and length errors). */
-    return (uint64_t)s->link.drop + s->etharp.drop + s->ip_frag.drop +
-           s->ip.drop + s->icmp.drop + s->igmp.drop + s->udp.drop +
-           s->tcp.drop + s->ip6.drop + s->icmp6.drop + s->ip6_frag.drop +
-           s->mld6.drop + s->nd6.drop +
-           s->icmp.chkerr + s->icmp.lenerr + s->igmp.chkerr + s->igmp.lenerr +
-           s->mld6.lenerr;
+    out->drops[SHUNT_DROP_BAD_CHECKSUM] += checksums + s->icmp.chkerr + s->igmp.chkerr;
+    out->drops[SHUNT_DROP_NO_SOCKET] += no_socket;
+    out->drops[SHUNT_DROP_LWIP] += dropped - checksums - no_socket + unpaired;
+
+    /* Packets waiting for ARP/ND are refused when their pool is empty. */
+    out->drops[SHUNT_DROP_ARP_QUEUE] += (uint64_t)s->memp[MEMP_ARP_QUEUE]->err +
+                                        s->memp[MEMP_ND6_QUEUE]->err;
+    uint64_t pools = s->mem.err;
+    for (int i = 0; i < MEMP_MAX; i++)
+        if (i != MEMP_ARP_QUEUE && i != MEMP_ND6_QUEUE)
+            pools += s->memp[i]->err;
+    out->drops[SHUNT_DROP_POOL_EMPTY] += pools;
 }
 
 void shunt_stats_snapshot(const struct shunt_counters *live, uint16_t port_id,
@@ -47,7 +67,7 @@ void shunt_stats_snapshot(const struct shunt_counters *live, uint16_t port_id,
     struct rte_eth_stats port;
 
     *out = *live;
-    out->drops[SHUNT_DROP_LWIP] = shunt_stats_lwip_drops();
+    lwip_causes(out);
     if (port_id != UINT16_MAX && rte_eth_stats_get(port_id, &port) == 0)
         out->drops[SHUNT_DROP_RX_NOMBUF] = port.rx_nombuf + port.imissed;
 }

@@ -8,9 +8,18 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <errno.h>
+
 #include <rte_arp.h>
 #include <rte_icmp.h>
 #include <rte_ip.h>
+#include <rte_tcp.h>
+#include <rte_udp.h>
+
+#include "lwip/opt.h"
+
+#include "queue.h"
+#include "shunt/socket.h"
 
 #include "frames.h"
 #include "ring.h"
@@ -59,6 +68,27 @@ static size_t echo4(uint8_t *b, const struct rte_ether_addr *dst, const struct r
 static uint64_t drops(enum shunt_drop_cause cause)
 {
     return ring_counters().drops[cause];
+}
+
+/* Since the last call: cause moved by exactly n, and no other cause moved. */
+static void assert_only(enum shunt_drop_cause cause, uint64_t n, const char *what)
+{
+    static struct shunt_counters last;
+    struct shunt_counters now = ring_counters();
+
+    for (int i = 0; i < SHUNT_DROP_CAUSES; i++) {
+        uint64_t moved = now.drops[i] - last.drops[i];
+        ck_assert_msg(moved == (i == (int)cause ? n : 0), "%s: %s moved by %lu, want %lu",
+                      what, shunt_drop_name(i), (unsigned long)moved,
+                      (unsigned long)(i == (int)cause ? n : 0));
+    }
+    last = now;
+}
+
+/* Start counting for assert_only (the counters since the stack came up). */
+static void count_from_here(void)
+{
+    assert_only(SHUNT_DROP_CAUSES, 0, "before");
 }
 
 /* ---- coming up ------------------------------------------------------------ */
@@ -180,10 +210,10 @@ START_TEST(bad_icmp_checksum_dropped)
     arp_exchange();
     size_t n = echo4(in, &shunt_mac, &peer_mac, PEER_IP4, SHUNT_IP4, RTE_IP_ICMP_ECHO_REQUEST, 1, 56);
     in[14 + 20 + 2] ^= 0x55;
-    uint64_t before = drops(SHUNT_DROP_LWIP);
+    count_from_here();
     ring_send(in, n);
     assert_nothing_sent();
-    ck_assert_uint_eq(drops(SHUNT_DROP_LWIP), before + 1);
+    assert_only(SHUNT_DROP_BAD_CHECKSUM, 1, "ICMP checksum");
 }
 END_TEST
 
@@ -442,23 +472,29 @@ START_TEST(malformed_packets_dropped)
     unsigned free_before = ring_mbufs_free();
     size_t good = echo4(want, &shunt_mac, &peer_mac, PEER_IP4, SHUNT_IP4,
                         RTE_IP_ICMP_ECHO_REQUEST, 1, 56);
-    struct { const char *what; size_t offset; uint8_t value; size_t len; } bad[] = {
-        { "IP header checksum", 14 + 10, 0x00, good },
-        { "IP version 5", 14, 0x55, good },
-        { "IP header length 4 bytes", 14, 0x41, good },
-        { "IP total length beyond the frame", 14 + 2, 0x7f, good },
-        { "IP header cut short", 14, 0x45, 14 + 12 },
-        { "unknown ethertype", 12, 0x88, good },
+    struct {
+        const char *what;
+        size_t offset;
+        uint8_t value;
+        size_t len;
+        enum shunt_drop_cause cause;
+    } bad[] = {
+        { "IP header checksum", 14 + 10, 0x00, good, SHUNT_DROP_BAD_CHECKSUM },
+        { "IP version 5", 14, 0x55, good, SHUNT_DROP_LWIP },
+        { "IP header length 4 bytes", 14, 0x41, good, SHUNT_DROP_LWIP },
+        { "IP total length beyond the frame", 14 + 2, 0x7f, good, SHUNT_DROP_LWIP },
+        { "IP header cut short", 14, 0x45, 14 + 12, SHUNT_DROP_LWIP },
+        { "unknown ethertype", 12, 0x88, good, SHUNT_DROP_LWIP },
     };
+    count_from_here();
     for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
         memcpy(in, want, good);
         in[bad[i].offset] = bad[i].value;
         if (bad[i].offset == 12)
             in[13] = 0xb5;
-        uint64_t before = drops(SHUNT_DROP_LWIP);
         ring_send(in, bad[i].len);
         ck_assert_msg(ring_recv(out, sizeof(out)) == 0, "%s: answered", bad[i].what);
-        ck_assert_msg(drops(SHUNT_DROP_LWIP) == before + 1, "%s: not counted", bad[i].what);
+        assert_only(bad[i].cause, 1, bad[i].what);
     }
     ck_assert_uint_eq(ring_mbufs_free(), free_before);
     /* And the stack still answers a good one. */
@@ -466,6 +502,234 @@ START_TEST(malformed_packets_dropped)
     memcpy(in, want, good);
     memcpy(want, out, w);
     exchange(good, w);
+}
+END_TEST
+
+/* A TCP segment (flags, no payload) from the peer's port sport. */
+static size_t tcp_segment(uint8_t *b, uint16_t sport, uint16_t dport, uint8_t flags, uint32_t seq,
+                          uint32_t ack)
+{
+    struct rte_tcp_hdr t;
+    uint8_t seg[sizeof(t)];
+
+    memset(&t, 0, sizeof(t));
+    t.src_port = rte_cpu_to_be_16(sport);
+    t.dst_port = rte_cpu_to_be_16(dport);
+    t.sent_seq = rte_cpu_to_be_32(seq);
+    t.recv_ack = rte_cpu_to_be_32(ack);
+    t.data_off = 5 << 4;
+    t.tcp_flags = flags;
+    t.rx_win = RTE_BE16(65535);
+    size_t n = frame_ipv4(b, &shunt_mac, &peer_mac, PEER_IP4, SHUNT_IP4, IPPROTO_TCP, 1, 0,
+                          &t, sizeof(t));
+    struct rte_ipv4_hdr *ip = (struct rte_ipv4_hdr *)(b + 14);
+    struct rte_tcp_hdr *th = (struct rte_tcp_hdr *)(ip + 1);
+    th->cksum = rte_ipv4_udptcp_cksum(ip, th);
+    (void)seg;
+    return n;
+}
+
+static size_t udp_datagram(uint8_t *b, uint16_t sport, uint16_t dport, const void *data, size_t len)
+{
+    uint8_t d[2048];
+    struct rte_udp_hdr *u = (struct rte_udp_hdr *)d;
+
+    u->src_port = rte_cpu_to_be_16(sport);
+    u->dst_port = rte_cpu_to_be_16(dport);
+    u->dgram_len = rte_cpu_to_be_16((uint16_t)(sizeof(*u) + len));
+    u->dgram_cksum = 0;
+    memcpy(u + 1, data, len);
+    size_t n = frame_ipv4(b, &shunt_mac, &peer_mac, PEER_IP4, SHUNT_IP4, IPPROTO_UDP, 2, 0,
+                          d, sizeof(*u) + len);
+    struct rte_ipv4_hdr *ip = (struct rte_ipv4_hdr *)(b + 14);
+    struct rte_udp_hdr *uh = (struct rte_udp_hdr *)(ip + 1);
+    uh->dgram_cksum = rte_ipv4_udptcp_cksum(ip, uh);
+    return n;
+}
+
+START_TEST(cause_bad_tcp_and_udp_checksums)
+{
+    arp_exchange();
+    count_from_here();
+    size_t n = tcp_segment(in, 40000, 80, RTE_TCP_SYN_FLAG, 1, 0);
+    in[n - 20 + 16] ^= 0xff;            /* the TCP checksum */
+    ring_send(in, n);
+    assert_nothing_sent();
+    assert_only(SHUNT_DROP_BAD_CHECKSUM, 1, "TCP checksum");
+    n = udp_datagram(in, 40000, 9, "x", 1);
+    in[14 + 20 + 6] ^= 0xff;            /* the UDP checksum */
+    ring_send(in, n);
+    assert_nothing_sent();
+    assert_only(SHUNT_DROP_BAD_CHECKSUM, 1, "UDP checksum");
+}
+END_TEST
+
+START_TEST(cause_no_socket)
+{
+    arp_exchange();
+    count_from_here();
+    /* A SYN for a port nobody listens on is answered by a reset... */
+    ring_send(in, tcp_segment(in, 40000, 81, RTE_TCP_SYN_FLAG, 1000, 0));
+    size_t n = ring_recv(out, sizeof(out));
+    ck_assert_uint_ge(n, 14 + 20 + 20);
+    ck_assert_uint_eq(out[14 + 20 + 13] & RTE_TCP_RST_FLAG, RTE_TCP_RST_FLAG);
+    assert_only(SHUNT_DROP_NO_SOCKET, 1, "TCP to a closed port");
+    /* ...a datagram for a port nobody has, by ICMP port unreachable. */
+    ring_send(in, udp_datagram(in, 40000, 82, "x", 1));
+    n = ring_recv(out, sizeof(out));
+    ck_assert_uint_ge(n, 14 + 20 + 8);
+    ck_assert_uint_eq(out[14 + 20], 3);         /* destination unreachable */
+    ck_assert_uint_eq(out[14 + 20 + 1], 3);     /* port unreachable */
+    assert_only(SHUNT_DROP_NO_SOCKET, 1, "UDP to a closed port");
+}
+END_TEST
+
+START_TEST(cause_reassembly_timeout)
+{
+    arp_exchange();
+    uint8_t part[1480] = { 0 };
+    count_from_here();
+    for (uint16_t id = 1; id <= 3; id++) {
+        size_t n = frame_ipv4(in, &shunt_mac, &peer_mac, PEER_IP4, SHUNT_IP4, IPPROTO_UDP, id,
+                              RTE_IPV4_HDR_MF_FLAG, part, sizeof(part));
+        ring_send(in, n);
+    }
+    assert_only(SHUNT_DROP_CAUSES, 0, "fragments waiting");
+    ring_advance_ms(20000);
+    while (ring_recv(out, sizeof(out)) > 0)
+        ;
+    assert_only(SHUNT_DROP_REASSEMBLY, 3, "reassembly timeout");
+}
+END_TEST
+
+START_TEST(cause_socket_full)
+{
+    int fd = shunt_socket(AF_INET, SOCK_DGRAM, 0), small = 1;
+    struct sockaddr_in a = { .sin_family = AF_INET, .sin_port = RTE_BE16(5000) };
+
+    ck_assert_int_ge(fd, 0);
+    /* The smallest buffer there is (Linux's 2,304): one datagram. */
+    ck_assert_int_eq(shunt_setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &small, sizeof(small)), 0);
+    ck_assert_int_eq(shunt_bind(fd, (struct sockaddr *)&a, sizeof(a)), 0);
+    arp_exchange();
+    count_from_here();
+    for (int i = 0; i < 5; i++)
+        ring_send(in, udp_datagram(in, 40000, 5000, "datagram", 8));
+    assert_only(SHUNT_DROP_SOCKET_FULL, 4, "UDP receive queue");
+    char buf[16];
+    ck_assert_int_eq(shunt_recv(fd, buf, sizeof(buf), MSG_DONTWAIT), 8);
+    ring_send(in, udp_datagram(in, 40000, 5000, "datagram", 8));
+    assert_only(SHUNT_DROP_CAUSES, 0, "room again");
+    shunt_close(fd);
+}
+END_TEST
+
+START_TEST(cause_backlog_full)
+{
+    int fd = shunt_socket(AF_INET, SOCK_STREAM, 0);
+    struct sockaddr_in a = { .sin_family = AF_INET, .sin_port = RTE_BE16(6000) };
+
+    ck_assert_int_eq(shunt_bind(fd, (struct sockaddr *)&a, sizeof(a)), 0);
+    ck_assert_int_eq(shunt_listen(fd, 0), 0);   /* Linux keeps one connection */
+    arp_exchange();
+    count_from_here();
+    /* One handshake completes and waits for accept()... */
+    ring_send(in, tcp_segment(in, 40001, 6000, RTE_TCP_SYN_FLAG, 1000, 0));
+    size_t n = ring_recv(out, sizeof(out));
+    ck_assert_uint_ge(n, 14 + 20 + 20);
+    uint32_t their_seq = rte_be_to_cpu_32(((struct rte_tcp_hdr *)(out + 14 + 20))->sent_seq);
+    ring_send(in, tcp_segment(in, 40001, 6000, RTE_TCP_ACK_FLAG, 1001, their_seq + 1));
+    assert_only(SHUNT_DROP_CAUSES, 0, "the first connection");
+    /* ...so the next SYN finds the queue full, and is dropped unanswered. */
+    ring_send(in, tcp_segment(in, 40002, 6000, RTE_TCP_SYN_FLAG, 2000, 0));
+    assert_nothing_sent();
+    assert_only(SHUNT_DROP_BACKLOG_FULL, 1, "accept queue full");
+    /* Taking the first makes room. */
+    int c = shunt_accept4(fd, NULL, NULL, SOCK_NONBLOCK);
+    ck_assert_int_ge(c, 0);
+    ring_send(in, tcp_segment(in, 40002, 6000, RTE_TCP_SYN_FLAG, 2000, 0));
+    ck_assert_uint_gt(ring_recv(out, sizeof(out)), 0);
+    shunt_close(c);
+    shunt_close(fd);
+}
+END_TEST
+
+START_TEST(cause_arp_queue)
+{
+    int fd = shunt_socket(AF_INET, SOCK_DGRAM | SOCK_NONBLOCK, 0);
+    struct sockaddr_in to = { .sin_family = AF_INET, .sin_port = RTE_BE16(9),
+                              .sin_addr.s_addr = RTE_BE32(RTE_IPV4(10, 0, 0, 77)) };
+    int refused = 0;
+
+    /* Datagrams for a neighbour that never answers ARP wait in the queue
+     * until its pool (MEMP_NUM_ARP_QUEUE) is full; then they are refused. */
+    count_from_here();
+    for (int i = 0; i < 600; i++)
+        if (shunt_sendto(fd, "x", 1, 0, (struct sockaddr *)&to, sizeof(to)) < 0 && errno == ENOBUFS)
+            refused++;
+    ck_assert_int_eq(refused, 600 - MEMP_NUM_ARP_QUEUE);
+    assert_only(SHUNT_DROP_ARP_QUEUE, (uint64_t)refused, "ARP queue");
+    shunt_close(fd);
+}
+END_TEST
+
+START_TEST(cause_pool_empty)
+{
+    arp_exchange();
+    uint8_t part[64] = { 0 };
+    count_from_here();
+    /* One more datagram under reassembly than lwIP has slots for: the
+     * allocation fails once, and lwIP gives up the oldest to make room. */
+    for (uint16_t id = 1; id <= MEMP_NUM_REASSDATA + 1; id++)
+        ring_send(in, frame_ipv4(in, &shunt_mac, &peer_mac, PEER_IP4, SHUNT_IP4, IPPROTO_UDP, id,
+                                 RTE_IPV4_HDR_MF_FLAG, part, sizeof(part)));
+    assert_only(SHUNT_DROP_POOL_EMPTY, 1, "reassembly slots");
+}
+END_TEST
+
+START_TEST(cause_tx_ring_full)
+{
+    arp_exchange();
+    count_from_here();
+    /* Nobody takes Shunt's replies off the port: its ring (1,023 frames)
+     * and then the TX buffer fill up. */
+    size_t n = echo4(in, &shunt_mac, &peer_mac, PEER_IP4, SHUNT_IP4, RTE_IP_ICMP_ECHO_REQUEST, 1, 16);
+    const int pings = 1023 + SHUNT_TX_BUFFER + 10;
+    for (int i = 0; i < pings; i++)
+        ring_send(in, n);
+    assert_only(SHUNT_DROP_TX_RING_FULL, 10, "TX ring");
+    /* Once the ring drains, replies flow again. */
+    int got = 0;
+    while (ring_recv(out, sizeof(out)) > 0)
+        got++;
+    ck_assert_int_eq(got, 1023 + SHUNT_TX_BUFFER);
+    ring_send(in, n);
+    ck_assert_uint_eq(ring_recv(out, sizeof(out)), n);
+}
+END_TEST
+
+START_TEST(cause_tx_nombuf)
+{
+    int fd = shunt_socket(AF_INET, SOCK_DGRAM, 0);
+    struct sockaddr_in to = { .sin_family = AF_INET, .sin_port = RTE_BE16(9),
+                              .sin_addr.s_addr = RTE_BE32(PEER_IP4) };
+
+    arp_exchange();
+    /* Every mbuf taken: a datagram has none to be sent in. */
+    unsigned free_mbufs = ring_mbufs_free();
+    struct rte_mbuf **hoard = calloc(free_mbufs, sizeof(*hoard));
+    ck_assert_int_eq(rte_pktmbuf_alloc_bulk(ring_pool(), hoard, free_mbufs), 0);
+    count_from_here();
+    ck_assert_int_eq(shunt_sendto(fd, "x", 1, 0, (struct sockaddr *)&to, sizeof(to)), -1);
+    ck_assert_int_eq(errno, ENOBUFS);
+    assert_nothing_sent();
+    assert_only(SHUNT_DROP_TX_NOMBUF, 1, "no mbuf to send in");
+    /* Given back, they carry the next one. */
+    rte_pktmbuf_free_bulk(hoard, free_mbufs);
+    free(hoard);
+    ck_assert_int_eq(shunt_sendto(fd, "x", 1, 0, (struct sockaddr *)&to, sizeof(to)), 1);
+    ck_assert_uint_gt(ring_recv(out, sizeof(out)), 0);
+    shunt_close(fd);
 }
 END_TEST
 
@@ -500,6 +764,9 @@ int main(void)
         { "ipv6", { neighbor_solicitation_answered, link_local_address_answers,
                     ping6_answered, ping6_for_another_address_dropped,
                     fragmented_ping6_answered, ipv6_datagram_too_big_for_lwip_dropped } },
+        { "causes", { cause_bad_tcp_and_udp_checksums, cause_no_socket, cause_reassembly_timeout,
+                      cause_socket_full, cause_backlog_full, cause_arp_queue, cause_pool_empty,
+                      cause_tx_ring_full, cause_tx_nombuf } },
         { "drops", { truncated_frame_dropped, truncated_arp_dropped,
                      frame_for_another_mac_dropped,
                      packet_for_another_ip_dropped, malformed_packets_dropped,
