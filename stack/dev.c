@@ -27,10 +27,13 @@
 #define TX_CKSUM_OFFLOADS (RTE_ETH_TX_OFFLOAD_IPV4_CKSUM | RTE_ETH_TX_OFFLOAD_TCP_CKSUM)
 
 #define POOL_NAME "shunt_mbufs"
+/* Mbufs that must stay free once the port has filled its RX queue. */
+#define MIN_SPARE_MBUFS 1024
 
 struct why {
     char text[384];
     int err;                    /* errno to report */
+    bool config;                /* the configuration's fault: no other PMD would help */
 };
 
 static int fail(struct why *why, int err, const char *fmt, ...)
@@ -44,6 +47,14 @@ static int fail(struct why *why, int err, const char *fmt, ...)
     vsnprintf(why->text, sizeof(why->text), fmt, ap);
     va_end(ap);
     why->err = err;
+    why->config = false;
+    return -1;
+}
+
+/* A failure the configuration must fix, whatever the port. */
+static int config_error(struct why *why)
+{
+    why->config = true;
     return -1;
 }
 
@@ -116,7 +127,7 @@ static int configure(uint16_t port, const struct shunt_config *c, struct shunt_d
     if (c->mtu != 0) {
         if (c->mtu < info.min_mtu || c->mtu > info.max_mtu)
             return fail(why, EINVAL, "mtu = %u in %s: port %s takes %u to %u",
-                        c->mtu, c->source, name, info.min_mtu, info.max_mtu);
+                        c->mtu, c->source, name, info.min_mtu, info.max_mtu), config_error(why);
         conf.rxmode.mtu = c->mtu;
     }
 
@@ -186,7 +197,7 @@ static int start(uint16_t port, const struct shunt_config *c, struct shunt_dev *
         if (d->pool == NULL)
             return fail(why, ENOMEM, "cannot make a pool of %u mbufs (%s): reserve more "
                         "hugepages or lower mbufs in %s", c->mbufs, rte_strerror(rte_errno),
-                        c->source);
+                        c->source), config_error(why);
     }
     if ((rc = rte_eth_rx_queue_setup(port, 0, rxd, socket, NULL, d->pool)) != 0)
         return fail(why, -rc, "port %s: cannot set up its RX queue: %s", name, rte_strerror(-rc));
@@ -194,6 +205,16 @@ static int start(uint16_t port, const struct shunt_config *c, struct shunt_dev *
         return fail(why, -rc, "port %s: cannot set up its TX queue: %s", name, rte_strerror(-rc));
     if ((rc = rte_eth_dev_start(port)) != 0)
         return fail(why, -rc, "port %s does not start: %s", name, rte_strerror(-rc));
+
+    /* The port fills its RX queue from the pool (AF_XDP takes 2,048 whatever
+     * rx_ring says); what is left must carry TX and the data sockets hold. */
+    unsigned left = rte_mempool_avail_count(d->pool);
+    if (left < MIN_SPARE_MBUFS) {
+        rte_eth_dev_stop(port);
+        return fail(why, ENOBUFS, "port %s keeps %u of the %u mbufs for itself: raise mbufs in "
+                    "%s to at least %u", name, c->mbufs - left, c->mbufs, c->source,
+                    c->mbufs - left + MIN_SPARE_MBUFS), config_error(why);
+    }
 
     /* lwIP filters multicast groups itself; the port lets them all in. */
     if (rte_eth_allmulticast_enable(port) != 0)
@@ -224,7 +245,7 @@ static int probe_af_packet(const char *iface, struct why *why)
 
 int shunt_dev_open(struct shunt_dev *d, const struct shunt_config *c)
 {
-    struct why why = { "", 0 };
+    struct why why = { "", 0, false };
     char iface[IF_NAMESIZE];
 
     memset(d, 0, sizeof(*d));
@@ -232,7 +253,7 @@ int shunt_dev_open(struct shunt_dev *d, const struct shunt_config *c)
     if (port >= 0 && start((uint16_t)port, c, d, &why) == 0)
         return 0;
 
-    if (af_xdp_iface(c->eal, iface, sizeof(iface))) {
+    if (!why.config && af_xdp_iface(c->eal, iface, sizeof(iface))) {
         SHUNT_LOG(WARNING, "AF_XDP cannot start on %s (%s): falling back to net_af_packet, "
                   "which copies every frame through the kernel", iface, why.text);
         if (port >= 0)

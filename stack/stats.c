@@ -68,8 +68,10 @@ void shunt_stats_snapshot(const struct shunt_counters *live, uint16_t port_id,
 
     *out = *live;
     lwip_causes(out);
+    /* Frames the port had no buffer for.  (Its rx_nombuf counts failed
+     * allocations, often one per poll of an empty pool, not frames.) */
     if (port_id != UINT16_MAX && rte_eth_stats_get(port_id, &port) == 0)
-        out->drops[SHUNT_DROP_RX_NOMBUF] = port.rx_nombuf + port.imissed;
+        out->drops[SHUNT_DROP_RX_NOMBUF] = port.imissed;
 }
 
 void shunt_stats_print(FILE *f, const struct shunt_counters *c)

@@ -66,3 +66,13 @@ must_fail "hugetlbfs is not mounted" \
 shunt_start "$WORK/shunt.log" "$SHUNT_ECHO" -c "$good" || fail "shunt-echo on net_null0 did not start"
 must_fail "different --file-prefix" "$SHUNT_ECHO" -c "$good"
 shunt_stop || fail "the first instance exited with an error"
+
+# A pool the port would drain: AF_XDP fills its RX queue with 2,048 mbufs.
+# A configuration error, so no fallback to net_af_packet either.
+topo_up "$TAG"
+small=$(conf small "$(topo_conf "$TAG" | grep '^eal')" "ip = 10.9.0.2/24" \
+        "mbufs = 2048" "rx_ring = 256" "tx_ring = 256")
+must_fail "port net_af_xdp0 keeps 2048 of the 2048 mbufs for itself: raise mbufs in .* to at least" \
+    "$SHUNT_ECHO" -c "$small"
+grep -q "falling back" "$WORK/out" && fail "an mbuf shortage must not fall back to net_af_packet"
+echo "ok: no fallback for a configuration error"
