@@ -20,7 +20,7 @@ conf() {    # conf NAME LINES...: a configuration file in the scratch directory
     printf '%s\n' "$@" > "$f"
     echo "$f"
 }
-prefix="--file-prefix=err$$ --no-pci --log-level=lib.eal:error"
+prefix="--file-prefix=shunt-$TAG --no-pci --log-level=lib.eal:error"
 
 # No configuration at all.
 must_fail "SHUNT_CONFIG" env -u SHUNT_CONFIG "$SHUNT_ECHO"

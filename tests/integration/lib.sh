@@ -30,7 +30,7 @@ tb_cleanup() {
     shunt_stop >/dev/null 2>&1 || true
     bg_stop_all
     topo_down "$TAG"
-    rm -rf "$WORK"
+    rm -rf "$WORK" "/var/run/dpdk/shunt-$TAG"     # the EAL leaves its run directory
 }
 trap tb_cleanup EXIT
 
