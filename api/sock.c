@@ -7,11 +7,17 @@
 #include <errno.h>
 #include <stdlib.h>
 
+#include <rte_mempool.h>
+
 #include "lwip/err.h"
 
 #include "loop.h"
 #include "netif.h"
 #include "stack.h"
+
+/* The pool is low below 1/8 of its mbufs, and never above 1,024 free. */
+#define LOW_MBUFS_FRACTION 8
+#define LOW_MBUFS_MIN 1024
 
 /* Sockets with work for the end of the turn, and the turn's number. */
 static struct shunt_sock *work_list;
@@ -124,6 +130,20 @@ void shunt_sock_flush(void)
 
     if (sn != NULL)
         shunt_netif_flush(sn);
+}
+
+bool shunt_sock_mbufs_low(void)
+{
+    static unsigned calls;
+    static bool low;
+    struct shunt_netif *sn = shunt_stack_netif();
+
+    /* Counting free mbufs walks every core's cache: look every 16th time. */
+    if (sn == NULL || (calls++ & 15) != 0)
+        return low;
+    unsigned free = rte_mempool_avail_count(sn->conf.pool);
+    low = free < LOW_MBUFS_MIN || free < sn->conf.pool->size / LOW_MBUFS_FRACTION;
+    return low;
 }
 
 int shunt_sock_errno(int err)

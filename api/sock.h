@@ -212,6 +212,13 @@ struct netif *shunt_sock_netif(void);
 /* Send the frames queued so far now, not at the end of the turn. */
 void shunt_sock_flush(void);
 
+/*
+ * Whether the mbuf pool runs low: received data then moves out of its mbufs
+ * (into lwIP's heap), so sockets that are slow to read cannot starve the
+ * port of buffers to receive into.
+ */
+bool shunt_sock_mbufs_low(void);
+
 /* ---- api/epoll.c ------------------------------------------------------------ */
 
 /* Its readiness may have changed: tell the epoll instances watching it. */

@@ -5,7 +5,8 @@
  * live in their mbufs; they wait in the socket's queue, uncopied, until the
  * application reads them, and only then is the window opened again
  * (tcp_recved).  A slow reader closes the window; nothing acknowledged is
- * ever dropped.
+ * ever dropped.  When the mbuf pool runs low, arriving data is copied out
+ * of its mbufs, so readers that fall behind cannot starve the port.
  *
  * Send: tcp_write() copies the application's bytes into lwIP's send buffer.
  * With TCP_NODELAY they leave at once; otherwise at the end of the loop turn,
@@ -82,6 +83,15 @@ static err_t on_recv(void *arg, struct tcp_pcb *pcb, struct pbuf *p, err_t err)
         tcp_recved(pcb, p->tot_len);
         pbuf_free(p);
         return ERR_OK;
+    }
+    if (shunt_sock_mbufs_low()) {
+        /* Give the mbufs back; the data waits in lwIP's heap.  With no room
+         * there either, lwIP holds it and offers it again later. */
+        struct pbuf *copy = pbuf_clone(PBUF_RAW, PBUF_RAM, p);
+        if (copy == NULL)
+            return ERR_MEM;
+        pbuf_free(p);
+        p = copy;
     }
 
     /* Queue the pbufs as they are, one after another. */

@@ -67,6 +67,7 @@ void ring_eal_up(void)
 
 void ring_stack_up(void)
 {
+    ring_eal_up();
     to_shunt = rte_ring_create("to_shunt", 1024, SOCKET_ID_ANY, RING_F_SP_ENQ | RING_F_SC_DEQ);
     from_shunt = rte_ring_create("from_shunt", 1024, SOCKET_ID_ANY, RING_F_SP_ENQ | RING_F_SC_DEQ);
     ck_assert(to_shunt != NULL && from_shunt != NULL);

@@ -26,11 +26,13 @@
 extern const struct rte_ether_addr shunt_mac, peer_mac, broadcast_mac;
 extern const uint8_t shunt_ip6[16], peer_ip6[16];
 
-/* Start the EAL: once, in the parent process (an unchecked fixture). */
+/* Start the EAL, once per process.  Each test runs in a process of its
+ * own: with --no-huge the EAL's memory is a shared memfd, so an EAL started
+ * in the parent would be one heap shared by every test. */
 void ring_eal_up(void);
 
-/* Bring up a fresh stack in this test's process (a checked fixture), and
- * keep the frames it sends as it comes up. */
+/* Bring up a fresh stack in this test's process (a checked fixture, which
+ * starts the EAL too), and keep the frames it sends as it comes up. */
 void ring_stack_up(void);
 void ring_stack_down(void);
 

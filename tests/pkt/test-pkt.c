@@ -774,7 +774,6 @@ int main(void)
     };
     for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
         TCase *tc = tcase_create(cases[i].name);
-        tcase_add_unchecked_fixture(tc, ring_eal_up, NULL);
         tcase_add_checked_fixture(tc, ring_stack_up, ring_stack_down);
         for (int j = 0; cases[i].tests[j] != NULL; j++)
             _tcase_add_test(tc, cases[i].tests[j], 0, 0, 0, 1);

@@ -25,7 +25,8 @@
 
 static struct rte_mempool *pool;
 
-/* Once, in the parent: each test runs in a child with its own copy. */
+/* In each test's own process: with --no-huge the EAL's memory is a shared
+ * memfd, which an EAL started in the parent would share with every test. */
 static void start_eal_and_lwip(void)
 {
     if (pool != NULL)
@@ -415,9 +416,9 @@ int main(void)
     TCase *rx = tcase_create("receive"), *tx = tcase_create("transmit");
     TCase *ol = tcase_create("offload");
 
-    tcase_add_unchecked_fixture(rx, start_eal_and_lwip, NULL);
-    tcase_add_unchecked_fixture(tx, start_eal_and_lwip, NULL);
-    tcase_add_unchecked_fixture(ol, start_eal_and_lwip, NULL);
+    tcase_add_checked_fixture(rx, start_eal_and_lwip, NULL);
+    tcase_add_checked_fixture(tx, start_eal_and_lwip, NULL);
+    tcase_add_checked_fixture(ol, start_eal_and_lwip, NULL);
     tcase_add_test(rx, rx_single_segment_is_not_copied);
     tcase_add_test(rx, rx_chain_becomes_pbuf_chain);
     tcase_add_test(rx, rx_mbuf_lives_while_lwip_holds_a_reference);

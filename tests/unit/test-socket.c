@@ -1417,7 +1417,9 @@ END_TEST
 /* The largest UDP datagram: 65535 less the IP (IPv4) and UDP headers. */
 START_TEST(udp_emsgsize)
 {
-    const size_t max = FAM == AF_INET ? 65507 : 65527;
+    /* Linux's limits; over IPv6 Shunt's is 65,487, as its README says: lwIP
+     * counts a whole packet, header and all, in 16 bits. */
+    const size_t max = FAM == AF_INET ? 65507 : on_shunt ? 65487 : 65527;
     char *big = calloc(1, max + 2), *in = calloc(1, max + 2);
     int a = bound(FAM, SOCK_DGRAM), b = bound(FAM, SOCK_DGRAM);
     struct addr bn = name_of(b);
