@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "log.h"
 #include "loop.h"
 #include "shunt/shunt.h"
 #include "shunt/socket.h"
@@ -60,6 +61,34 @@ int shunt_poll(void)
         errno = EINVAL;
         return -1;
     }
+}
+
+int shunt_capture(const char *path, const char *filter)
+{
+    struct shunt_capture_conf conf;
+    char err[512];
+
+    if (shunt_path() != SHUNT_PATH_STACK) {
+        errno = ENODEV;
+        return -1;
+    }
+    if (path == NULL) {
+        shunt_stack_capture_stop();
+        return 0;
+    }
+    memset(&conf, 0, sizeof(conf));
+    if (snprintf(conf.path, sizeof(conf.path), "%s", path) >= (int)sizeof(conf.path) ||
+        snprintf(conf.filter, sizeof(conf.filter), "%s", filter ? filter : "") >=
+            (int)sizeof(conf.filter)) {
+        errno = ENAMETOOLONG;
+        return -1;
+    }
+    if (shunt_stack_capture_start(&conf, err, sizeof(err)) != 0) {
+        SHUNT_LOG(ERR, "%s", err);
+        errno = EINVAL;
+        return -1;
+    }
+    return 0;
 }
 
 void shunt_exit(void)

@@ -47,6 +47,8 @@
 struct options {
     const char *config;         /* -c FILE; NULL: $SHUNT_CONFIG */
     bool kernel;                /* --kernel: the kernel's sockets */
+    const char *capture;        /* --capture FILE: every frame, to a pcap file */
+    const char *capture_filter; /* --capture-filter EXPR: a tcpdump filter */
     uint16_t port;              /* -p */
     int backlog;                /* -b */
     bool no_accept;             /* --no-accept */
@@ -1070,6 +1072,8 @@ static void usage(FILE *f)
         "\n"
         "  -c FILE           stack configuration (default: $SHUNT_CONFIG)\n"
         "  --kernel          use the kernel's sockets instead of Shunt\n"
+        "  --capture FILE    write the frames Shunt receives and sends to a pcap file\n"
+        "  --capture-filter EXPR  only those this tcpdump filter keeps\n"
         "  -p PORT           port (default 7)\n"
         "server (TCP and UDP echo on [::]:PORT, IPv4 too):\n"
         "  -b BACKLOG        listen backlog (default 1024)\n"
@@ -1100,13 +1104,15 @@ static bool parse_number(const char *s, unsigned long long min, unsigned long lo
     return errno == 0 && end != s && *end == '\0' && s[0] != '-' && *out >= min && *out <= max;
 }
 
-enum { OPT_KERNEL = 256, OPT_NO_ACCEPT, OPT_JOIN, OPT_CLIENT, OPT_UDP, OPT_CONNS,
+enum { OPT_KERNEL = 256, OPT_CAPTURE, OPT_CAPTURE_FILTER, OPT_NO_ACCEPT, OPT_JOIN, OPT_CLIENT, OPT_UDP, OPT_CONNS,
        OPT_NONBLOCK_CONNECT, OPT_KEEPALIVE, OPT_HOLD, OPT_ABORT };
 
 static int parse_options(int argc, char **argv, struct options *o)
 {
     static const struct option longopts[] = {
         { "kernel", no_argument, NULL, OPT_KERNEL },
+        { "capture", required_argument, NULL, OPT_CAPTURE },
+        { "capture-filter", required_argument, NULL, OPT_CAPTURE_FILTER },
         { "no-accept", no_argument, NULL, OPT_NO_ACCEPT },
         { "join", required_argument, NULL, OPT_JOIN },
         { "client", required_argument, NULL, OPT_CLIENT },
@@ -1128,6 +1134,8 @@ static int parse_options(int argc, char **argv, struct options *o)
         switch (opt) {
         case 'c': o->config = optarg; break;
         case OPT_KERNEL: o->kernel = true; break;
+        case OPT_CAPTURE: o->capture = optarg; break;
+        case OPT_CAPTURE_FILTER: o->capture_filter = optarg; break;
         case 'p':
             if (!parse_number(optarg, 0, 65535, &v))
                 goto bad;
@@ -1187,6 +1195,14 @@ static int parse_options(int argc, char **argv, struct options *o)
         fprintf(stderr, "shunt-echo: -c and --kernel exclude each other\n");
         return -1;
     }
+    if (o->kernel && o->capture) {
+        fprintf(stderr, "shunt-echo: --capture is Shunt's: use tcpdump on the kernel path\n");
+        return -1;
+    }
+    if (o->capture_filter && !o->capture) {
+        fprintf(stderr, "shunt-echo: --capture-filter needs --capture FILE\n");
+        return -1;
+    }
     if (!o->client && (o->udp || have_n || have_m || o->conns != 1 || o->nonblock_connect ||
                        o->keepalive || o->abort)) {
         fprintf(stderr, "shunt-echo: client options need --client HOST\n");
@@ -1228,6 +1244,10 @@ int main(int argc, char **argv)
 
     if ((o.kernel ? shunt_init_kernel() : shunt_init(o.config)) != 0)
         return 1;
+    if (o.capture && shunt_capture(o.capture, o.capture_filter) != 0) {
+        shunt_exit();
+        return 1;
+    }
     /* No SA_RESTART: a signal also cuts a kernel epoll_wait short. */
     struct sigaction sa = { .sa_handler = on_signal };
     sigaction(SIGINT, &sa, NULL);

@@ -31,6 +31,15 @@ void shunt_exit(void);
 /* One turn of the poll loop.  Returns the number of frames received. */
 int shunt_poll(void);
 
+/*
+ * Write every frame the instance receives and sends to a pcap file (a new
+ * capture replaces the one under way), or only those a tcpdump filter keeps
+ * (NULL: all); a NULL path stops capturing.  Returns 0, or -1 with errno:
+ * EINVAL for a filter that does not compile or a file that cannot be
+ * written (the reason is logged), ENODEV on the kernel path.
+ */
+int shunt_capture(const char *path, const char *filter);
+
 /* Run fn(arg) once per loop turn, after lwIP's work and before the turn's
  * frames are sent; NULL removes it. */
 typedef void (*shunt_poll_hook)(void *arg);

@@ -4,6 +4,7 @@
 #    on the peer's end of the wire, and nothing its filter excludes;
 #  - shunt-stat starts and stops a capture at runtime, reads the counters
 #    (--json) and lists the sockets (--sockets) as ss would;
+#  - shunt-echo --capture does the same from the command line;
 #  - dpdk-dumpcap attaches to the process through rte_pdump;
 #  - a drop is seen live in the counters, under its cause;
 #  - the log level from the config holds.
@@ -138,9 +139,20 @@ echo "ok: pings for another address counted live as not_for_us ($not_for_us)"
 kill -INT "$HOLD_PID" 2>/dev/null || true
 shunt_stop || fail "shunt-echo exited with an error"
 
+# ---- a capture from the application's command line ------------------------------
+sed -i '/^capture/d' "$WORK/shunt.conf"
+shunt_start "$WORK/cmdline.log" "$SHUNT_ECHO" -c "$WORK/shunt.conf" --capture "$WORK/cmdline.pcap" \
+    --capture-filter icmp || fail "shunt-echo --capture did not start"
+peer ping -c 2 -i 0.2 -W 2 -q "$TOPO_SHUNT4" >/dev/null
+shunt_stop || fail "shunt-echo exited with an error"
+n=$(tshark -r "$WORK/cmdline.pcap" 2>/dev/null | wc -l)
+[ "$n" = 4 ] || fail "shunt-echo --capture wrote $n frames, want 4"
+expect_error "capture filter 'tcp port'" "$SHUNT_ECHO" -c "$WORK/shunt.conf" --capture "$WORK/x.pcap" \
+    --capture-filter "tcp port"
+echo "ok: shunt-echo --capture FILE --capture-filter EXPR"
+
 # ---- the log level -------------------------------------------------------------
 echo "log = error" >> "$WORK/shunt.conf"
-sed -i '/^capture/d' "$WORK/shunt.conf"
 shunt_start "$WORK/quiet.log" "$SHUNT_ECHO" -c "$WORK/shunt.conf" || fail "shunt-echo did not start"
 shunt_stop || fail "shunt-echo exited with an error"
 grep -q "^shunt: up on port" "$WORK/quiet.log" && fail "log = error still logs the info line"
