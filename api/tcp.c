@@ -26,6 +26,7 @@
 
 #include "lwip/prot/tcp.h"
 
+#include "demux.h"
 #include "hooks.h"
 #include "sock.h"
 #include "stats.h"
@@ -60,6 +61,7 @@ static void remember_names(struct shunt_sock *s)
 /* The connection is up (either way): hold back window SO_RCVBUF denies. */
 static void established(struct shunt_sock *s)
 {
+    shunt_demux_add(s->pcb.tcp);
     s->state = SOCK_CONNECTED;
     s->bound = true;
     s->rx_withheld = TCP_WND - window_for(s);

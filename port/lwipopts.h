@@ -145,8 +145,8 @@
  */
 #define TCP_LISTEN_BACKLOG              0
 /* A pcb carries its socket's SO_REUSEADDR/SO_REUSEPORT into TIME-WAIT
- * (api/bind.c). */
-#define LWIP_TCP_PCB_NUM_EXT_ARGS       1
+ * (api/bind.c), and leaves the connection hash when freed (port/demux.c). */
+#define LWIP_TCP_PCB_NUM_EXT_ARGS       2
 #define LWIP_TCP_KEEPALIVE              1
 #define LWIP_TCP_TIMESTAMPS             1
 #define LWIP_WND_SCALE                  1

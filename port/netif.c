@@ -18,6 +18,7 @@
 
 #include "hooks.h"
 
+#include "demux.h"
 #include "mbuf.h"
 
 /* An ARP message for IPv4 over Ethernet (lwIP's struct etharp_hdr). */
@@ -297,7 +298,7 @@ int shunt_netif_add(struct shunt_netif *sn, const struct shunt_netif_conf *conf)
     shunt_queue_init(&sn->queue, conf->port_id, conf->queue_id, conf->burst, &sn->counters);
 
     if (netif_add(&sn->netif, &conf->ip4, &conf->netmask4, &conf->gateway4, NULL,
-                  netif_setup, ethernet_input) == NULL)
+                  netif_setup, shunt_demux_input) == NULL)
         return -1;
     netif_set_default(&sn->netif);
 

@@ -17,6 +17,7 @@
 #include "lwip/ip_addr.h"
 
 #include "clock.h"
+#include "demux.h"
 #include "dev.h"
 #include "eal.h"
 #include "log.h"
@@ -105,9 +106,16 @@ int shunt_stack_start(void)
 
     shunt_clock_init();
     lwip_init();
+    if (shunt_demux_init(MEMP_NUM_TCP_PCB) != 0) {
+        SHUNT_LOG(ERR, "no memory for the connection hash: reserve more hugepages");
+        shunt_dev_close(&stack.dev);
+        errno = ENOMEM;
+        return -1;
+    }
     netif_conf(c, &stack.dev, &nc);
     if (shunt_netif_add(&stack.netif, &nc) != 0) {
         SHUNT_LOG(ERR, "lwIP refused the interface on port %s", stack.dev.name);
+        shunt_demux_free();
         shunt_dev_close(&stack.dev);
         errno = ENODEV;
         return -1;
@@ -207,6 +215,7 @@ void shunt_stack_exit(void)
             shunt_stats_print(stderr, &counters);
         }
         shunt_netif_remove(&stack.netif);
+        shunt_demux_free();
         shunt_dev_close(&stack.dev);
     }
     if (stack.state == STACK_EAL || stack.state == STACK_UP)

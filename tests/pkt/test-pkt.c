@@ -16,7 +16,11 @@
 #include <rte_tcp.h>
 #include <rte_udp.h>
 
+#include "lwip/memp.h"
 #include "lwip/opt.h"
+#include "lwip/stats.h"
+
+#include "demux.h"
 
 #include "queue.h"
 #include "shunt/socket.h"
@@ -505,28 +509,35 @@ START_TEST(malformed_packets_dropped)
 }
 END_TEST
 
-/* A TCP segment (flags, no payload) from the peer's port sport. */
-static size_t tcp_segment(uint8_t *b, uint16_t sport, uint16_t dport, uint8_t flags, uint32_t seq,
-                          uint32_t ack)
+/* A TCP segment from the peer's port sport, carrying len bytes of data. */
+static size_t tcp_data(uint8_t *b, uint16_t sport, uint16_t dport, uint8_t flags, uint32_t seq,
+                       uint32_t ack, const void *data, size_t len)
 {
-    struct rte_tcp_hdr t;
-    uint8_t seg[sizeof(t)];
+    uint8_t seg[2048];
+    struct rte_tcp_hdr *t = (struct rte_tcp_hdr *)seg;
 
-    memset(&t, 0, sizeof(t));
-    t.src_port = rte_cpu_to_be_16(sport);
-    t.dst_port = rte_cpu_to_be_16(dport);
-    t.sent_seq = rte_cpu_to_be_32(seq);
-    t.recv_ack = rte_cpu_to_be_32(ack);
-    t.data_off = 5 << 4;
-    t.tcp_flags = flags;
-    t.rx_win = RTE_BE16(65535);
+    memset(t, 0, sizeof(*t));
+    t->src_port = rte_cpu_to_be_16(sport);
+    t->dst_port = rte_cpu_to_be_16(dport);
+    t->sent_seq = rte_cpu_to_be_32(seq);
+    t->recv_ack = rte_cpu_to_be_32(ack);
+    t->data_off = 5 << 4;
+    t->tcp_flags = flags;
+    t->rx_win = RTE_BE16(65535);
+    memcpy(t + 1, data, len);
     size_t n = frame_ipv4(b, &shunt_mac, &peer_mac, PEER_IP4, SHUNT_IP4, IPPROTO_TCP, 1, 0,
-                          &t, sizeof(t));
+                          seg, sizeof(*t) + len);
     struct rte_ipv4_hdr *ip = (struct rte_ipv4_hdr *)(b + 14);
     struct rte_tcp_hdr *th = (struct rte_tcp_hdr *)(ip + 1);
     th->cksum = rte_ipv4_udptcp_cksum(ip, th);
-    (void)seg;
     return n;
+}
+
+/* A TCP segment with flags and no data. */
+static size_t tcp_segment(uint8_t *b, uint16_t sport, uint16_t dport, uint8_t flags, uint32_t seq,
+                          uint32_t ack)
+{
+    return tcp_data(b, sport, dport, flags, seq, ack, NULL, 0);
 }
 
 static size_t udp_datagram(uint8_t *b, uint16_t sport, uint16_t dport, const void *data, size_t len)
@@ -733,6 +744,80 @@ START_TEST(cause_tx_nombuf)
 }
 END_TEST
 
+/* lwIP's connections (its TCP pcbs in use). */
+static unsigned tcp_pcbs(void)
+{
+    return lwip_stats.memp[MEMP_TCP_PCB]->used;
+}
+
+/*
+ * Many connections: segments find their pcb through the hash (port/demux.c),
+ * and lwIP's active list stays whole while some connections are reset or
+ * closed in the middle of it.
+ */
+START_TEST(many_connections_demuxed)
+{
+    enum { N = 40, PORT = 7000 };
+    int l = shunt_socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK, 0), fds[N];
+    struct sockaddr_in a = { .sin_family = AF_INET, .sin_port = RTE_BE16(PORT) };
+    uint32_t isn[N];
+    char buf[64];
+
+    ck_assert_int_eq(shunt_bind(l, (struct sockaddr *)&a, sizeof(a)), 0);
+    ck_assert_int_eq(shunt_listen(l, N), 0);
+    arp_exchange();
+    for (int i = 0; i < N; i++) {
+        ring_send(in, tcp_segment(in, (uint16_t)(30000 + i), PORT, RTE_TCP_SYN_FLAG, 1000, 0));
+        ck_assert_uint_gt(ring_recv(out, sizeof(out)), 0);
+        isn[i] = rte_be_to_cpu_32(((struct rte_tcp_hdr *)(out + 14 + 20))->sent_seq);
+        ring_send(in, tcp_segment(in, (uint16_t)(30000 + i), PORT, RTE_TCP_ACK_FLAG, 1001,
+                                  isn[i] + 1));
+        fds[i] = shunt_accept4(l, NULL, NULL, SOCK_NONBLOCK);
+        ck_assert_int_ge(fds[i], 0);
+    }
+    ck_assert_uint_eq(shunt_demux_count(), N);
+    ck_assert_uint_eq(tcp_pcbs(), N);
+
+    /* Data for each, in an order lwIP's list would walk the longest way. */
+    for (int i = 0; i < N; i++) {
+        char msg[16];
+        int len = snprintf(msg, sizeof(msg), "to %d", i);
+        ring_send(in, tcp_data(in, (uint16_t)(30000 + i), PORT, RTE_TCP_ACK_FLAG | RTE_TCP_PSH_FLAG,
+                               1001, isn[i] + 1, msg, (size_t)len));
+        ck_assert_int_eq(shunt_recv(fds[i], buf, sizeof(buf), 0), len);
+        ck_assert_int_eq(memcmp(buf, msg, (size_t)len), 0);
+    }
+
+    /* Every third connection reset by the peer: lwIP frees its pcb while it
+     * stands alone in the list, and the real list must lose just that one
+     * (or segments for the others would be answered by resets below). */
+    int gone = 0;
+    for (int i = 0; i < N; i += 3, gone++)
+        ring_send(in, tcp_segment(in, (uint16_t)(30000 + i), PORT, RTE_TCP_RST_FLAG,
+                                  1001 + (uint32_t)strlen("to 0") + (i >= 10), 0));
+    while (ring_recv(out, sizeof(out)) > 0)
+        ;
+    ck_assert_uint_eq(tcp_pcbs(), N - gone);
+    ck_assert_uint_eq(shunt_demux_count(), N - gone);
+    for (int i = 0; i < N; i += 3) {
+        ck_assert_int_eq(shunt_recv(fds[i], buf, sizeof(buf), 0), -1);
+        ck_assert_int_eq(errno, ECONNRESET);
+    }
+    /* The others still get their data. */
+    for (int i = 1; i < N; i++) {
+        if (i % 3 == 0)
+            continue;
+        uint32_t seq = 1001 + (uint32_t)snprintf(buf, sizeof(buf), "to %d", i);
+        ring_send(in, tcp_data(in, (uint16_t)(30000 + i), PORT, RTE_TCP_ACK_FLAG | RTE_TCP_PSH_FLAG,
+                               seq, isn[i] + 1, "again", 5));
+        ck_assert_int_eq(shunt_recv(fds[i], buf, sizeof(buf), 0), 5);
+    }
+    for (int i = 0; i < N; i++)
+        shunt_close(fds[i]);
+    shunt_close(l);
+}
+END_TEST
+
 START_TEST(counters_add_up)
 {
     arp_exchange();
@@ -767,6 +852,7 @@ int main(void)
         { "causes", { cause_bad_tcp_and_udp_checksums, cause_no_socket, cause_reassembly_timeout,
                       cause_socket_full, cause_backlog_full, cause_arp_queue, cause_pool_empty,
                       cause_tx_ring_full, cause_tx_nombuf } },
+        { "tcp", { many_connections_demuxed } },
         { "drops", { truncated_frame_dropped, truncated_arp_dropped,
                      frame_for_another_mac_dropped,
                      packet_for_another_ip_dropped, malformed_packets_dropped,

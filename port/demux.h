@@ -1,0 +1,40 @@
+/*
+ * demux.h - find a TCP segment's connection in one hash lookup.
+ *
+ * lwIP finds the pcb of each arriving segment by walking its list of active
+ * connections (and moves each hit to the front, which is cheap only while
+ * traffic stays with a few of them).  With thousands of connections that walk
+ * is most of what a segment costs.  So Shunt keeps a hash of established
+ * connections, and when a segment finds its pcb there, lwIP is handed an
+ * active list holding just that pcb while it processes the segment; the real
+ * list is put back afterwards - without the pcb, if lwIP closed it meanwhile,
+ * and with any pcb lwIP added.
+ *
+ * A decorator on the netif's input (lwIP's ethernet_input).  It stays out of
+ * the way while there are few connections: the walk is shorter than a hash
+ * lookup then.
+ */
+#ifndef SHUNT_DEMUX_H
+#define SHUNT_DEMUX_H
+
+#include "lwip/err.h"
+#include "lwip/netif.h"
+#include "lwip/pbuf.h"
+
+struct tcp_pcb;
+
+/* Make the hash, for up to capacity connections; 0 or -1 (no memory). */
+int shunt_demux_init(unsigned capacity);
+void shunt_demux_free(void);
+
+/* A connection is established: find its segments by hash from now on.  It
+ * leaves the hash when lwIP frees the pcb. */
+void shunt_demux_add(struct tcp_pcb *pcb);
+
+/* The netif's input: lwIP's ethernet_input, with the lookup done first. */
+err_t shunt_demux_input(struct pbuf *p, struct netif *netif);
+
+/* Connections in the hash. */
+unsigned shunt_demux_count(void);
+
+#endif /* SHUNT_DEMUX_H */
