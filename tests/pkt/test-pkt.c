@@ -537,7 +537,7 @@ static size_t tcp_data(uint8_t *b, uint16_t sport, uint16_t dport, uint8_t flags
 static size_t tcp_segment(uint8_t *b, uint16_t sport, uint16_t dport, uint8_t flags, uint32_t seq,
                           uint32_t ack)
 {
-    return tcp_data(b, sport, dport, flags, seq, ack, NULL, 0);
+    return tcp_data(b, sport, dport, flags, seq, ack, "", 0);
 }
 
 static size_t udp_datagram(uint8_t *b, uint16_t sport, uint16_t dport, const void *data, size_t len)
