@@ -85,7 +85,8 @@ void report_table(FILE *f, const struct result *r)
                 per_second(r, r->udp ? r->received : r->ops));
     if (r->udp)
         fprintf(f, "  %s: %llu sent, %llu received, %llu lost (%.4f%%), %llu out of order\n",
-                strcmp(r->proto, "udp") == 0 ? "datagrams" : "frames", (unsigned long long)r->sent, (unsigned long long)r->received,
+                strcmp(r->proto, "udp") == 0 ? "datagrams" : "frames",
+                (unsigned long long)r->sent, (unsigned long long)r->received,
                 (unsigned long long)r->lost, r->sent ? 100.0 * (double)r->lost / (double)r->sent : 0.0,
                 (unsigned long long)r->out_of_order);
     fprintf(f, "  cpu per %s: ", singular(r->ops_name));
@@ -189,13 +190,16 @@ int report_json(const char *path, const struct result *r)
     json_str(f, r->ops_name);
     fprintf(f, ", \"ops_per_s\": %.1f,\n", per_second(r, r->ops));
     if (strcmp(r->test, "stream") == 0)
-        fprintf(f, "  \"bytes\": %llu, \"gbit_per_s\": %.4f, \"rx_gbit_per_s\": %.4f, \"rx_msgs_per_s\": %.1f,\n",
+        fprintf(f, "  \"bytes\": %llu, \"gbit_per_s\": %.4f, \"rx_gbit_per_s\": %.4f, "
+                   "\"rx_msgs_per_s\": %.1f,\n",
                 (unsigned long long)r->bytes, gbit_per_second(r, r->bytes),
                 gbit_per_second(r, received_bytes(r)), per_second(r, r->udp ? r->received : r->ops));
     else
-        fputs("  \"bytes\": null, \"gbit_per_s\": null, \"rx_gbit_per_s\": null, \"rx_msgs_per_s\": null,\n", f);
+        fputs("  \"bytes\": null, \"gbit_per_s\": null, \"rx_gbit_per_s\": null, "
+              "\"rx_msgs_per_s\": null,\n", f);
     if (r->udp)
-        fprintf(f, "  \"udp\": {\"sent\": %llu, \"received\": %llu, \"lost\": %llu, \"out_of_order\": %llu},\n",
+        fprintf(f, "  \"udp\": {\"sent\": %llu, \"received\": %llu, \"lost\": %llu, "
+                   "\"out_of_order\": %llu},\n",
                 (unsigned long long)r->sent, (unsigned long long)r->received,
                 (unsigned long long)r->lost, (unsigned long long)r->out_of_order);
     else

@@ -452,7 +452,8 @@ static int parse_options(int argc, char **argv, struct options *o)
         return -1;
     }
     optind = 1;
-    while ((opt = getopt_long(argc, argv, "m:t:n:qh", longopts, NULL)) != -1) {
+    int longindex = -1;
+    while ((opt = getopt_long(argc, argv, "m:t:n:qh", longopts, &longindex)) != -1) {
         gave_client_opt |= opt != 'q' && opt != 'h';
         switch (opt) {
         case 'm':
@@ -495,6 +496,7 @@ static int parse_options(int argc, char **argv, struct options *o)
             fprintf(stderr, PROG ": see shunt-floor -- --help\n");
             return -1;
         }
+        longindex = -1;         /* for the next option */
     }
     if (optind < argc) {
         fprintf(stderr, PROG ": unexpected argument '%s'\n", argv[optind]);
@@ -510,7 +512,13 @@ static int parse_options(int argc, char **argv, struct options *o)
     }
     return 0;
 bad:
-    fprintf(stderr, PROG ": bad value '%s' for %s; see shunt-floor -- --help\n", optarg, argv[optind - 1]);
+    /* The option by its name as given: getopt_long sets longindex only for
+     * long ones. */
+    if (longindex >= 0)
+        fprintf(stderr, PROG ": bad value '%s' for --%s; see shunt-floor -- --help\n", optarg,
+                longopts[longindex].name);
+    else
+        fprintf(stderr, PROG ": bad value '%s' for -%c; see shunt-floor -- --help\n", optarg, opt);
     return -1;
 }
 

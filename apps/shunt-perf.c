@@ -1481,7 +1481,8 @@ static int check_options(struct options *o, unsigned gave)
     if (!client && (gave & GAVE_POLL) && o->poll == POLL_RECV)
         return bad_option(o, "--poll is epoll or block for the server");
     if (client && o->host == NULL)
-        return bad_option(o, "which server? give its address last, e.g. shunt-perf ping-pong --kernel 127.0.0.1");
+        return bad_option(o, "which server? give its address last, "
+                             "e.g. shunt-perf ping-pong --kernel 127.0.0.1");
     if ((gave & GAVE_TIME) && (gave & GAVE_COUNT))
         return bad_option(o, "-t and -n exclude each other: measure for a time or a count");
     if ((gave & GAVE_MPS) && o->test != PING_PONG)
@@ -1493,7 +1494,7 @@ static int check_options(struct options *o, unsigned gave)
     if ((gave & GAVE_RST) && o->test != CONNRATE)
         return bad_option(o, "--rst is for connrate");
     if ((gave & GAVE_UDP) && (o->test == RR || o->test == CONNRATE))
-        return bad_option(o, "it is TCP only");
+        return bad_option(o, "it is TCP only: --udp does not apply");
     if (o->test == RR && o->poll == POLL_RECV && (gave & GAVE_POLL))
         return bad_option(o, "--poll is epoll or block for rr");
     if (o->test == CONNRATE && (gave & GAVE_POLL) && o->poll != POLL_BLOCK)
@@ -1557,7 +1558,8 @@ static int parse_options(int argc, char **argv, struct options *o)
     }
     argc--;
     argv++;
-    while ((opt = getopt_long(argc, argv, "c:p:m:t:n:qh", longopts, NULL)) != -1) {
+    int longindex = -1;
+    while ((opt = getopt_long(argc, argv, "c:p:m:t:n:qh", longopts, &longindex)) != -1) {
         switch (opt) {
         case 'c': o->config = optarg; break;
         case OPT_KERNEL: o->kernel = true; break;
@@ -1623,6 +1625,7 @@ static int parse_options(int argc, char **argv, struct options *o)
             fprintf(stderr, PROG ": see shunt-perf --help\n");
             return -1;
         }
+        longindex = -1;         /* for the next option */
     }
     if (optind < argc)
         o->host = argv[optind++];
@@ -1637,7 +1640,13 @@ static int parse_options(int argc, char **argv, struct options *o)
     }
     return check_options(o, gave);
 bad:
-    fprintf(stderr, PROG ": bad value '%s' for %s; see shunt-perf --help\n", optarg, argv[optind - 1]);
+    /* The option by its name as given: getopt_long sets longindex only for
+     * long ones. */
+    if (longindex >= 0)
+        fprintf(stderr, PROG ": bad value '%s' for --%s; see shunt-perf --help\n", optarg,
+                longopts[longindex].name);
+    else
+        fprintf(stderr, PROG ": bad value '%s' for -%c; see shunt-perf --help\n", optarg, opt);
     return -1;
 }
 
