@@ -307,12 +307,17 @@ static int check_msg(const struct msghdr *msg, bool buffers)
     return 0;
 }
 
-/* msg without its first done bytes, in iov (at most IOV_MAX entries). */
-static void skip_bytes(const struct msghdr *msg, size_t done, struct msghdr *rest,
-                       struct iovec *iov)
+/*
+ * msg without its first done bytes: msg itself while nothing is done (the
+ * common case, and the fast one), else rest over iov (IOV_MAX entries).
+ */
+static struct msghdr *skip_bytes(struct msghdr *msg, size_t done, struct msghdr *rest,
+                                 struct iovec *iov)
 {
     size_t n = 0;
 
+    if (done == 0)
+        return msg;
     *rest = *msg;
     for (size_t i = 0; i < msg->msg_iovlen; i++) {
         struct iovec v = msg->msg_iov[i];
@@ -326,6 +331,7 @@ static void skip_bytes(const struct msghdr *msg, size_t done, struct msghdr *res
     }
     rest->msg_iov = iov;
     rest->msg_iovlen = n;
+    return rest;
 }
 
 ssize_t shunt_sendmsg(int fd, const struct msghdr *msg, int flags)
@@ -351,8 +357,8 @@ ssize_t shunt_sendmsg(int fd, const struct msghdr *msg, int flags)
     struct iovec iov[IOV_MAX];
     struct msghdr rest;
     for (;;) {
-        skip_bytes(msg, done, &rest, iov);
-        rc = s->proto->send(s, &rest, flags, has_to ? &to : NULL, port);
+        rc = s->proto->send(s, skip_bytes((struct msghdr *)msg, done, &rest, iov), flags,
+                            has_to ? &to : NULL, port);
         if (rc > 0)
             done += (size_t)rc;
         /* A blocking stream send goes on until every byte is queued. */
@@ -438,10 +444,10 @@ ssize_t shunt_recvmsg(int fd, struct msghdr *msg, int flags)
     struct iovec iov[IOV_MAX];
     struct msghdr rest;
     for (;;) {
-        skip_bytes(msg, done, &rest, iov);
-        rc = s->proto->recv(s, &rest, flags);
-        msg->msg_namelen = rest.msg_namelen;
-        msg->msg_flags = rest.msg_flags;
+        struct msghdr *m = skip_bytes(msg, done, &rest, iov);
+        rc = s->proto->recv(s, m, flags);
+        msg->msg_namelen = m->msg_namelen;
+        msg->msg_flags = m->msg_flags;
         if (rc > 0)
             done += (size_t)rc;
         /* MSG_WAITALL: a blocking stream read fills the buffer, or stops
