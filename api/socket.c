@@ -62,15 +62,21 @@ static uint64_t deadline(const struct timeval *tv)
 }
 
 /*
- * Whether a call that got -EAGAIN should wait for another loop turn: a
- * blocking call before its deadline.  Turns the loop once if so.
+ * Whether a call that got -EAGAIN should try again after a loop turn (which
+ * this then runs).  A blocking call turns the loop until its deadline.  A
+ * non-blocking one gets a single turn: Shunt moves packets only in loop
+ * turns, and a program that just polls its sockets without ever waiting
+ * (one under LD_PRELOAD, say) must still see its data arrive.
  */
-static bool wait_more(const struct shunt_sock *s, int flags, uint64_t until)
+static bool wait_more(const struct shunt_sock *s, int flags, uint64_t until, unsigned *turns)
 {
-    if (s->nonblock || (flags & MSG_DONTWAIT))
+    bool nonblock = s->nonblock || (flags & MSG_DONTWAIT);
+
+    if (nonblock && *turns > 0)
         return false;
     shunt_sock_wait_turn();
-    return shunt_clock_ns() < until;
+    ++*turns;
+    return nonblock || shunt_clock_ns() < until;
 }
 
 /* ---- creating and connecting -------------------------------------------- */
@@ -185,8 +191,9 @@ int shunt_accept4(int fd, struct sockaddr *addr, socklen_t *addrlen, int flags)
     if (newfd < 0)
         return -1;
     uint64_t until = deadline(&s->opt.rcvtimeo);
+    unsigned turns = 0;
     int rc;
-    while ((rc = s->proto->accept(s, &child)) == -EAGAIN && wait_more(s, 0, until))
+    while ((rc = s->proto->accept(s, &child)) == -EAGAIN && wait_more(s, 0, until, &turns))
         ;
     if (rc < 0) {
         shunt_fd_release(newfd);
@@ -230,7 +237,8 @@ int shunt_connect(int fd, const struct sockaddr *addr, socklen_t addrlen)
         return (int)result(rc);
     /* A blocking connect waits for the handshake; SO_SNDTIMEO bounds it. */
     uint64_t until = deadline(&s->opt.sndtimeo);
-    while ((rc = s->proto->connected(s)) == -EINPROGRESS && wait_more(s, 0, until))
+    unsigned turns = 0;
+    while ((rc = s->proto->connected(s)) == -EINPROGRESS && wait_more(s, 0, until, &turns))
         ;
     return (int)result(rc);
 }
@@ -354,6 +362,7 @@ ssize_t shunt_sendmsg(int fd, const struct msghdr *msg, int flags)
 
     size_t total = iov_total(msg->msg_iov, msg->msg_iovlen), done = 0;
     uint64_t until = deadline(&s->opt.sndtimeo);
+    unsigned turns = 0;
     struct iovec iov[IOV_MAX];
     struct msghdr rest;
     for (;;) {
@@ -367,7 +376,7 @@ ssize_t shunt_sendmsg(int fd, const struct msghdr *msg, int flags)
             break;
         if (rc < 0 && rc != -EAGAIN)
             break;
-        if (!wait_more(s, flags, until)) {
+        if (!wait_more(s, flags, until, &turns)) {
             rc = -EAGAIN;
             break;
         }
@@ -441,6 +450,7 @@ ssize_t shunt_recvmsg(int fd, struct msghdr *msg, int flags)
     size_t total = iov_total(msg->msg_iov, msg->msg_iovlen), done = 0;
     bool waitall = (flags & MSG_WAITALL) && s->type == SOCK_STREAM && !(flags & MSG_PEEK);
     uint64_t until = deadline(&s->opt.rcvtimeo);
+    unsigned turns = 0;
     struct iovec iov[IOV_MAX];
     struct msghdr rest;
     for (;;) {
@@ -454,7 +464,7 @@ ssize_t shunt_recvmsg(int fd, struct msghdr *msg, int flags)
          * at end of stream or an error. */
         if (rc == 0 || (rc > 0 && (!waitall || done == total)) || (rc < 0 && rc != -EAGAIN))
             break;
-        if (!wait_more(s, flags, until)) {
+        if (!wait_more(s, flags, until, &turns)) {
             rc = -EAGAIN;
             break;
         }

@@ -113,14 +113,24 @@ void ring_send_mbuf(struct rte_mbuf *m)
     shunt_poll();
 }
 
-void ring_send(const void *frame, size_t len)
+static struct rte_mbuf *frame_mbuf(const void *frame, size_t len)
 {
     struct rte_mbuf *m = rte_pktmbuf_alloc(ring_pool());
 
     ck_assert_ptr_nonnull(m);
     ck_assert_uint_le(len, rte_pktmbuf_tailroom(m));
     memcpy(rte_pktmbuf_append(m, (uint16_t)len), frame, len);
-    ring_send_mbuf(m);
+    return m;
+}
+
+void ring_send(const void *frame, size_t len)
+{
+    ring_send_mbuf(frame_mbuf(frame, len));
+}
+
+void ring_put(const void *frame, size_t len)
+{
+    ck_assert_int_eq(rte_ring_enqueue(to_shunt, frame_mbuf(frame, len)), 0);
 }
 
 size_t ring_recv(void *buf, size_t cap)

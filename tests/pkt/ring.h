@@ -44,6 +44,9 @@ size_t ring_startup_frame(unsigned i, void *buf, size_t cap);
 void ring_send(const void *frame, size_t len);
 void ring_send_mbuf(struct rte_mbuf *m);
 
+/* Put a frame on the wire to Shunt and nothing more: no loop turn. */
+void ring_put(const void *frame, size_t len);
+
 /* The next frame Shunt sent (the loop runs first), or 0 if none. */
 size_t ring_recv(void *buf, size_t cap);
 

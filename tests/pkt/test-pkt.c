@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include <errno.h>
+#include <fcntl.h>
 
 #include <rte_arp.h>
 #include <rte_icmp.h>
@@ -818,6 +819,50 @@ START_TEST(many_connections_demuxed)
 }
 END_TEST
 
+/*
+ * A program that never waits and never calls shunt_poll() - one that only
+ * tries its non-blocking sockets, as programs run under LD_PRELOAD do -
+ * still gets its connections and data: a non-blocking call that finds
+ * nothing turns the loop once before it says EAGAIN.
+ */
+START_TEST(nonblocking_calls_turn_the_loop)
+{
+    enum { PORT = 7100, SPORT = 40000 };
+    int l = shunt_socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK, 0);
+    struct sockaddr_in a = { .sin_family = AF_INET, .sin_port = RTE_BE16(PORT) };
+    char buf[16];
+
+    ck_assert_int_eq(shunt_bind(l, (struct sockaddr *)&a, sizeof(a)), 0);
+    ck_assert_int_eq(shunt_listen(l, 4), 0);
+    arp_exchange();
+    ring_send(in, tcp_segment(in, SPORT, PORT, RTE_TCP_SYN_FLAG, 1000, 0));
+    ck_assert_uint_gt(ring_recv(out, sizeof(out)), 0);
+    uint32_t isn = rte_be_to_cpu_32(((struct rte_tcp_hdr *)(out + 14 + 20))->sent_seq);
+
+    /* The handshake's last ACK waits on the wire: accept takes it in. */
+    ring_put(in, tcp_segment(in, SPORT, PORT, RTE_TCP_ACK_FLAG, 1001, isn + 1));
+    int fd = shunt_accept4(l, NULL, NULL, SOCK_NONBLOCK);
+    ck_assert_int_ge(fd, 0);
+    ck_assert_int_eq(shunt_recv(fd, buf, sizeof(buf), 0), -1);
+    ck_assert_int_eq(errno, EAGAIN);
+
+    /* So does recv its data, and MSG_DONTWAIT on a blocking socket. */
+    ring_put(in, tcp_data(in, SPORT, PORT, RTE_TCP_ACK_FLAG | RTE_TCP_PSH_FLAG, 1001, isn + 1,
+                          "hello", 5));
+    ck_assert_int_eq(shunt_recv(fd, buf, sizeof(buf), 0), 5);
+    ck_assert_int_eq(memcmp(buf, "hello", 5), 0);
+    ck_assert_int_eq(shunt_fcntl(fd, F_SETFL, 0), 0);
+    ring_put(in, tcp_data(in, SPORT, PORT, RTE_TCP_ACK_FLAG | RTE_TCP_PSH_FLAG, 1006, isn + 1,
+                          "again", 5));
+    ck_assert_int_eq(shunt_recv(fd, buf, sizeof(buf), MSG_DONTWAIT), 5);
+    ck_assert_int_eq(memcmp(buf, "again", 5), 0);
+    ck_assert_int_eq(shunt_recv(fd, buf, sizeof(buf), MSG_DONTWAIT), -1);
+    ck_assert_int_eq(errno, EAGAIN);
+    shunt_close(fd);
+    shunt_close(l);
+}
+END_TEST
+
 START_TEST(counters_add_up)
 {
     arp_exchange();
@@ -852,7 +897,7 @@ int main(void)
         { "causes", { cause_bad_tcp_and_udp_checksums, cause_no_socket, cause_reassembly_timeout,
                       cause_socket_full, cause_backlog_full, cause_arp_queue, cause_pool_empty,
                       cause_tx_ring_full, cause_tx_nombuf } },
-        { "tcp", { many_connections_demuxed } },
+        { "tcp", { many_connections_demuxed, nonblocking_calls_turn_the_loop } },
         { "drops", { truncated_frame_dropped, truncated_arp_dropped,
                      frame_for_another_mac_dropped,
                      packet_for_another_ip_dropped, malformed_packets_dropped,
