@@ -97,7 +97,8 @@ shunt_start() {
     "$@" >"$log" 2>&1 </dev/null &
     SHUNT_PID=$!
     for _ in $(seq 200); do
-        grep -q "running" "$log" && return 0
+        # "prog: running", not any line that says running (libbpf's do)
+        grep -qE '^[[:alnum:]_-]+: running' "$log" && return 0
         if ! kill -0 "$SHUNT_PID" 2>/dev/null; then
             echo "testbed: $* exited before it ran:" >&2
             cat "$log" >&2
@@ -111,11 +112,18 @@ shunt_start() {
 }
 
 # shunt_stop - stop the program shunt_start started; returns its status.
+# One that does not stop within 20 s of SIGINT is killed, and that fails.
 shunt_stop() {
     [ -n "${SHUNT_PID:-}" ] || return 0
     kill -INT "$SHUNT_PID" 2>/dev/null || true
-    local rc=0
+    local pid=$SHUNT_PID
+    ( for _ in $(seq 200); do sleep 0.1; kill -0 "$pid" 2>/dev/null || exit 0; done
+      kill -KILL "$pid" 2>/dev/null ) &
+    local watchdog=$! rc=0
     wait "$SHUNT_PID" || rc=$?
+    kill "$watchdog" 2>/dev/null
+    wait "$watchdog" 2>/dev/null
+    [ $rc = 137 ] && echo "testbed: pid $pid did not stop within 20 s of SIGINT: killed" >&2
     SHUNT_PID=
     return $rc
 }
