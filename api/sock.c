@@ -138,8 +138,8 @@ bool shunt_sock_mbufs_low(void)
     static bool low;
     struct shunt_netif *sn = shunt_stack_netif();
 
-    /* Counting free mbufs walks every core's cache: look every 16th time. */
-    if (sn == NULL || (calls++ & 15) != 0)
+    /* Counting free mbufs walks every core's cache: look every 64th time. */
+    if (sn == NULL || (calls++ & 63) != 0)
         return low;
     unsigned free = rte_mempool_avail_count(sn->conf.pool);
     low = free < LOW_MBUFS_MIN || free < sn->conf.pool->size / LOW_MBUFS_FRACTION;

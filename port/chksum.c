@@ -45,11 +45,26 @@ uint16_t shunt_chksum(const void *data, int len)
     for (; n >= 8; n -= 8, p += 8)
         sum = add_carry(sum, load64(p));
 
-    /* The tail, under eight bytes, as the start of a zeroed word: a last
-     * odd byte then sits where a 16-bit word's first byte would. */
-    uint64_t tail = 0;
-    memcpy(&tail, p, n);
-    sum = add_carry(sum, tail);
+    /* The tail, under eight bytes.  Where in the 64-bit sum a 16-bit word
+     * lands does not matter (the fold adds every position alike); a last
+     * odd byte is the first byte of a zero-padded word. */
+    if (n & 4) {
+        uint32_t v;
+        memcpy(&v, p, 4);
+        sum = add_carry(sum, v);
+        p += 4;
+    }
+    if (n & 2) {
+        uint16_t v;
+        memcpy(&v, p, 2);
+        sum = add_carry(sum, v);
+        p += 2;
+    }
+    if (n & 1) {
+        uint16_t v = 0;
+        memcpy(&v, p, 1);
+        sum = add_carry(sum, v);
+    }
 
     /* Fold: 64 -> 32 -> 16 bits, each carry added back in. */
     sum = (sum & 0xffffffffu) + (sum >> 32);

@@ -7,11 +7,16 @@
 #include "lwip/stats.h"
 #include "lwip/timeouts.h"
 
+#include "clock.h"
 #include "telemetry.h"
+
+/* lwIP's timers count whole milliseconds: look at them once a millisecond. */
+#define TIMER_LOOK_NS 1000000u
 
 static shunt_poll_hook hook;
 static void *hook_arg;
 static void (*output)(void);
+static uint64_t next_timer_look;        /* shunt_clock_ns() */
 
 void shunt_loop_set_output(void (*fn)(void))
 {
@@ -45,6 +50,21 @@ static void run_timers(struct shunt_netif *sn)
         sn->counters.drops[SHUNT_DROP_REASSEMBLY] += before - after;
 }
 
+/*
+ * Whether to ask lwIP if a timer is due: once a millisecond, for a clock
+ * read rather than lwIP's walk to its first timeout on every turn.  A clock
+ * that went back (a test's, restarted) gets a look at once.
+ */
+static bool time_to_look(void)
+{
+    uint64_t now = shunt_clock_ns();
+
+    if (now < next_timer_look && next_timer_look - now <= TIMER_LOOK_NS)
+        return false;
+    next_timer_look = now + TIMER_LOOK_NS;
+    return true;
+}
+
 unsigned shunt_loop_turn(struct shunt_netif *sn)
 {
     /* 1. Receive a burst; each frame runs through lwIP to completion.
@@ -54,8 +74,8 @@ unsigned shunt_loop_turn(struct shunt_netif *sn)
         netif_poll(&sn->netif);
 
     /* 2. lwIP's timers (TCP retransmission, ARP ageing, reassembly), only
-     *    when the earliest is due: looking costs one clock read. */
-    if (sys_timeouts_sleeptime() == 0)
+     *    when the earliest is due. */
+    if (time_to_look() && sys_timeouts_sleeptime() == 0)
         run_timers(sn);
 
     /* 3. The application's (and the socket layer's) work for this turn. */
