@@ -19,8 +19,12 @@
 #include "lwip/tcp.h"
 #include "netif/ethernet.h"
 
-/* Below this many connections lwIP's walk beats a hash lookup. */
-#define DEMUX_MIN 8
+/*
+ * Below this many connections lwIP's walk beats a hash lookup.  Measured
+ * (callgrind, shunt-perf rr over memif): at 16 connections the hash cost 57
+ * instructions a request more than the walk; at 48 it saved 400.
+ */
+#define DEMUX_MIN 24
 
 /* A connection as a segment names it: the local end, then the remote. */
 struct key {
