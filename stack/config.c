@@ -49,6 +49,7 @@ static const struct key keys[] = {
     UINT("mtu", mtu, 1280, 9702),
     UINT("mbufs", mbufs, 1023, 1u << 24),
     UINT("mbuf_cache", mbuf_cache, 0, 512),
+    UINT("mbuf_size", mbuf_size, 1024, 65535 - RTE_PKTMBUF_HEADROOM),
     UINT("rx_ring", rx_ring, 64, 32768),
     UINT("tx_ring", tx_ring, 64, 32768),
     UINT("burst", burst, 1, 64),
@@ -66,6 +67,7 @@ static void defaults(struct shunt_config *c)
     memset(c, 0, sizeof(*c));
     c->mbufs = 16383;
     c->mbuf_cache = 256;
+    c->mbuf_size = 2048;
     c->rx_ring = 1024;
     c->tx_ring = 1024;
     c->burst = 32;

@@ -19,6 +19,8 @@
  *   mtu         IP MTU of the port; default: the port's own (usually 1500)
  *   mbufs       mbufs in the pool shared by RX, TX and held data (16383)
  *   mbuf_cache  per-core mempool cache (256)
+ *   mbuf_size   frame bytes one mbuf holds (2048); a bigger mtu on a port
+ *               that cannot chain mbufs needs it raised
  *   rx_ring     RX descriptors (1024)
  *   tx_ring     TX descriptors (1024)
  *   burst       frames per RX burst, at most 64 (32)
@@ -60,6 +62,7 @@ struct shunt_config {
     uint32_t mtu;                   /* 0: the port's */
     uint32_t mbufs;
     uint32_t mbuf_cache;
+    uint32_t mbuf_size;
     uint32_t rx_ring;
     uint32_t tx_ring;
     uint32_t burst;

@@ -125,20 +125,24 @@ static int configure(uint16_t port, const struct shunt_config *c, struct shunt_d
     conf.rxmode.offloads = d->rx_offloads;
     conf.txmode.offloads = d->tx_offloads;
     if (c->mtu != 0) {
-        if (c->mtu < info.min_mtu || c->mtu > info.max_mtu)
+        /* Some PMDs say it only as their longest frame (net_memif). */
+        uint32_t max_mtu = RTE_MIN((uint32_t)info.max_mtu,
+                                   info.max_rx_pktlen - RTE_ETHER_HDR_LEN - RTE_ETHER_CRC_LEN);
+        if (c->mtu < info.min_mtu || c->mtu > max_mtu)
             return fail(why, EINVAL, "mtu = %u in %s: port %s takes %u to %u",
-                        c->mtu, c->source, name, info.min_mtu, info.max_mtu), config_error(why);
+                        c->mtu, c->source, name, info.min_mtu, max_mtu), config_error(why);
         conf.rxmode.mtu = c->mtu;
     }
 
     /* A frame bigger than one mbuf is received and sent as a chain. */
-    uint32_t room = RTE_MBUF_DEFAULT_BUF_SIZE - RTE_PKTMBUF_HEADROOM;
-    if (frame_size(c->mtu != 0 ? c->mtu : RTE_ETHER_MTU) > room) {
+    uint32_t frame = frame_size(c->mtu != 0 ? c->mtu : RTE_ETHER_MTU);
+    if (frame > c->mbuf_size) {
         if (!(info.rx_offload_capa & RTE_ETH_RX_OFFLOAD_SCATTER) ||
             !(info.tx_offload_capa & RTE_ETH_TX_OFFLOAD_MULTI_SEGS))
             return fail(why, EINVAL, "mtu = %u in %s needs frames of several mbufs, which "
-                        "port %s cannot take: lower mtu to %u", c->mtu, c->source, name,
-                        room - RTE_ETHER_HDR_LEN - RTE_ETHER_CRC_LEN);
+                        "port %s cannot take: lower mtu to %u or raise mbuf_size to %u",
+                        c->mtu, c->source, name,
+                        c->mbuf_size - RTE_ETHER_HDR_LEN - RTE_ETHER_CRC_LEN, frame);
         conf.rxmode.offloads |= RTE_ETH_RX_OFFLOAD_SCATTER;
         conf.txmode.offloads |= RTE_ETH_TX_OFFLOAD_MULTI_SEGS;
     }
@@ -192,7 +196,8 @@ static int start(uint16_t port, const struct shunt_config *c, struct shunt_dev *
 
     if (d->pool == NULL) {
         d->pool = rte_pktmbuf_pool_create(POOL_NAME, c->mbufs, c->mbuf_cache,
-                                          SHUNT_MBUF_PRIV_SIZE, RTE_MBUF_DEFAULT_BUF_SIZE,
+                                          SHUNT_MBUF_PRIV_SIZE,
+                                          (uint16_t)(c->mbuf_size + RTE_PKTMBUF_HEADROOM),
                                           socket);
         if (d->pool == NULL)
             return fail(why, ENOMEM, "cannot make a pool of %u mbufs (%s): reserve more "

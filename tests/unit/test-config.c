@@ -46,6 +46,7 @@ START_TEST(full_file)
         "mtu = 9000\n"
         "mbufs = 65535\n"
         "mbuf_cache = 128\n"
+        "mbuf_size = 9216\n"
         "rx_ring = 2048\n"
         "tx_ring = 512\n"
         "burst = 64\n"
@@ -70,6 +71,7 @@ START_TEST(full_file)
     ck_assert_uint_eq(c.mtu, 9000);
     ck_assert_uint_eq(c.mbufs, 65535);
     ck_assert_uint_eq(c.mbuf_cache, 128);
+    ck_assert_uint_eq(c.mbuf_size, 9216);
     ck_assert_uint_eq(c.rx_ring, 2048);
     ck_assert_uint_eq(c.tx_ring, 512);
     ck_assert_uint_eq(c.burst, 64);
@@ -88,6 +90,7 @@ START_TEST(defaults)
     ck_assert_uint_eq(c.mtu, 0);
     ck_assert_uint_eq(c.mbufs, 16383);
     ck_assert_uint_eq(c.mbuf_cache, 256);
+    ck_assert_uint_eq(c.mbuf_size, 2048);
     ck_assert_uint_eq(c.rx_ring, 1024);
     ck_assert_uint_eq(c.tx_ring, 1024);
     ck_assert_uint_eq(c.burst, 32);
@@ -134,6 +137,7 @@ START_TEST(bad_numbers)
     refused(GOOD_EAL "ip = 10.0.0.2/24\nmtu = 100\n", "t.conf:3: mtu:", "from 1280 to 9702");
     refused(GOOD_EAL "ip = 10.0.0.2/24\nmtu = 1500b\n", "t.conf:3: mtu:", NULL);
     refused(GOOD_EAL "ip = 10.0.0.2/24\nburst = 0\n", "t.conf:3: burst:", "from 1 to 64");
+    refused(GOOD_EAL "ip = 10.0.0.2/24\nmbuf_size = 512\n", "t.conf:3: mbuf_size:", "from 1024 to");
     refused(GOOD_EAL "ip = 10.0.0.2/24\nburst = 65\n", "t.conf:3: burst:", NULL);
     refused(GOOD_EAL "ip = 10.0.0.2/24\nburst = -1\n", "t.conf:3: burst:", NULL);
     refused(GOOD_EAL "ip = 10.0.0.2/24\nmbufs = 99999999999999999999\n", "t.conf:3: mbufs:", NULL);
