@@ -142,6 +142,10 @@ struct shunt_sock {
     unsigned dgram_count;
     size_t dgram_charge;
     bool udp_connected;
+    /* UDP: the datagram MSG_MORE is building, and where it will go. */
+    struct pbuf *cork;
+    ip_addr_t cork_to;
+    uint16_t cork_port;
 
     /* TCP listener: connections lwIP has accepted, for accept(). */
     struct shunt_sock *accept_head;

@@ -7,8 +7,10 @@
  * length), against SO_RCVBUF; a datagram that does not fit is dropped and
  * counted (socket_full), as the kernel would.
  *
- * A datagram is sent at once (a tx burst of one) unless MSG_MORE says more
- * follow; lwIP fragments datagrams longer than the MTU.
+ * A datagram is sent at once (a tx burst of one).  MSG_MORE corks, as on
+ * Linux: the data of calls that say more follows is held, and the next call
+ * without it sends it all as one datagram, to where the first call said.
+ * lwIP fragments datagrams longer than the MTU.
  */
 #include <errno.h>
 #include <stdlib.h>
@@ -218,11 +220,34 @@ static bool is_broadcast(const ip_addr_t *ip)
     return IP_IS_V4(ip) && n != NULL && ip4_addr_isbroadcast(ip_2_ip4(ip), n);
 }
 
+static void drop_cork(struct shunt_sock *s)
+{
+    if (s->cork != NULL)
+        pbuf_free(s->cork);
+    s->cork = NULL;
+}
+
+/* Where a new datagram goes: 0, or the errno Linux gives for it. */
+static int check_destination(struct shunt_sock *s, const ip_addr_t *to, uint16_t port)
+{
+    if (to == NULL && !s->udp_connected)
+        return EDESTADDRREQ;
+    if (to != NULL && port == 0)
+        return EINVAL;
+    const ip_addr_t *dest = to != NULL ? to : &s->pcb.udp->remote_ip;
+    if (s->family == AF_INET6 && s->opt.v6only && IP_IS_V4(dest))
+        return ENETUNREACH;
+    if (is_broadcast(dest) && !s->opt.broadcast)
+        return EACCES;
+    return 0;
+}
+
 static ssize_t udp_send_op(struct shunt_sock *s, const struct msghdr *msg, int flags,
                         const ip_addr_t *to, uint16_t port)
 {
     struct udp_pcb *pcb = s->pcb.udp;
     size_t total = 0;
+    int rc;
 
     if (s->so_error != 0) {
         int err = s->so_error;
@@ -233,21 +258,24 @@ static ssize_t udp_send_op(struct shunt_sock *s, const struct msghdr *msg, int f
         return -EOPNOTSUPP;             /* IPv6's UDP ignores it (Linux) */
     if (s->wr_shut)
         return -EPIPE;
-    if (to == NULL && !s->udp_connected)
-        return -EDESTADDRREQ;
-    if (to != NULL && port == 0)
-        return -EINVAL;
-    const ip_addr_t *dest = to != NULL ? to : &pcb->remote_ip;
+    /* A corked datagram keeps the destination it started with. */
+    if (s->cork == NULL) {
+        if ((rc = check_destination(s, to, port)) != 0)
+            return -rc;
+        ip_addr_copy(s->cork_to, *(to != NULL ? to : &pcb->remote_ip));
+        s->cork_port = to != NULL ? port : pcb->remote_port;
+    }
     for (size_t i = 0; i < msg->msg_iovlen; i++)
         total += msg->msg_iov[i].iov_len;
-    if (total > (IP_IS_V4(dest) ? MAX_PAYLOAD4 : MAX_PAYLOAD6))
+    size_t held = s->cork != NULL ? s->cork->tot_len : 0;
+    if (held + total > (IP_IS_V4(&s->cork_to) ? MAX_PAYLOAD4 : MAX_PAYLOAD6)) {
+        drop_cork(s);                   /* Linux drops what was held too */
         return -EMSGSIZE;
-    if (s->family == AF_INET6 && s->opt.v6only && IP_IS_V4(dest))
-        return -ENETUNREACH;
-    if (is_broadcast(dest) && !s->opt.broadcast)
-        return -EACCES;
+    }
 
-    struct pbuf *p = pbuf_alloc(PBUF_TRANSPORT, (u16_t)total, PBUF_RAM);
+    /* The first piece has room for the headers; later ones are chained on. */
+    struct pbuf *p = pbuf_alloc(s->cork != NULL ? PBUF_RAW : PBUF_TRANSPORT, (u16_t)total,
+                                PBUF_RAM);
     if (p == NULL)
         return -ENOBUFS;
     size_t off = 0;
@@ -255,13 +283,23 @@ static ssize_t udp_send_op(struct shunt_sock *s, const struct msghdr *msg, int f
         pbuf_take_at(p, msg->msg_iov[i].iov_base, (u16_t)msg->msg_iov[i].iov_len, (u16_t)off);
         off += msg->msg_iov[i].iov_len;
     }
-    err_t err = to != NULL ? udp_sendto(pcb, p, to, port) : udp_send(pcb, p);
-    pbuf_free(p);
+    if (s->cork == NULL)
+        s->cork = p;
+    else if (total > 0)
+        pbuf_cat(s->cork, p);
+    else
+        pbuf_free(p);
+    if (flags & MSG_MORE)
+        return (ssize_t)total;
+
+    struct pbuf *dgram = s->cork;
+    s->cork = NULL;
+    err_t err = udp_sendto(pcb, dgram, &s->cork_to, s->cork_port);
+    pbuf_free(dgram);
     if (err != ERR_OK)
         return -shunt_sock_errno(err);
     s->bound = true;
-    if (!(flags & MSG_MORE))
-        shunt_sock_flush();
+    shunt_sock_flush();
     return (ssize_t)total;
 }
 
@@ -324,6 +362,7 @@ static int udp_shutdown_op(struct shunt_sock *s, int how)
 static void udp_close_op(struct shunt_sock *s, bool abort)
 {
     (void)abort;
+    drop_cork(s);
     while (s->dgram_count > 0)
         drop_head(s);
     if (s->pcb.udp != NULL)

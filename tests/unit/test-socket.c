@@ -1453,6 +1453,34 @@ START_TEST(udp_empty_datagram)
 }
 END_TEST
 
+/* MSG_MORE corks: pieces become one datagram, sent to where the first said;
+ * one that would make the datagram too big loses it all. */
+START_TEST(udp_msg_more_corks)
+{
+    int a = bound(FAM, SOCK_DGRAM), b = bound(FAM, SOCK_DGRAM), c = bound(FAM, SOCK_DGRAM);
+    struct addr bn = name_of(b), cn = name_of(c);
+    char buf[16];
+
+    IS(2, shunt_sendto(a, "ab", 2, MSG_MORE, &bn.sa, bn.len));
+    IS(0, shunt_sendto(a, "", 0, MSG_MORE, &cn.sa, cn.len));
+    IS(3, shunt_sendto(a, "cde", 3, 0, &cn.sa, cn.len));
+    wait_for(b, POLLIN);
+    IS(5, shunt_recv(b, buf, sizeof(buf), MSG_DONTWAIT));
+    CHECK(memcmp(buf, "abcde", 5) == 0, "%s", "one datagram 'abcde'");
+    FAILS(EAGAIN, shunt_recv(b, buf, sizeof(buf), MSG_DONTWAIT));
+    FAILS(EAGAIN, shunt_recv(c, buf, sizeof(buf), MSG_DONTWAIT));
+
+    char *big = calloc(1, 65536);
+    IS(40000, shunt_sendto(a, big, 40000, MSG_MORE, &bn.sa, bn.len));
+    FAILS(EMSGSIZE, shunt_sendto(a, big, 40000, 0, &bn.sa, bn.len));
+    IS(1, shunt_sendto(a, "z", 1, 0, &bn.sa, bn.len));
+    wait_for(b, POLLIN);
+    IS(1, shunt_recv(b, buf, sizeof(buf), MSG_DONTWAIT));
+    EQ(buf[0], 'z');
+    free(big);
+}
+END_TEST
+
 /* ==== receive and send flags ================================================= */
 
 START_TEST(recv_dontwait)
@@ -3156,7 +3184,7 @@ int main(void)
                          T(epoll_fd_is_not_a_socket, 1), T(tcp_io_not_connected, 2),
                          T(udp_needs_a_destination, 2), T(udp_sendto_bad_address, 2),
                          T(udp_send_oob, 2), T(epipe_and_sigpipe, 2), T(udp_emsgsize, 2),
-                         T(udp_empty_datagram, 2), T(null_pointers_efault, 4) } },
+                         T(udp_empty_datagram, 2), T(udp_msg_more_corks, 2), T(null_pointers_efault, 4) } },
         { "io_flags", { T(recv_dontwait, 4), T(recv_peek, 4), T(recv_waitall, 2),
                         T(recv_trunc, 4), T(readv_writev, 2), T(sendmsg_recvmsg_udp, 2),
                         T(recvfrom_udp_address, 2), T(tcp_recvfrom_gives_no_address, 2),
