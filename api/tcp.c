@@ -415,6 +415,9 @@ static int tcp_connect_op(struct shunt_sock *s, const ip_addr_t *ip, uint16_t po
     s->so_error = 0;
     s->rd_shut = s->wr_shut = s->peer_fin = false;
     err_t err = tcp_connect(s->pcb.tcp, &to, port, on_connected);
+    /* ERR_BUF: no ephemeral port left; ERR_USE: this 4-tuple is taken. */
+    if (err == ERR_BUF || err == ERR_USE)
+        return -EADDRNOTAVAIL;
     if (err != ERR_OK)
         return err == ERR_RTE ? -ENETUNREACH : -shunt_sock_errno(err);
     s->state = SOCK_CONNECTING;

@@ -192,6 +192,10 @@
  * 100 ms gives 200 ms steps, Linux's minimum RTO.
  */
 #define TCP_TMR_INTERVAL                100
+/* TIME-WAIT lasts 2 * TCP_MSL: 60 s as on Linux (lwIP's default is 120 s,
+ * which with 16,384 ephemeral ports caps a client at 136 connections a
+ * second). */
+#define TCP_MSL                         30000UL
 
 /* Application timers on top of lwIP's own. */
 #define MEMP_NUM_SYS_TIMEOUT            (LWIP_NUM_SYS_TIMEOUT_INTERNAL + 16)

@@ -726,6 +726,22 @@ START_TEST(reuseaddr_tcp_rules)
 }
 END_TEST
 
+/* Two sockets may share a local port, but not a connection: the second
+ * connect to the same peer from the same address and port is refused. */
+START_TEST(connect_to_a_taken_four_tuple)
+{
+    int l = listener(FAM, 4), a = sock(FAM, SOCK_STREAM), b = sock(FAM, SOCK_STREAM);
+    struct addr to = local(FAM, port_of(l));
+
+    setint(a, SOL_SOCKET, SO_REUSEADDR, 1);
+    setint(b, SOL_SOCKET, SO_REUSEADDR, 1);
+    bind_to(a, local(FAM, 0));
+    bind_to(b, local(FAM, port_of(a)));
+    OK(shunt_connect(a, &to.sa, to.len));
+    FAILS(EADDRNOTAVAIL, shunt_connect(b, &to.sa, to.len));
+}
+END_TEST
+
 START_TEST(reuseaddr_udp_shares_port)
 {
     int a = sock(FAM, SOCK_DGRAM), b = sock(FAM, SOCK_DGRAM), c = sock(FAM, SOCK_DGRAM);
@@ -3166,6 +3182,7 @@ int main(void)
                     T(bind_short_length, 4), T(bind_wrong_family, 4),
                     T(bind_nonlocal_address, 4), T(bind_address_in_use, 4), T(bind_twice, 4),
                     T(reuseaddr_over_time_wait, 2), T(reuseaddr_tcp_rules, 2),
+                    T(connect_to_a_taken_four_tuple, 2),
                     T(reuseaddr_udp_shares_port, 2), T(reuseport_shares_port, 4) } },
         { "listen_accept", { T(listen_on_udp, 2), T(listen_binds_unbound_socket, 2),
                              T(listen_twice_and_odd_backlogs, 2), T(listen_on_connected_socket, 2),
