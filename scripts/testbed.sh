@@ -111,19 +111,29 @@ shunt_start() {
     return 1
 }
 
+# running PID - whether PID is still running (an exited child that has not
+# been waited for is a zombie: gone, for this question).
+running() {
+    local state
+    state=$(sed -E 's/^.*\) ([A-Za-z]).*/\1/' "/proc/$1/stat" 2>/dev/null) || return 1
+    [ -n "$state" ] && [ "$state" != Z ]
+}
+
 # shunt_stop - stop the program shunt_start started; returns its status.
 # One that does not stop within 20 s of SIGINT is killed, and that fails.
 shunt_stop() {
     [ -n "${SHUNT_PID:-}" ] || return 0
-    kill -INT "$SHUNT_PID" 2>/dev/null || true
-    local pid=$SHUNT_PID
-    ( for _ in $(seq 200); do sleep 0.1; kill -0 "$pid" 2>/dev/null || exit 0; done
-      kill -KILL "$pid" 2>/dev/null ) &
-    local watchdog=$! rc=0
-    wait "$SHUNT_PID" || rc=$?
-    kill "$watchdog" 2>/dev/null
-    wait "$watchdog" 2>/dev/null
-    [ $rc = 137 ] && echo "testbed: pid $pid did not stop within 20 s of SIGINT: killed" >&2
+    local pid=$SHUNT_PID rc=0
     SHUNT_PID=
+    kill -INT "$pid" 2>/dev/null || true
+    for _ in $(seq 200); do
+        running "$pid" || break
+        sleep 0.1
+    done
+    if running "$pid"; then
+        echo "testbed: pid $pid did not stop within 20 s of SIGINT: killed" >&2
+        kill -KILL "$pid" 2>/dev/null || true
+    fi
+    wait "$pid" || rc=$?
     return $rc
 }
