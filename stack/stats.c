@@ -3,7 +3,13 @@
  */
 #include "stats.h"
 
+#include <dirent.h>
 #include <inttypes.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <linux/if_packet.h>
+#include <linux/if_xdp.h>
 
 #include <rte_ethdev.h>
 
@@ -61,6 +67,47 @@ static void lwip_causes(struct shunt_counters *out)
     out->drops[SHUNT_DROP_POOL_EMPTY] += pools;
 }
 
+/*
+ * Frames the kernel dropped on the way to the port's sockets, which the PMDs
+ * of DPDK 22.11 do not count: an AF_XDP socket's RX ring full (its PMD counts
+ * only a fill ring without buffers, as imissed; which ring runs out first
+ * depends on their sizes), an AF_PACKET socket's ring full (its PMD counts
+ * nothing).  Either way the loop did not come round in time.  The kernel
+ * keeps the counts per socket: ask each of the process's descriptors (all
+ * but the right sockets refuse).  A process has one port, so every such
+ * socket in it is that port's.
+ */
+static uint64_t kernel_ring_drops(uint16_t port_id)
+{
+    static uint64_t packet_drops;       /* PACKET_STATISTICS restarts from 0 once read */
+    struct rte_eth_dev_info info;
+    uint64_t xdp_drops = 0;
+
+    if (rte_eth_dev_info_get(port_id, &info) != 0)
+        return 0;
+    bool xdp = strcmp(info.driver_name, "net_af_xdp") == 0;
+    if (!xdp && strcmp(info.driver_name, "net_af_packet") != 0)
+        return 0;
+    DIR *fds = opendir("/proc/self/fd");
+    if (fds == NULL)
+        return 0;
+    for (struct dirent *e; (e = readdir(fds)) != NULL;) {
+        int fd = atoi(e->d_name);
+        struct xdp_statistics x;
+        struct tpacket_stats p;
+        socklen_t len = xdp ? sizeof(x) : sizeof(p);
+
+        if (e->d_name[0] == '.')
+            continue;
+        if (xdp && getsockopt(fd, SOL_XDP, XDP_STATISTICS, &x, &len) == 0 && len == sizeof(x))
+            xdp_drops += x.rx_ring_full;
+        if (!xdp && getsockopt(fd, SOL_PACKET, PACKET_STATISTICS, &p, &len) == 0)
+            __atomic_add_fetch(&packet_drops, p.tp_drops, __ATOMIC_RELAXED);
+    }
+    closedir(fds);
+    return xdp ? xdp_drops : __atomic_load_n(&packet_drops, __ATOMIC_RELAXED);
+}
+
 void shunt_stats_snapshot(const struct shunt_counters *live, uint16_t port_id,
                           struct shunt_counters *out)
 {
@@ -68,10 +115,10 @@ void shunt_stats_snapshot(const struct shunt_counters *live, uint16_t port_id,
 
     *out = *live;
     lwip_causes(out);
-    /* Frames the port had no buffer for.  (Its rx_nombuf counts failed
-     * allocations, often one per poll of an empty pool, not frames.) */
+    /* Frames the port had no buffer or descriptor for.  (Its rx_nombuf counts
+     * failed allocations, often one per poll of an empty pool, not frames.) */
     if (port_id != UINT16_MAX && rte_eth_stats_get(port_id, &port) == 0)
-        out->drops[SHUNT_DROP_RX_NOMBUF] = port.imissed;
+        out->drops[SHUNT_DROP_RX_NOMBUF] = port.imissed + kernel_ring_drops(port_id);
 }
 
 void shunt_stats_print(FILE *f, const struct shunt_counters *c)

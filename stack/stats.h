@@ -17,7 +17,7 @@
 #include <stdio.h>
 
 enum shunt_drop_cause {
-    SHUNT_DROP_RX_NOMBUF,       /* the port had no mbuf to receive into (imissed) */
+    SHUNT_DROP_RX_NOMBUF,       /* no buffer or ring slot to receive into: the loop fell behind */
     SHUNT_DROP_BAD_FRAME,       /* shorter than its Ethernet (and ARP) header */
     SHUNT_DROP_NOT_FOR_US,      /* for another MAC or IP address, or a group not joined */
     SHUNT_DROP_BAD_CHECKSUM,    /* a bad IP, TCP, UDP, ICMP or IGMP checksum */

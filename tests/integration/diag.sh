@@ -6,7 +6,8 @@
 #    (--json) and lists the sockets (--sockets) as ss would;
 #  - shunt-echo --capture does the same from the command line;
 #  - dpdk-dumpcap attaches to the process through rte_pdump;
-#  - a drop is seen live in the counters, under its cause;
+#  - a drop is seen live in the counters, under its cause, and the frames a
+#    stalled loop misses are all counted;
 #  - the log level from the config holds.
 . "$(dirname "$0")/lib.sh"
 
@@ -135,6 +136,7 @@ not_for_us=$("$SHUNT_STAT" -p "$PREFIX" --json -n 1 | $PY -c \
     'import json,sys; print(json.load(sys.stdin)["/shunt/stats"]["drops"]["not_for_us"])')
 [ "$not_for_us" -ge 3 ] || fail "3 pings for 10.9.0.99 show as $not_for_us not_for_us drops"
 echo "ok: pings for another address counted live as not_for_us ($not_for_us)"
+expect_stall_counted
 
 kill -INT "$HOLD_PID" 2>/dev/null || true
 shunt_stop || fail "shunt-echo exited with an error"

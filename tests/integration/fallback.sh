@@ -1,7 +1,8 @@
 #!/bin/bash
 # fallback.sh - when AF_XDP cannot start on the interface (here: it is asked
 # for a queue the veth does not have), Shunt says so, opens the same
-# interface with net_af_packet instead, and answers pings through it.
+# interface with net_af_packet instead, answers pings through it, and counts
+# the frames it misses.
 . "$(dirname "$0")/lib.sh"
 
 topo_up "$TAG"
@@ -14,4 +15,5 @@ grep -q "^shunt: up on port net_af_packet_sh-$TAG" "$WORK/shunt.log" || fail "no
 echo "ok: fell back to net_af_packet, and said so"
 expect_output " 0% packet loss" peer ping -c 3 -i 0.2 -W 2 "$TOPO_SHUNT4"
 expect_output " 0% packet loss" peer ping -6 -c 3 -i 0.2 -W 2 "$TOPO_SHUNT6"
+expect_stall_counted
 shunt_stop || fail "shunt-echo exited with an error"

@@ -206,3 +206,35 @@ expect_error() {
 server_summary() {
     grep -E "^shunt-echo: tcp: [0-9]+ connections accepted" "$WORK/shunt.log" | tail -1
 }
+
+# expect_stall_counted: while shunt-echo is stopped (SIGSTOP, as a loop held
+# up would be), the peer sends it 5,000 datagrams, more than its port's rings
+# hold.  Once it runs again, every frame the peer sent is either received or
+# counted as rx_nombuf: no frame is lost uncounted.
+expect_stall_counted() {
+    local stat="$top_builddir/apps/shunt-stat" tx0 tx1 tx2 before after
+    local sent="/sys/class/net/shp-$TAG/statistics/tx_packets"
+    local count='import json, sys; s = json.load(sys.stdin)["/shunt/stats"]; print(s["rx_packets"] + s["drops"]["rx_nombuf"], s["drops"]["rx_nombuf"])'
+
+    before=($("$stat" -p "shunt-$TAG" --json -n 1 | /usr/bin/python3 -c "$count")) ||
+        fail "shunt-stat failed"
+    tx0=$(peer cat "$sent")
+    kill -STOP "$SHUNT_PID"
+    peer /usr/bin/python3 -c "
+import socket
+s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+for _ in range(5000):
+    s.sendto(b'x' * 64, ('$TOPO_SHUNT4', 7))" || { kill -CONT "$SHUNT_PID"; fail "the peer could not send"; }
+    kill -CONT "$SHUNT_PID"
+    sleep 1
+    # What Shunt counted lies between what the peer had sent before and after.
+    tx1=$(peer cat "$sent")
+    after=($("$stat" -p "shunt-$TAG" --json -n 1 | /usr/bin/python3 -c "$count")) ||
+        fail "shunt-stat failed"
+    tx2=$(peer cat "$sent")
+    local counted=$((after[0] - before[0])) missed=$((after[1] - before[1]))
+    [ "$missed" -gt 0 ] || fail "a stalled loop missed no frames (rx_nombuf $missed)"
+    [ "$counted" -ge $((tx1 - tx0)) ] && [ "$counted" -le $((tx2 - tx0)) ] ||
+        fail "the peer sent $((tx1 - tx0)) frames, Shunt received or counted $counted"
+    echo "ok: a stalled loop: the peer sent $((tx1 - tx0)) frames, $((counted - missed)) received, $missed counted as rx_nombuf"
+}
