@@ -65,7 +65,6 @@ int shunt_poll(void)
 
 int shunt_capture(const char *path, const char *filter)
 {
-    struct shunt_capture_conf conf;
     char err[512];
 
     if (shunt_path() != SHUNT_PATH_STACK) {
@@ -76,14 +75,7 @@ int shunt_capture(const char *path, const char *filter)
         shunt_stack_capture_stop();
         return 0;
     }
-    memset(&conf, 0, sizeof(conf));
-    if (snprintf(conf.path, sizeof(conf.path), "%s", path) >= (int)sizeof(conf.path) ||
-        snprintf(conf.filter, sizeof(conf.filter), "%s", filter ? filter : "") >=
-            (int)sizeof(conf.filter)) {
-        errno = ENAMETOOLONG;
-        return -1;
-    }
-    if (shunt_stack_capture_start(&conf, err, sizeof(err)) != 0) {
+    if (shunt_stack_capture_start(path, filter, err, sizeof(err)) != 0) {
         SHUNT_LOG(ERR, "%s", err);
         errno = EINVAL;
         return -1;

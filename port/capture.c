@@ -10,7 +10,7 @@
 #include <string.h>
 #include <time.h>
 
-#define MAX_FRAME 65535
+#define MAX_FRAME 65535u
 #define RECORD_HEADER 16                /* a frame's header in a pcap file */
 #define FLUSH_NS 100000000ull           /* readers see the file within 0.1 s */
 
@@ -114,17 +114,20 @@ void shunt_capture_frames(struct shunt_capture *c, struct rte_mbuf *const *pkts,
     hdr.ts.tv_usec = now.tv_nsec / 1000;
     for (uint16_t i = 0; i < n; i++) {
         const struct rte_mbuf *m = pkts[i];
-        uint32_t keep = RTE_MIN(m->pkt_len, c->conf.snaplen);
-        const uint8_t *data = rte_pktmbuf_read(m, 0, keep, c->frame);
+        /* The filter sees the whole frame, as tcpdump's does; the file
+         * keeps the snap length of it. */
+        uint32_t whole = RTE_MIN(m->pkt_len, MAX_FRAME);
+        const uint8_t *data = rte_pktmbuf_read(m, 0, whole, c->frame);
 
         c->stats.seen++;
-        hdr.caplen = keep;
+        hdr.caplen = whole;
         hdr.len = m->pkt_len;
         if (data == NULL || pcap_offline_filter(&c->filter, &hdr, data) == 0)
             continue;
+        hdr.caplen = RTE_MIN(whole, c->conf.snaplen);
         pcap_dump((u_char *)c->out, &hdr, data);
         c->stats.written++;
-        c->stats.bytes += RECORD_HEADER + keep;
+        c->stats.bytes += RECORD_HEADER + hdr.caplen;
         if (c->conf.rotate_bytes != 0 && c->stats.bytes >= c->conf.rotate_bytes)
             rotate(c);
     }

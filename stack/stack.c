@@ -124,14 +124,8 @@ int shunt_stack_start(void)
     log_up(&stack.dev, &stack.netif.netif);
 
     if (c->capture[0] != '\0') {
-        struct shunt_capture_conf cc;
         char err[512];
-        memset(&cc, 0, sizeof(cc));
-        snprintf(cc.path, sizeof(cc.path), "%s", c->capture);
-        snprintf(cc.filter, sizeof(cc.filter), "%s", c->capture_filter);
-        cc.snaplen = c->capture_snaplen;
-        cc.rotate_bytes = (uint64_t)c->capture_rotate_mib << 20;
-        if (shunt_stack_capture_start(&cc, err, sizeof(err)) != 0) {
+        if (shunt_stack_capture_start(c->capture, c->capture_filter, err, sizeof(err)) != 0) {
             SHUNT_LOG(ERR, "%s: %s (see capture in %s)", c->source, err, c->source);
             shunt_stack_exit();
             errno = EINVAL;
@@ -145,16 +139,27 @@ int shunt_stack_start(void)
     return 0;
 }
 
-int shunt_stack_capture_start(const struct shunt_capture_conf *conf, char *err, size_t errlen)
+int shunt_stack_capture_start(const char *path, const char *filter, char *err, size_t errlen)
 {
-    struct shunt_capture *c = shunt_capture_open(conf, err, errlen);
+    struct shunt_capture_conf conf = {
+        .snaplen = stack.config.capture_snaplen,
+        .rotate_bytes = (uint64_t)stack.config.capture_rotate_mib << 20,
+    };
 
+    if (snprintf(conf.path, sizeof(conf.path), "%s", path) >= (int)sizeof(conf.path) ||
+        snprintf(conf.filter, sizeof(conf.filter), "%s", filter ? filter : "") >=
+            (int)sizeof(conf.filter)) {
+        snprintf(err, errlen, "capture file name or filter too long");
+        return -1;
+    }
+    /* The capture under way ends first: the new one may write the same file. */
+    shunt_stack_capture_stop();
+    struct shunt_capture *c = shunt_capture_open(&conf, err, errlen);
     if (c == NULL)
         return -1;
-    shunt_capture_close(stack.netif.queue.capture);
     stack.netif.queue.capture = c;
-    SHUNT_LOG(INFO, "capturing to %s%s%s", conf->path, conf->filter[0] ? ", filter " : "",
-              conf->filter);
+    SHUNT_LOG(INFO, "capturing to %s%s%s", conf.path, conf.filter[0] ? ", filter " : "",
+              conf.filter);
     return 0;
 }
 

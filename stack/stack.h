@@ -32,9 +32,11 @@ bool shunt_stack_is_up(void);
 unsigned shunt_stack_poll(void);
 void shunt_stack_exit(void);
 
-/* Start capturing (replacing a capture under way), or stop; see
- * port/capture.h.  Start returns 0, or -1 with one line in err. */
-int shunt_stack_capture_start(const struct shunt_capture_conf *conf, char *err, size_t errlen);
+/* Start capturing to path the frames filter keeps (NULL or "": all), cut
+ * and rotated as the configuration says, or stop; see port/capture.h.  A
+ * capture under way stops first, even if the new one cannot start.  Start
+ * returns 0, or -1 with one line in err. */
+int shunt_stack_capture_start(const char *path, const char *filter, char *err, size_t errlen);
 void shunt_stack_capture_stop(void);
 
 /* The instance's netif (for tests and diagnostics). */

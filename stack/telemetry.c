@@ -309,16 +309,14 @@ static int answer_capture(const char *params, struct rte_tel_data *d)
     if (strncmp(params, "start,", 6) != 0)
         return -EINVAL;
 
-    struct shunt_capture_conf conf;
-    memset(&conf, 0, sizeof(conf));
+    char path[PATH_MAX];
     const char *file = params + 6, *comma = strchr(file, ',');
     size_t len = comma != NULL ? (size_t)(comma - file) : strlen(file);
-    if (len == 0 || len >= sizeof(conf.path))
+    if (len == 0 || len >= sizeof(path))
         return -EINVAL;
-    memcpy(conf.path, file, len);
-    if (comma != NULL)
-        snprintf(conf.filter, sizeof(conf.filter), "%s", comma + 1);
-    if (shunt_stack_capture_start(&conf, err, sizeof(err)) != 0) {
+    memcpy(path, file, len);
+    path[len] = '\0';
+    if (shunt_stack_capture_start(path, comma != NULL ? comma + 1 : NULL, err, sizeof(err)) != 0) {
         rte_tel_data_start_dict(d);
         rte_tel_data_add_dict_string(d, "error", err);
         return 0;

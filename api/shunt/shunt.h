@@ -32,9 +32,11 @@ void shunt_exit(void);
 int shunt_poll(void);
 
 /*
- * Write every frame the instance receives and sends to a pcap file (a new
- * capture replaces the one under way), or only those a tcpdump filter keeps
- * (NULL: all); a NULL path stops capturing.  Returns 0, or -1 with errno:
+ * Write every frame the instance receives and sends to a pcap file, or only
+ * those a tcpdump filter keeps (NULL: all), cut to the snap length and
+ * rotated as the configuration says; a NULL path stops capturing.  A new
+ * capture replaces the one under way, which stops even if the new one
+ * cannot start.  Returns 0, or -1 with errno:
  * EINVAL for a filter that does not compile or a file that cannot be
  * written (the reason is logged), ENODEV on the kernel path.
  */

@@ -21,7 +21,11 @@
 #include "lwip/opt.h"
 #include "lwip/stats.h"
 
+#include <pcap/pcap.h>
+#include <unistd.h>
+
 #include "demux.h"
+#include "stack.h"
 
 #include "queue.h"
 #include "shunt/socket.h"
@@ -881,6 +885,49 @@ START_TEST(counters_add_up)
 }
 END_TEST
 
+/* ---- capture -------------------------------------------------------------- */
+
+/* A new capture to the file of the one under way starts the file afresh:
+ * the old capture's frames do not end up in (or over) the new one's. */
+START_TEST(capture_restarts_on_the_same_file)
+{
+    char path[] = "/tmp/test-pkt-capture.XXXXXX", err[256];
+    int fd = mkstemp(path);
+    ck_assert_int_ge(fd, 0);
+    close(fd);
+
+    arp_exchange();
+    ck_assert_msg(shunt_stack_capture_start(path, "icmp", err, sizeof(err)) == 0, "%s", err);
+    for (uint16_t seq = 1; seq <= 3; seq++) {
+        size_t n = echo4(in, &shunt_mac, &peer_mac, PEER_IP4, SHUNT_IP4,
+                         RTE_IP_ICMP_ECHO_REQUEST, seq, 56);
+        size_t w = echo4(want, &peer_mac, &shunt_mac, SHUNT_IP4, PEER_IP4,
+                         RTE_IP_ICMP_ECHO_REPLY, seq, 56);
+        exchange(n, w);
+    }
+    ck_assert_msg(shunt_stack_capture_start(path, "arp", err, sizeof(err)) == 0, "%s", err);
+    arp_exchange();
+    shunt_stack_capture_stop();
+
+    char perr[PCAP_ERRBUF_SIZE];
+    pcap_t *p = pcap_open_offline(path, perr);
+    ck_assert_msg(p != NULL, "%s", perr);
+    struct pcap_pkthdr *h;
+    const u_char *data;
+    int frames = 0, rc;
+    while ((rc = pcap_next_ex(p, &h, &data)) == 1) {
+        ck_assert_uint_eq(h->caplen, 42);
+        ck_assert_uint_eq(data[12] << 8 | data[13], RTE_ETHER_TYPE_ARP);
+        frames++;
+    }
+    ck_assert_msg(rc == PCAP_ERROR_BREAK, "the file does not end after its frames: %s",
+                  pcap_geterr(p));
+    pcap_close(p);
+    unlink(path);
+    ck_assert_int_eq(frames, 2);
+}
+END_TEST
+
 int main(void)
 {
     Suite *s = suite_create("packets");
@@ -898,6 +945,7 @@ int main(void)
                       cause_socket_full, cause_backlog_full, cause_arp_queue, cause_pool_empty,
                       cause_tx_ring_full, cause_tx_nombuf } },
         { "tcp", { many_connections_demuxed, nonblocking_calls_turn_the_loop } },
+        { "capture", { capture_restarts_on_the_same_file } },
         { "drops", { truncated_frame_dropped, truncated_arp_dropped,
                      frame_for_another_mac_dropped,
                      packet_for_another_ip_dropped, malformed_packets_dropped,
