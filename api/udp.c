@@ -192,9 +192,11 @@ static int udp_connect_op(struct shunt_sock *s, const ip_addr_t *ip, uint16_t po
     return 0;
 }
 
-void shunt_udp_unreachable(const ip_addr_t *local, u16_t lport, const ip_addr_t *remote,
+bool shunt_udp_unreachable(const ip_addr_t *local, u16_t lport, const ip_addr_t *remote,
                            u16_t rport)
 {
+    bool taken = false;
+
     (void)local;
     for (struct udp_pcb *pcb = udp_pcbs; pcb != NULL; pcb = pcb->next) {
         struct shunt_sock *s = pcb->recv_arg;
@@ -203,7 +205,9 @@ void shunt_udp_unreachable(const ip_addr_t *local, u16_t lport, const ip_addr_t 
             continue;
         s->so_error = ECONNREFUSED;
         shunt_sock_wakeup(s);
+        taken = true;
     }
+    return taken;
 }
 
 static int udp_connected(struct shunt_sock *s)

@@ -6,6 +6,7 @@
 #ifndef SHUNT_HOOKS_H
 #define SHUNT_HOOKS_H
 
+#include <stdbool.h>
 #include "lwip/err.h"
 #include "lwip/arch.h"
 
@@ -31,10 +32,10 @@ int shunt_netif_ip6_input(struct pbuf *p, struct netif *inp);
 /*
  * An ICMP or ICMPv6 "port unreachable" about a datagram sent from local:lport
  * to remote:rport (found in the IP input hooks above): a UDP socket connected
- * there gets ECONNREFUSED, as on Linux.  In api/udp.c.
+ * there gets ECONNREFUSED, as on Linux.  True if one did.  In api/udp.c.
  */
 struct ip_addr;
-void shunt_udp_unreachable(const struct ip_addr *local, u16_t lport,
+bool shunt_udp_unreachable(const struct ip_addr *local, u16_t lport,
                            const struct ip_addr *remote, u16_t rport);
 
 /*

@@ -92,9 +92,10 @@
 #define LWIP_IGMP                       1
 #define MEMP_NUM_IGMP_GROUP             64
 #define LWIP_MULTICAST_TX_OPTIONS       1
-/* SO_BROADCAST semantics: a pcb must opt in to send or receive broadcast. */
+/* SO_BROADCAST as on Linux: a pcb must opt in to send to a broadcast
+ * address; any socket bound to the port receives broadcasts. */
 #define IP_SOF_BROADCAST                1
-#define IP_SOF_BROADCAST_RECV           1
+#define IP_SOF_BROADCAST_RECV           0
 #define LWIP_DHCP                       0
 #define LWIP_AUTOIP                     0
 

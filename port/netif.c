@@ -5,12 +5,15 @@
 
 #include <string.h>
 
+#include <rte_arp.h>
+
 #include "lwip/etharp.h"
 #include "lwip/ethip6.h"
 #include "lwip/igmp.h"
 #include "lwip/mld6.h"
 #include "lwip/prot/ip4.h"
 #include "lwip/icmp.h"
+#include "lwip/inet_chksum.h"
 #include "lwip/prot/ip.h"
 #include "lwip/prot/icmp6.h"
 #include "lwip/prot/ip6.h"
@@ -20,9 +23,6 @@
 
 #include "demux.h"
 #include "mbuf.h"
-
-/* An ARP message for IPv4 over Ethernet (lwIP's struct etharp_hdr). */
-#define SHUNT_ARP_LEN 28
 
 /* ---- Transmit ------------------------------------------------------------ */
 
@@ -84,6 +84,21 @@ static bool rx_checksums_ok(struct shunt_netif *sn, const struct rte_mbuf *m)
     return true;
 }
 
+/*
+ * An ARP message about another host's address (not an announcement of the
+ * sender's own): lwIP ignores it but for refreshing an entry it already has,
+ * as Linux does, so it is handed on yet counted as not for us.
+ */
+static bool arp_for_another(const struct shunt_netif *sn, const struct rte_mbuf *m)
+{
+    const struct rte_ether_hdr *eth = rte_pktmbuf_mtod(m, const struct rte_ether_hdr *);
+    const struct rte_arp_hdr *arp = (const struct rte_arp_hdr *)(eth + 1);
+
+    return eth->ether_type == RTE_BE16(RTE_ETHER_TYPE_ARP) &&
+           arp->arp_data.arp_tip != arp->arp_data.arp_sip &&
+           arp->arp_data.arp_tip != ip4_addr_get_u32(netif_ip4_addr(&sn->netif));
+}
+
 static void rx_drop(struct shunt_netif *sn, struct rte_mbuf *m, enum shunt_drop_cause cause)
 {
     sn->counters.drops[cause]++;
@@ -101,7 +116,7 @@ static bool frame_is_whole(const struct rte_mbuf *m)
     if (m->data_len < sizeof(*eth))
         return false;
     return eth->ether_type != RTE_BE16(RTE_ETHER_TYPE_ARP) ||
-           m->data_len >= sizeof(*eth) + SHUNT_ARP_LEN;
+           m->data_len >= sizeof(*eth) + sizeof(struct rte_arp_hdr);
 }
 
 static void rx_one(struct shunt_netif *sn, struct rte_mbuf *m)
@@ -112,6 +127,8 @@ static void rx_one(struct shunt_netif *sn, struct rte_mbuf *m)
         return rx_drop(sn, m, SHUNT_DROP_NOT_FOR_US);
     if (sn->conf.rx_offloads != 0 && unlikely(!rx_checksums_ok(sn, m)))
         return rx_drop(sn, m, SHUNT_DROP_BAD_CHECKSUM);
+    if (unlikely(arp_for_another(sn, m)))
+        sn->counters.drops[SHUNT_DROP_NOT_FOR_US]++;
 
     /* From here the pbuf owns the mbuf: lwIP frees it, whatever happens. */
     struct pbuf *p = shunt_pbuf_from_mbuf(m);
@@ -147,48 +164,69 @@ static int not_for_us(struct pbuf *p, struct netif *inp)
     return eat(p, inp, SHUNT_DROP_NOT_FOR_US);
 }
 
+/* A message Shunt used up: nothing for lwIP, and no drop. */
+static int used(struct pbuf *p)
+{
+    pbuf_free(p);
+    return 1;
+}
+
 /*
  * lwIP reads no ICMP errors; Linux hands "port unreachable" to the UDP
  * socket the datagram came from.  The message quotes that datagram's IP
- * header and its UDP header.
+ * header and its UDP header.  It is believed only once its checksum holds
+ * (lwIP checks only those of echo requests).  One a socket took was used,
+ * not dropped, so the hook eats it; others go on to lwIP, which drops ICMP
+ * errors.  Returns what the hook returns.
  */
-static void ip4_port_unreachable(const struct pbuf *p)
+static int ip4_port_unreachable(struct pbuf *p, struct netif *inp)
 {
     const u8_t *b = p->payload;
-    u16_t hl = (u16_t)((b[0] & 0x0f) * 4);
+    u16_t hl = (u16_t)((b[0] & 0x0f) * 4), len = lwip_ntohs(IPH_LEN((const struct ip_hdr *)b));
 
-    if (IPH_PROTO((const struct ip_hdr *)b) != IP_PROTO_ICMP || p->len < hl + 8 + IP_HLEN ||
-        b[hl] != ICMP_DUR || b[hl + 1] != ICMP_DUR_PORT)
-        return;
+    if (IPH_PROTO((const struct ip_hdr *)b) != IP_PROTO_ICMP || len > p->len ||
+        len < hl + 8 + IP_HLEN || b[hl] != ICMP_DUR || b[hl + 1] != ICMP_DUR_PORT)
+        return 0;
+    if (inet_chksum(b + hl, (u16_t)(len - hl)) != 0)
+        return eat(p, inp, SHUNT_DROP_BAD_CHECKSUM);
     const u8_t *q = b + hl + 8;         /* the quoted datagram */
     u16_t qhl = (u16_t)((q[0] & 0x0f) * 4);
-    if (IPH_PROTO((const struct ip_hdr *)q) != IP_PROTO_UDP || p->len < hl + 8 + qhl + 4)
-        return;
+    if (IPH_PROTO((const struct ip_hdr *)q) != IP_PROTO_UDP || len < hl + 8 + qhl + 4)
+        return 0;
     const struct ip_hdr *qip = (const struct ip_hdr *)q;
     ip_addr_t local, remote;
     ip_addr_copy_from_ip4(local, qip->src);
     ip_addr_copy_from_ip4(remote, qip->dest);
-    shunt_udp_unreachable(&local, (u16_t)(q[qhl] << 8 | q[qhl + 1]), &remote,
-                          (u16_t)(q[qhl + 2] << 8 | q[qhl + 3]));
+    return shunt_udp_unreachable(&local, (u16_t)(q[qhl] << 8 | q[qhl + 1]), &remote,
+                                 (u16_t)(q[qhl + 2] << 8 | q[qhl + 3])) ? used(p) : 0;
 }
 
-static void ip6_port_unreachable(const struct pbuf *p)
+static int ip6_port_unreachable(struct pbuf *p, struct netif *inp)
 {
     const u8_t *b = p->payload;
+    const struct ip6_hdr *ip6 = p->payload;
+    u16_t len = IP6H_PLEN(ip6);
 
-    if (IP6H_NEXTH((const struct ip6_hdr *)b) != IP6_NEXTH_ICMP6 ||
-        p->len < IP6_HLEN + 8 + IP6_HLEN + 4 || b[IP6_HLEN] != ICMP6_TYPE_DUR ||
-        b[IP6_HLEN + 1] != ICMP6_DUR_PORT)
-        return;
+    if (IP6H_NEXTH(ip6) != IP6_NEXTH_ICMP6 || IP6_HLEN + len > p->len ||
+        len < 8 + IP6_HLEN + 4 || b[IP6_HLEN] != ICMP6_TYPE_DUR || b[IP6_HLEN + 1] != ICMP6_DUR_PORT)
+        return 0;
+    ip6_addr_t src, dest;
+    ip6_addr_copy_from_packed(src, ip6->src);
+    ip6_addr_copy_from_packed(dest, ip6->dest);
+    pbuf_remove_header(p, IP6_HLEN);    /* the checksum covers the ICMPv6 message */
+    u16_t sum = ip6_chksum_pseudo(p, IP6_NEXTH_ICMP6, len, &src, &dest);
+    pbuf_add_header_force(p, IP6_HLEN);
+    if (sum != 0)
+        return eat(p, inp, SHUNT_DROP_BAD_CHECKSUM);
     const struct ip6_hdr *q = (const struct ip6_hdr *)(b + IP6_HLEN + 8);
     const u8_t *udp = (const u8_t *)q + IP6_HLEN;
     if (IP6H_NEXTH(q) != IP6_NEXTH_UDP)
-        return;
+        return 0;
     ip_addr_t local, remote;
     ip_addr_copy_from_ip6_packed(local, q->src);
     ip_addr_copy_from_ip6_packed(remote, q->dest);
-    shunt_udp_unreachable(&local, (u16_t)(udp[0] << 8 | udp[1]), &remote,
-                          (u16_t)(udp[2] << 8 | udp[3]));
+    return shunt_udp_unreachable(&local, (u16_t)(udp[0] << 8 | udp[1]), &remote,
+                                 (u16_t)(udp[2] << 8 | udp[3])) ? used(p) : 0;
 }
 
 /* The same test as lwIP's ip4_input, run before it so the drop is counted. */
@@ -204,10 +242,8 @@ int shunt_netif_ip4_input(struct pbuf *p, struct netif *inp)
         return igmp_lookfor_group(inp, &dest) != NULL ? 0 : not_for_us(p, inp);
     if (ip4_addr_isbroadcast(&dest, inp))
         return 0;
-    if (!ip4_addr_isany_val(*netif_ip4_addr(inp)) && ip4_addr_cmp(&dest, netif_ip4_addr(inp))) {
-        ip4_port_unreachable(p);
-        return 0;
-    }
+    if (!ip4_addr_isany_val(*netif_ip4_addr(inp)) && ip4_addr_cmp(&dest, netif_ip4_addr(inp)))
+        return ip4_port_unreachable(p, inp);
     return not_for_us(p, inp);
 }
 
@@ -257,8 +293,7 @@ int shunt_netif_ip6_input(struct pbuf *p, struct netif *inp)
     }
     if (netif_get_ip6_addr_match(inp, &dest) < 0)
         return not_for_us(p, inp);
-    ip6_port_unreachable(p);
-    return 0;
+    return ip6_port_unreachable(p, inp);
 }
 
 /* ---- Set-up -------------------------------------------------------------- */

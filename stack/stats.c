@@ -54,6 +54,10 @@ static void lwip_causes(struct shunt_counters *out)
     uint64_t unpaired = (uint64_t)s->icmp.lenerr + s->igmp.lenerr + s->mld6.lenerr;
 
     out->drops[SHUNT_DROP_BAD_CHECKSUM] += checksums + s->icmp.chkerr + s->igmp.chkerr;
+    /* Broadcast pings, declined as Linux does: lwIP counts them as ICMP
+     * errors and nothing else (its other ICMP errors are allocations for
+     * replies, which Shunt's mbufs never need: they have the headroom). */
+    out->drops[SHUNT_DROP_NOT_FOR_US] += s->icmp.err;
     out->drops[SHUNT_DROP_NO_SOCKET] += no_socket;
     out->drops[SHUNT_DROP_LWIP] += dropped - checksums - no_socket + unpaired;
 

@@ -127,10 +127,12 @@ END_TEST
 
 START_TEST(arp_for_another_address_ignored)
 {
+    count_from_here();
     size_t n = frame_arp(in, RTE_ARP_OP_REQUEST, &broadcast_mac, &peer_mac, PEER_IP4,
                          &zero_mac, RTE_IPV4(10, 0, 0, 77));
     ring_send(in, n);
     assert_nothing_sent();
+    assert_only(SHUNT_DROP_NOT_FOR_US, 1, "ARP for another address");
 }
 END_TEST
 
@@ -146,6 +148,7 @@ START_TEST(gratuitous_arp_moves_the_peer)
     n = echo4(in, &shunt_mac, &peer_mac2, PEER_IP4, SHUNT_IP4, RTE_IP_ICMP_ECHO_REQUEST, 1, 56);
     size_t w = echo4(want, &peer_mac2, &shunt_mac, SHUNT_IP4, PEER_IP4, RTE_IP_ICMP_ECHO_REPLY, 1, 56);
     exchange(n, w);
+    assert_only(SHUNT_DROP_CAUSES, 0, "an announcement is not a drop");
 }
 END_TEST
 
@@ -207,10 +210,12 @@ END_TEST
 START_TEST(broadcast_ping_ignored)
 {
     arp_exchange();
+    count_from_here();
     size_t n = echo4(in, &broadcast_mac, &peer_mac, PEER_IP4, RTE_IPV4(10, 0, 0, 255),
                      RTE_IP_ICMP_ECHO_REQUEST, 1, 56);
     ring_send(in, n);
     assert_nothing_sent();
+    assert_only(SHUNT_DROP_NOT_FOR_US, 1, "a broadcast ping");
 }
 END_TEST
 
@@ -545,7 +550,9 @@ static size_t tcp_segment(uint8_t *b, uint16_t sport, uint16_t dport, uint8_t fl
     return tcp_data(b, sport, dport, flags, seq, ack, "", 0);
 }
 
-static size_t udp_datagram(uint8_t *b, uint16_t sport, uint16_t dport, const void *data, size_t len)
+/* A UDP datagram from the peer to an address of Shunt's (or a broadcast). */
+static size_t udp_datagram_to(uint8_t *b, const struct rte_ether_addr *mac, uint32_t dst,
+                              uint16_t sport, uint16_t dport, const void *data, size_t len)
 {
     uint8_t d[2048];
     struct rte_udp_hdr *u = (struct rte_udp_hdr *)d;
@@ -555,12 +562,16 @@ static size_t udp_datagram(uint8_t *b, uint16_t sport, uint16_t dport, const voi
     u->dgram_len = rte_cpu_to_be_16((uint16_t)(sizeof(*u) + len));
     u->dgram_cksum = 0;
     memcpy(u + 1, data, len);
-    size_t n = frame_ipv4(b, &shunt_mac, &peer_mac, PEER_IP4, SHUNT_IP4, IPPROTO_UDP, 2, 0,
-                          d, sizeof(*u) + len);
+    size_t n = frame_ipv4(b, mac, &peer_mac, PEER_IP4, dst, IPPROTO_UDP, 2, 0, d, sizeof(*u) + len);
     struct rte_ipv4_hdr *ip = (struct rte_ipv4_hdr *)(b + 14);
     struct rte_udp_hdr *uh = (struct rte_udp_hdr *)(ip + 1);
     uh->dgram_cksum = rte_ipv4_udptcp_cksum(ip, uh);
     return n;
+}
+
+static size_t udp_datagram(uint8_t *b, uint16_t sport, uint16_t dport, const void *data, size_t len)
+{
+    return udp_datagram_to(b, &shunt_mac, SHUNT_IP4, sport, dport, data, len);
 }
 
 START_TEST(cause_bad_tcp_and_udp_checksums)
@@ -885,6 +896,72 @@ START_TEST(counters_add_up)
 }
 END_TEST
 
+/* ---- UDP ------------------------------------------------------------------- */
+
+/* As on Linux, SO_BROADCAST is for sending: a socket on the port receives
+ * limited and directed broadcasts without it. */
+START_TEST(broadcasts_received_without_so_broadcast)
+{
+    int s = shunt_socket(AF_INET, SOCK_DGRAM, 0);
+    struct sockaddr_in a = { .sin_family = AF_INET, .sin_port = RTE_BE16(9) };
+    char buf[16];
+
+    ck_assert_int_eq(shunt_bind(s, (struct sockaddr *)&a, sizeof(a)), 0);
+    ring_send(in, udp_datagram_to(in, &broadcast_mac, RTE_IPV4(255, 255, 255, 255), 40000, 9,
+                                  "limited", 7));
+    ring_send(in, udp_datagram_to(in, &broadcast_mac, RTE_IPV4(10, 0, 0, 255), 40000, 9,
+                                  "directed", 8));
+    ck_assert_int_eq(shunt_recv(s, buf, sizeof(buf), MSG_DONTWAIT), 7);
+    ck_assert_mem_eq(buf, "limited", 7);
+    ck_assert_int_eq(shunt_recv(s, buf, sizeof(buf), MSG_DONTWAIT), 8);
+    ck_assert_mem_eq(buf, "directed", 8);
+    ck_assert_int_eq(shunt_close(s), 0);
+}
+END_TEST
+
+/* An ICMP port unreachable quoting the datagram Shunt just sent (in out). */
+static size_t port_unreachable(uint8_t *b, size_t quote_len)
+{
+    uint8_t msg[8 + 28] = { 3, 3 };     /* destination unreachable, port */
+
+    memcpy(msg + 8, out + 14, quote_len);
+    uint16_t sum = (uint16_t)~rte_raw_cksum(msg, 8 + quote_len);
+    memcpy(msg + 2, &sum, 2);
+    return frame_ipv4(b, &shunt_mac, &peer_mac, PEER_IP4, SHUNT_IP4, IPPROTO_ICMP, 3, 0, msg,
+                      8 + quote_len);
+}
+
+/* A connected socket learns of a closed port as ECONNREFUSED, once the
+ * message's checksum holds; the message was used, not dropped. */
+START_TEST(port_unreachable_refuses_a_connected_socket)
+{
+    int s = shunt_socket(AF_INET, SOCK_DGRAM, 0);
+    struct sockaddr_in to = { .sin_family = AF_INET, .sin_port = RTE_BE16(9000),
+                              .sin_addr.s_addr = RTE_BE32(PEER_IP4) };
+    char buf[16];
+
+    arp_exchange();
+    count_from_here();
+    ck_assert_int_eq(shunt_connect(s, (struct sockaddr *)&to, sizeof(to)), 0);
+
+    /* A corrupt message is not believed. */
+    ck_assert_int_eq(shunt_send(s, "x", 1, 0), 1);
+    ck_assert_uint_eq(ring_recv(out, sizeof(out)), 14 + 28 + 1);
+    size_t n = port_unreachable(in, 28);
+    in[n - 1] ^= 0xff;
+    ring_send(in, n);
+    ck_assert_int_eq(shunt_recv(s, buf, sizeof(buf), MSG_DONTWAIT), -1);
+    ck_assert_int_eq(errno, EAGAIN);
+    assert_only(SHUNT_DROP_BAD_CHECKSUM, 1, "a corrupt port unreachable");
+
+    ring_send(in, port_unreachable(in, 28));
+    ck_assert_int_eq(shunt_recv(s, buf, sizeof(buf), MSG_DONTWAIT), -1);
+    ck_assert_int_eq(errno, ECONNREFUSED);
+    assert_only(SHUNT_DROP_CAUSES, 0, "a port unreachable a socket took");
+    ck_assert_int_eq(shunt_close(s), 0);
+}
+END_TEST
+
 /* ---- capture -------------------------------------------------------------- */
 
 /* A new capture to the file of the one under way starts the file afresh:
@@ -945,6 +1022,8 @@ int main(void)
                       cause_socket_full, cause_backlog_full, cause_arp_queue, cause_pool_empty,
                       cause_tx_ring_full, cause_tx_nombuf } },
         { "tcp", { many_connections_demuxed, nonblocking_calls_turn_the_loop } },
+        { "udp", { broadcasts_received_without_so_broadcast,
+                   port_unreachable_refuses_a_connected_socket } },
         { "capture", { capture_restarts_on_the_same_file } },
         { "drops", { truncated_frame_dropped, truncated_arp_dropped,
                      frame_for_another_mac_dropped,
