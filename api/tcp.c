@@ -131,8 +131,8 @@ static void on_err(void *arg, err_t err)
     s->pcb.tcp = NULL;
     if (s->state == SOCK_CONNECTING)
         s->so_error = err == ERR_RST ? ECONNREFUSED : ETIMEDOUT;
-    else if (err == ERR_RST)
-        s->so_error = ECONNRESET;
+    else if (err == ERR_RST)            /* after the peer's FIN (CLOSE_WAIT): a broken pipe */
+        s->so_error = s->peer_fin && !s->wr_shut ? EPIPE : ECONNRESET;
     else if (err == ERR_ABRT)           /* lwIP gave up: retransmissions, keepalive */
         s->so_error = ETIMEDOUT;
     else if (err != ERR_CLSD)
@@ -567,6 +567,8 @@ static ssize_t tcp_recv_op(struct shunt_sock *s, struct msghdr *msg, int flags)
         return -ENOTCONN;
     size_t want = msg_bytes(msg);
     if (s->rx_bytes == 0) {
+        if (s->peer_fin)                /* the stream ended, whatever came after */
+            return 0;
         if (s->so_error != 0) {
             int err = s->so_error;
             s->so_error = 0;

@@ -1267,6 +1267,29 @@ START_TEST(linger_zero_resets)
 }
 END_TEST
 
+/* A reset after the peer's FIN (in CLOSE_WAIT) is a broken pipe: reads see
+ * the end of the stream, writes EPIPE. */
+START_TEST(reset_after_fin_is_a_broken_pipe)
+{
+    struct pair p = tcp_pair(FAM);
+    struct linger lg = { .l_onoff = 1, .l_linger = 0 };
+    char buf[8];
+
+    OK(shunt_shutdown(p.s, SHUT_WR));
+    wait_for(p.c, POLLIN);
+    IS(0, shunt_recv(p.c, buf, sizeof(buf), 0));
+    OK(shunt_setsockopt(p.s, SOL_SOCKET, SO_LINGER, &lg, sizeof(lg)));
+    OK(shunt_close(p.s));
+    wait_for(p.c, POLLERR);
+    IS(0, shunt_recv(p.c, buf, sizeof(buf), 0));
+    EQ(sigpipes, 0);
+    FAILS(EPIPE, shunt_send(p.c, "x", 1, 0));
+    EQ(sigpipes, 1);
+    FAILS(EPIPE, shunt_send(p.c, "x", 1, MSG_NOSIGNAL));
+    EQ(getint(p.c, SOL_SOCKET, SO_ERROR), 0);
+}
+END_TEST
+
 /* ==== errors common to the I/O calls ======================================== */
 
 /* Every call that takes a socket, on a descriptor fd: all fail with err
@@ -3196,7 +3219,8 @@ int main(void)
         { "shutdown_close", { T(shutdown_bad_how, 4), T(shutdown_not_connected, 4),
                               T(shutdown_write_half_closes, 2), T(shutdown_read_returns_eof, 2),
                               T(shutdown_listener_stops_it, 2), T(close_twice, 4),
-                              T(close_with_unread_data_resets, 2), T(linger_zero_resets, 2) } },
+                              T(close_with_unread_data_resets, 2), T(linger_zero_resets, 2),
+                              T(reset_after_fin_is_a_broken_pipe, 2) } },
         { "io_errors", { T(bad_descriptor_ebadf, 1), T(pipe_is_not_a_socket, 1),
                          T(epoll_fd_is_not_a_socket, 1), T(tcp_io_not_connected, 2),
                          T(udp_needs_a_destination, 2), T(udp_sendto_bad_address, 2),
