@@ -13,8 +13,22 @@
 
 #include "sock.h"
 
+/* A sockaddr_in: Linux's checks, then the address. */
+static int addr_in4(const struct sockaddr *sa, socklen_t len, ip_addr_t *ip, uint16_t *port)
+{
+    const struct sockaddr_in *in = (const struct sockaddr_in *)sa;
+
+    if (len < sizeof(*in))
+        return -EINVAL;
+    if (in->sin_family != AF_INET)
+        return -EAFNOSUPPORT;
+    ip_addr_set_ip4_u32_val(*ip, in->sin_addr.s_addr);
+    *port = ntohs(in->sin_port);
+    return 0;
+}
+
 int shunt_addr_in(const struct shunt_sock *s, const struct sockaddr *sa, socklen_t len,
-                  ip_addr_t *ip, uint16_t *port)
+                  enum shunt_addr_use use, ip_addr_t *ip, uint16_t *port)
 {
     /* Linux's checks before any protocol sees the address. */
     if ((int)len < 0 || len > sizeof(struct sockaddr_storage))
@@ -24,15 +38,15 @@ int shunt_addr_in(const struct shunt_sock *s, const struct sockaddr *sa, socklen
     if (len == 0)
         return -EINVAL;
 
-    if (s->family == AF_INET) {
-        const struct sockaddr_in *in = (const struct sockaddr_in *)sa;
-        if (len < sizeof(*in))
-            return -EINVAL;
-        if (in->sin_family != AF_INET)
-            return -EAFNOSUPPORT;
-        ip_addr_set_ip4_u32_val(*ip, in->sin_addr.s_addr);
-        *port = ntohs(in->sin_port);
-        return 0;
+    if (s->family == AF_INET)
+        return addr_in4(sa, len, ip, port);
+    /* An IPv6 datagram socket sends to, or connects to, an IPv4 peer given
+     * as such, as Linux's does (udpv6_sendmsg, ip6_datagram_connect). */
+    if (s->type == SOCK_DGRAM && use != SHUNT_ADDR_BIND && len >= sizeof(sa_family_t) &&
+        sa->sa_family == AF_INET) {
+        if (s->opt.v6only)
+            return use == SHUNT_ADDR_SEND ? -ENETUNREACH : -EAFNOSUPPORT;
+        return addr_in4(sa, len, ip, port);
     }
 
     const struct sockaddr_in6 *in6 = (const struct sockaddr_in6 *)sa;

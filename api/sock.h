@@ -239,13 +239,17 @@ uint32_t shunt_epoll_events(int epfd);
 
 /* ---- api/addr.c ------------------------------------------------------------- */
 
+/* What an address given to a call is: the socket's own, or a peer's. */
+enum shunt_addr_use { SHUNT_ADDR_BIND, SHUNT_ADDR_CONNECT, SHUNT_ADDR_SEND };
+
 /*
  * A caller's address for socket s: sockaddr_in for AF_INET sockets,
- * sockaddr_in6 (v4-mapped addresses become IPv4) for AF_INET6 ones.
- * Returns 0 or -errno (EFAULT, EINVAL, EAFNOSUPPORT) as Linux's checks would.
+ * sockaddr_in6 (v4-mapped addresses become IPv4) for AF_INET6 ones, which
+ * as datagram sockets also take an IPv4 peer as sockaddr_in.  Returns 0 or
+ * -errno (EFAULT, EINVAL, EAFNOSUPPORT, ENETUNREACH) as Linux's checks would.
  */
 int shunt_addr_in(const struct shunt_sock *s, const struct sockaddr *sa, socklen_t len,
-                  ip_addr_t *ip, uint16_t *port);
+                  enum shunt_addr_use use, ip_addr_t *ip, uint16_t *port);
 
 /*
  * ip:port as s's family sees it, into sa truncated to *len; *len becomes the

@@ -131,7 +131,7 @@ int shunt_bind(int fd, const struct sockaddr *addr, socklen_t addrlen)
 
     if (s == NULL)
         return shunt_fd_kind(fd) ? (int)not_a_socket(fd) : K->bind(fd, addr, addrlen);
-    int rc = shunt_addr_in(s, addr, addrlen, &ip, &port);
+    int rc = shunt_addr_in(s, addr, addrlen, SHUNT_ADDR_BIND, &ip, &port);
     /* Linux's old compatibility: AF_UNSPEC binds an IPv4 socket if the
      * address is INADDR_ANY. */
     if (rc == -EAFNOSUPPORT && s->family == AF_INET && addr->sa_family == AF_UNSPEC &&
@@ -229,7 +229,7 @@ int shunt_connect(int fd, const struct sockaddr *addr, socklen_t addrlen)
     if (addr != NULL && addrlen >= sizeof(sa_family_t) && addr->sa_family == AF_UNSPEC &&
         s->type == SOCK_DGRAM)
         return (int)result(s->proto->connect(s, NULL, 0));     /* dissolve the association */
-    if ((rc = shunt_addr_in(s, addr, addrlen, &ip, &port)) != 0)
+    if ((rc = shunt_addr_in(s, addr, addrlen, SHUNT_ADDR_CONNECT, &ip, &port)) != 0)
         return (int)result(rc);
 
     rc = s->proto->connect(s, &ip, port);
@@ -355,7 +355,8 @@ ssize_t shunt_sendmsg(int fd, const struct msghdr *msg, int flags)
     if ((rc = check_msg(msg, true)) != 0)
         return result(rc);
     if (msg->msg_name != NULL && s->type == SOCK_DGRAM) {
-        if ((rc = shunt_addr_in(s, msg->msg_name, msg->msg_namelen, &to, &port)) != 0)
+        if ((rc = shunt_addr_in(s, msg->msg_name, msg->msg_namelen, SHUNT_ADDR_SEND, &to,
+                                &port)) != 0)
             return result(rc);
         has_to = true;
     }

@@ -1054,6 +1054,40 @@ START_TEST(connect_bad_addresses)
 }
 END_TEST
 
+/* An IPv6 datagram socket sends to and connects to an IPv4 peer given as
+ * a sockaddr_in, unless it is IPv6-only; it hears back v4-mapped. */
+START_TEST(udp6_takes_an_ipv4_peer)
+{
+    int v4 = bound(AF_INET, SOCK_DGRAM), v6 = sock(AF_INET6, SOCK_DGRAM);
+    int only = sock(AF_INET6, SOCK_DGRAM), on = 1;
+    struct addr to = name_of(v4);
+    struct sockaddr_in6 from;
+    socklen_t flen = sizeof(from);
+    char buf[16];
+
+    IS(2, shunt_sendto(v6, "hi", 2, 0, &to.sa, to.len));
+    wait_for(v4, POLLIN);
+    IS(2, shunt_recv(v4, buf, sizeof(buf), 0));
+    OK(shunt_connect(v6, &to.sa, to.len));
+    IS(3, shunt_send(v6, "hey", 3, 0));
+    wait_for(v4, POLLIN);
+    struct sockaddr_in peer;
+    socklen_t plen = sizeof(peer);
+    IS(3, shunt_recvfrom(v4, buf, sizeof(buf), 0, (struct sockaddr *)&peer, &plen));
+    IS(2, shunt_sendto(v4, "ok", 2, 0, (struct sockaddr *)&peer, plen));
+    wait_for(v6, POLLIN);
+    IS(2, shunt_recvfrom(v6, buf, sizeof(buf), 0, (struct sockaddr *)&from, &flen));
+    EQ(from.sin6_family, AF_INET6);
+    CHECK(IN6_IS_ADDR_V4MAPPED(&from.sin6_addr), "%s", "the reply comes from a v4-mapped address");
+    CHECK(memcmp(&from.sin6_addr.s6_addr[12], &to.in.sin_addr, 4) == 0, "%s", "from the peer");
+
+    OK(shunt_setsockopt(only, IPPROTO_IPV6, IPV6_V6ONLY, &on, sizeof(on)));
+    FAILS(ENETUNREACH, shunt_sendto(only, "hi", 2, 0, &to.sa, to.len));
+    FAILS(EAFNOSUPPORT, shunt_connect(only, &to.sa, to.len));
+    FAILS(EINVAL, shunt_sendto(v6, "hi", 2, 0, &to.sa, to.len - 1));
+}
+END_TEST
+
 START_TEST(udp_connect_and_disconnect)
 {
     int a = bound(FAM, SOCK_DGRAM), b = bound(FAM, SOCK_DGRAM), third = bound(FAM, SOCK_DGRAM);
@@ -3215,7 +3249,8 @@ int main(void)
         { "connect", { T(connect_nonblocking, 2), T(connect_already_under_way, 2),
                        T(connect_blocking_then_eisconn, 2), T(connect_refused, 2),
                        T(connect_error_reported_by_next_call, 2), T(connect_bad_addresses, 4),
-                       T(udp_connect_and_disconnect, 2), T(udp_connected_to_closed_port, 2) } },
+                       T(udp_connect_and_disconnect, 2), T(udp_connected_to_closed_port, 2),
+                       T(udp6_takes_an_ipv4_peer, 1) } },
         { "shutdown_close", { T(shutdown_bad_how, 4), T(shutdown_not_connected, 4),
                               T(shutdown_write_half_closes, 2), T(shutdown_read_returns_eof, 2),
                               T(shutdown_listener_stops_it, 2), T(close_twice, 4),
