@@ -445,6 +445,12 @@ ssize_t shunt_recvmsg(int fd, struct msghdr *msg, int flags)
         return result(rc);
     if (msg->msg_name != NULL && (int)msg->msg_namelen < 0)
         return result(-EINVAL);
+    /* Shunt keeps no error queue and no urgent data, so Linux's answers
+     * when there is none: an empty queue, no urgent byte (UDP ignores it). */
+    if (flags & MSG_ERRQUEUE)
+        return result(-EAGAIN);
+    if ((flags & MSG_OOB) && s->type == SOCK_STREAM)
+        return result(-EINVAL);
     msg->msg_flags = 0;
     msg->msg_controllen = 0;            /* Shunt passes no ancillary data */
 

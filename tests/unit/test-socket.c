@@ -1528,6 +1528,23 @@ END_TEST
 
 /* MSG_MORE corks: pieces become one datagram, sent to where the first said;
  * one that would make the datagram too big loses it all. */
+/* Urgent data and error queues: Linux's answers when there are none, and
+ * the data waiting stays. */
+START_TEST(oob_and_errqueue_find_nothing)
+{
+    struct pair p = tcp_pair(FAM);
+    int u = bound(FAM, SOCK_DGRAM);
+    char buf[8];
+
+    send_all(p.c, "abc", 3);
+    wait_for(p.s, POLLIN);
+    FAILS(EINVAL, shunt_recv(p.s, buf, sizeof(buf), MSG_OOB));
+    FAILS(EAGAIN, shunt_recv(p.s, buf, sizeof(buf), MSG_ERRQUEUE));
+    IS(3, shunt_recv(p.s, buf, sizeof(buf), 0));
+    FAILS(EAGAIN, shunt_recv(u, buf, sizeof(buf), MSG_ERRQUEUE));
+}
+END_TEST
+
 START_TEST(udp_msg_more_corks)
 {
     int a = bound(FAM, SOCK_DGRAM), b = bound(FAM, SOCK_DGRAM), c = bound(FAM, SOCK_DGRAM);
@@ -3260,7 +3277,8 @@ int main(void)
                          T(epoll_fd_is_not_a_socket, 1), T(tcp_io_not_connected, 2),
                          T(udp_needs_a_destination, 2), T(udp_sendto_bad_address, 2),
                          T(udp_send_oob, 2), T(epipe_and_sigpipe, 2), T(udp_emsgsize, 2),
-                         T(udp_empty_datagram, 2), T(udp_msg_more_corks, 2), T(null_pointers_efault, 4) } },
+                         T(udp_empty_datagram, 2), T(udp_msg_more_corks, 2),
+                         T(oob_and_errqueue_find_nothing, 2), T(null_pointers_efault, 4) } },
         { "io_flags", { T(recv_dontwait, 4), T(recv_peek, 4), T(recv_waitall, 2),
                         T(recv_trunc, 4), T(readv_writev, 2), T(sendmsg_recvmsg_udp, 2),
                         T(recvfrom_udp_address, 2), T(tcp_recvfrom_gives_no_address, 2),
