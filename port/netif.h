@@ -64,6 +64,9 @@ void shunt_netif_remove(struct shunt_netif *sn);
 /* One RX burst, every frame through lwIP.  Returns the number received. */
 unsigned shunt_netif_rx(struct shunt_netif *sn);
 
+/* Hand lwIP what the stack sent to its own addresses (lwIP's loopback). */
+void shunt_netif_loop_input(struct shunt_netif *sn);
+
 /* Send what this turn produced. */
 void shunt_netif_flush(struct shunt_netif *sn);
 

@@ -71,7 +71,7 @@ unsigned shunt_loop_turn(struct shunt_netif *sn)
      *    Then what the stack sent to its own addresses comes back in. */
     unsigned received = shunt_netif_rx(sn);
     if (sn->netif.loop_first != NULL)
-        netif_poll(&sn->netif);
+        shunt_netif_loop_input(sn);
 
     /* 2. lwIP's timers (TCP retransmission, ARP ageing, reassembly), only
      *    when the earliest is due. */

@@ -12,6 +12,7 @@
 #include <fcntl.h>
 
 #include <rte_arp.h>
+#include <rte_ethdev.h>
 #include <rte_icmp.h>
 #include <rte_ip.h>
 #include <rte_tcp.h>
@@ -25,6 +26,7 @@
 #include <unistd.h>
 
 #include "demux.h"
+#include "mbuf.h"
 #include "stack.h"
 
 #include "queue.h"
@@ -962,6 +964,57 @@ START_TEST(port_unreachable_refuses_a_connected_socket)
 }
 END_TEST
 
+/* ---- loopback ------------------------------------------------------------- */
+
+/* Turn the loop until fd has events (or give up after many turns: the test
+ * clock stands still, so no timeout would ever pass). */
+static short turn_until(int fd, short events)
+{
+    struct pollfd p = { .fd = fd, .events = events };
+
+    for (int i = 0; i < 1000; i++)
+        if (shunt_poll_fds(&p, 1, 0) == 1)
+            return p.revents;
+    return 0;
+}
+
+/* On a port that fills in IP, UDP and TCP checksums as it transmits, lwIP
+ * leaves them blank; what the stack sends its own address still arrives. */
+START_TEST(own_address_reached_with_checksum_offload)
+{
+    NETIF_SET_CHECKSUM_CTRL(&shunt_stack_netif()->netif,
+                            shunt_mbuf_sw_checksums(RTE_ETH_TX_OFFLOAD_IPV4_CKSUM |
+                                                    RTE_ETH_TX_OFFLOAD_UDP_CKSUM |
+                                                    RTE_ETH_TX_OFFLOAD_TCP_CKSUM));
+    count_from_here();
+    struct sockaddr_in a = { .sin_family = AF_INET, .sin_port = RTE_BE16(7001),
+                             .sin_addr.s_addr = RTE_BE32(SHUNT_IP4) };
+    char buf[16];
+
+    int u = shunt_socket(AF_INET, SOCK_DGRAM, 0), v = shunt_socket(AF_INET, SOCK_DGRAM, 0);
+    ck_assert_int_eq(shunt_bind(u, (struct sockaddr *)&a, sizeof(a)), 0);
+    ck_assert_int_eq(shunt_sendto(v, "datagram", 8, 0, (struct sockaddr *)&a, sizeof(a)), 8);
+    ck_assert_int_eq(turn_until(u, POLLIN), POLLIN);
+    ck_assert_int_eq(shunt_recv(u, buf, sizeof(buf), 0), 8);
+
+    int l = shunt_socket(AF_INET, SOCK_STREAM, 0);
+    int c = shunt_socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK, 0);
+    ck_assert_int_eq(shunt_bind(l, (struct sockaddr *)&a, sizeof(a)), 0);
+    ck_assert_int_eq(shunt_listen(l, 1), 0);
+    ck_assert_int_eq(shunt_connect(c, (struct sockaddr *)&a, sizeof(a)), -1);
+    ck_assert_int_eq(errno, EINPROGRESS);
+    ck_assert_int_eq(turn_until(l, POLLIN), POLLIN);
+    int s = shunt_accept(l, NULL, NULL);
+    ck_assert_int_ge(s, 0);
+    ck_assert_int_eq(turn_until(c, POLLOUT), POLLOUT);
+    ck_assert_int_eq(shunt_send(c, "stream", 6, 0), 6);
+    ck_assert_int_eq(turn_until(s, POLLIN), POLLIN);
+    ck_assert_int_eq(shunt_recv(s, buf, sizeof(buf), 0), 6);
+    ck_assert_mem_eq(buf, "stream", 6);
+    assert_only(SHUNT_DROP_CAUSES, 0, "to our own address");
+}
+END_TEST
+
 /* ---- capture -------------------------------------------------------------- */
 
 /* A new capture to the file of the one under way starts the file afresh:
@@ -1024,6 +1077,7 @@ int main(void)
         { "tcp", { many_connections_demuxed, nonblocking_calls_turn_the_loop } },
         { "udp", { broadcasts_received_without_so_broadcast,
                    port_unreachable_refuses_a_connected_socket } },
+        { "loopback", { own_address_reached_with_checksum_offload } },
         { "capture", { capture_restarts_on_the_same_file } },
         { "drops", { truncated_frame_dropped, truncated_arp_dropped,
                      frame_for_another_mac_dropped,
