@@ -71,7 +71,7 @@ static bool machine_ready(int argc, char **argv)
         return true;
     if (free_hugepages() == 0) {
         SHUNT_LOG(ERR, "no free hugepages: run scripts/setup, or "
-                  "echo 256 > /proc/sys/vm/nr_hugepages (or add --no-huge to the eal line)");
+                  "echo 512 > /proc/sys/vm/nr_hugepages (or add --no-huge to the eal line)");
         errno = ENOMEM;
         return false;
     }
@@ -101,6 +101,26 @@ static int split_words(const char *line, char *words, char **argv)
     return argc;
 }
 
+/* The --vdev arguments of the eal line, "--vdev=a, --vdev=b", into out;
+ * returns how many there are. */
+static int vdevs(int argc, char **argv, char *out, size_t len)
+{
+    size_t used = 0;
+    int n = 0;
+
+    out[0] = '\0';
+    for (int i = 1; i < argc; i++) {
+        const char *v = strncmp(argv[i], "--vdev=", 7) == 0 ? argv[i] + 7 :
+                        strcmp(argv[i], "--vdev") == 0 && i + 1 < argc ? argv[++i] : NULL;
+        if (v != NULL && used < len) {
+            used += (size_t)snprintf(out + used, len - used, "%s--vdev=%s",
+                                     used ? ", " : "", v);
+            n++;
+        }
+    }
+    return n;
+}
+
 int shunt_eal_init(const struct shunt_config *c)
 {
     int argc = split_words(c->eal, eal_words, eal_argv);
@@ -117,8 +137,19 @@ int shunt_eal_init(const struct shunt_config *c)
     if (!machine_ready(argc, eal_argv))
         return -1;
 
+    /* Named now: the EAL reorders its arguments as it parses them. */
+    char named[256];
+    int n = vdevs(argc, eal_argv, named, sizeof(named));
     if (rte_eal_init(argc, eal_argv) < 0) {
         int err = rte_errno;
+        if (err == ENODEV && n > 0) {
+            /* The EAL's own words ("failed to parse device") hide the cause. */
+            SHUNT_LOG(ERR, "no DPDK driver takes %s%s (the eal line in %s): check the driver's "
+                      "name, e.g. net_af_xdp0, net_af_packet0, net_memif0, net_tap0, net_ring0",
+                      n > 1 ? "one of " : "", named, c->source);
+            errno = ENODEV;
+            return -1;
+        }
         SHUNT_LOG(ERR, "the EAL did not start%s%s%s: fix the eal line in %s "
                   "(an unknown --vdev driver, a bad core list or option: see the EAL's "
                   "message above; two DPDK processes need different --file-prefix)",

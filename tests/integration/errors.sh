@@ -34,8 +34,8 @@ must_fail "bad.conf:2: ip: '10.0.0.300/24' is not an IPv4 address/prefix" \
 must_fail "key.conf:3: unknown key 'gatway'" \
     "$SHUNT_ECHO" -c "$(conf key "eal = -l 1 $prefix" "ip = 10.0.0.2/24" "gatway = 10.0.0.1")"
 
-# The EAL refuses the eal line: an unknown driver.
-must_fail "the EAL did not start .*fix the eal line" \
+# The EAL refuses the eal line: an unknown driver, named.
+must_fail "no DPDK driver takes --vdev=net_nosuch0 \(the eal line in .*\): check the driver's name" \
     "$SHUNT_ECHO" -c "$(conf vdev "eal = -l 1 $prefix --vdev=net_nosuch0" "ip = 10.0.0.2/24")"
 
 # The eal line makes no port, or not the one named.
