@@ -74,8 +74,3 @@ void shunt_fd_release(int fd)
     table[fd].obj = NULL;
     shunt_kernel()->close(fd);
 }
-
-int shunt_fd_set_cloexec(int fd, int on)
-{
-    return shunt_kernel()->fcntl(fd, F_SETFD, on ? FD_CLOEXEC : 0);
-}

@@ -29,7 +29,4 @@ void *shunt_fd_get(int fd, enum shunt_fd_kind kind);
 /* Give the number back (closes the kernel descriptor). */
 void shunt_fd_release(int fd);
 
-/* FD_CLOEXEC of the reserved descriptor. */
-int shunt_fd_set_cloexec(int fd, int on);
-
 #endif /* SHUNT_FD_H */

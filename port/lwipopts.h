@@ -45,7 +45,9 @@
  */
 #define PBUF_POOL_SIZE                  0
 
-/* PBUF_REF/ROM headers: IP fragments being sent and no-copy TCP writes. */
+/* PBUF_REF/ROM headers: IP fragments being sent and no-copy TCP writes.
+ * The largest datagram (65,507 bytes) is 45 fragments at MTU 1500; 4096
+ * leaves room for dozens of them in flight with TCP's share. */
 #define MEMP_NUM_PBUF                   4096
 
 /* ---- Link layer: Ethernet, ARP ---------------------------------------- */
@@ -90,6 +92,8 @@
 #define LWIP_BROADCAST_PING             0       /* as Linux: icmp_echo_ignore_broadcasts */
 #define LWIP_MULTICAST_PING             1
 #define LWIP_IGMP                       1
+/* Groups joined: a market-data handler subscribes to dozens of feeds;
+ * lwIP walks the list per multicast packet, so it stays short. */
 #define MEMP_NUM_IGMP_GROUP             64
 #define LWIP_MULTICAST_TX_OPTIONS       1
 /* SO_BROADCAST as on Linux: a pcb must opt in to send to a broadcast
@@ -111,11 +115,14 @@
 #define IPV6_FRAG_COPYHEADER            1
 #define LWIP_ICMP6                      1
 #define LWIP_IPV6_MLD                   1
+/* As for IGMP; each address also joins its solicited-node group. */
 #define MEMP_NUM_MLD6_GROUP             64
 /* nd6.c walks these caches with an s8_t index: 127 at most. */
 #define LWIP_ND6_NUM_NEIGHBORS          64
 #define LWIP_ND6_NUM_DESTINATIONS       64
 #define LWIP_ND6_QUEUEING               1
+/* Packets waiting for neighbour discovery, all neighbours together: the
+ * first burst of a new connection (a window's worth) is not lost to it. */
 #define MEMP_NUM_ND6_QUEUE              512
 /* Addresses come from the config file: no SLAAC, no router solicitations. */
 #define LWIP_IPV6_AUTOCONFIG            0
@@ -134,7 +141,8 @@
 #define LWIP_TCP                        1
 /* 10,000 concurrent connections per instance, plus those in TIME_WAIT. */
 #define MEMP_NUM_TCP_PCB                16384
-/* One per listening socket. */
+/* One per listening socket: servers listen on a few ports, 256 is plenty
+ * (a listen pcb is small: 256 cost about 20 KiB). */
 #define MEMP_NUM_TCP_PCB_LISTEN         256
 #define SO_REUSE                        1
 #define SO_REUSE_RXTOALL                1
@@ -178,12 +186,22 @@
 #define TCP_SNDLOWAT                    (16 * 1024)
 /* Segments queued per connection: a full buffer of 536-byte segments. */
 #define TCP_SND_QUEUELEN                512
+/*
+ * Segments queued by all connections (sent and unacknowledged, or waiting).
+ * A bulk sender with full-sized segments queues 256 KiB / 1460 = 180; the
+ * many connections of a server queue a few each.  32,768 covers 10,000
+ * connections with three segments in flight each, or about 180 bulk
+ * senders; past that a send waits (or says EAGAIN) until segments are
+ * acknowledged, and loses nothing.  MEM_SIZE bounds the bytes, this the
+ * count.
+ */
 #define MEMP_NUM_TCP_SEG                32768
 
 /* Keep out-of-order segments (and SACK them) instead of dropping them, but
  * cap what one connection may pin while a hole stays open. */
 #define TCP_QUEUE_OOSEQ                 1
 #define LWIP_TCP_SACK_OUT               1
+/* 256 mbufs (one window of 1500-byte frames is 175) per connection. */
 #define TCP_OOSEQ_MAX_PBUFS             256
 
 /*
@@ -235,7 +253,8 @@
 
 /* ---- Debugging --------------------------------------------------------- */
 
-/* Assertions stay on: they are cheap and catch misuse of the raw API. */
+/* No debug output (LWIP_NOASSERT is not defined: assertions stay on, they
+ * are cheap and catch misuse of the raw API). */
 #define LWIP_DBG_TYPES_ON               LWIP_DBG_OFF
 
 #endif /* SHUNT_LWIPOPTS_H */

@@ -2,8 +2,9 @@
  * loop.h - one turn of the run-to-completion poll loop.
  *
  * A stack instance does all its work in turns of this loop, on the one
- * thread that owns it: nothing on this path sleeps, locks, makes a system
- * call or allocates from the C heap.  The application's hook
+ * thread that owns it: nothing on this path sleeps or locks, and nothing
+ * per packet makes a system call or allocates from the C heap (a question
+ * from shunt-stat, answered between turns, may).  The application's hook
  * (shunt_set_poll_hook in <shunt/shunt.h>) runs inside each turn.
  */
 #ifndef SHUNT_LOOP_H

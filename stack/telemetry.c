@@ -106,12 +106,18 @@ static void add_dict(struct rte_tel_data *d, const char *name, struct rte_tel_da
         rte_tel_data_add_dict_container(d, name, inner, 0);
 }
 
+static void add_drops(struct rte_tel_data *d, const struct shunt_counters *c)
+{
+    for (int i = 0; i < SHUNT_DROP_CAUSES; i++)
+        add_u64(d, shunt_drop_name(i), c->drops[i]);
+}
+
 static struct rte_tel_data *drops_dict(const struct shunt_counters *c)
 {
     struct rte_tel_data *d = dict();
 
-    for (int i = 0; d != NULL && i < SHUNT_DROP_CAUSES; i++)
-        add_u64(d, shunt_drop_name(i), c->drops[i]);
+    if (d != NULL)
+        add_drops(d, c);
     return d;
 }
 
@@ -260,8 +266,7 @@ static int answer_drops(const char *params, struct rte_tel_data *d)
     (void)params;
     shunt_stack_counters(&c);
     rte_tel_data_start_dict(d);
-    for (int i = 0; i < SHUNT_DROP_CAUSES; i++)
-        add_u64(d, shunt_drop_name(i), c.drops[i]);
+    add_drops(d, &c);
     return 0;
 }
 
