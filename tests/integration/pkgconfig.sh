@@ -14,6 +14,14 @@ for h in shunt.h socket.h; do
     [ -n "$(find "$WORK/root" -path "*/include/shunt/$h")" ] || fail "no <shunt/$h> installed"
 done
 
+# The library exports the calls of its public headers, and nothing else.
+exported=$(nm -D --defined-only "$lib" | awk '$2 == "T" { print $3 }' | sort)
+declared=$(sed -n 's/.*\b\(shunt_[a-z0-9_]*\)(.*/\1/p' "$(dirname "$pc")"/../../include/shunt/*.h |
+    sort -u)
+[ "$exported" = "$declared" ] ||
+    fail "libshunt.so exports other than its headers declare: $(comm -3 <(echo "$exported") <(echo "$declared") | tr -s ' \t\n' ' ')"
+echo "ok: libshunt.so exports the $(wc -l <<<"$declared") calls of <shunt/*.h>, nothing else"
+
 sed -n '/^    #include <netinet\/in.h>$/,/^    }$/s/^    //p' "$top_srcdir/README" >"$WORK/app.c"
 grep -q "shunt_accept" "$WORK/app.c" || fail "no example program found in the README"
 # The installed shunt.pc names where it will be (its prefix), not where it
