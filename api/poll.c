@@ -115,7 +115,9 @@ int shunt_select(int nfds, fd_set *readfds, fd_set *writefds, fd_set *exceptfds,
         if (ev != 0)
             pfds[n++] = (struct pollfd){ fd, ev, 0 };
     }
-    int ms = timeout == NULL ? -1 : (int)(timeout->tv_sec * 1000 + timeout->tv_usec / 1000);
+    /* A part of a millisecond waits a whole one, as the kernel's select
+     * waits at least the time asked. */
+    int ms = timeout == NULL ? -1 : (int)(timeout->tv_sec * 1000 + (timeout->tv_usec + 999) / 1000);
     uint64_t start = shunt_clock_ns();
     int rc = shunt_poll_fds(pfds, n, ms);
     if (rc < 0)

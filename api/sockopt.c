@@ -43,12 +43,13 @@ void shunt_sockopt_defaults(struct shunt_sock *s)
 
 /* ---- reading the caller's value ------------------------------------------ */
 
+/* Linux checks the length first, then reads (EFAULT). */
 static int get_int(const void *val, socklen_t len, int *out)
 {
-    if (val == NULL)
-        return -EFAULT;
     if (len < sizeof(int))
         return -EINVAL;
+    if (val == NULL)
+        return -EFAULT;
     memcpy(out, val, sizeof(int));
     return 0;
 }

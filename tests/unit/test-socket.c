@@ -1713,6 +1713,7 @@ START_TEST(null_pointers_efault)
     FAILS(EFAULT, shunt_getsockopt(p.c, SOL_SOCKET, SO_TYPE, NULL, &len));
     FAILS(EFAULT, shunt_getsockopt(p.c, SOL_SOCKET, SO_TYPE, &v, NULL));
     FAILS(EFAULT, shunt_setsockopt(p.c, SOL_SOCKET, SO_KEEPALIVE, NULL, sizeof(int)));
+    FAILS(EINVAL, shunt_setsockopt(p.c, SOL_SOCKET, SO_KEEPALIVE, NULL, 0));   /* length first */
     FAILS(EFAULT, shunt_sendmsg(p.c, NULL, 0));
     FAILS(EFAULT, shunt_recvmsg(p.c, NULL, 0));
     FAILS(EFAULT, shunt_ioctl(p.c, FIONBIO, NULL));
@@ -2809,6 +2810,14 @@ START_TEST(select_errors)
     FD_SET(gone, &r);
     tv = (struct timeval){ 0, 0 };
     FAILS(EBADF, shunt_select(gone + 1, &r, NULL, NULL, &tv));
+    /* Part of a millisecond is waited, not rounded away. */
+    FD_ZERO(&r);
+    FD_SET(u, &r);
+    tv = (struct timeval){ 0, 300 };
+    uint64_t start = mono_ns();
+    IS(0, shunt_select(u + 1, &r, NULL, NULL, &tv));
+    CHECK(mono_ns() - start >= 300000, "select(300 us) returned after %llu ns",
+          (unsigned long long)(mono_ns() - start));
 }
 END_TEST
 
