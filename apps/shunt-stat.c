@@ -359,24 +359,55 @@ static int stats_view(int fd, bool json, double interval, long count)
     return 0;
 }
 
-/* Every socket, page by page, as ss -tuna shows them. */
+/* A parsed value written back as JSON (strings, numbers, objects). */
+static void print_json(const struct jvalue *v)
+{
+    if (v->type == J_NUMBER) {
+        printf("%.17g", v->number);
+    } else if (v->type == J_STRING) {
+        putchar('"');
+        for (const char *c = v->string; *c != '\0'; c++)
+            printf(*c == '"' || *c == '\\' ? "\\%c" : "%c", *c);
+        putchar('"');
+    } else if (v->type == J_OBJECT) {
+        putchar('{');
+        for (const struct jvalue *m = v->first; m != NULL; m = m->next) {
+            printf("\"%s\":", m->name);
+            print_json(m);
+            if (m->next != NULL)
+                putchar(',');
+        }
+        putchar('}');
+    } else {
+        printf("null");
+    }
+}
+
+/* Every socket, page by page, as ss -tuna shows them; or, with json, one
+ * document: {"sockets": [{...}, ...]}. */
 static int sockets_view(int fd, bool json)
 {
     char *raw = malloc(REPLY_MAX), command[64];
-    unsigned from = 0;
+    unsigned from = 0, listed = 0;
 
-    if (!json)
+    if (json)
+        printf("{\"sockets\":[");
+    else
         printf("%-5s %-10s %5s %8s %8s %-28s %-28s %s\n", "Proto", "State", "Fd", "Recv-Q",
                "Send-Q", "Local", "Peer", "TCP");
     do {
         snprintf(command, sizeof(command), "/shunt/sockets,%u", from);
         struct jvalue *reply = ask(fd, command, raw, REPLY_MAX);
         const struct jvalue *page = reply->first;
-        if (json)
-            printf("%s\n", raw);
-        for (const struct jvalue *s = page->first; !json && s != NULL; s = s->next) {
+        for (const struct jvalue *s = page->first; s != NULL; s = s->next) {
             if (s->type != J_OBJECT)
                 continue;
+            if (json) {
+                if (listed++ > 0)
+                    putchar(',');
+                print_json(s);
+                continue;
+            }
             char tcp[96] = "";
             if (member(s, "rtt_us") != NULL)
                 snprintf(tcp, sizeof(tcp), "rtt:%.1fms cwnd:%.0f mss:%.0f retrans:%.0f",
@@ -389,6 +420,8 @@ static int sockets_view(int fd, bool json)
         from = (unsigned)number(page, "next");
         jfree(reply);
     } while (from != 0);
+    if (json)
+        printf("]}\n");
     free(raw);
     return 0;
 }

@@ -48,7 +48,10 @@ wait "$TCPDUMP_PID" 2>/dev/null || true
 expect_output "^capture on: $WORK/live.pcap, filter 'icmp'" \
     "$SHUNT_STAT" -P "$SHUNT_PID" --capture start "$WORK/live.pcap" icmp
 
-[ "$(tshark -r "$WORK/shunt.pcap" 2>/dev/null | wc -l)" -gt 0 ] || fail "tshark cannot read Shunt's capture"
+n=$(tshark -r "$WORK/shunt.pcap" 2>/dev/null | wc -l)
+[ "$n" -gt 0 ] || fail "tshark cannot read Shunt's capture"
+[ "$(tcpdump -nr "$WORK/shunt.pcap" 2>/dev/null | wc -l)" = "$n" ] ||
+    fail "tcpdump does not read the $n frames tshark reads in Shunt's capture"
 left=$(tshark -r "$WORK/shunt.pcap" -Y "not (ip and (icmp or tcp.port == 7 or udp.port == 7))" 2>/dev/null | wc -l)
 [ "$left" = 0 ] || fail "$left frames in the capture that its filter excludes"
 $PY - "$WORK/shunt.pcap" "$WORK/wire.pcap" <<'PY' || fail "Shunt's capture and the wire differ"
@@ -111,6 +114,16 @@ grep -qE "^udp +UNCONN +[0-9]+ .*\*:7 " <<<"$socks" || fail "no UDP socket on :7
 grep -qE "^tcp +ESTAB +[0-9]+ +0 +0 +$TOPO_SHUNT4:7 +$TOPO_PEER4:[0-9]+ +rtt:" <<<"$socks" ||
     fail "the peer's connection is not listed"
 echo "ok: shunt-stat --sockets lists the listener, the UDP socket and the connection"
+socks=$("$SHUNT_STAT" -p "$PREFIX" --sockets --json) || fail "shunt-stat --sockets --json failed: $socks"
+$PY - "$socks" "$TOPO_SHUNT4:7" "$TOPO_PEER4" <<'PY' || fail "shunt-stat --sockets --json: $socks"
+import json, sys
+socks = json.loads(sys.argv[1])["sockets"]
+estab = [s for s in socks if s["state"] == "ESTAB" and s["local"] == sys.argv[2]
+         and s["peer"].startswith(sys.argv[3] + ":")]
+assert len(estab) == 1 and "rtt_us" in estab[0] and "cwnd" in estab[0], socks
+assert any(s["proto"] == "udp" and s["local"].endswith(":7") for s in socks), socks
+PY
+echo "ok: shunt-stat --sockets --json is one document with the same sockets"
 
 
 # ---- dpdk-dumpcap, through rte_pdump ----------------------------------------
