@@ -278,20 +278,25 @@ static int set_ip_level(struct shunt_sock *s, int name, const void *val, socklen
             return rc;
         return name == IP_ADD_MEMBERSHIP ? join(s, &group) : leave(s, &group);
     case IP_MULTICAST_IF: {
+        /* An in_addr, or the interface address of an ip_mreq or ip_mreqn
+         * (both have it second); INADDR_ANY lets the route choose. */
         struct in_addr a;
+        if (s->type == SOCK_STREAM || len < sizeof(a))
+            return -EINVAL;
         if (val == NULL)
             return -EFAULT;
-        if (len < sizeof(a))
-            return -EINVAL;
-        memcpy(&a, val, sizeof(a));     /* an in_addr, or an ip_mreqn's group */
-        if (len >= sizeof(struct ip_mreqn))
-            memcpy(&a, &((const struct ip_mreqn *)val)->imr_address, sizeof(a));
+        memcpy(&a, len >= sizeof(struct ip_mreq) ?
+                   (const void *)&((const struct ip_mreq *)val)->imr_interface : val, sizeof(a));
+        ip_addr_t ip;
+        ip_addr_set_ip4_u32_val(ip, a.s_addr);
+        if (a.s_addr != INADDR_ANY && !shunt_addr_is_local(&ip))
+            return -EADDRNOTAVAIL;
         ip4_addr_set_u32(&o->mcast_if, a.s_addr);
-        ip_addr_t any;
-        ip_addr_copy_from_ip4(any, o->mcast_if);
-        return shunt_addr_is_local(&any) ? 0 : -EADDRNOTAVAIL;
+        return 0;
     }
     case IP_MULTICAST_TTL:
+        if (s->type == SOCK_STREAM)
+            return -EINVAL;
         if ((rc = get_int_or_byte(val, len, &v)) != 0)
             return rc;
         if (v == -1)

@@ -2488,6 +2488,26 @@ START_TEST(ip_multicast_options)
     FAILS(EINVAL, shunt_setsockopt(u, IPPROTO_IP, IP_MULTICAST_IF, &me.in.sin_addr, 2));
     struct ip_mreqn mr = { .imr_address = me.in.sin_addr };
     OK(shunt_setsockopt(u, IPPROTO_IP, IP_MULTICAST_IF, &mr, sizeof(mr)));
+    /* An ip_mreq names the interface second, after a group; a refused
+     * address leaves the option as it was; INADDR_ANY resets it. */
+    struct ip_mreq mq = { .imr_interface = me.in.sin_addr };
+    inet_pton(AF_INET, "239.1.2.3", &mq.imr_multiaddr);
+    OK(shunt_setsockopt(u, IPPROTO_IP, IP_MULTICAST_IF, &mq, sizeof(mq)));
+    FAILS(EADDRNOTAVAIL, shunt_setsockopt(u, IPPROTO_IP, IP_MULTICAST_IF, &far.in.sin_addr,
+                                          sizeof(struct in_addr)));
+    len = sizeof(ia);
+    OK(shunt_getsockopt(u, IPPROTO_IP, IP_MULTICAST_IF, &ia, &len));
+    EQ(ia.s_addr, me.in.sin_addr.s_addr);
+    ia.s_addr = htonl(INADDR_ANY);
+    OK(shunt_setsockopt(u, IPPROTO_IP, IP_MULTICAST_IF, &ia, sizeof(ia)));
+    len = sizeof(ia);
+    OK(shunt_getsockopt(u, IPPROTO_IP, IP_MULTICAST_IF, &ia, &len));
+    EQ(ia.s_addr, htonl(INADDR_ANY));
+    /* Multicast sending is for datagram sockets. */
+    int t = sock(AF_INET, SOCK_STREAM);
+    FAILS(EINVAL, shunt_setsockopt(t, IPPROTO_IP, IP_MULTICAST_IF, &me.in.sin_addr,
+                                   sizeof(struct in_addr)));
+    FAILS(EINVAL, shunt_setsockopt(t, IPPROTO_IP, IP_MULTICAST_TTL, &v, sizeof(v)));
 }
 END_TEST
 
@@ -2516,6 +2536,18 @@ START_TEST(ip_membership)
     struct ip_mreqn mrn = { .imr_multiaddr = mr.imr_multiaddr, .imr_address = me.in.sin_addr };
     OK(shunt_setsockopt(u, IPPROTO_IP, IP_ADD_MEMBERSHIP, &mrn, sizeof(mrn)));
     OK(shunt_setsockopt(u, IPPROTO_IP, IP_DROP_MEMBERSHIP, &mrn, sizeof(mrn)));
+
+    /* A socket joins 20 groups at most (Linux's igmp_max_memberships). */
+    for (int i = 0; i < 20; i++) {
+        mr.imr_multiaddr.s_addr = htonl(0xef010100u + (uint32_t)i);      /* 239.1.1.i */
+        OK(shunt_setsockopt(u, IPPROTO_IP, IP_ADD_MEMBERSHIP, &mr, sizeof(mr)));
+    }
+    mr.imr_multiaddr.s_addr = htonl(0xef010164u);
+    FAILS(ENOBUFS, shunt_setsockopt(u, IPPROTO_IP, IP_ADD_MEMBERSHIP, &mr, sizeof(mr)));
+    mr.imr_multiaddr.s_addr = htonl(0xef010100u);
+    OK(shunt_setsockopt(u, IPPROTO_IP, IP_DROP_MEMBERSHIP, &mr, sizeof(mr)));
+    mr.imr_multiaddr.s_addr = htonl(0xef010164u);
+    OK(shunt_setsockopt(u, IPPROTO_IP, IP_ADD_MEMBERSHIP, &mr, sizeof(mr)));
 }
 END_TEST
 
