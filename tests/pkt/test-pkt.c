@@ -921,6 +921,50 @@ START_TEST(broadcasts_received_without_so_broadcast)
 }
 END_TEST
 
+/* The IGMP message in the frame Shunt sent (in out, n bytes): its type and
+ * group, checked against where the frame goes. */
+static void assert_igmp(size_t n, uint8_t type, uint32_t group, uint32_t to)
+{
+    const struct rte_ipv4_hdr *ip = (const struct rte_ipv4_hdr *)(out + 14);
+    size_t hl = (ip->version_ihl & 0x0f) * 4u;
+    const uint8_t *igmp = out + 14 + hl;
+    uint32_t g;
+
+    ck_assert_uint_ge(n, 14 + hl + 8);
+    ck_assert_uint_eq(out[0], 0x01);            /* a multicast MAC: 01:00:5e + 23 bits */
+    ck_assert_uint_eq(out[2], 0x5e);
+    ck_assert_uint_eq(ip->next_proto_id, IPPROTO_IGMP);
+    ck_assert_uint_eq(ip->time_to_live, 1);
+    ck_assert_uint_eq(rte_be_to_cpu_32(ip->dst_addr), to);
+    ck_assert_uint_eq(igmp[0], type);
+    memcpy(&g, igmp + 4, 4);
+    ck_assert_uint_eq(rte_be_to_cpu_32(g), group);
+    ck_assert_uint_eq(rte_raw_cksum(igmp, 8), 0xffff);
+}
+
+/* Joining a group says so to the routers (an IGMPv2 report); leaving it,
+ * when no socket is left in it, too (a leave to all routers). */
+START_TEST(igmp_reports_join_and_leave)
+{
+    const uint32_t group = RTE_IPV4(239, 1, 2, 3);
+    int a = shunt_socket(AF_INET, SOCK_DGRAM, 0), b = shunt_socket(AF_INET, SOCK_DGRAM, 0);
+    struct ip_mreq mr = { .imr_multiaddr.s_addr = RTE_BE32(group),
+                          .imr_interface.s_addr = RTE_BE32(SHUNT_IP4) };
+
+    ck_assert_int_eq(shunt_setsockopt(a, IPPROTO_IP, IP_ADD_MEMBERSHIP, &mr, sizeof(mr)), 0);
+    assert_igmp(ring_recv(out, sizeof(out)), 0x16, group, group);
+    assert_nothing_sent();
+    /* A second socket in the group: the host is already a member. */
+    ck_assert_int_eq(shunt_setsockopt(b, IPPROTO_IP, IP_ADD_MEMBERSHIP, &mr, sizeof(mr)), 0);
+    assert_nothing_sent();
+    ck_assert_int_eq(shunt_setsockopt(a, IPPROTO_IP, IP_DROP_MEMBERSHIP, &mr, sizeof(mr)), 0);
+    assert_nothing_sent();
+    ck_assert_int_eq(shunt_close(b), 0);        /* closing leaves the group too */
+    assert_igmp(ring_recv(out, sizeof(out)), 0x17, group, RTE_IPV4(224, 0, 0, 2));
+    assert_nothing_sent();
+}
+END_TEST
+
 /* An ICMP port unreachable quoting the datagram Shunt just sent (in out). */
 static size_t port_unreachable(uint8_t *b, size_t quote_len)
 {
@@ -1076,7 +1120,7 @@ int main(void)
                       cause_tx_ring_full, cause_tx_nombuf } },
         { "tcp", { many_connections_demuxed, nonblocking_calls_turn_the_loop } },
         { "udp", { broadcasts_received_without_so_broadcast,
-                   port_unreachable_refuses_a_connected_socket } },
+                   port_unreachable_refuses_a_connected_socket, igmp_reports_join_and_leave } },
         { "loopback", { own_address_reached_with_checksum_offload } },
         { "capture", { capture_restarts_on_the_same_file } },
         { "drops", { truncated_frame_dropped, truncated_arp_dropped,
