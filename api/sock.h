@@ -58,6 +58,15 @@ struct shunt_proto {
 };
 
 extern const struct shunt_proto shunt_tcp_proto;
+
+/*
+ * A TCP connection's smoothed round-trip time and its variation, in
+ * microseconds: Shunt's own measure when its socket has one, else lwIP's
+ * (in 200 ms ticks).  s may be NULL (a pcb no socket has yet).  In api/tcp.c.
+ */
+struct tcp_pcb;
+uint32_t shunt_tcp_rtt_us(const struct shunt_sock *s, const struct tcp_pcb *pcb,
+                          uint32_t *var_us);
 extern const struct shunt_proto shunt_udp_proto;
 
 /* A received datagram, waiting to be read. */
@@ -134,6 +143,15 @@ struct shunt_sock {
     size_t rx_withheld;         /* window held back to honour SO_RCVBUF */
     bool rx_discard;            /* SHUT_RD: drop what arrives */
     uint64_t rx_turn;           /* the loop turn data last arrived in */
+
+    /* TCP: the round-trip time on the stack's clock.  lwIP times one
+     * segment at a time in 200 ms ticks; Shunt times the same segment in
+     * nanoseconds and keeps RFC 6298's smoothed estimate, for TCP_INFO and
+     * shunt-stat.  In api/tcp.c. */
+    uint64_t rtt_sent_ns;       /* when the timed segment left; 0: none timed */
+    uint32_t rtt_seq;           /* its sequence number */
+    uint32_t srtt_us;           /* 0 until the first sample */
+    uint32_t rttvar_us;
 
     /* UDP: a ring of received datagrams, charged against SO_RCVBUF. */
     struct shunt_dgram *dgrams;

@@ -436,9 +436,7 @@ static void tcp_info(const struct shunt_sock *s, struct tcp_info *ti)
     ti->tcpi_rto = (uint32_t)pcb->rto * tick_us;
     ti->tcpi_snd_mss = pcb->mss;
     ti->tcpi_rcv_mss = pcb->mss;
-    /* lwIP measures RTT in slow-timer ticks, scaled by 8 (sa) and 4 (sv). */
-    ti->tcpi_rtt = (uint32_t)(pcb->sa >> 3) * tick_us;
-    ti->tcpi_rttvar = (uint32_t)(pcb->sv >> 2) * tick_us;
+    ti->tcpi_rtt = shunt_tcp_rtt_us(s, pcb, &ti->tcpi_rttvar);
     ti->tcpi_snd_cwnd = pcb->mss ? pcb->cwnd / pcb->mss : 0;
     ti->tcpi_snd_ssthresh = pcb->mss ? pcb->ssthresh / pcb->mss : 0;
     ti->tcpi_unacked = pcb->snd_queuelen;

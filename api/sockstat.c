@@ -68,8 +68,8 @@ static struct rte_tel_data *describe_tcp(const struct tcp_pcb *pcb)
     add_endpoints(d, &pcb->local_ip, pcb->local_port, &pcb->remote_ip, pcb->remote_port);
     rte_tel_data_add_dict_u64(d, "recv_q", s != NULL ? s->rx_bytes : 0);
     rte_tel_data_add_dict_u64(d, "send_q", TCP_SND_BUF - pcb->snd_buf);
-    /* lwIP measures RTT in slow-timer ticks, scaled by 8. */
-    rte_tel_data_add_dict_u64(d, "rtt_us", (uint64_t)(pcb->sa >> 3) * TCP_SLOW_INTERVAL * 1000);
+    uint32_t var;
+    rte_tel_data_add_dict_u64(d, "rtt_us", shunt_tcp_rtt_us(s, pcb, &var));
     rte_tel_data_add_dict_u64(d, "cwnd", pcb->mss ? pcb->cwnd / pcb->mss : 0);
     rte_tel_data_add_dict_u64(d, "mss", pcb->mss);
     rte_tel_data_add_dict_u64(d, "retransmits", pcb->nrtx);

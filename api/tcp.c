@@ -26,6 +26,7 @@
 
 #include "lwip/prot/tcp.h"
 
+#include "clock.h"
 #include "demux.h"
 #include "hooks.h"
 #include "sock.h"
@@ -290,6 +291,64 @@ static int tcp_bind_op(struct shunt_sock *s, const ip_addr_t *ip, uint16_t port)
 /* Linux's SOMAXCONN: the backlog listen() is held to. */
 #define SOMAXCONN_LINUX 4096
 
+/* ---- round-trip time ---------------------------------------------------- */
+
+/* The socket that owns pcb (a new connection's pcb carries its listener's
+ * until accept() gives it one). */
+static struct shunt_sock *owner(const struct tcp_pcb *pcb)
+{
+    struct shunt_sock *s = pcb->callback_arg;
+
+    return s != NULL && s->pcb.tcp == pcb ? s : NULL;
+}
+
+/* lwIP has just started timing this segment (it times one at a time and
+ * forgets it on a retransmission, as Karn's rule says): time it too. */
+static void rtt_sent(const struct tcp_pcb *pcb, const struct tcp_hdr *hdr)
+{
+    struct shunt_sock *s;
+
+    if (pcb->rttest != 0 && pcb->rtseq == lwip_ntohl(hdr->seqno) && (s = owner(pcb)) != NULL) {
+        s->rtt_seq = pcb->rtseq;
+        s->rtt_sent_ns = shunt_clock_ns();
+    }
+}
+
+/* An acknowledgement of the timed segment: a sample, smoothed as RFC 6298
+ * does (and as lwIP will, in ticks, when it reads the same ACK). */
+static void rtt_acked(const struct tcp_pcb *pcb, const struct tcp_hdr *hdr)
+{
+    struct shunt_sock *s = owner(pcb);
+    u32_t ackno = hdr->ackno;           /* tcp_input has made it host order */
+
+    if (s == NULL || s->rtt_sent_ns == 0 || !(TCPH_FLAGS(hdr) & TCP_ACK) ||
+        pcb->rttest == 0 || pcb->rtseq != s->rtt_seq || !TCP_SEQ_LT(s->rtt_seq, ackno) ||
+        TCP_SEQ_GT(ackno, pcb->snd_nxt))
+        return;
+    uint32_t r = (uint32_t)LWIP_MIN((shunt_clock_ns() - s->rtt_sent_ns) / 1000, UINT32_MAX);
+    if (s->srtt_us == 0) {
+        s->srtt_us = LWIP_MAX(r, 1);
+        s->rttvar_us = r / 2;
+    } else {
+        uint32_t diff = s->srtt_us > r ? s->srtt_us - r : r - s->srtt_us;
+        s->rttvar_us = s->rttvar_us - s->rttvar_us / 4 + diff / 4;
+        s->srtt_us = LWIP_MAX(s->srtt_us - s->srtt_us / 8 + r / 8, 1);
+    }
+    s->rtt_sent_ns = 0;
+}
+
+uint32_t shunt_tcp_rtt_us(const struct shunt_sock *s, const struct tcp_pcb *pcb,
+                          uint32_t *var_us)
+{
+    if (s != NULL && s->srtt_us != 0) {
+        *var_us = s->rttvar_us;
+        return s->srtt_us;
+    }
+    /* lwIP keeps them scaled by 8 (sa) and 4 (sv). */
+    *var_us = (uint32_t)(pcb->sv >> 2) * TCP_SLOW_INTERVAL * 1000;
+    return (uint32_t)(pcb->sa >> 3) * TCP_SLOW_INTERVAL * 1000;
+}
+
 err_t shunt_tcp_inpacket(struct tcp_pcb *pcb, struct tcp_hdr *hdr, u16_t optlen,
                          u16_t opt1len, u8_t *opt2, struct pbuf *p)
 {
@@ -297,7 +356,11 @@ err_t shunt_tcp_inpacket(struct tcp_pcb *pcb, struct tcp_hdr *hdr, u16_t optlen,
     (void)opt1len;
     (void)opt2;
     (void)p;
-    if (pcb->state != LISTEN || (TCPH_FLAGS(hdr) & (TCP_SYN | TCP_ACK)) != TCP_SYN)
+    if (pcb->state != LISTEN) {
+        rtt_acked(pcb, hdr);
+        return ERR_OK;
+    }
+    if ((TCPH_FLAGS(hdr) & (TCP_SYN | TCP_ACK)) != TCP_SYN)
         return ERR_OK;
     const struct shunt_sock *s = pcb->callback_arg;
     /* Full means more than backlog waiting, so backlog + 1 fit (Linux). */
@@ -311,6 +374,8 @@ u32_t *shunt_tcp_options(struct pbuf *p, struct tcp_hdr *hdr, const struct tcp_p
                          u32_t *opts)
 {
     (void)p;
+    if (pcb != NULL)
+        rtt_sent(pcb, hdr);
     /* No pcb: a reset for a port nobody listens on. */
     const struct shunt_sock *s = pcb != NULL ? pcb->callback_arg : NULL;
     if (s == NULL || !(TCPH_FLAGS(hdr) & TCP_SYN) || s->opt.maxseg == 0)
@@ -414,6 +479,8 @@ static int tcp_connect_op(struct shunt_sock *s, const ip_addr_t *ip, uint16_t po
     }
     s->so_error = 0;
     s->rd_shut = s->wr_shut = s->peer_fin = false;
+    s->rtt_sent_ns = 0;
+    s->srtt_us = s->rttvar_us = 0;
     err_t err = tcp_connect(s->pcb.tcp, &to, port, on_connected);
     /* ERR_BUF: no ephemeral port left; ERR_USE: this 4-tuple is taken. */
     if (err == ERR_BUF || err == ERR_USE)

@@ -410,7 +410,7 @@ static int sockets_view(int fd, bool json)
             }
             char tcp[96] = "";
             if (member(s, "rtt_us") != NULL)
-                snprintf(tcp, sizeof(tcp), "rtt:%.1fms cwnd:%.0f mss:%.0f retrans:%.0f",
+                snprintf(tcp, sizeof(tcp), "rtt:%.3fms cwnd:%.0f mss:%.0f retrans:%.0f",
                          number(s, "rtt_us") / 1000, number(s, "cwnd"), number(s, "mss"),
                          number(s, "retransmits"));
             printf("%-5s %-10s %5.0f %8.0f %8.0f %-28s %-28s %s\n", string(s, "proto"),

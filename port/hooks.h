@@ -40,8 +40,8 @@ bool shunt_udp_unreachable(const struct ip_addr *local, u16_t lport,
 
 /*
  * A SYN for a listening socket whose accept queue is full is dropped (and
- * counted backlog_full), as Linux drops it; anything else goes on.  In
- * api/tcp.c.
+ * counted backlog_full), as Linux drops it; anything else goes on.  An ACK
+ * for the segment being timed gives a round-trip sample.  In api/tcp.c.
  */
 err_t shunt_tcp_inpacket(struct tcp_pcb *pcb, struct tcp_hdr *hdr, u16_t optlen,
                          u16_t opt1len, u8_t *opt2, struct pbuf *p);
@@ -51,7 +51,8 @@ err_t shunt_tcp_inpacket(struct tcp_pcb *pcb, struct tcp_hdr *hdr, u16_t optlen,
 
 /*
  * A SYN's MSS option, lowered to what TCP_MAXSEG asked for (lwIP builds it
- * from TCP_MSS and the MTU alone).  In api/tcp.c.
+ * from TCP_MSS and the MTU alone); and the time the segment lwIP times for
+ * its round trip leaves.  In api/tcp.c.
  */
 u32_t *shunt_tcp_options(struct pbuf *p, struct tcp_hdr *hdr, const struct tcp_pcb *pcb,
                          u32_t *opts);   /* pcb NULL: a reset sent without one */

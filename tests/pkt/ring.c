@@ -151,9 +151,11 @@ size_t ring_recv(void *buf, size_t cap)
 
 void ring_advance_ms(uint32_t ms)
 {
-    /* In steps of 10 ms, so every timer fires when it is due. */
-    for (uint32_t t = 0; t < ms; t += 10) {
-        now_ns += 10 * 1000000ull;
+    /* In steps of at most 10 ms, so every timer fires when it is due. */
+    for (uint32_t t = 0; t < ms;) {
+        uint32_t step = ms - t < 10 ? ms - t : 10;
+        now_ns += step * 1000000ull;
+        t += step;
         shunt_poll();
     }
 }
