@@ -247,12 +247,22 @@ static int tcp_open(struct shunt_sock *s)
 }
 
 /* A socket whose connection failed gets a fresh pcb to try again. */
+static int tcp_do_bind(struct shunt_sock *s, const ip_addr_t *ip, uint16_t port);
+
+/* A fresh pcb for a socket whose connection is gone; it keeps the address
+ * and port bind() named, as Linux keeps them (not those chosen for it). */
 static int reopen(struct shunt_sock *s)
 {
     if (s->pcb.tcp != NULL)
         return 0;
     s->bound = false;
-    return tcp_open(s);
+    int rc = tcp_open(s);
+    if (rc == 0 && (s->addr_by_hand || s->port_by_hand)) {
+        const ip_addr_t *any = s->family == AF_INET ? IP4_ADDR_ANY : IP_ANY_TYPE;
+        rc = tcp_do_bind(s, s->addr_by_hand ? &s->local_ip : any,
+                         s->port_by_hand ? s->local_port : 0);
+    }
+    return rc;
 }
 
 static int tcp_do_bind(struct shunt_sock *s, const ip_addr_t *ip, uint16_t port)
@@ -285,7 +295,11 @@ static int tcp_bind_op(struct shunt_sock *s, const ip_addr_t *ip, uint16_t port)
         return -EACCES;
     if ((rc = shunt_bind_check(s, ip, port)) != 0)
         return rc;
-    return tcp_do_bind(s, ip, port);
+    if ((rc = tcp_do_bind(s, ip, port)) == 0) {
+        s->addr_by_hand = !ip_addr_isany(ip);
+        s->port_by_hand = port != 0;
+    }
+    return rc;
 }
 
 /* Linux's SOMAXCONN: the backlog listen() is held to. */
@@ -442,16 +456,15 @@ static int tcp_accept_op(struct shunt_sock *s, struct shunt_sock **child)
 static int tcp_connect_op(struct shunt_sock *s, const ip_addr_t *ip, uint16_t port)
 {
     /* The call after an asynchronous connect finished reports how it did,
-     * once: 0, or its error (Linux's connect(), called again). */
+     * once: 0, or its error, or (the error read already) that the attempt
+     * was aborted (Linux's connect(), called again). */
     if (s->connect_pending && s->state != SOCK_CONNECTING) {
         s->connect_pending = false;
         if (s->state == SOCK_CONNECTED)
             return 0;
-        if (s->so_error != 0) {
-            int err = s->so_error;
-            s->so_error = 0;
-            return -err;
-        }
+        int err = s->so_error != 0 ? s->so_error : ECONNABORTED;
+        s->so_error = 0;
+        return -err;
     }
     switch (s->state) {
     case SOCK_CONNECTED:

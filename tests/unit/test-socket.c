@@ -1033,6 +1033,34 @@ START_TEST(connect_error_reported_by_next_call)
 }
 END_TEST
 
+/* Once the error of a failed connect has been read, the next connect says
+ * the attempt was aborted, and the one after tries again, from the port
+ * bind() named (a port bind() chose, for port 0, is not kept). */
+START_TEST(connect_again_after_failure)
+{
+    int hold = bound(FAM, SOCK_STREAM), l = listener(FAM, 4), spare = bound(FAM, SOCK_STREAM);
+    struct addr closed = local(FAM, port_of(hold)), open = local(FAM, port_of(l));
+    uint16_t port = port_of(spare);
+    struct addr mine = local(FAM, port);
+    int n = sock(FAM, SOCK_STREAM);
+
+    OK(shunt_close(spare));
+    OK(shunt_bind(n, &mine.sa, mine.len));
+
+    OK(shunt_fcntl(n, F_SETFL, O_NONBLOCK));
+    FAILS(EINPROGRESS, shunt_connect(n, &closed.sa, closed.len));
+    wait_for(n, POLLERR);
+    EQ(getint(n, SOL_SOCKET, SO_ERROR), ECONNREFUSED);
+    FAILS(ECONNABORTED, shunt_connect(n, &open.sa, open.len));
+    EQ(port_of(n), port);
+    int rc = shunt_connect(n, &open.sa, open.len);
+    CHECK(rc == 0 || errno == EINPROGRESS, "connect: %s", strerror(errno));
+    wait_for(n, POLLOUT);
+    EQ(getint(n, SOL_SOCKET, SO_ERROR), 0);
+    EQ(port_of(n), port);
+}
+END_TEST
+
 START_TEST(connect_bad_addresses)
 {
     int c = sock(FAM, TYPE);
@@ -3306,7 +3334,7 @@ int main(void)
                              T(accept_address_length, 2), T(accept_blocks_until_a_connection, 2) } },
         { "connect", { T(connect_nonblocking, 2), T(connect_already_under_way, 2),
                        T(connect_blocking_then_eisconn, 2), T(connect_refused, 2),
-                       T(connect_error_reported_by_next_call, 2), T(connect_bad_addresses, 4),
+                       T(connect_error_reported_by_next_call, 2), T(connect_again_after_failure, 2), T(connect_bad_addresses, 4),
                        T(udp_connect_and_disconnect, 2), T(udp_connected_to_closed_port, 2),
                        T(udp6_takes_an_ipv4_peer, 1) } },
         { "shutdown_close", { T(shutdown_bad_how, 4), T(shutdown_not_connected, 4),
