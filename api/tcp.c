@@ -434,6 +434,7 @@ static int tcp_listen_op(struct shunt_sock *s, int backlog)
     s->backlog = backlog;
     tcp_arg(lpcb, s);
     tcp_accept(lpcb, on_accept);
+    shunt_demux_listen(lpcb);
     shunt_bind_mark(s);
     return 0;
 }
@@ -501,6 +502,7 @@ static int tcp_connect_op(struct shunt_sock *s, const ip_addr_t *ip, uint16_t po
     if (err != ERR_OK)
         return err == ERR_RTE ? -ENETUNREACH : -shunt_sock_errno(err);
     s->state = SOCK_CONNECTING;
+    shunt_demux_add(s->pcb.tcp);        /* the SYN is out: replies find it by hash */
     s->connect_pending = true;
     s->bound = true;
     remember_names(s);

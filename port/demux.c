@@ -1,5 +1,5 @@
 /*
- * demux.c - established TCP connections by their 4-tuple, for lwIP's input.
+ * demux.c - TCP connections by their 4-tuple, for lwIP's input.
  */
 #include "demux.h"
 
@@ -41,6 +41,7 @@ static struct rte_hash *table;
 static struct tcp_pcb **pcbs;          /* by the table's key position */
 static u8_t ext_id = 0xff;           /* lwIP hands out ids once per process */
 static unsigned count;
+static bool all_hashed;                 /* no connection left out (the table was never full) */
 
 static void copy_addr(uint8_t *to, const ip_addr_t *ip)
 {
@@ -141,6 +142,7 @@ int shunt_demux_init(unsigned capacity)
     if (ext_id == 0xff)
         ext_id = tcp_ext_arg_alloc_id();
     count = 0;
+    all_hashed = true;
     return 0;
 }
 
@@ -153,8 +155,9 @@ void shunt_demux_free(void)
 }
 
 /*
- * A connection is established: its segments may now skip lwIP's walk. lwIP
- * refuses a second connection with a live one's 4-tuple, so the key is new.
+ * From now on the connection's segments skip lwIP's walk.  lwIP refuses a
+ * second connection with a live one's 4-tuple, so the key is new (or this
+ * pcb's own, added before).
  */
 void shunt_demux_add(struct tcp_pcb *pcb)
 {
@@ -162,13 +165,32 @@ void shunt_demux_add(struct tcp_pcb *pcb)
 
     pcb_key(pcb, &k);
     int32_t position = rte_hash_add_key(table, &k);
-    if (position < 0)
-        return;                         /* full: lwIP's walk still finds it */
+    if (position < 0) {
+        all_hashed = false;             /* full: lwIP's walk must find it */
+        return;
+    }
     if (pcbs[position] == NULL)
         count++;
     pcbs[position] = pcb;
     tcp_ext_arg_set_callbacks(pcb, ext_id, &on_free);
     tcp_ext_arg_set(pcb, ext_id, (void *)(intptr_t)(position + 1));
+}
+
+/* lwIP has made a connection for a SYN to a listener; its SYN-ACK is next. */
+static err_t passive_open(u8_t id, struct tcp_pcb_listen *lpcb, struct tcp_pcb *pcb)
+{
+    (void)id;
+    (void)lpcb;
+    shunt_demux_add(pcb);
+    return ERR_OK;
+}
+
+static const struct tcp_ext_arg_callbacks on_listen = { NULL, passive_open };
+
+void shunt_demux_listen(struct tcp_pcb *lpcb)
+{
+    tcp_ext_arg_set_callbacks(lpcb, ext_id, &on_listen);
+    tcp_ext_arg_set(lpcb, ext_id, NULL);
 }
 
 unsigned shunt_demux_count(void)
@@ -188,16 +210,18 @@ static void unlink_pcb(struct tcp_pcb **head, struct tcp_pcb *pcb, struct tcp_pc
 }
 
 /*
- * lwIP's input for one segment of pcb, with an active list of pcb alone.
- * lwIP may take pcb off that list (a reset, a close, TIME-WAIT, freed) and
- * may put new pcbs on it; afterwards the real list gets the same changes.
+ * lwIP's input for one segment of pcb, with an active list of pcb alone (or
+ * empty, for pcb NULL).  lwIP may take pcb off that list (a reset, a close,
+ * TIME-WAIT, freed) and may put new pcbs on it; afterwards the real list
+ * gets the same changes.
  */
 static err_t input_alone(struct pbuf *p, struct netif *netif, struct tcp_pcb *pcb)
 {
-    struct tcp_pcb *list = tcp_active_pcbs, *next = pcb->next;
+    struct tcp_pcb *list = tcp_active_pcbs, *next = pcb != NULL ? pcb->next : NULL;
 
     tcp_active_pcbs = pcb;
-    pcb->next = NULL;
+    if (pcb != NULL)
+        pcb->next = NULL;
     err_t err = ethernet_input(p, netif);
 
     /* What lwIP left: pcb still there or not, and anything it added. */
@@ -218,7 +242,7 @@ static err_t input_alone(struct pbuf *p, struct netif *netif, struct tcp_pcb *pc
     }
     if (kept)
         pcb->next = next;               /* where it was in the real list */
-    else
+    else if (pcb != NULL)
         unlink_pcb(&list, pcb, next);   /* compares pointers only: pcb may be freed */
     if (added_tail != NULL) {
         added_tail->next = list;
@@ -233,8 +257,10 @@ err_t shunt_demux_input(struct pbuf *p, struct netif *netif)
     struct key k;
     int32_t position;
 
-    if (count < DEMUX_MIN || !frame_key(p, &k) || (position = rte_hash_lookup(table, &k)) < 0)
+    if (count < DEMUX_MIN || !frame_key(p, &k))
         return ethernet_input(p, netif);
+    if ((position = rte_hash_lookup(table, &k)) < 0)
+        return all_hashed ? input_alone(p, netif, NULL) : ethernet_input(p, netif);
     struct tcp_pcb *pcb = pcbs[position];
     if (pcb->state == TIME_WAIT || pcb->state == CLOSED || pcb->state == LISTEN)
         return ethernet_input(p, netif);   /* not on the active list */

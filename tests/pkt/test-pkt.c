@@ -844,6 +844,64 @@ END_TEST
  * still gets its connections and data: a non-blocking call that finds
  * nothing turns the loop once before it says EAGAIN.
  */
+/*
+ * With many connections, segments the hash does not know skip lwIP's walk
+ * of its active list: every connection is in the hash from its first SYN,
+ * so what misses belongs to none of them.  New connections still come up
+ * both ways, a repeated SYN finds its half-open connection, and a stray
+ * ACK is answered by a reset.
+ */
+START_TEST(unknown_segments_skip_the_walk)
+{
+    enum { N = 30, PORT = 7200 };
+    int l = shunt_socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK, 0);
+    struct sockaddr_in a = { .sin_family = AF_INET, .sin_port = RTE_BE16(PORT) };
+    uint32_t isn;
+
+    ck_assert_int_eq(shunt_bind(l, (struct sockaddr *)&a, sizeof(a)), 0);
+    ck_assert_int_eq(shunt_listen(l, N + 1), 0);
+    arp_exchange();
+    for (int i = 0; i <= N; i++) {
+        ring_send(in, tcp_segment(in, (uint16_t)(30000 + i), PORT, RTE_TCP_SYN_FLAG, 1000, 0));
+        ck_assert_uint_gt(ring_recv(out, sizeof(out)), 0);
+        isn = rte_be_to_cpu_32(((struct rte_tcp_hdr *)(out + 14 + 20))->sent_seq);
+        /* In the hash from its SYN-ACK on, before the handshake ends. */
+        ck_assert_uint_eq(shunt_demux_count(), (unsigned)i + 1);
+        if (i == N) {
+            /* The SYN again: the same half-open connection answers. */
+            ring_send(in, tcp_segment(in, (uint16_t)(30000 + i), PORT, RTE_TCP_SYN_FLAG, 1000, 0));
+            ck_assert_uint_gt(ring_recv(out, sizeof(out)), 0);
+            ck_assert_uint_eq(rte_be_to_cpu_32(((struct rte_tcp_hdr *)(out + 14 + 20))->sent_seq),
+                              isn);
+            ck_assert_uint_eq(tcp_pcbs(), (unsigned)N + 1);
+        }
+        ring_send(in, tcp_segment(in, (uint16_t)(30000 + i), PORT, RTE_TCP_ACK_FLAG, 1001, isn + 1));
+        ck_assert_int_ge(shunt_accept(l, NULL, NULL), 0);
+    }
+
+    /* A stray ACK, for no connection: a reset. */
+    ring_send(in, tcp_segment(in, 39999, PORT, RTE_TCP_ACK_FLAG, 5000, 6000));
+    ck_assert_uint_eq(ring_recv(out, sizeof(out)), 14 + 20 + 20);
+    ck_assert_uint_eq(out[14 + 20 + 13] & RTE_TCP_RST_FLAG, RTE_TCP_RST_FLAG);
+
+    /* A connection out: hashed with its SYN, so the SYN-ACK finds it. */
+    int c = shunt_socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK, 0);
+    struct sockaddr_in peer = { .sin_family = AF_INET, .sin_port = RTE_BE16(8000),
+                                .sin_addr.s_addr = RTE_BE32(PEER_IP4) };
+    ck_assert_int_eq(shunt_connect(c, (struct sockaddr *)&peer, sizeof(peer)), -1);
+    ck_assert_int_eq(errno, EINPROGRESS);
+    ck_assert_uint_eq(shunt_demux_count(), (unsigned)N + 2);
+    ck_assert_uint_gt(ring_recv(out, sizeof(out)), 0);
+    const struct rte_tcp_hdr *syn = (const struct rte_tcp_hdr *)(out + 14 + 20);
+    uint16_t cport = rte_be_to_cpu_16(syn->src_port);
+    uint32_t cisn = rte_be_to_cpu_32(syn->sent_seq);
+    ring_send(in, tcp_segment(in, 8000, cport, RTE_TCP_SYN_FLAG | RTE_TCP_ACK_FLAG, 777, cisn + 1));
+    struct pollfd pfd = { .fd = c, .events = POLLOUT };
+    ck_assert_int_eq(shunt_poll_fds(&pfd, 1, 0), 1);
+    ck_assert_int_eq(shunt_send(c, "out", 3, 0), 3);
+}
+END_TEST
+
 static struct tcp_info tcp_info_of(int fd)
 {
     struct tcp_info ti;
@@ -1231,7 +1289,8 @@ int main(void)
                       cause_socket_full, cause_backlog_full, cause_arp_queue, cause_pool_empty,
                       cause_tx_ring_full, cause_tx_nombuf } },
         { "tcp", { many_connections_demuxed, nonblocking_calls_turn_the_loop,
-                   tcp_info_counts_a_retransmission, tcp_info_rtt_in_microseconds } },
+                   tcp_info_counts_a_retransmission, tcp_info_rtt_in_microseconds,
+                   unknown_segments_skip_the_walk } },
         { "udp", { broadcasts_received_without_so_broadcast,
                    port_unreachable_refuses_a_connected_socket, igmp_reports_join_and_leave } },
         { "loopback", { own_address_reached_with_checksum_offload } },
