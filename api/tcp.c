@@ -388,7 +388,7 @@ u32_t *shunt_tcp_options(struct pbuf *p, struct tcp_hdr *hdr, const struct tcp_p
                          u32_t *opts)
 {
     (void)p;
-    if (pcb != NULL)
+    if (pcb != NULL && pcb->state != LISTEN)   /* a listener's pcb is the small kind */
         rtt_sent(pcb, hdr);
     /* No pcb: a reset for a port nobody listens on. */
     const struct shunt_sock *s = pcb != NULL ? pcb->callback_arg : NULL;
