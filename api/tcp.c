@@ -246,8 +246,21 @@ static int tcp_open(struct shunt_sock *s)
     return 0;
 }
 
-/* A socket whose connection failed gets a fresh pcb to try again. */
-static int tcp_do_bind(struct shunt_sock *s, const ip_addr_t *ip, uint16_t port);
+static int tcp_do_bind(struct shunt_sock *s, const ip_addr_t *ip, uint16_t port)
+{
+    ip_addr_t local = *ip;
+
+    if (s->family == AF_INET6 && s->opt.v6only && ip_addr_isany(ip))
+        ip_addr_copy(local, *IP6_ADDR_ANY);
+    err_t err = tcp_bind(s->pcb.tcp, &local, port);
+    if (err == ERR_BUF)
+        return -EADDRINUSE;             /* no ephemeral port left */
+    if (err != ERR_OK)
+        return -shunt_sock_errno(err);
+    s->bound = true;
+    remember_names(s);
+    return 0;
+}
 
 /* A fresh pcb for a socket whose connection is gone; it keeps the address
  * and port bind() named, as Linux keeps them (not those chosen for it). */
@@ -263,22 +276,6 @@ static int reopen(struct shunt_sock *s)
                          s->port_by_hand ? s->local_port : 0);
     }
     return rc;
-}
-
-static int tcp_do_bind(struct shunt_sock *s, const ip_addr_t *ip, uint16_t port)
-{
-    ip_addr_t local = *ip;
-
-    if (s->family == AF_INET6 && s->opt.v6only && ip_addr_isany(ip))
-        ip_addr_copy(local, *IP6_ADDR_ANY);
-    err_t err = tcp_bind(s->pcb.tcp, &local, port);
-    if (err == ERR_BUF)
-        return -EADDRINUSE;             /* no ephemeral port left */
-    if (err != ERR_OK)
-        return -shunt_sock_errno(err);
-    s->bound = true;
-    remember_names(s);
-    return 0;
 }
 
 static int tcp_bind_op(struct shunt_sock *s, const ip_addr_t *ip, uint16_t port)

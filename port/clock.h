@@ -2,9 +2,10 @@
  * clock.h - the one clock of a stack instance.
  *
  * lwIP's timers (sys_now()) and the poll loop read this clock (capture
- * timestamps are the wall clock's, as pcap files want).  It counts the CPU's time-stamp counter by default; a test
- * installs its own source and moves time forward by hand, so retransmission,
- * ARP expiry or reassembly timeouts run in microseconds of real time.
+ * timestamps are the wall clock's, as pcap files want).  It counts the
+ * CPU's time-stamp counter by default; a test installs its own source and
+ * moves time forward by hand, so retransmission, ARP expiry or reassembly
+ * timeouts run in microseconds of real time.
  */
 #ifndef SHUNT_CLOCK_H
 #define SHUNT_CLOCK_H

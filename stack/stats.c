@@ -83,7 +83,9 @@ static void lwip_causes(struct shunt_counters *out)
  */
 static uint64_t kernel_ring_drops(uint16_t port_id)
 {
-    static uint64_t packet_drops;       /* PACKET_STATISTICS restarts from 0 once read */
+    /* PACKET_STATISTICS restarts from 0 once read.  (Snapshots are taken
+     * on the instance's thread only: telemetry asks it for them.) */
+    static uint64_t packet_drops;
     struct rte_eth_dev_info info;
     uint64_t xdp_drops = 0;
 
@@ -106,10 +108,10 @@ static uint64_t kernel_ring_drops(uint16_t port_id)
         if (xdp && getsockopt(fd, SOL_XDP, XDP_STATISTICS, &x, &len) == 0 && len == sizeof(x))
             xdp_drops += x.rx_ring_full;
         if (!xdp && getsockopt(fd, SOL_PACKET, PACKET_STATISTICS, &p, &len) == 0)
-            __atomic_add_fetch(&packet_drops, p.tp_drops, __ATOMIC_RELAXED);
+            packet_drops += p.tp_drops;
     }
     closedir(fds);
-    return xdp ? xdp_drops : __atomic_load_n(&packet_drops, __ATOMIC_RELAXED);
+    return xdp ? xdp_drops : packet_drops;
 }
 
 void shunt_stats_snapshot(const struct shunt_counters *live, uint16_t port_id,
