@@ -36,6 +36,7 @@
 
 #include "frames.h"
 #include "ring.h"
+#include "suite.h"
 
 static uint8_t in[FRAME_MAX], out[FRAME_MAX], want[FRAME_MAX];
 static const struct rte_ether_addr zero_mac = { { 0 } };
@@ -1308,9 +1309,5 @@ int main(void)
         suite_add_tcase(s, tc);
     }
 
-    SRunner *sr = srunner_create(s);
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+    return run_suite(s);
 }

@@ -19,6 +19,7 @@
 
 #include "capture.h"
 #include "frames.h"
+#include "suite.h"
 
 static struct rte_mempool *pool;
 static char dir[] = "/tmp/test-capture.XXXXXX";
@@ -229,9 +230,5 @@ int main(void)
     tcase_add_test(tc, bad_filter_and_path_say_why);
     suite_add_tcase(s, tc);
 
-    SRunner *sr = srunner_create(s);
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+    return run_suite(s);
 }

@@ -12,6 +12,7 @@
 #include "lwip/prot/ip.h"
 #include "lwip/init.h"
 #include "lwip/pbuf.h"
+#include "suite.h"
 
 /* RFC 1071 as written: big-endian 16-bit words, one at a time, carries
  * folded at the end.  Returned as lwIP's checksum returns it: the words'
@@ -119,9 +120,5 @@ int main(void)
     tcase_add_test(tc, lwip_chain_with_odd_pieces);
     suite_add_tcase(s, tc);
 
-    SRunner *sr = srunner_create(s);
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+    return run_suite(s);
 }

@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include "config.h"
+#include "suite.h"
 
 #define GOOD_EAL "eal = -l 0 --no-pci --vdev=net_af_xdp0,iface=sh0\n"
 
@@ -208,9 +209,5 @@ int main(void)
     tcase_add_test(tc, load_file);
     suite_add_tcase(s, tc);
 
-    SRunner *sr = srunner_create(s);
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+    return run_suite(s);
 }

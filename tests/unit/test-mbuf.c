@@ -19,6 +19,7 @@
 #include "lwip/pbuf.h"
 
 #include "mbuf.h"
+#include "suite.h"
 
 #define POOL_SIZE 63
 #define DATA_ROOM (RTE_MBUF_DEFAULT_BUF_SIZE - RTE_PKTMBUF_HEADROOM)
@@ -437,9 +438,5 @@ int main(void)
     suite_add_tcase(s, tx);
     suite_add_tcase(s, ol);
 
-    SRunner *sr = srunner_create(s);
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+    return run_suite(s);
 }

@@ -51,6 +51,7 @@
 #include "ring.h"
 #include "shunt/shunt.h"
 #include "shunt/socket.h"
+#include "suite.h"
 
 /* ---- the path under test --------------------------------------------------- */
 
@@ -3388,9 +3389,5 @@ int main(void)
         suite_add_tcase(s, tc);
     }
 
-    SRunner *sr = srunner_create(s);
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+    return run_suite(s);
 }
