@@ -555,6 +555,21 @@ static size_t tcp_segment(uint8_t *b, uint16_t sport, uint16_t dport, uint8_t fl
     return tcp_data(b, sport, dport, flags, seq, ack, "", 0);
 }
 
+/* The peer's SYN (sequence 1000) from sport to Shunt's dport: Shunt's ISN,
+ * from the SYN-ACK it answers with. */
+static uint32_t peer_syn(uint16_t sport, uint16_t dport)
+{
+    ring_send(in, tcp_segment(in, sport, dport, RTE_TCP_SYN_FLAG, 1000, 0));
+    ck_assert_uint_ge(ring_recv(out, sizeof(out)), 14 + 20 + 20);
+    return rte_be_to_cpu_32(((struct rte_tcp_hdr *)(out + 14 + 20))->sent_seq);
+}
+
+/* The handshake's last ACK, for Shunt's ISN isn. */
+static void peer_ack(uint16_t sport, uint16_t dport, uint32_t isn)
+{
+    ring_send(in, tcp_segment(in, sport, dport, RTE_TCP_ACK_FLAG, 1001, isn + 1));
+}
+
 /* A UDP datagram from the peer to an address of Shunt's (or a broadcast). */
 static size_t udp_datagram_to(uint8_t *b, const struct rte_ether_addr *mac, uint32_t dst,
                               uint16_t sport, uint16_t dport, const void *data, size_t len)
@@ -666,11 +681,7 @@ START_TEST(cause_backlog_full)
     arp_exchange();
     count_from_here();
     /* One handshake completes and waits for accept()... */
-    ring_send(in, tcp_segment(in, 40001, 6000, RTE_TCP_SYN_FLAG, 1000, 0));
-    size_t n = ring_recv(out, sizeof(out));
-    ck_assert_uint_ge(n, 14 + 20 + 20);
-    uint32_t their_seq = rte_be_to_cpu_32(((struct rte_tcp_hdr *)(out + 14 + 20))->sent_seq);
-    ring_send(in, tcp_segment(in, 40001, 6000, RTE_TCP_ACK_FLAG, 1001, their_seq + 1));
+    peer_ack(40001, 6000, peer_syn(40001, 6000));
     assert_only(SHUNT_DROP_CAUSES, 0, "the first connection");
     /* ...so the next SYN finds the queue full, and is dropped unanswered. */
     ring_send(in, tcp_segment(in, 40002, 6000, RTE_TCP_SYN_FLAG, 2000, 0));
@@ -788,11 +799,8 @@ START_TEST(many_connections_demuxed)
     ck_assert_int_eq(shunt_listen(l, N), 0);
     arp_exchange();
     for (int i = 0; i < N; i++) {
-        ring_send(in, tcp_segment(in, (uint16_t)(30000 + i), PORT, RTE_TCP_SYN_FLAG, 1000, 0));
-        ck_assert_uint_gt(ring_recv(out, sizeof(out)), 0);
-        isn[i] = rte_be_to_cpu_32(((struct rte_tcp_hdr *)(out + 14 + 20))->sent_seq);
-        ring_send(in, tcp_segment(in, (uint16_t)(30000 + i), PORT, RTE_TCP_ACK_FLAG, 1001,
-                                  isn[i] + 1));
+        isn[i] = peer_syn((uint16_t)(30000 + i), PORT);
+        peer_ack((uint16_t)(30000 + i), PORT, isn[i]);
         fds[i] = shunt_accept4(l, NULL, NULL, SOCK_NONBLOCK);
         ck_assert_int_ge(fds[i], 0);
     }
@@ -863,20 +871,15 @@ START_TEST(unknown_segments_skip_the_walk)
     ck_assert_int_eq(shunt_listen(l, N + 1), 0);
     arp_exchange();
     for (int i = 0; i <= N; i++) {
-        ring_send(in, tcp_segment(in, (uint16_t)(30000 + i), PORT, RTE_TCP_SYN_FLAG, 1000, 0));
-        ck_assert_uint_gt(ring_recv(out, sizeof(out)), 0);
-        isn = rte_be_to_cpu_32(((struct rte_tcp_hdr *)(out + 14 + 20))->sent_seq);
+        isn = peer_syn((uint16_t)(30000 + i), PORT);
         /* In the hash from its SYN-ACK on, before the handshake ends. */
         ck_assert_uint_eq(shunt_demux_count(), (unsigned)i + 1);
         if (i == N) {
             /* The SYN again: the same half-open connection answers. */
-            ring_send(in, tcp_segment(in, (uint16_t)(30000 + i), PORT, RTE_TCP_SYN_FLAG, 1000, 0));
-            ck_assert_uint_gt(ring_recv(out, sizeof(out)), 0);
-            ck_assert_uint_eq(rte_be_to_cpu_32(((struct rte_tcp_hdr *)(out + 14 + 20))->sent_seq),
-                              isn);
+            ck_assert_uint_eq(peer_syn((uint16_t)(30000 + i), PORT), isn);
             ck_assert_uint_eq(tcp_pcbs(), (unsigned)N + 1);
         }
-        ring_send(in, tcp_segment(in, (uint16_t)(30000 + i), PORT, RTE_TCP_ACK_FLAG, 1001, isn + 1));
+        peer_ack((uint16_t)(30000 + i), PORT, isn);
         ck_assert_int_ge(shunt_accept(l, NULL, NULL), 0);
     }
 
@@ -938,10 +941,8 @@ static int accepted_connection(int *listener, uint32_t *isn)
     ck_assert_int_eq(shunt_bind(l, (struct sockaddr *)&a, sizeof(a)), 0);
     ck_assert_int_eq(shunt_listen(l, 1), 0);
     arp_exchange();
-    ring_send(in, tcp_segment(in, INFO_PEER_PORT, INFO_PORT, RTE_TCP_SYN_FLAG, 1000, 0));
-    ck_assert_uint_gt(ring_recv(out, sizeof(out)), 0);
-    *isn = rte_be_to_cpu_32(((struct rte_tcp_hdr *)(out + 14 + 20))->sent_seq);
-    ring_send(in, tcp_segment(in, INFO_PEER_PORT, INFO_PORT, RTE_TCP_ACK_FLAG, 1001, *isn + 1));
+    *isn = peer_syn(INFO_PEER_PORT, INFO_PORT);
+    peer_ack(INFO_PEER_PORT, INFO_PORT, *isn);
     int fd = shunt_accept(l, NULL, NULL);
     ck_assert_int_ge(fd, 0);
     ck_assert_int_eq(shunt_setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one)), 0);
@@ -1023,9 +1024,7 @@ START_TEST(nonblocking_calls_turn_the_loop)
     ck_assert_int_eq(shunt_bind(l, (struct sockaddr *)&a, sizeof(a)), 0);
     ck_assert_int_eq(shunt_listen(l, 4), 0);
     arp_exchange();
-    ring_send(in, tcp_segment(in, SPORT, PORT, RTE_TCP_SYN_FLAG, 1000, 0));
-    ck_assert_uint_gt(ring_recv(out, sizeof(out)), 0);
-    uint32_t isn = rte_be_to_cpu_32(((struct rte_tcp_hdr *)(out + 14 + 20))->sent_seq);
+    uint32_t isn = peer_syn(SPORT, PORT);
 
     /* The handshake's last ACK waits on the wire: accept takes it in. */
     ring_put(in, tcp_segment(in, SPORT, PORT, RTE_TCP_ACK_FLAG, 1001, isn + 1));
