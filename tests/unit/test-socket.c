@@ -19,7 +19,9 @@
  *
  * Loop tests: _i bit 0 picks the family (0 AF_INET, 1 AF_INET6), bit 1 the
  * type (0 SOCK_STREAM, 1 SOCK_DGRAM), as FAM and TYPE below; a test of one
- * family loops over the type alone (TYPE_ONLY).
+ * family loops over the type alone (TYPE_ONLY).  Each test is registered
+ * (main, at the end) with the loop that says which of these its body uses:
+ * ONE_CASE, BOTH_FAMILIES, BOTH_TYPES or EVERY_FAMILY_AND_TYPE.
  *
  * SHUNT_TEST_KEEP_GOING=1 lists every mismatch instead of stopping each test
  * at its first (see CHECK).
@@ -61,6 +63,15 @@ static bool on_shunt;           /* false: the kernel path */
 #define TYPE ((_i & 2) ? SOCK_DGRAM : SOCK_STREAM)
 /* Tests of one family loop over the type only. */
 #define TYPE_ONLY (_i ? SOCK_DGRAM : SOCK_STREAM)
+
+/* How many times a test runs, named by what its body takes from _i. */
+enum {
+    ONE_CASE = 1,               /* nothing: one run */
+    BOTH_FAMILIES = 2,          /* FAM: AF_INET, AF_INET6; the body names the type */
+    BOTH_TYPES = 2,             /* TYPE_ONLY: SOCK_STREAM, SOCK_DGRAM; the body
+                                   names the family */
+    EVERY_FAMILY_AND_TYPE = 4,  /* FAM and TYPE: each family with each type */
+};
 
 static const char *errname(int e)
 {
@@ -597,7 +608,7 @@ END_TEST
 
 START_TEST(bind_wrong_family)
 {
-    int fd4 = sock(AF_INET, TYPE), fd6 = sock(AF_INET6, TYPE);
+    int fd4 = sock(AF_INET, TYPE_ONLY), fd6 = sock(AF_INET6, TYPE_ONLY);
     struct addr a6 = local(AF_INET6, 0), a4 = local(AF_INET, 0);
 
     /* IPv4 socket, IPv6 address. */
@@ -2928,7 +2939,7 @@ END_TEST
 
 START_TEST(epoll_wait_errors)
 {
-    int ep = (int)OK(shunt_epoll_create1(0)), fd = sock(FAM, TYPE), p[2];
+    int ep = (int)OK(shunt_epoll_create1(0)), fd = sock(FAM, SOCK_STREAM), p[2];
     struct epoll_event ev[4];
 
     EQ(pipe(p), 0);
@@ -3292,12 +3303,17 @@ END_TEST
 
 /* ==== the suite =============================================================== */
 
-struct test {
-    const TTest *fn;
-    int loops;          /* 2: each family; 4: each family and type */
-};
+/* A test case of the suite: each test on a fresh path (path_up, path_down),
+ * in its own process, for at most 10 s. */
+static TCase *socket_case(Suite *s, const char *name)
+{
+    TCase *tc = tcase_create(name);
 
-#define T(fn, loops) { fn, loops }
+    tcase_add_checked_fixture(tc, path_up, path_down);
+    tcase_set_timeout(tc, 10);
+    suite_add_tcase(s, tc);
+    return tc;
+}
 
 int main(void)
 {
@@ -3314,80 +3330,109 @@ int main(void)
         return 2;
     }
 
-    const struct {
-        const char *name;
-        struct test tests[24];
-    } cases[] = {
-        { "socket", { T(socket_types_and_protocols, 2), T(socket_bad_protocol, 2),
-                      T(socket_bad_family, 1), T(socket_bad_type, 2), T(socket_bad_flags, 4),
-                      T(socket_nonblock_cloexec, 4), T(socket_takes_lowest_free_number, 4),
-                      T(shunt_owns_its_descriptors, 4) } },
-        { "bind", { T(bind_port_zero_is_ephemeral, 4), T(bind_any_address, 4),
-                    T(bind_short_length, 4), T(bind_wrong_family, 4),
-                    T(bind_nonlocal_address, 4), T(bind_address_in_use, 4), T(bind_twice, 4),
-                    T(reuseaddr_over_time_wait, 2), T(reuseaddr_tcp_rules, 2),
-                    T(connect_to_a_taken_four_tuple, 2),
-                    T(reuseaddr_udp_shares_port, 2), T(reuseport_shares_port, 4) } },
-        { "listen_accept", { T(listen_on_udp, 2), T(listen_binds_unbound_socket, 2),
-                             T(listen_twice_and_odd_backlogs, 2), T(listen_on_connected_socket, 2),
-                             T(accept_not_listening, 2), T(accept4_bad_flags, 2),
-                             T(accept_nonblocking_eagain, 2), T(accept_flags_and_inheritance, 2),
-                             T(accept_address_length, 2), T(accept_blocks_until_a_connection, 2) } },
-        { "connect", { T(connect_nonblocking, 2), T(connect_already_under_way, 2),
-                       T(connect_blocking_then_eisconn, 2), T(connect_refused, 2),
-                       T(connect_error_reported_by_next_call, 2), T(connect_again_after_failure, 2), T(connect_bad_addresses, 4),
-                       T(udp_connect_and_disconnect, 2), T(udp_connected_to_closed_port, 2),
-                       T(udp6_takes_an_ipv4_peer, 1) } },
-        { "shutdown_close", { T(shutdown_bad_how, 4), T(shutdown_not_connected, 4),
-                              T(shutdown_write_half_closes, 2), T(shutdown_read_returns_eof, 2),
-                              T(shutdown_listener_stops_it, 2), T(close_twice, 4),
-                              T(close_with_unread_data_resets, 2), T(linger_zero_resets, 2),
-                              T(reset_after_fin_is_a_broken_pipe, 2) } },
-        { "io_errors", { T(bad_descriptor_ebadf, 1), T(pipe_is_not_a_socket, 1),
-                         T(epoll_fd_is_not_a_socket, 1), T(tcp_io_not_connected, 2),
-                         T(udp_needs_a_destination, 2), T(udp_sendto_bad_address, 2),
-                         T(udp_send_oob, 2), T(epipe_and_sigpipe, 2), T(udp_emsgsize, 2),
-                         T(udp_empty_datagram, 2), T(udp_msg_more_corks, 2),
-                         T(oob_and_errqueue_find_nothing, 2), T(null_pointers_efault, 4) } },
-        { "io_flags", { T(recv_dontwait, 4), T(recv_peek, 4), T(recv_waitall, 2),
-                        T(recv_trunc, 4), T(readv_writev, 2), T(sendmsg_recvmsg_udp, 2),
-                        T(recvfrom_udp_address, 2), T(tcp_recvfrom_gives_no_address, 2),
-                        T(tcp_sendto_ignores_address, 2) } },
-        { "names", { T(name_of_unbound_socket, 4), T(getpeername_not_connected, 4),
-                     T(names_of_a_connection, 2), T(name_truncated, 2) } },
-        { "sockopt", { T(so_boolean_options, 4), T(getsockopt_lengths, 4),
-                       T(so_rcvbuf_sndbuf_doubled, 4), T(so_timeouts_values, 4),
-                       T(so_rcvtimeo_expires, 4), T(so_sndtimeo_bounds_connect, 2),
-                       T(so_sndtimeo_on_full_buffer, 2), T(so_error_and_so_type, 4),
-                       T(so_linger_values, 4), T(so_broadcast_needed, 1), T(tcp_nodelay, 2),
-                       T(tcp_options_on_udp, 2), T(tcp_keepalive_parameters, 2),
-                       T(tcp_maxseg, 2), T(tcp_info_state, 2), T(ipv6_v6only, 2),
-                       T(ipv6_dual_stack, 1), T(ip_ttl, 2), T(ip_tos, 2),
-                       T(ip_multicast_options, 1), T(ip_membership, 1),
-                       T(multicast_loopback, 1), T(unknown_options, 4) } },
-        { "fcntl_ioctl", { T(fcntl_flags, 4), T(fcntl_nonblock_connect, 2), T(ioctl_fionbio, 2),
-                           T(ioctl_fionread, 4), T(ioctl_unknown_request, 4) } },
-        { "poll_select", { T(poll_states, 2), T(poll_timeout, 2), T(poll_waits_for_data, 2),
-                           T(poll_listener_and_hangups, 2), T(select_sets, 2),
-                           T(select_errors, 2) } },
-        { "epoll", { T(epoll_create_flags, 1), T(epoll_ctl_errors, 4), T(epoll_wait_errors, 2),
-                     T(epoll_level_triggered, 2), T(epoll_edge_triggered, 2),
-                     T(epoll_oneshot, 2), T(epoll_rdhup_hup_err, 2), T(epoll_close_removes, 2),
-                     T(epoll_timeout_and_maxevents, 2) } },
-        { "limits", { T(emfile_and_recovery, 2) } },
-        { "kernel_fds", { T(pipe_calls_pass_to_kernel, 1), T(poll_mixes_kernel_fds, 2),
-                          T(select_mixes_kernel_fds, 2), T(epoll_mixes_kernel_fds, 2) } },
-    };
-
     Suite *s = suite_create(on_shunt ? "socket (shunt path)" : "socket (kernel path)");
-    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
-        TCase *tc = tcase_create(cases[i].name);
-        tcase_add_checked_fixture(tc, path_up, path_down);
-        tcase_set_timeout(tc, 10);
-        for (int j = 0; cases[i].tests[j].fn != NULL; j++)
-            _tcase_add_test(tc, cases[i].tests[j].fn, 0, 0, 0, cases[i].tests[j].loops);
-        suite_add_tcase(s, tc);
-    }
+    TCase *tc;
+
+    tc = socket_case(s, "socket");
+    add_loop_tests(tc, BOTH_FAMILIES, socket_types_and_protocols, socket_bad_protocol);
+    add_loop_tests(tc, ONE_CASE, socket_bad_family);
+    add_loop_tests(tc, BOTH_FAMILIES, socket_bad_type);
+    add_loop_tests(tc, EVERY_FAMILY_AND_TYPE, socket_bad_flags, socket_nonblock_cloexec,
+                                              socket_takes_lowest_free_number,
+                                              shunt_owns_its_descriptors);
+
+    tc = socket_case(s, "bind");
+    add_loop_tests(tc, EVERY_FAMILY_AND_TYPE, bind_port_zero_is_ephemeral, bind_any_address,
+                                              bind_short_length);
+    add_loop_tests(tc, BOTH_TYPES, bind_wrong_family);
+    add_loop_tests(tc, EVERY_FAMILY_AND_TYPE, bind_nonlocal_address, bind_address_in_use,
+                                              bind_twice);
+    add_loop_tests(tc, BOTH_FAMILIES, reuseaddr_over_time_wait, reuseaddr_tcp_rules,
+                                      connect_to_a_taken_four_tuple, reuseaddr_udp_shares_port);
+    add_loop_tests(tc, EVERY_FAMILY_AND_TYPE, reuseport_shares_port);
+
+    tc = socket_case(s, "listen_accept");
+    add_loop_tests(tc, BOTH_FAMILIES, listen_on_udp, listen_binds_unbound_socket,
+                                      listen_twice_and_odd_backlogs, listen_on_connected_socket,
+                                      accept_not_listening, accept4_bad_flags,
+                                      accept_nonblocking_eagain, accept_flags_and_inheritance,
+                                      accept_address_length, accept_blocks_until_a_connection);
+
+    tc = socket_case(s, "connect");
+    add_loop_tests(tc, BOTH_FAMILIES, connect_nonblocking, connect_already_under_way,
+                                      connect_blocking_then_eisconn, connect_refused,
+                                      connect_error_reported_by_next_call,
+                                      connect_again_after_failure);
+    add_loop_tests(tc, EVERY_FAMILY_AND_TYPE, connect_bad_addresses);
+    add_loop_tests(tc, BOTH_FAMILIES, udp_connect_and_disconnect, udp_connected_to_closed_port);
+    add_loop_tests(tc, ONE_CASE, udp6_takes_an_ipv4_peer);
+
+    tc = socket_case(s, "shutdown_close");
+    add_loop_tests(tc, EVERY_FAMILY_AND_TYPE, shutdown_bad_how, shutdown_not_connected);
+    add_loop_tests(tc, BOTH_FAMILIES, shutdown_write_half_closes, shutdown_read_returns_eof,
+                                      shutdown_listener_stops_it);
+    add_loop_tests(tc, EVERY_FAMILY_AND_TYPE, close_twice);
+    add_loop_tests(tc, BOTH_FAMILIES, close_with_unread_data_resets, linger_zero_resets,
+                                      reset_after_fin_is_a_broken_pipe);
+
+    tc = socket_case(s, "io_errors");
+    add_loop_tests(tc, ONE_CASE, bad_descriptor_ebadf, pipe_is_not_a_socket,
+                                 epoll_fd_is_not_a_socket);
+    add_loop_tests(tc, BOTH_FAMILIES, tcp_io_not_connected, udp_needs_a_destination,
+                                      udp_sendto_bad_address, udp_send_oob, epipe_and_sigpipe,
+                                      udp_emsgsize, udp_empty_datagram, udp_msg_more_corks,
+                                      oob_and_errqueue_find_nothing);
+    add_loop_tests(tc, EVERY_FAMILY_AND_TYPE, null_pointers_efault);
+
+    tc = socket_case(s, "io_flags");
+    add_loop_tests(tc, EVERY_FAMILY_AND_TYPE, recv_dontwait, recv_peek);
+    add_loop_tests(tc, BOTH_FAMILIES, recv_waitall);
+    add_loop_tests(tc, EVERY_FAMILY_AND_TYPE, recv_trunc);
+    add_loop_tests(tc, BOTH_FAMILIES, readv_writev, sendmsg_recvmsg_udp, recvfrom_udp_address,
+                                      tcp_recvfrom_gives_no_address, tcp_sendto_ignores_address);
+
+    tc = socket_case(s, "names");
+    add_loop_tests(tc, EVERY_FAMILY_AND_TYPE, name_of_unbound_socket, getpeername_not_connected);
+    add_loop_tests(tc, BOTH_FAMILIES, names_of_a_connection, name_truncated);
+
+    tc = socket_case(s, "sockopt");
+    add_loop_tests(tc, EVERY_FAMILY_AND_TYPE, so_boolean_options, getsockopt_lengths,
+                                              so_rcvbuf_sndbuf_doubled, so_timeouts_values,
+                                              so_rcvtimeo_expires);
+    add_loop_tests(tc, BOTH_FAMILIES, so_sndtimeo_bounds_connect, so_sndtimeo_on_full_buffer);
+    add_loop_tests(tc, EVERY_FAMILY_AND_TYPE, so_error_and_so_type, so_linger_values);
+    add_loop_tests(tc, ONE_CASE, so_broadcast_needed);
+    add_loop_tests(tc, BOTH_FAMILIES, tcp_nodelay, tcp_options_on_udp, tcp_keepalive_parameters,
+                                      tcp_maxseg, tcp_info_state);
+    add_loop_tests(tc, BOTH_TYPES, ipv6_v6only);
+    add_loop_tests(tc, ONE_CASE, ipv6_dual_stack);
+    add_loop_tests(tc, BOTH_TYPES, ip_ttl, ip_tos);
+    add_loop_tests(tc, ONE_CASE, ip_multicast_options, ip_membership, multicast_loopback);
+    add_loop_tests(tc, EVERY_FAMILY_AND_TYPE, unknown_options);
+
+    tc = socket_case(s, "fcntl_ioctl");
+    add_loop_tests(tc, EVERY_FAMILY_AND_TYPE, fcntl_flags);
+    add_loop_tests(tc, BOTH_FAMILIES, fcntl_nonblock_connect, ioctl_fionbio);
+    add_loop_tests(tc, EVERY_FAMILY_AND_TYPE, ioctl_fionread, ioctl_unknown_request);
+
+    tc = socket_case(s, "poll_select");
+    add_loop_tests(tc, BOTH_FAMILIES, poll_states, poll_timeout, poll_waits_for_data,
+                                      poll_listener_and_hangups, select_sets, select_errors);
+
+    tc = socket_case(s, "epoll");
+    add_loop_tests(tc, ONE_CASE, epoll_create_flags);
+    add_loop_tests(tc, EVERY_FAMILY_AND_TYPE, epoll_ctl_errors);
+    add_loop_tests(tc, BOTH_FAMILIES, epoll_wait_errors, epoll_level_triggered,
+                                      epoll_edge_triggered, epoll_oneshot, epoll_rdhup_hup_err,
+                                      epoll_close_removes, epoll_timeout_and_maxevents);
+
+    tc = socket_case(s, "limits");
+    add_loop_tests(tc, BOTH_FAMILIES, emfile_and_recovery);
+
+    tc = socket_case(s, "kernel_fds");
+    add_loop_tests(tc, ONE_CASE, pipe_calls_pass_to_kernel);
+    add_loop_tests(tc, BOTH_FAMILIES, poll_mixes_kernel_fds, select_mixes_kernel_fds,
+                                      epoll_mixes_kernel_fds);
 
     return run_suite(s);
 }
