@@ -24,7 +24,7 @@
  * ONE_CASE, BOTH_FAMILIES, BOTH_TYPES or EVERY_FAMILY_AND_TYPE.
  *
  * SHUNT_TEST_KEEP_GOING=1 lists every mismatch instead of stopping each test
- * at its first (see CHECK).
+ * at its first, and fails each test that had any (see CHECK).
  */
 #define _GNU_SOURCE
 #include <arpa/inet.h>
@@ -81,10 +81,13 @@ static const char *errname(int e)
 
 /*
  * SHUNT_TEST_KEEP_GOING=1 (a diagnostic mode): the checks below print each
- * mismatch and go on, so one run lists them all; a test then passes unless
- * something else stops it.  Normally the first mismatch fails the test.
+ * mismatch and go on, so one run lists them all; they are counted, and a test
+ * that had any fails at its end (path_down).  Normally the first mismatch
+ * fails the test.
  */
 static bool keep_going;
+static int mismatches;              /* this test's, when keep_going (atomic:
+                                       a helper thread checks too) */
 static const char *context = "";    /* what a shared helper is checking */
 
 #define CHECK(cond, ...) do {                                                    \
@@ -93,6 +96,7 @@ static const char *context = "";    /* what a shared helper is checking */
             snprintf(m_, sizeof(m_), __VA_ARGS__);                               \
             if (!keep_going)                                                     \
                 ck_abort_msg("%s%s", context, m_);                               \
+            __atomic_add_fetch(&mismatches, 1, __ATOMIC_SEQ_CST);                \
             fprintf(stderr, "MISMATCH %s:%d:%s:%s: %s%s\n", __FILE__, __LINE__,  \
                     tcase_name(), __func__, context, m_);                        \
         }                                                                        \
@@ -182,6 +186,7 @@ static void path_up(void)
     sigemptyset(&sa.sa_mask);
     sigaction(SIGPIPE, &sa, NULL);
     sigpipes = 0;
+    mismatches = 0;
     if (on_shunt) {
         /* The EAL starts here, in the test's own process: started once in
          * the parent, its --no-huge memory (a shared memfd) would be shared
@@ -214,6 +219,11 @@ static void path_down(void)
     restore_nofile();
     if (on_shunt)
         ring_stack_down();
+    /* A failure here fails the test it tears down. */
+    int n = __atomic_load_n(&mismatches, __ATOMIC_SEQ_CST);
+    if (n > 0)
+        ck_abort_msg("%d mismatch%s (SHUNT_TEST_KEEP_GOING=1: each printed above as "
+                     "MISMATCH)", n, n == 1 ? "" : "es");
 }
 
 /* Let what is in flight land: turns of the loop, or a moment for the kernel. */
