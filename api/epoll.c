@@ -18,7 +18,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "clock.h"
 #include "fd.h"
 #include "kernel.h"
 #include "shunt/socket.h"
@@ -324,13 +323,17 @@ int shunt_epoll_wait(int epfd, struct epoll_event *events, int maxevents, int ti
     }
 
     uint64_t until = timeout < 0 ? UINT64_MAX
-                   : shunt_clock_ns() + (uint64_t)timeout * 1000000u;
+                   : shunt_sock_now_ns() + (uint64_t)timeout * 1000000u;
     for (;;) {
         /* Every call turns the loop: what the application wrote since
-         * leaves, and what arrived is taken in. */
-        shunt_sock_wait_turn();
+         * leaves, and what arrived is taken in.  From inside a turn it can
+         * only look, not wait. */
+        if (shunt_sock_wait_turn() < 0 && timeout != 0) {
+            errno = EDEADLK;
+            return -1;
+        }
         int n = collect(ep, events, maxevents);
-        if (n > 0 || shunt_clock_ns() >= until)
+        if (n > 0 || shunt_sock_now_ns() >= until)
             return n;
     }
 }

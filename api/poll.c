@@ -10,7 +10,6 @@
 #include <stdlib.h>
 #include <sys/resource.h>
 
-#include "clock.h"
 #include "fd.h"
 #include "kernel.h"
 #include "shunt/socket.h"
@@ -80,12 +79,17 @@ int shunt_poll_fds(struct pollfd *fds, nfds_t nfds, int timeout)
         if (fds[i].fd >= 0 && shunt_fd_kind(fds[i].fd) == SHUNT_FD_NONE)
             kfds[k++] = (struct pollfd){ fds[i].fd, fds[i].events, 0 };
 
-    uint64_t until = timeout < 0 ? UINT64_MAX : shunt_clock_ns() + (uint64_t)timeout * 1000000u;
+    uint64_t until = timeout < 0 ? UINT64_MAX : shunt_sock_now_ns() + (uint64_t)timeout * 1000000u;
     int ready;
     do {
-        shunt_sock_wait_turn();
+        /* From inside a loop turn it can only look, not wait. */
+        if (shunt_sock_wait_turn() < 0 && timeout != 0) {
+            free(kfds);
+            errno = EDEADLK;
+            return -1;
+        }
         ready = pass(fds, nfds, kfds, nk);
-    } while (ready == 0 && shunt_clock_ns() < until);
+    } while (ready == 0 && shunt_sock_now_ns() < until);
     free(kfds);
     return ready;
 }
@@ -118,7 +122,7 @@ int shunt_select(int nfds, fd_set *readfds, fd_set *writefds, fd_set *exceptfds,
     /* A part of a millisecond waits a whole one, as the kernel's select
      * waits at least the time asked. */
     int ms = timeout == NULL ? -1 : (int)(timeout->tv_sec * 1000 + (timeout->tv_usec + 999) / 1000);
-    uint64_t start = shunt_clock_ns();
+    uint64_t start = shunt_sock_now_ns();
     int rc = shunt_poll_fds(pfds, n, ms);
     if (rc < 0)
         return -1;
@@ -143,7 +147,7 @@ int shunt_select(int nfds, fd_set *readfds, fd_set *writefds, fd_set *exceptfds,
                  (exceptfds != NULL && FD_ISSET(fd, exceptfds));
     }
     if (timeout != NULL) {             /* Linux leaves the time not slept */
-        uint64_t spent_us = (shunt_clock_ns() - start) / 1000;
+        uint64_t spent_us = (shunt_sock_now_ns() - start) / 1000;
         uint64_t left_us = (uint64_t)timeout->tv_sec * 1000000 + (uint64_t)timeout->tv_usec;
         left_us = left_us > spent_us ? left_us - spent_us : 0;
         timeout->tv_sec = (time_t)(left_us / 1000000);

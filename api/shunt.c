@@ -7,7 +7,6 @@
 #include <string.h>
 
 #include "log.h"
-#include "loop.h"
 #include "shunt/shunt.h"
 #include "shunt/socket.h"
 #include "sock.h"
@@ -53,8 +52,14 @@ int shunt_init(const char *config_path)
 int shunt_poll(void)
 {
     switch (shunt_path()) {
-    case SHUNT_PATH_STACK:
-        return (int)shunt_stack_poll();
+    case SHUNT_PATH_STACK: {
+        int n = shunt_stack_poll();
+        if (n < 0) {
+            errno = -n;                 /* EDEADLK: called from inside a turn */
+            return -1;
+        }
+        return n;
+    }
     case SHUNT_PATH_KERNEL:
         return 0;
     default:

@@ -11,8 +11,6 @@
 
 #include "lwip/err.h"
 
-#include "loop.h"
-#include "netif.h"
 #include "stack.h"
 
 /* The pool is low below 1/8 of its mbufs, and never above 1,024 free. */
@@ -84,8 +82,9 @@ uint64_t shunt_sock_turn_number(void)
 
 /* The loop's output step: each socket with work does it (and may ask to be
  * called again next turn). */
-static void turn_all(void)
+static void turn_all(void *arg)
 {
+    (void)arg;
     struct shunt_sock *list = work_list;
 
     work_list = NULL;
@@ -100,13 +99,29 @@ static void turn_all(void)
 
 void shunt_sock_attach_stack(void)
 {
-    shunt_loop_set_output(turn_all);
-    shunt_sockstat_attach();
+    struct shunt_instance *in = shunt_instance();
+    const struct shunt_netif_upcalls up = {
+        shunt_udp_unreachable, shunt_tcp_input, shunt_tcp_output, NULL,
+    };
+
+    shunt_loop_set_output(&in->loop, turn_all, NULL);
+    shunt_netif_set_upcalls(&in->netif, &up);
+    shunt_telemetry_set_sockets(&in->telemetry, shunt_sockstat_describe);
 }
 
-void shunt_sock_wait_turn(void)
+int shunt_sock_wait_turn(void)
 {
-    shunt_stack_poll();
+    return shunt_stack_poll();
+}
+
+uint64_t shunt_sock_now_ns(void)
+{
+    return shunt_clock_ns(&shunt_instance()->clock);
+}
+
+struct shunt_demux *shunt_sock_demux(void)
+{
+    return &shunt_instance()->netif.demux;
 }
 
 void shunt_sock_count_drop(int cause)

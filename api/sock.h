@@ -20,11 +20,14 @@
 #include <sys/socket.h>
 #include <sys/time.h>
 
+#include "lwip/err.h"
 #include "lwip/ip_addr.h"
 #include "lwip/pbuf.h"
 
 struct shunt_sock;
 struct shunt_epitem;
+struct tcp_pcb;
+struct tcp_hdr;
 
 /* A protocol's operations; each returns >= 0 or -errno, and never waits. */
 struct shunt_proto {
@@ -58,6 +61,18 @@ struct shunt_proto {
 };
 
 extern const struct shunt_proto shunt_tcp_proto;
+
+/*
+ * What lwIP's TCP tells the socket layer (struct shunt_netif_upcalls in
+ * port/netif.h), in api/tcp.c.  Input: a SYN for a listening socket whose
+ * accept queue is full is dropped (and counted backlog_full), as Linux drops
+ * it; an ACK for the segment being timed gives a round-trip sample.
+ * Output: a SYN's MSS option, lowered to what TCP_MAXSEG asked for (lwIP
+ * builds it from TCP_MSS and the MTU alone); and the time the segment lwIP
+ * times for its round trip leaves.
+ */
+err_t shunt_tcp_input(void *arg, struct tcp_pcb *pcb, const struct tcp_hdr *hdr);
+void shunt_tcp_output(void *arg, const struct tcp_pcb *pcb, struct tcp_hdr *hdr);
 
 /*
  * A TCP connection's smoothed round-trip time and its variation, in
@@ -199,6 +214,12 @@ enum shunt_path shunt_path(void);
 /* Size the datagram ring for the socket's SO_RCVBUF; -ENOMEM if it cannot. */
 int shunt_udp_resize(struct shunt_sock *s);
 
+/* An ICMP or ICMPv6 "port unreachable" about a datagram sent from
+ * local:lport to remote:rport (struct shunt_netif_upcalls): a UDP socket
+ * connected there gets ECONNREFUSED, as on Linux.  True if one did. */
+bool shunt_udp_unreachable(void *arg, const ip_addr_t *local, uint16_t lport,
+                           const ip_addr_t *remote, uint16_t rport);
+
 /* ---- api/sock.c: life, readiness and per-turn work of a socket ---------- */
 
 /* A new socket (no descriptor, no pcb yet), or NULL when out of memory. */
@@ -219,8 +240,15 @@ uint64_t shunt_sock_turn_number(void);
 /* Hook the socket layer's per-turn work into the stack's loop. */
 void shunt_sock_attach_stack(void);
 
-/* Turn the loop once, for a call that waits. */
-void shunt_sock_wait_turn(void);
+/* Turn the loop once, for a call that waits: the frames received, or
+ * -EDEADLK from inside a turn (nothing happens then). */
+int shunt_sock_wait_turn(void);
+
+/* Now, on the stack's clock, in nanoseconds. */
+uint64_t shunt_sock_now_ns(void);
+
+/* The connection hash (port/demux.h) that finds TCP segments' pcbs. */
+struct shunt_demux *shunt_sock_demux(void);
 
 /* Count a received packet a socket had no room for (SHUNT_DROP_*). */
 void shunt_sock_count_drop(int cause);
@@ -290,8 +318,10 @@ void shunt_bind_mark(struct shunt_sock *s);
 
 /* ---- api/sockstat.c ------------------------------------------------------------ */
 
-/* Answer telemetry's /shunt/sockets with the instance's pcbs. */
-void shunt_sockstat_attach(void);
+/* Telemetry's /shunt/sockets: the instance's pcbs from the from-th on
+ * (a shunt_telemetry_sockets_fn, stack/telemetry.h). */
+struct rte_tel_data;
+int shunt_sockstat_describe(unsigned from, struct rte_tel_data *d);
 
 /* ---- api/sockopt.c ------------------------------------------------------------ */
 

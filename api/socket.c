@@ -15,7 +15,6 @@
 #include <string.h>
 #include <sys/ioctl.h>
 
-#include "clock.h"
 #include "fd.h"
 #include "kernel.h"
 #include "shunt/socket.h"
@@ -58,25 +57,29 @@ static uint64_t deadline(const struct timeval *tv)
 {
     if (tv->tv_sec == 0 && tv->tv_usec == 0)
         return UINT64_MAX;
-    return shunt_clock_ns() + (uint64_t)tv->tv_sec * 1000000000u + (uint64_t)tv->tv_usec * 1000u;
+    return shunt_sock_now_ns() + (uint64_t)tv->tv_sec * 1000000000u + (uint64_t)tv->tv_usec * 1000u;
 }
 
 /*
- * Whether a call that got -EAGAIN should try again after a loop turn (which
- * this then runs).  A blocking call turns the loop until its deadline.  A
- * non-blocking one gets a single turn: Shunt moves packets only in loop
- * turns, and a program that just polls its sockets without ever waiting
- * (one under LD_PRELOAD, say) must still see its data arrive.
+ * For a call that got -EAGAIN: 0 to try again after a loop turn (which this
+ * then runs), else the error the call gives - -EAGAIN when it may wait no
+ * longer, -EDEADLK when it would have to wait from inside a loop turn (an
+ * application's poll hook making a blocking call).  A blocking call turns
+ * the loop until its deadline.  A non-blocking one gets a single turn:
+ * Shunt moves packets only in loop turns, and a program that just polls its
+ * sockets without ever waiting (one under LD_PRELOAD, say) must still see
+ * its data arrive.
  */
-static bool wait_more(const struct shunt_sock *s, int flags, uint64_t until, unsigned *turns)
+static int wait_more(const struct shunt_sock *s, int flags, uint64_t until, unsigned *turns)
 {
     bool nonblock = s->nonblock || (flags & MSG_DONTWAIT);
 
     if (nonblock && *turns > 0)
-        return false;
-    shunt_sock_wait_turn();
+        return -EAGAIN;
+    if (shunt_sock_wait_turn() < 0)
+        return nonblock ? -EAGAIN : -EDEADLK;
     ++*turns;
-    return nonblock || shunt_clock_ns() < until;
+    return nonblock || shunt_sock_now_ns() < until ? 0 : -EAGAIN;
 }
 
 /* ---- creating and connecting -------------------------------------------- */
@@ -192,9 +195,12 @@ int shunt_accept4(int fd, struct sockaddr *addr, socklen_t *addrlen, int flags)
         return -1;
     uint64_t until = deadline(&s->opt.rcvtimeo);
     unsigned turns = 0;
-    int rc;
-    while ((rc = s->proto->accept(s, &child)) == -EAGAIN && wait_more(s, 0, until, &turns))
+    int rc, waited = 0;
+    while ((rc = s->proto->accept(s, &child)) == -EAGAIN &&
+           (waited = wait_more(s, 0, until, &turns)) == 0)
         ;
+    if (waited == -EDEADLK)
+        rc = waited;
     if (rc < 0) {
         shunt_fd_release(newfd);
         return (int)result(rc);
@@ -238,9 +244,11 @@ int shunt_connect(int fd, const struct sockaddr *addr, socklen_t addrlen)
     /* A blocking connect waits for the handshake; SO_SNDTIMEO bounds it. */
     uint64_t until = deadline(&s->opt.sndtimeo);
     unsigned turns = 0;
-    while ((rc = s->proto->connected(s)) == -EINPROGRESS && wait_more(s, 0, until, &turns))
+    int waited = 0;
+    while ((rc = s->proto->connected(s)) == -EINPROGRESS &&
+           (waited = wait_more(s, 0, until, &turns)) == 0)
         ;
-    return (int)result(rc);
+    return (int)result(waited == -EDEADLK ? waited : rc);
 }
 
 int shunt_shutdown(int fd, int how)
@@ -260,10 +268,11 @@ int shunt_shutdown(int fd, int how)
  * acknowledged everything written, or the time is up. */
 static void linger(struct shunt_sock *s)
 {
-    uint64_t until = shunt_clock_ns() + (uint64_t)s->opt.linger.l_linger * 1000000000u;
+    uint64_t until = shunt_sock_now_ns() + (uint64_t)s->opt.linger.l_linger * 1000000000u;
 
-    while (!s->nonblock && s->proto->unacked(s) > 0 && shunt_clock_ns() < until)
-        shunt_sock_wait_turn();
+    while (!s->nonblock && s->proto->unacked(s) > 0 && shunt_sock_now_ns() < until &&
+           shunt_sock_wait_turn() >= 0)
+        ;
 }
 
 int shunt_close(int fd)
@@ -377,8 +386,9 @@ ssize_t shunt_sendmsg(int fd, const struct msghdr *msg, int flags)
             break;
         if (rc < 0 && rc != -EAGAIN)
             break;
-        if (!wait_more(s, flags, until, &turns)) {
-            rc = -EAGAIN;
+        int waited = wait_more(s, flags, until, &turns);
+        if (waited != 0) {
+            rc = waited;
             break;
         }
     }
@@ -471,8 +481,9 @@ ssize_t shunt_recvmsg(int fd, struct msghdr *msg, int flags)
          * at end of stream or an error. */
         if (rc == 0 || (rc > 0 && (!waitall || done == total)) || (rc < 0 && rc != -EAGAIN))
             break;
-        if (!wait_more(s, flags, until, &turns)) {
-            rc = -EAGAIN;
+        int waited = wait_more(s, flags, until, &turns);
+        if (waited != 0) {
+            rc = waited;
             break;
         }
     }

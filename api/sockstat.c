@@ -108,7 +108,7 @@ static void add(struct rte_tel_data *d, unsigned index, struct rte_tel_data *ent
  * Every pcb, in one order: listening, active, TIME-WAIT, then UDP; from the
  * from-th on, a page of them, with "total" and "next" (0: no more).
  */
-static int describe(unsigned from, struct rte_tel_data *d)
+int shunt_sockstat_describe(unsigned from, struct rte_tel_data *d)
 {
     struct tcp_pcb *const *tcp_lists[] = {
         (struct tcp_pcb *const *)&tcp_listen_pcbs.pcbs, &tcp_active_pcbs, &tcp_tw_pcbs,
@@ -133,9 +133,4 @@ static int describe(unsigned from, struct rte_tel_data *d)
     rte_tel_data_add_dict_u64(d, "total", index);
     rte_tel_data_add_dict_u64(d, "next", from + shown < index ? from + shown : 0);
     return 0;
-}
-
-void shunt_sockstat_attach(void)
-{
-    shunt_telemetry_set_sockets(describe);
 }

@@ -26,11 +26,9 @@
 
 #include "lwip/prot/tcp.h"
 
-#include "clock.h"
+#include "counters.h"
 #include "demux.h"
-#include "hooks.h"
 #include "sock.h"
-#include "stats.h"
 
 /* The smallest window SO_RCVBUF can ask for. */
 #define MIN_WINDOW 4096
@@ -62,7 +60,7 @@ static void remember_names(struct shunt_sock *s)
 /* The connection is up (either way): hold back window SO_RCVBUF denies. */
 static void established(struct shunt_sock *s)
 {
-    shunt_demux_add(s->pcb.tcp);
+    shunt_demux_add(shunt_sock_demux(), s->pcb.tcp);
     s->state = SOCK_CONNECTED;
     s->bound = true;
     s->rx_withheld = TCP_WND - window_for(s);
@@ -321,7 +319,7 @@ static void rtt_sent(const struct tcp_pcb *pcb, const struct tcp_hdr *hdr)
 
     if (pcb->rttest != 0 && pcb->rtseq == lwip_ntohl(hdr->seqno) && (s = owner(pcb)) != NULL) {
         s->rtt_seq = pcb->rtseq;
-        s->rtt_sent_ns = shunt_clock_ns();
+        s->rtt_sent_ns = shunt_sock_now_ns();
     }
 }
 
@@ -336,7 +334,7 @@ static void rtt_acked(const struct tcp_pcb *pcb, const struct tcp_hdr *hdr)
         pcb->rttest == 0 || pcb->rtseq != s->rtt_seq || !TCP_SEQ_LT(s->rtt_seq, ackno) ||
         TCP_SEQ_GT(ackno, pcb->snd_nxt))
         return;
-    uint32_t r = (uint32_t)LWIP_MIN((shunt_clock_ns() - s->rtt_sent_ns) / 1000, UINT32_MAX);
+    uint32_t r = (uint32_t)LWIP_MIN((shunt_sock_now_ns() - s->rtt_sent_ns) / 1000, UINT32_MAX);
     if (s->srtt_us == 0) {
         s->srtt_us = LWIP_MAX(r, 1);
         s->rttvar_us = r / 2;
@@ -360,13 +358,9 @@ uint32_t shunt_tcp_rtt_us(const struct shunt_sock *s, const struct tcp_pcb *pcb,
     return (uint32_t)(pcb->sa >> 3) * TCP_SLOW_INTERVAL * 1000;
 }
 
-err_t shunt_tcp_inpacket(struct tcp_pcb *pcb, struct tcp_hdr *hdr, u16_t optlen,
-                         u16_t opt1len, u8_t *opt2, struct pbuf *p)
+err_t shunt_tcp_input(void *arg, struct tcp_pcb *pcb, const struct tcp_hdr *hdr)
 {
-    (void)optlen;
-    (void)opt1len;
-    (void)opt2;
-    (void)p;
+    (void)arg;
     if (pcb->state != LISTEN) {
         rtt_acked(pcb, hdr);
         return ERR_OK;
@@ -381,22 +375,20 @@ err_t shunt_tcp_inpacket(struct tcp_pcb *pcb, struct tcp_hdr *hdr, u16_t optlen,
     return ERR_ABRT;
 }
 
-u32_t *shunt_tcp_options(struct pbuf *p, struct tcp_hdr *hdr, const struct tcp_pcb *pcb,
-                         u32_t *opts)
+void shunt_tcp_output(void *arg, const struct tcp_pcb *pcb, struct tcp_hdr *hdr)
 {
-    (void)p;
+    (void)arg;
     if (pcb != NULL && pcb->state != LISTEN)   /* a listener's pcb is the small kind */
         rtt_sent(pcb, hdr);
     /* No pcb: a reset for a port nobody listens on. */
     const struct shunt_sock *s = pcb != NULL ? pcb->callback_arg : NULL;
     if (s == NULL || !(TCPH_FLAGS(hdr) & TCP_SYN) || s->opt.maxseg == 0)
-        return opts;
+        return;
     /* lwIP puts the MSS option first in a SYN. */
     u32_t *mss = (u32_t *)(void *)(hdr + 1);
     u16_t built = (u16_t)(lwip_ntohl(*mss) & 0xffff);
     if ((lwip_ntohl(*mss) >> 16) == 0x0204 && built > s->opt.maxseg)
         *mss = TCP_BUILD_MSS_OPTION((u16_t)s->opt.maxseg);
-    return opts;
 }
 
 static int tcp_listen_op(struct shunt_sock *s, int backlog)
@@ -431,7 +423,7 @@ static int tcp_listen_op(struct shunt_sock *s, int backlog)
     s->backlog = backlog;
     tcp_arg(lpcb, s);
     tcp_accept(lpcb, on_accept);
-    shunt_demux_listen(lpcb);
+    shunt_demux_listen(shunt_sock_demux(), lpcb);
     shunt_bind_mark(s);
     return 0;
 }
@@ -499,7 +491,7 @@ static int tcp_connect_op(struct shunt_sock *s, const ip_addr_t *ip, uint16_t po
     if (err != ERR_OK)
         return err == ERR_RTE ? -ENETUNREACH : -shunt_sock_errno(err);
     s->state = SOCK_CONNECTING;
-    shunt_demux_add(s->pcb.tcp);        /* the SYN is out: replies find it by hash */
+    shunt_demux_add(shunt_sock_demux(), s->pcb.tcp);        /* the SYN is out: replies find it by hash */
     s->connect_pending = true;
     s->bound = true;
     remember_names(s);

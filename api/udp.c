@@ -20,9 +20,8 @@
 #include "lwip/ip6.h"
 #include "lwip/udp.h"
 
-#include "hooks.h"
+#include "counters.h"
 #include "sock.h"
-#include "stats.h"
 
 /* What one received buffer costs a socket, as Linux's truesize of a frame. */
 #define BUFFER_CHARGE 2304
@@ -192,11 +191,12 @@ static int udp_connect_op(struct shunt_sock *s, const ip_addr_t *ip, uint16_t po
     return 0;
 }
 
-bool shunt_udp_unreachable(const ip_addr_t *local, u16_t lport, const ip_addr_t *remote,
-                           u16_t rport)
+bool shunt_udp_unreachable(void *arg, const ip_addr_t *local, uint16_t lport,
+                           const ip_addr_t *remote, uint16_t rport)
 {
     bool taken = false;
 
+    (void)arg;
     (void)local;
     for (struct udp_pcb *pcb = udp_pcbs; pcb != NULL; pcb = pcb->next) {
         struct shunt_sock *s = pcb->recv_arg;

@@ -15,12 +15,16 @@
 #define FLUSH_NS 100000000ull           /* readers see the file within 0.1 s */
 
 struct shunt_capture {
+    struct shunt_phy phy;               /* the stage; must come first */
     struct shunt_capture_conf conf;
     pcap_t *dead;                       /* libpcap's handle for filters and files */
     struct bpf_program filter;
     pcap_dumper_t *out;
     struct shunt_capture_stats stats;
     uint64_t flushed_ns;
+    /* Frames at the head of the next transmit call that are written
+     * already: the port refused them last time, and they come again. */
+    uint16_t tx_written;
     uint8_t frame[MAX_FRAME];           /* a chained mbuf made contiguous */
 };
 
@@ -48,6 +52,39 @@ static int open_file(struct shunt_capture *c, char *err, size_t errlen)
     return 0;
 }
 
+/* ---- the stage --------------------------------------------------------------- */
+
+static uint16_t capture_rx(struct shunt_phy *phy, struct rte_mbuf **pkts, uint16_t n)
+{
+    uint16_t got = shunt_phy_rx(phy->inner, pkts, n);
+
+    if (got > 0)
+        shunt_capture_frames((struct shunt_capture *)phy, pkts, got);
+    return got;
+}
+
+static uint16_t capture_tx(struct shunt_phy *phy, struct rte_mbuf **pkts, uint16_t n)
+{
+    struct shunt_capture *c = (struct shunt_capture *)phy;
+    uint16_t seen = RTE_MIN(c->tx_written, n);
+
+    /* Written before the port may free them. */
+    if (n > seen)
+        shunt_capture_frames(c, pkts + seen, (uint16_t)(n - seen));
+    uint16_t sent = shunt_phy_tx(phy->inner, pkts, n);
+    c->tx_written = (uint16_t)(n - sent);
+    return sent;
+}
+
+static const struct shunt_phy_ops capture_ops = { capture_rx, capture_tx };
+
+struct shunt_phy *shunt_capture_stage(struct shunt_capture *c)
+{
+    return &c->phy;
+}
+
+/* ---- the file ----------------------------------------------------------------- */
+
 struct shunt_capture *shunt_capture_open(const struct shunt_capture_conf *conf,
                                          char *err, size_t errlen)
 {
@@ -57,6 +94,7 @@ struct shunt_capture *shunt_capture_open(const struct shunt_capture_conf *conf,
         snprintf(err, errlen, "no memory for a capture");
         return NULL;
     }
+    c->phy.ops = &capture_ops;
     c->conf = *conf;
     if (c->conf.snaplen == 0 || c->conf.snaplen > MAX_FRAME)
         c->conf.snaplen = MAX_FRAME;

@@ -1,13 +1,15 @@
 /*
- * capture.h - Shunt's own tcpdump: the frames a queue receives and sends,
- * written to a pcap file through libpcap.
+ * capture.h - Shunt's own tcpdump: the frames that cross the wire, written
+ * to a pcap file through libpcap.
  *
- * tcpdump cannot see traffic that bypasses the kernel, so the device queue
- * (port/queue.c) hands every frame to the capture, when one is open, as it
- * takes a burst in and as it takes a frame to send: that is when each is
- * timestamped.  A tcpdump-syntax filter, compiled by libpcap, picks the
- * frames; a snap length cuts them; the file starts anew (file.1, file.2, ...)
- * when it reaches a size.  The files open in tcpdump, tshark and Wireshark.
+ * tcpdump cannot see traffic that bypasses the kernel, so an open capture is
+ * a stage of the device pipeline (port/phy.h), right above the port's
+ * queue: it sees every frame the port receives, as the burst comes in, and
+ * every frame handed to the port to send, as it is handed over; that is
+ * when each is timestamped.  A tcpdump-syntax filter, compiled by libpcap,
+ * picks the frames; a snap length cuts them; the file starts anew (file.1,
+ * file.2, ...) when it reaches a size.  The files open in tcpdump, tshark
+ * and Wireshark.
  */
 #ifndef SHUNT_CAPTURE_H
 #define SHUNT_CAPTURE_H
@@ -17,6 +19,8 @@
 #include <stdint.h>
 
 #include <rte_mbuf.h>
+
+#include "phy.h"
 
 struct shunt_capture;
 
@@ -44,6 +48,9 @@ struct shunt_capture *shunt_capture_open(const struct shunt_capture_conf *conf,
 
 /* Flush and close the file. */
 void shunt_capture_close(struct shunt_capture *c);
+
+/* The capture as a pipeline stage (its slot: SHUNT_STAGE_CAPTURE). */
+struct shunt_phy *shunt_capture_stage(struct shunt_capture *c);
 
 /* Offer n frames, all stamped with the time now. */
 void shunt_capture_frames(struct shunt_capture *c, struct rte_mbuf *const *pkts, uint16_t n);

@@ -3,7 +3,6 @@
  */
 #include "demux.h"
 
-#include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -12,10 +11,6 @@
 #include <rte_lcore.h>
 
 #include "lwip/priv/tcp_priv.h"
-#include "lwip/prot/ethernet.h"
-#include "lwip/prot/ip4.h"
-#include "lwip/prot/ip6.h"
-#include "lwip/prot/tcp.h"
 #include "lwip/tcp.h"
 #include "netif/ethernet.h"
 
@@ -26,7 +21,7 @@
  */
 #define DEMUX_MIN 24
 
-/* A connection as a segment names it: the local end, then the remote. */
+/* The hash's key: the local end, then the remote. */
 struct key {
     uint8_t v6;
     uint8_t zero;
@@ -36,12 +31,6 @@ struct key {
     uint8_t raddr[16];
     uint8_t pad[2];
 };
-
-static struct rte_hash *table;
-static struct tcp_pcb **pcbs;          /* by the table's key position */
-static u8_t ext_id = 0xff;           /* lwIP hands out ids once per process */
-static unsigned count;
-static bool all_hashed;                 /* no connection left out (the table was never full) */
 
 static void copy_addr(uint8_t *to, const ip_addr_t *ip)
 {
@@ -61,45 +50,16 @@ static void pcb_key(const struct tcp_pcb *pcb, struct key *k)
     copy_addr(k->raddr, &pcb->remote_ip);
 }
 
-/*
- * The key of a TCP segment in an Ethernet frame, if its headers sit whole in
- * the first pbuf and it is not a fragment; false otherwise (lwIP's own path
- * then handles it).
- */
-static bool frame_key(const struct pbuf *p, struct key *k)
+static void tuple_key(const struct shunt_tuple *t, struct key *k)
 {
-    const u8_t *b = p->payload;
-    const struct eth_hdr *eth = (const struct eth_hdr *)b;
-    const struct tcp_hdr *tcp;
+    size_t len = t->v6 ? 16 : 4;
 
-    if (p->len < SIZEOF_ETH_HDR)
-        return false;
     memset(k, 0, sizeof(*k));
-    if (eth->type == PP_HTONS(ETHTYPE_IP)) {
-        const struct ip_hdr *ip = (const struct ip_hdr *)(b + SIZEOF_ETH_HDR);
-        if (p->len < SIZEOF_ETH_HDR + IP_HLEN || IPH_PROTO(ip) != IP_PROTO_TCP ||
-            (IPH_OFFSET(ip) & PP_HTONS(IP_OFFMASK | IP_MF)) != 0)
-            return false;
-        u16_t hl = (u16_t)(IPH_HL_BYTES(ip));
-        if (p->len < SIZEOF_ETH_HDR + hl + TCP_HLEN)
-            return false;
-        tcp = (const struct tcp_hdr *)((const u8_t *)ip + hl);
-        memcpy(k->laddr, &ip->dest, 4);
-        memcpy(k->raddr, &ip->src, 4);
-    } else if (eth->type == PP_HTONS(ETHTYPE_IPV6)) {
-        const struct ip6_hdr *ip6 = (const struct ip6_hdr *)(b + SIZEOF_ETH_HDR);
-        if (p->len < SIZEOF_ETH_HDR + IP6_HLEN + TCP_HLEN || IP6H_NEXTH(ip6) != IP6_NEXTH_TCP)
-            return false;
-        tcp = (const struct tcp_hdr *)((const u8_t *)ip6 + IP6_HLEN);
-        k->v6 = 1;
-        memcpy(k->laddr, &ip6->dest, 16);
-        memcpy(k->raddr, &ip6->src, 16);
-    } else {
-        return false;
-    }
-    k->lport = lwip_ntohs(tcp->dest);
-    k->rport = lwip_ntohs(tcp->src);
-    return true;
+    k->v6 = t->v6;
+    k->lport = t->lport;
+    k->rport = t->rport;
+    memcpy(k->laddr, t->laddr, len);
+    memcpy(k->raddr, t->raddr, len);
 }
 
 /*
@@ -109,49 +69,51 @@ static bool frame_key(const struct pbuf *p, struct key *k)
  */
 static void forget(u8_t id, void *data)
 {
-    int32_t position = (int32_t)(intptr_t)data - 1;
+    struct shunt_demux_entry *e = data;
+    struct shunt_demux *d = e->demux;
+    int32_t position = (int32_t)(e - d->entries);
     void *k;
 
     (void)id;
-    if (rte_hash_get_key_with_position(table, position, &k) == 0 && rte_hash_del_key(table, k) >= 0) {
-        pcbs[position] = NULL;
-        count--;
+    if (d->table != NULL && rte_hash_get_key_with_position(d->table, position, &k) == 0 &&
+        rte_hash_del_key(d->table, k) >= 0) {
+        e->pcb = NULL;
+        d->count--;
     }
 }
 
 static const struct tcp_ext_arg_callbacks on_free = { forget, NULL };
 
-int shunt_demux_init(unsigned capacity)
+int shunt_demux_init(struct shunt_demux *d, const char *name, unsigned capacity)
 {
     struct rte_hash_parameters params = {
-        .name = "shunt_demux",
+        .name = name,
         .entries = capacity,
         .key_len = sizeof(struct key),
         .hash_func = rte_jhash,
         .socket_id = (int)rte_socket_id(),
     };
 
-    table = rte_hash_create(&params);
-    if (table == NULL)
+    memset(d, 0, sizeof(*d));
+    d->table = rte_hash_create(&params);
+    if (d->table == NULL)
         return -1;
-    pcbs = calloc((size_t)rte_hash_max_key_id(table) + 1, sizeof(*pcbs));
-    if (pcbs == NULL) {
-        shunt_demux_free();
+    d->entries = calloc((size_t)rte_hash_max_key_id(d->table) + 1, sizeof(*d->entries));
+    if (d->entries == NULL) {
+        shunt_demux_free(d);
         return -1;
     }
-    if (ext_id == 0xff)
-        ext_id = tcp_ext_arg_alloc_id();
-    count = 0;
-    all_hashed = true;
+    d->ext_id = tcp_ext_arg_alloc_id();
+    d->all_hashed = true;
     return 0;
 }
 
-void shunt_demux_free(void)
+void shunt_demux_free(struct shunt_demux *d)
 {
-    rte_hash_free(table);
-    table = NULL;
-    free(pcbs);
-    pcbs = NULL;
+    rte_hash_free(d->table);
+    d->table = NULL;
+    free(d->entries);
+    d->entries = NULL;
 }
 
 /*
@@ -159,43 +121,88 @@ void shunt_demux_free(void)
  * second connection with a live one's 4-tuple, so the key is new (or this
  * pcb's own, added before).
  */
-void shunt_demux_add(struct tcp_pcb *pcb)
+void shunt_demux_add(struct shunt_demux *d, struct tcp_pcb *pcb)
 {
     struct key k;
 
     pcb_key(pcb, &k);
-    int32_t position = rte_hash_add_key(table, &k);
+    int32_t position = rte_hash_add_key(d->table, &k);
     if (position < 0) {
-        all_hashed = false;             /* full: lwIP's walk must find it */
+        d->all_hashed = false;          /* full: lwIP's walk must find it */
         return;
     }
-    if (pcbs[position] == NULL)
-        count++;
-    pcbs[position] = pcb;
-    tcp_ext_arg_set_callbacks(pcb, ext_id, &on_free);
-    tcp_ext_arg_set(pcb, ext_id, (void *)(intptr_t)(position + 1));
+    struct shunt_demux_entry *e = &d->entries[position];
+    if (e->pcb == NULL)
+        d->count++;
+    e->pcb = pcb;
+    e->demux = d;
+    tcp_ext_arg_set_callbacks(pcb, d->ext_id, &on_free);
+    tcp_ext_arg_set(pcb, d->ext_id, e);
 }
 
 /* lwIP has made a connection for a SYN to a listener; its SYN-ACK is next. */
 static err_t passive_open(u8_t id, struct tcp_pcb_listen *lpcb, struct tcp_pcb *pcb)
 {
-    (void)id;
-    (void)lpcb;
-    shunt_demux_add(pcb);
+    shunt_demux_add(tcp_ext_arg_get((struct tcp_pcb *)lpcb, id), pcb);
     return ERR_OK;
 }
 
 static const struct tcp_ext_arg_callbacks on_listen = { NULL, passive_open };
 
-void shunt_demux_listen(struct tcp_pcb *lpcb)
+void shunt_demux_listen(struct shunt_demux *d, struct tcp_pcb *lpcb)
 {
-    tcp_ext_arg_set_callbacks(lpcb, ext_id, &on_listen);
-    tcp_ext_arg_set(lpcb, ext_id, NULL);
+    tcp_ext_arg_set_callbacks(lpcb, d->ext_id, &on_listen);
+    tcp_ext_arg_set(lpcb, d->ext_id, d);
 }
 
-unsigned shunt_demux_count(void)
+unsigned shunt_demux_count(const struct shunt_demux *d)
 {
-    return count;
+    return d->count;
+}
+
+/* Whether pcb is the connection t names (lwIP's own test, on the frame's bytes). */
+static bool same_connection(const struct tcp_pcb *pcb, const struct shunt_tuple *t)
+{
+    if (pcb->local_port != t->lport || pcb->remote_port != t->rport ||
+        IP_IS_V6_VAL(pcb->local_ip) != t->v6)
+        return false;
+    if (!t->v6)
+        return memcmp(&ip_2_ip4(&pcb->local_ip)->addr, t->laddr, 4) == 0 &&
+               memcmp(&ip_2_ip4(&pcb->remote_ip)->addr, t->raddr, 4) == 0;
+    return memcmp(ip_2_ip6(&pcb->local_ip)->addr, t->laddr, 16) == 0 &&
+           memcmp(ip_2_ip6(&pcb->remote_ip)->addr, t->raddr, 16) == 0;
+}
+
+static struct tcp_pcb *walk(struct tcp_pcb *list, const struct shunt_tuple *t)
+{
+    for (struct tcp_pcb *pcb = list; pcb != NULL; pcb = pcb->next)
+        if (same_connection(pcb, t))
+            return pcb;
+    return NULL;
+}
+
+struct tcp_pcb *shunt_demux_find(struct shunt_demux *d, const struct shunt_tuple *t,
+                                 bool *certain)
+{
+    *certain = false;
+    if (d->count >= DEMUX_MIN) {
+        struct key k;
+        tuple_key(t, &k);
+        int32_t position = rte_hash_lookup(d->table, &k);
+        if (position >= 0) {
+            d->stats.hits++;
+            *certain = true;
+            return d->entries[position].pcb;
+        }
+        if (d->all_hashed) {
+            d->stats.misses++;
+            *certain = true;
+            return NULL;
+        }
+    }
+    d->stats.walks++;
+    struct tcp_pcb *pcb = walk(tcp_active_pcbs, t);
+    return pcb != NULL ? pcb : walk(tcp_tw_pcbs, t);
 }
 
 /* Remove pcb from the list that starts at *head; next was its successor. */
@@ -211,12 +218,15 @@ static void unlink_pcb(struct tcp_pcb **head, struct tcp_pcb *pcb, struct tcp_pc
 
 /*
  * lwIP's input for one segment of pcb, with an active list of pcb alone (or
- * empty, for pcb NULL).  lwIP may take pcb off that list (a reset, a close,
- * TIME-WAIT, freed) and may put new pcbs on it; afterwards the real list
- * gets the same changes.
+ * empty: pcb NULL, or not on the active list).  lwIP may take pcb off that
+ * list (a reset, a close, TIME-WAIT, freed) and may put new pcbs on it;
+ * afterwards the real list gets the same changes.
  */
-static err_t input_alone(struct pbuf *p, struct netif *netif, struct tcp_pcb *pcb)
+err_t shunt_demux_input(struct pbuf *p, struct netif *netif, struct tcp_pcb *found)
 {
+    bool active = found != NULL && found->state != TIME_WAIT && found->state != CLOSED &&
+                  found->state != LISTEN;
+    struct tcp_pcb *pcb = active ? found : NULL;
     struct tcp_pcb *list = tcp_active_pcbs, *next = pcb != NULL ? pcb->next : NULL;
 
     tcp_active_pcbs = pcb;
@@ -250,19 +260,4 @@ static err_t input_alone(struct pbuf *p, struct netif *netif, struct tcp_pcb *pc
     }
     tcp_active_pcbs = list;
     return err;
-}
-
-err_t shunt_demux_input(struct pbuf *p, struct netif *netif)
-{
-    struct key k;
-    int32_t position;
-
-    if (count < DEMUX_MIN || !frame_key(p, &k))
-        return ethernet_input(p, netif);
-    if ((position = rte_hash_lookup(table, &k)) < 0)
-        return all_hashed ? input_alone(p, netif, NULL) : ethernet_input(p, netif);
-    struct tcp_pcb *pcb = pcbs[position];
-    if (pcb->state == TIME_WAIT || pcb->state == CLOSED || pcb->state == LISTEN)
-        return ethernet_input(p, netif);   /* not on the active list */
-    return input_alone(p, netif, pcb);
 }

@@ -5,44 +5,89 @@
  * connections (and moves each hit to the front, which is cheap only while
  * traffic stays with a few of them).  With thousands of connections that walk
  * is most of what a segment costs.  So Shunt keeps a hash of its connections,
- * each from its first segment on (the SYN it sends or answers), and when a
- * segment finds its pcb there, lwIP is handed an active list holding just
- * that pcb while it processes the segment; the real list is put back
+ * each from its first segment on (the SYN it sends or answers).  The
+ * classifier (port/classify.c) asks it which connection a segment belongs
+ * to; when the hash answers, lwIP is handed an active list holding just that
+ * pcb while it processes the segment, and the real list is put back
  * afterwards - without the pcb, if lwIP closed it meanwhile, and with any pcb
  * lwIP added.  A segment the hash does not know belongs to no active
  * connection (a SYN for a listener, most often): lwIP is handed an empty
  * active list, and goes straight to TIME-WAIT and the listeners.
  *
- * A decorator on the netif's input (lwIP's ethernet_input).  It stays out of
- * the way while there are few connections: the walk is shorter than a hash
- * lookup then.
+ * It stays out of the way while there are few connections: walking lwIP's
+ * lists is cheaper than a hash lookup then.
  */
 #ifndef SHUNT_DEMUX_H
 #define SHUNT_DEMUX_H
+
+#include <stdbool.h>
+#include <stdint.h>
 
 #include "lwip/err.h"
 #include "lwip/netif.h"
 #include "lwip/pbuf.h"
 
 struct tcp_pcb;
+struct rte_hash;
 
-/* Make the hash, for up to capacity connections; 0 or -1 (no memory). */
-int shunt_demux_init(unsigned capacity);
-void shunt_demux_free(void);
+/* A connection as a segment names it: this host's end, then the peer's,
+ * ports in host order, addresses as they lie in the frame. */
+struct shunt_tuple {
+    bool v6;
+    uint16_t lport;
+    uint16_t rport;
+    const uint8_t *laddr;               /* 4 or 16 bytes */
+    const uint8_t *raddr;
+};
+
+/* What the demux found, for tests and telemetry. */
+struct shunt_demux_stats {
+    uint64_t hits;                      /* found in the hash */
+    uint64_t misses;                    /* not in the hash: in no active connection */
+    uint64_t walks;                     /* looked for in lwIP's lists instead */
+};
+
+struct shunt_demux_entry {
+    struct tcp_pcb *pcb;
+    struct shunt_demux *demux;          /* for lwIP's callback when the pcb goes */
+};
+
+struct shunt_demux {
+    struct rte_hash *table;
+    struct shunt_demux_entry *entries;  /* by the table's key position */
+    uint8_t ext_id;                     /* lwIP's ext arg slot for the entry */
+    unsigned count;
+    bool all_hashed;                    /* no connection left out (the table was never full) */
+    struct shunt_demux_stats stats;
+};
+
+/* Make the hash (a DPDK object called name), for up to capacity
+ * connections; 0 or -1 (no memory). */
+int shunt_demux_init(struct shunt_demux *d, const char *name, unsigned capacity);
+void shunt_demux_free(struct shunt_demux *d);
 
 /* A connection has sent its SYN (or is established): find its segments by
  * hash from now on.  It leaves the hash when lwIP frees the pcb.  Adding it
  * again is harmless. */
-void shunt_demux_add(struct tcp_pcb *pcb);
+void shunt_demux_add(struct shunt_demux *d, struct tcp_pcb *pcb);
 
 /* A listener: the connections it accepts go into the hash as lwIP makes
  * them, before their SYN-ACK leaves. */
-void shunt_demux_listen(struct tcp_pcb *lpcb);
+void shunt_demux_listen(struct shunt_demux *d, struct tcp_pcb *lpcb);
 
-/* The netif's input: lwIP's ethernet_input, with the lookup done first. */
-err_t shunt_demux_input(struct pbuf *p, struct netif *netif);
+/*
+ * The connection (active or in TIME-WAIT) a segment belongs to, or NULL.
+ * *certain is true when the hash answered for every connection there is,
+ * so lwIP need not walk its list: give the segment to shunt_demux_input.
+ */
+struct tcp_pcb *shunt_demux_find(struct shunt_demux *d, const struct shunt_tuple *t,
+                                 bool *certain);
+
+/* lwIP's input for a frame whose connection the hash answered for: found
+ * is what shunt_demux_find returned (NULL: none). */
+err_t shunt_demux_input(struct pbuf *p, struct netif *netif, struct tcp_pcb *found);
 
 /* Connections in the hash. */
-unsigned shunt_demux_count(void);
+unsigned shunt_demux_count(const struct shunt_demux *d);
 
 #endif /* SHUNT_DEMUX_H */

@@ -2,6 +2,9 @@
  * mbuf.c - mbuf <-> pbuf: zero-copy receive, copying transmit, and the
  * checksum-offload fields of a frame about to be sent.
  */
+/* rte_ipv4/ipv6_udptcp_cksum_mbuf are experimental in DPDK 22.11 (the
+ * release Shunt is built for), and the only sums over a chained mbuf. */
+#define ALLOW_EXPERIMENTAL_API
 #include "mbuf.h"
 
 #include <stdbool.h>
@@ -16,12 +19,12 @@
 
 /* ---- Receive: an mbuf seen as a pbuf ----------------------------------- */
 
-static struct pbuf_custom *mbuf_pbuf(struct rte_mbuf *m)
+static struct pbuf_custom *wrapper_of(struct rte_mbuf *m)
 {
     return rte_mbuf_to_priv(m);
 }
 
-static struct rte_mbuf *pbuf_mbuf(struct pbuf *p)
+static struct rte_mbuf *wrapped_mbuf(struct pbuf *p)
 {
     /* The pbuf_custom sits at the start of the private area, right after
      * the rte_mbuf header (rte_mbuf_to_priv). */
@@ -29,16 +32,16 @@ static struct rte_mbuf *pbuf_mbuf(struct pbuf *p)
 }
 
 /* lwIP calls this when the last reference to a wrapped segment goes. */
-static void mbuf_pbuf_free(struct pbuf *p)
+static void free_wrapped_mbuf(struct pbuf *p)
 {
-    rte_pktmbuf_free_seg(pbuf_mbuf(p));
+    rte_pktmbuf_free_seg(wrapped_mbuf(p));
 }
 
 static struct pbuf *wrap_segment(struct rte_mbuf *seg)
 {
-    struct pbuf_custom *pc = mbuf_pbuf(seg);
+    struct pbuf_custom *pc = wrapper_of(seg);
 
-    pc->custom_free_function = mbuf_pbuf_free;
+    pc->custom_free_function = free_wrapped_mbuf;
     /* PBUF_REF: the payload is not ours to grow into, so lwIP copies rather
      * than prepending headers in the mbuf's headroom. */
     return pbuf_alloced_custom(PBUF_RAW, seg->data_len, PBUF_REF, pc,
@@ -138,6 +141,15 @@ static uint16_t l4_cksum_offset(uint8_t proto, uint64_t offloads, uint64_t *flag
     return 0;
 }
 
+/* The L4 checksum field of a frame whose offload fields are set. */
+static rte_be16_t *l4_cksum_field(struct rte_mbuf *m, uint64_t l4_flag)
+{
+    uint16_t at = l4_flag == RTE_MBUF_F_TX_TCP_CKSUM ? offsetof(struct rte_tcp_hdr, cksum)
+                                                      : offsetof(struct rte_udp_hdr, dgram_cksum);
+
+    return rte_pktmbuf_mtod_offset(m, rte_be16_t *, m->l2_len + m->l3_len + at);
+}
+
 void shunt_mbuf_tx_offload(struct rte_mbuf *m, uint64_t offloads)
 {
     const uint16_t l2 = sizeof(struct rte_ether_hdr);
@@ -181,4 +193,32 @@ void shunt_mbuf_tx_offload(struct rte_mbuf *m, uint64_t offloads)
         l4_cksum = rte_pktmbuf_mtod_offset(m, rte_be16_t *, l2 + l3 + l4_off);
         *l4_cksum = rte_ipv6_phdr_cksum(ip, m->ol_flags);
     }
+}
+
+/* ---- Transmit: checksums done here after all ---------------------------------- */
+
+void shunt_mbuf_tx_checksums(struct rte_mbuf *m)
+{
+    uint64_t l4 = m->ol_flags & RTE_MBUF_F_TX_L4_MASK;
+
+    if (!(m->ol_flags & RTE_MBUF_F_TX_IP_CKSUM) && l4 == 0)
+        return;
+    if (m->ol_flags & RTE_MBUF_F_TX_IPV4) {
+        struct rte_ipv4_hdr *ip = rte_pktmbuf_mtod_offset(m, struct rte_ipv4_hdr *, m->l2_len);
+        if (m->ol_flags & RTE_MBUF_F_TX_IP_CKSUM) {
+            ip->hdr_checksum = 0;
+            ip->hdr_checksum = rte_ipv4_cksum(ip);
+        }
+        if (l4 != 0) {
+            rte_be16_t *sum = l4_cksum_field(m, l4);
+            *sum = 0;
+            *sum = rte_ipv4_udptcp_cksum_mbuf(m, ip, (uint16_t)(m->l2_len + m->l3_len));
+        }
+    } else if (l4 != 0) {
+        struct rte_ipv6_hdr *ip = rte_pktmbuf_mtod_offset(m, struct rte_ipv6_hdr *, m->l2_len);
+        rte_be16_t *sum = l4_cksum_field(m, l4);
+        *sum = 0;
+        *sum = rte_ipv6_udptcp_cksum_mbuf(m, ip, (uint16_t)(m->l2_len + m->l3_len));
+    }
+    m->ol_flags &= ~(RTE_MBUF_F_TX_IP_CKSUM | RTE_MBUF_F_TX_L4_MASK);
 }

@@ -53,4 +53,12 @@ uint16_t shunt_mbuf_sw_checksums(uint64_t tx_offloads);
  */
 void shunt_mbuf_tx_offload(struct rte_mbuf *m, uint64_t offloads);
 
+/*
+ * Compute, in software, the checksums m's offload fields ask the NIC for,
+ * and clear those fields: for a frame about to be changed on purpose (the
+ * fault stage's corruption), whose checksums must be those of the frame
+ * as it was.
+ */
+void shunt_mbuf_tx_checksums(struct rte_mbuf *m);
+
 #endif /* SHUNT_MBUF_H */

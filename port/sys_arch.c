@@ -7,6 +7,16 @@
 #include <rte_random.h>
 
 #include "clock.h"
+#include "sys_time.h"
+
+/* lwIP asks the time with no argument, and lwIP's state is the process's:
+ * so is this, the clock of the instance lwIP runs in. */
+static const struct shunt_clock *lwip_clock;
+
+void shunt_sys_set_clock(const struct shunt_clock *clock)
+{
+    lwip_clock = clock;
+}
 
 void sys_init(void)
 {
@@ -14,7 +24,7 @@ void sys_init(void)
 
 u32_t sys_now(void)
 {
-    return shunt_clock_ms();
+    return shunt_clock_ms(lwip_clock);
 }
 
 uint32_t shunt_lwip_rand(void)

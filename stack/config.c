@@ -13,6 +13,8 @@
 
 #include <rte_log.h>
 
+#include "faults.h"
+
 enum kind {
     KIND_STRING,        /* a char array of the key's size */
     KIND_UINT,          /* uint32_t in [min, max] */
@@ -22,6 +24,7 @@ enum kind {
     KIND_IP4,           /* struct in_addr */
     KIND_IP4_PREFIX,    /* struct in_addr, then its prefix length */
     KIND_IP6_PREFIX,    /* struct in6_addr, then its prefix length */
+    KIND_FAULTS,        /* a char array: a fault specification (port/faults.h) */
 };
 
 struct key {
@@ -42,6 +45,7 @@ struct key {
 static const struct key keys[] = {
     STRING("eal", eal, "-l 0 --no-pci --vdev=net_af_xdp0,iface=sh0"),
     STRING("port", port, "net_af_xdp0"),
+    UINT("queue", queue, 0, 1023),
     { "mac", KIND_MAC, AT(mac), 0, AT(has_mac), 0, 0, 0, "02:00:00:00:00:02" },
     { "ip", KIND_IP4_PREFIX, AT(ip4), 0, AT(has_ip4), AT(ip4_prefix), 0, 0, "10.9.0.2/24" },
     { "gateway", KIND_IP4, AT(gateway4), 0, AT(has_gateway4), 0, 0, 0, "10.9.0.1" },
@@ -59,6 +63,9 @@ static const struct key keys[] = {
     STRING("capture_filter", capture_filter, "tcp port 7"),
     UINT("capture_snaplen", capture_snaplen, 14, 65535),
     UINT("capture_rotate", capture_rotate_mib, 1, 1u << 20),
+    { "faults", KIND_FAULTS, AT(faults), sizeof(((struct shunt_config *)0)->faults), 0, 0, 0, 0,
+      "rx:drop=0.01,reorder=0.05;tx:dup=0.01" },
+    UINT("faults_seed", faults_seed, 0, UINT32_MAX),
 };
 #define NKEYS (sizeof(keys) / sizeof(keys[0]))
 
@@ -73,6 +80,7 @@ static void defaults(struct shunt_config *c)
     c->burst = 32;
     c->stats = true;
     c->log_level = RTE_LOG_INFO;
+    c->faults_seed = 1;
 }
 
 static const char *const log_levels[] = {
@@ -122,11 +130,16 @@ static int set_value(struct shunt_config *c, const struct key *k, const char *va
     char *end;
 
     switch (k->kind) {
-    case KIND_STRING:
+    case KIND_FAULTS:
+    case KIND_STRING: {
+        struct shunt_faults_conf faults;    /* parsed again when they start */
+        if (k->kind == KIND_FAULTS && shunt_faults_parse(value, &faults, why, whylen) != 0)
+            return -1;
         if (strlen(value) >= k->size)
             return fail(why, whylen, "longer than %zu characters", k->size - 1);
         strcpy(field, value);
         return 0;
+    }
     case KIND_UINT:
         errno = 0;
         n = strtoul(value, &end, 0);
@@ -263,7 +276,7 @@ int shunt_config_parse(struct shunt_config *c, const char *text, const char *nam
 
         const struct key *k = find_key(key);
         if (k == NULL) {
-            char known[256] = "";
+            char known[512] = "";
             for (size_t i = 0; i < NKEYS; i++)
                 snprintf(known + strlen(known), sizeof(known) - strlen(known), "%s%s",
                          i ? ", " : "", keys[i].name);

@@ -12,6 +12,7 @@
  * Keys:
  *   eal         EAL arguments, split at white space (required)
  *   port        the DPDK port to use, by name; default: the only one there is
+ *   queue       the port's queue this instance owns (0); names its DPDK objects
  *   mac         the port's MAC address; default: the port's own
  *   ip          IPv4 address/prefix length
  *   gateway     IPv4 default gateway, inside ip's subnet
@@ -30,6 +31,8 @@
  *   capture_filter  only frames this tcpdump filter keeps, e.g. tcp port 7
  *   capture_snaplen bytes kept of each frame (all)
  *   capture_rotate  start a new file every this many MiB (never)
+ *   faults          inject faults, e.g. rx:drop=0.01;tx:dup=0.01 (port/faults.h)
+ *   faults_seed     the seed of their random choices (1)
  * At least one of ip and ip6 is required.
  *
  * Errors come back as one line naming the file, the line, what is wrong
@@ -49,6 +52,7 @@ struct shunt_config {
     char source[256];               /* file name, for messages */
     char eal[2048];
     char port[64];                  /* "" for the only port */
+    uint32_t queue;
     bool has_mac;
     uint8_t mac[6];
     bool has_ip4;
@@ -72,6 +76,8 @@ struct shunt_config {
     char capture_filter[512];
     uint32_t capture_snaplen;
     uint32_t capture_rotate_mib;
+    char faults[512];               /* "": none */
+    uint32_t faults_seed;
 };
 
 /*

@@ -1,7 +1,13 @@
 /*
  * dev.h - the DPDK port a stack instance runs on: chosen, configured with
- * the checksum offloads it offers, given one RX and one TX queue and an mbuf
- * pool, and started.
+ * the checksum offloads it offers, given its RX and TX queues (queue 0 up to
+ * the instance's own, the configuration's `queue`) and an mbuf pool, and
+ * started.
+ *
+ * Under a port of DPDK's AF_XDP or AF_PACKET driver, the kernel drops what
+ * arrives while the socket's ring is full, and DPDK 22.11 does not count it:
+ * those sockets are found once, as the port opens, and asked for their
+ * counts when a snapshot of the counters is taken.
  *
  * If the eal line asks for net_af_xdp and AF_XDP cannot start on that
  * interface (old kernel, no XDP support, busy queue), the same interface is
@@ -16,22 +22,34 @@
 
 #include "config.h"
 
+/* The kernel sockets behind an AF_XDP or AF_PACKET port, one per queue. */
+#define SHUNT_DEV_MAX_SOCKETS 16
+
 struct shunt_dev {
     uint16_t port_id;
+    uint16_t queue_id;                  /* the instance's */
     char name[RTE_ETH_NAME_MAX_LEN];
     struct rte_mempool *pool;
     struct rte_ether_addr mac;
     uint16_t mtu;
     uint64_t rx_offloads;       /* RTE_ETH_RX_OFFLOAD_*_CKSUM in use */
     uint64_t tx_offloads;       /* RTE_ETH_TX_OFFLOAD_*_CKSUM in use */
+    enum { RING_NONE, RING_XDP, RING_PACKET } ring_kind;
+    int ring_fds[SHUNT_DEV_MAX_SOCKETS];
+    unsigned nring_fds;
+    uint64_t packet_drops;      /* PACKET_STATISTICS restarts from 0 once read */
 };
 
 /*
- * Open and start the port the configuration names (after shunt_eal_init).
- * On failure, logs one line saying what is wrong and how to fix it, and
- * returns -1 with errno set.
+ * Open and start the port the configuration names (after shunt_eal_init),
+ * its mbuf pool a DPDK object called pool_name.  On failure, logs one line
+ * saying what is wrong and how to fix it, and returns -1 with errno set.
  */
-int shunt_dev_open(struct shunt_dev *d, const struct shunt_config *c);
+int shunt_dev_open(struct shunt_dev *d, const struct shunt_config *c, const char *pool_name);
+
+/* Frames the kernel dropped at the port's full socket rings, so far (a few
+ * system calls: for snapshots, not the fast path). */
+uint64_t shunt_dev_ring_drops(struct shunt_dev *d);
 
 /* Stop and close the port, and free its pool. */
 void shunt_dev_close(struct shunt_dev *d);

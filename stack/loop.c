@@ -3,30 +3,40 @@
  */
 #include "loop.h"
 
+#include <errno.h>
+
 #include "lwip/memp.h"
 #include "lwip/stats.h"
 #include "lwip/timeouts.h"
 
-#include "clock.h"
-#include "telemetry.h"
+#include "stack.h"
 
 /* lwIP's timers count whole milliseconds: look at them once a millisecond. */
 #define TIMER_LOOK_NS 1000000u
 
-static shunt_poll_hook hook;
-static void *hook_arg;
-static void (*output)(void);
-static uint64_t next_timer_look;        /* shunt_clock_ns() */
-
-void shunt_loop_set_output(void (*fn)(void))
+void shunt_loop_init(struct shunt_loop *l, struct shunt_netif *netif,
+                     const struct shunt_clock *clock, struct shunt_telemetry *telemetry)
 {
-    output = fn;
+    /* The hook stays: a program may set it before the instance is up. */
+    l->netif = netif;
+    l->clock = clock;
+    l->telemetry = telemetry;
+    l->next_timer_look = 0;
+    l->in_turn = false;
+}
+
+void shunt_loop_set_output(struct shunt_loop *l, void (*fn)(void *arg), void *arg)
+{
+    l->output = fn;
+    l->output_arg = arg;
 }
 
 void shunt_set_poll_hook(shunt_poll_hook fn, void *arg)
 {
-    hook = fn;
-    hook_arg = arg;
+    struct shunt_loop *l = &shunt_instance()->loop;
+
+    l->hook = fn;
+    l->hook_arg = arg;
 }
 
 /* Datagrams under reassembly, IPv4 and IPv6. */
@@ -40,14 +50,14 @@ static unsigned reassembling(void)
  * slots freed here are the datagrams given up on - which lwIP itself does
  * not count.
  */
-static void run_timers(struct shunt_netif *sn)
+static void run_timers(struct shunt_loop *l)
 {
     unsigned before = reassembling();
 
     sys_check_timeouts();
     unsigned after = reassembling();
     if (after < before)
-        sn->counters.drops[SHUNT_DROP_REASSEMBLY] += before - after;
+        l->netif->counters.drops[SHUNT_DROP_REASSEMBLY] += before - after;
 }
 
 /*
@@ -55,42 +65,52 @@ static void run_timers(struct shunt_netif *sn)
  * read rather than lwIP's walk to its first timeout on every turn.  A clock
  * that went back (a test's, restarted) gets a look at once.
  */
-static bool time_to_look(void)
+static bool time_to_look(struct shunt_loop *l)
 {
-    uint64_t now = shunt_clock_ns();
+    uint64_t now = shunt_clock_ns(l->clock);
 
-    if (now < next_timer_look && next_timer_look - now <= TIMER_LOOK_NS)
+    if (now < l->next_timer_look && l->next_timer_look - now <= TIMER_LOOK_NS)
         return false;
-    next_timer_look = now + TIMER_LOOK_NS;
+    l->next_timer_look = now + TIMER_LOOK_NS;
     return true;
 }
 
-unsigned shunt_loop_turn(struct shunt_netif *sn)
+int shunt_loop_turn(struct shunt_loop *l)
 {
-    /* 1. Receive a burst; each frame runs through lwIP to completion.
-     *    Then what the stack sent to its own addresses comes back in. */
+    struct shunt_netif *sn = l->netif;
+
+    if (l->in_turn)
+        return -EDEADLK;
+    l->in_turn = true;
+    l->turns++;
+
+    /* 1. A burst from the device pipeline (the port's queue, and the
+     *    stages on it: capture, faults); each frame is classified and runs
+     *    through lwIP to completion.  Then what the stack sent to its own
+     *    addresses comes back in. */
     unsigned received = shunt_netif_rx(sn);
     if (sn->netif.loop_first != NULL)
         shunt_netif_loop_input(sn);
 
     /* 2. lwIP's timers (TCP retransmission, ARP ageing, reassembly), only
      *    when the earliest is due. */
-    if (time_to_look() && sys_timeouts_sleeptime() == 0)
-        run_timers(sn);
+    if (time_to_look(l) && sys_timeouts_sleeptime() == 0)
+        run_timers(l);
 
-    /* 3. The application's (and the socket layer's) work for this turn. */
-    if (hook != NULL)
-        hook(hook_arg);
+    /* 3. The application's work for this turn. */
+    if (l->hook != NULL)
+        l->hook(l->hook_arg);
 
     /* 4. What sockets queued since the last turn: data the application
      *    wrote, ACKs its replies did not carry. */
-    if (output != NULL)
-        output();
+    if (l->output != NULL)
+        l->output(l->output_arg);
 
-    /* 5. Everything this turn produced leaves in one TX burst. */
+    /* 5. Everything this turn produced goes down the pipeline in one burst. */
     shunt_netif_flush(sn);
 
     /* 6. A question from shunt-stat, if one waits (one load to find out). */
-    shunt_telemetry_poll();
-    return received;
+    shunt_telemetry_poll(l->telemetry);
+    l->in_turn = false;
+    return (int)received;
 }

@@ -1,9 +1,8 @@
 /*
  * stack.c - the process's stack instance: bring-up, the public lifecycle
- * calls, tear-down.
+ * calls, the stages switched on and off at run time, tear-down.
  */
 #include "stack.h"
-#include "telemetry.h"
 
 #include <arpa/inet.h>
 #include <errno.h>
@@ -16,19 +15,17 @@
 #include "lwip/init.h"
 #include "lwip/ip_addr.h"
 
-#include "clock.h"
-#include "demux.h"
-#include "dev.h"
 #include "eal.h"
 #include "log.h"
-#include "loop.h"
+#include "stats.h"
+#include "sys_time.h"
 
-static struct {
-    enum { STACK_DOWN, STACK_EAL, STACK_UP, STACK_OVER } state;
-    struct shunt_config config;
-    struct shunt_dev dev;
-    struct shunt_netif netif;
-} stack;
+static struct shunt_instance instance;
+
+struct shunt_instance *shunt_instance(void)
+{
+    return &instance;
+}
 
 int shunt_stack_start_eal(const struct shunt_config *c)
 {
@@ -36,24 +33,25 @@ int shunt_stack_start_eal(const struct shunt_config *c)
      * application. */
     rte_openlog_stream(stderr);
     rte_log_set_level(shunt_logtype, c->log_level);
-    if (stack.state != STACK_DOWN) {
+    if (instance.state != STACK_DOWN) {
         SHUNT_LOG(ERR, "this process has already started its stack instance: one per process");
         errno = EALREADY;
         return -1;
     }
-    stack.config = *c;
+    instance.config = *c;
+    instance.id = c->queue;
     if (shunt_eal_init(c) != 0)
         return -1;
-    stack.state = STACK_EAL;
+    instance.state = STACK_EAL;
     return 0;
 }
 
 static void netif_conf(const struct shunt_config *c, const struct shunt_dev *d,
-                       struct shunt_netif_conf *nc)
+                       const char *demux_name, struct shunt_netif_conf *nc)
 {
     memset(nc, 0, sizeof(*nc));
     nc->port_id = d->port_id;
-    nc->queue_id = 0;
+    nc->queue_id = d->queue_id;
     nc->pool = d->pool;
     nc->burst = (uint16_t)c->burst;
     nc->mac = d->mac;
@@ -70,6 +68,8 @@ static void netif_conf(const struct shunt_config *c, const struct shunt_dev *d,
         nc->has_ip6 = true;
         memcpy(nc->ip6.addr, &c->ip6, sizeof(nc->ip6.addr));
     }
+    nc->demux_name = demux_name;
+    nc->connections = MEMP_NUM_TCP_PCB;
 }
 
 /* One line saying what came up, for the operator. */
@@ -85,65 +85,85 @@ static void log_up(const struct shunt_dev *d, const struct netif *n)
         if (ip6_addr_isvalid(netif_ip6_addr_state(n, i)))
             snprintf(ip6 + strlen(ip6), sizeof(ip6) - strlen(ip6), " %s",
                      ip6addr_ntoa(netif_ip6_addr(n, i)));
-    SHUNT_LOG(INFO, "up on port %s: mac %s, mtu %u, checksum offload rx %s tx %s, "
-              "ipv4 %s/%d gateway %s, ipv6%s", d->name, mac, d->mtu,
+    SHUNT_LOG(INFO, "up on port %s queue %u: mac %s, mtu %u, checksum offload rx %s tx %s, "
+              "ipv4 %s/%d gateway %s, ipv6%s", d->name, d->queue_id, mac, d->mtu,
               d->rx_offloads ? "yes" : "no", d->tx_offloads ? "yes" : "no",
               ip4, __builtin_popcount(ip4_addr_get_u32(netif_ip4_netmask(n))), gw, ip6);
 }
 
+/* The stages the configuration asks for from the start. */
+static int start_stages(const struct shunt_config *c)
+{
+    char err[512];
+
+    if (c->capture[0] != '\0' &&
+        shunt_stack_capture_start(c->capture, c->capture_filter, err, sizeof(err)) != 0) {
+        SHUNT_LOG(ERR, "%s: %s (see capture in %s)", c->source, err, c->source);
+        return -1;
+    }
+    if (c->faults[0] != '\0' && shunt_stack_faults(c->faults, err, sizeof(err)) != 0) {
+        SHUNT_LOG(ERR, "%s: faults: %s", c->source, err);
+        return -1;
+    }
+    return 0;
+}
+
 int shunt_stack_start(void)
 {
-    const struct shunt_config *c = &stack.config;
+    struct shunt_instance *in = &instance;
+    const struct shunt_config *c = &in->config;
+    char pool_name[32], demux_name[32];
     struct shunt_netif_conf nc;
 
-    if (stack.state != STACK_EAL) {
+    if (in->state != STACK_EAL) {
         SHUNT_LOG(ERR, "the stack starts once, after its EAL");
         errno = EALREADY;
         return -1;
     }
-    if (shunt_dev_open(&stack.dev, c) != 0)
+    snprintf(pool_name, sizeof(pool_name), "shunt%u_mbufs", in->id);
+    snprintf(demux_name, sizeof(demux_name), "shunt%u_demux", in->id);
+    if (shunt_dev_open(&in->dev, c, pool_name) != 0)
         return -1;
 
-    shunt_clock_init();
+    /* lwIP's timers start in lwip_init(): the clock first. */
+    shunt_clock_init(&in->clock);
+    shunt_sys_set_clock(&in->clock);
     lwip_init();
-    if (shunt_demux_init(MEMP_NUM_TCP_PCB) != 0) {
-        SHUNT_LOG(ERR, "no memory for the connection hash: reserve more hugepages");
-        shunt_dev_close(&stack.dev);
-        errno = ENOMEM;
+    netif_conf(c, &in->dev, demux_name, &nc);
+    int rc = shunt_netif_add(&in->netif, &nc);
+    if (rc != 0) {
+        if (rc == -ENOMEM)
+            SHUNT_LOG(ERR, "no memory for the connection hash: reserve more hugepages");
+        else
+            SHUNT_LOG(ERR, "lwIP refused the interface on port %s", in->dev.name);
+        shunt_dev_close(&in->dev);
+        errno = -rc;
         return -1;
     }
-    netif_conf(c, &stack.dev, &nc);
-    if (shunt_netif_add(&stack.netif, &nc) != 0) {
-        SHUNT_LOG(ERR, "lwIP refused the interface on port %s", stack.dev.name);
-        shunt_demux_free();
-        shunt_dev_close(&stack.dev);
-        errno = ENODEV;
-        return -1;
-    }
-    stack.state = STACK_UP;
-    log_up(&stack.dev, &stack.netif.netif);
+    shunt_faults_init(&in->faults, &in->clock);
+    shunt_loop_init(&in->loop, &in->netif, &in->clock, &in->telemetry);
+    in->state = STACK_UP;
+    log_up(&in->dev, &in->netif.netif);
 
-    if (c->capture[0] != '\0') {
-        char err[512];
-        if (shunt_stack_capture_start(c->capture, c->capture_filter, err, sizeof(err)) != 0) {
-            SHUNT_LOG(ERR, "%s: %s (see capture in %s)", c->source, err, c->source);
-            shunt_stack_exit();
-            errno = EINVAL;
-            return -1;
-        }
+    if (start_stages(c) != 0) {
+        shunt_stack_exit();
+        errno = EINVAL;
+        return -1;
     }
     /* dpdk-dumpcap can attach to a primary process that offers pdump. */
     if (rte_pdump_init() != 0)
         SHUNT_LOG(DEBUG, "no pdump for dpdk-dumpcap (a process without shared memory)");
-    shunt_telemetry_init();
+    shunt_telemetry_init(&in->telemetry);
     return 0;
 }
+
+/* ---- stages switched on and off ------------------------------------------------ */
 
 int shunt_stack_capture_start(const char *path, const char *filter, char *err, size_t errlen)
 {
     struct shunt_capture_conf conf = {
-        .snaplen = stack.config.capture_snaplen,
-        .rotate_bytes = (uint64_t)stack.config.capture_rotate_mib << 20,
+        .snaplen = instance.config.capture_snaplen,
+        .rotate_bytes = (uint64_t)instance.config.capture_rotate_mib << 20,
     };
 
     if (snprintf(conf.path, sizeof(conf.path), "%s", path) >= (int)sizeof(conf.path) ||
@@ -157,7 +177,8 @@ int shunt_stack_capture_start(const char *path, const char *filter, char *err, s
     struct shunt_capture *c = shunt_capture_open(&conf, err, errlen);
     if (c == NULL)
         return -1;
-    stack.netif.queue.capture = c;
+    instance.capture = c;
+    shunt_pipeline_set(&instance.netif.pipeline, SHUNT_STAGE_CAPTURE, shunt_capture_stage(c));
     SHUNT_LOG(INFO, "capturing to %s%s%s", conf.path, conf.filter[0] ? ", filter " : "",
               conf.filter);
     return 0;
@@ -165,22 +186,61 @@ int shunt_stack_capture_start(const char *path, const char *filter, char *err, s
 
 void shunt_stack_capture_stop(void)
 {
-    if (stack.netif.queue.capture == NULL)
+    if (instance.capture == NULL)
         return;
-    shunt_capture_close(stack.netif.queue.capture);
-    stack.netif.queue.capture = NULL;
+    shunt_pipeline_set(&instance.netif.pipeline, SHUNT_STAGE_CAPTURE, NULL);
+    shunt_capture_close(instance.capture);
+    instance.capture = NULL;
     SHUNT_LOG(INFO, "capture stopped");
 }
 
+/* Take the fault stage out, once what it holds has gone on: frames on
+ * their way in are taken in now. */
+static void faults_off(struct shunt_instance *in)
+{
+    struct rte_mbuf *held[SHUNT_FAULTS_HOLD_MAX + SHUNT_FAULTS_QUEUE];
+    unsigned n;
+
+    if (!in->faults.on)
+        return;
+    in->netif.counters.drops[SHUNT_DROP_TX_RING_FULL] += shunt_faults_stop(&in->faults, held, &n);
+    shunt_pipeline_set(&in->netif.pipeline, SHUNT_STAGE_FAULTS, NULL);
+    shunt_netif_input(&in->netif, held, n);
+}
+
+int shunt_stack_faults(const char *spec, char *err, size_t errlen)
+{
+    struct shunt_faults_conf conf;
+
+    if (shunt_faults_parse(spec, &conf, err, errlen) != 0)
+        return -1;
+    if (!conf.has_seed)
+        conf.seed = instance.config.faults_seed;
+    faults_off(&instance);
+    if (!shunt_faults_any(&conf)) {
+        SHUNT_LOG(INFO, "faults off");
+        return 0;
+    }
+    shunt_faults_start(&instance.faults, &conf);
+    shunt_pipeline_set(&instance.netif.pipeline, SHUNT_STAGE_FAULTS,
+                       shunt_faults_stage(&instance.faults));
+    char text[256];
+    shunt_faults_format(&conf, text, sizeof(text));
+    SHUNT_LOG(INFO, "faults on: %s", text);
+    return 0;
+}
+
+/* ---- the running instance ------------------------------------------------------ */
+
 struct shunt_netif *shunt_stack_netif(void)
 {
-    return stack.state == STACK_UP ? &stack.netif : NULL;
+    return instance.state == STACK_UP ? &instance.netif : NULL;
 }
 
 void shunt_stack_counters(struct shunt_counters *out)
 {
-    shunt_stats_snapshot(&stack.netif.counters,
-                         stack.state == STACK_UP ? stack.dev.port_id : UINT16_MAX, out);
+    shunt_stats_snapshot(&instance.netif.counters,
+                         instance.state == STACK_UP ? &instance.dev : NULL, out);
 }
 
 int shunt_stack_init(const char *config_path)
@@ -200,30 +260,32 @@ int shunt_stack_init(const char *config_path)
 
 bool shunt_stack_is_up(void)
 {
-    return stack.state == STACK_UP;
+    return instance.state == STACK_UP;
 }
 
-unsigned shunt_stack_poll(void)
+int shunt_stack_poll(void)
 {
-    return shunt_loop_turn(&stack.netif);
+    return shunt_loop_turn(&instance.loop);
 }
 
 void shunt_stack_exit(void)
 {
-    if (stack.state == STACK_UP) {
-        shunt_netif_flush(&stack.netif);
+    struct shunt_instance *in = &instance;
+
+    if (in->state == STACK_UP) {
+        faults_off(in);
+        shunt_netif_flush(&in->netif);
         shunt_stack_capture_stop();
         rte_pdump_uninit();
-        if (stack.config.stats) {
+        if (in->config.stats) {
             struct shunt_counters counters;
             shunt_stack_counters(&counters);
             shunt_stats_print(stderr, &counters);
         }
-        shunt_netif_remove(&stack.netif);
-        shunt_demux_free();
-        shunt_dev_close(&stack.dev);
+        shunt_netif_remove(&in->netif);
+        shunt_dev_close(&in->dev);
     }
-    if (stack.state == STACK_EAL || stack.state == STACK_UP)
+    if (in->state == STACK_EAL || in->state == STACK_UP)
         rte_eal_cleanup();
-    stack.state = STACK_OVER;
+    in->state = STACK_OVER;
 }

@@ -17,8 +17,7 @@
 #include "lwip/memp.h"
 #include "lwip/stats.h"
 
-#include "capture.h"
-#include "clock.h"
+#include "faults.h"
 #include "log.h"
 #include "stack.h"
 
@@ -26,61 +25,52 @@
 
 enum { IDLE, ASKED, ANSWERING, ANSWERED };
 
-typedef int (*answer_fn)(const char *params, struct rte_tel_data *d);
-
-atomic_int shunt_telemetry_asked;
-static atomic_int box_state;
-static answer_fn box_fn;
-static const char *box_params;
-static struct rte_tel_data *box_data;
-static int box_rc;
-static pthread_mutex_t askers = PTHREAD_MUTEX_INITIALIZER;
-static shunt_telemetry_sockets_fn sockets_fn;
-
-void shunt_telemetry_set_sockets(shunt_telemetry_sockets_fn fn)
+void shunt_telemetry_set_sockets(struct shunt_telemetry *t, shunt_telemetry_sockets_fn fn)
 {
-    sockets_fn = fn;
+    t->sockets = fn;
 }
 
-void shunt_telemetry_answer(void)
+void shunt_telemetry_answer(struct shunt_telemetry *t)
 {
     int asked = ASKED;
 
-    atomic_store_explicit(&shunt_telemetry_asked, 0, memory_order_relaxed);
-    if (!atomic_compare_exchange_strong(&box_state, &asked, ANSWERING))
+    atomic_store_explicit(&t->asked, 0, memory_order_relaxed);
+    if (!atomic_compare_exchange_strong(&t->state, &asked, ANSWERING))
         return;                         /* the asker gave up */
-    box_rc = box_fn(box_params, box_data);
-    atomic_store_explicit(&box_state, ANSWERED, memory_order_release);
+    t->rc = t->fn(t->params, t->data);
+    atomic_store_explicit(&t->state, ANSWERED, memory_order_release);
 }
 
-/* From a telemetry thread: have the instance's thread run fn, wait for it. */
-static int ask(answer_fn fn, const char *params, struct rte_tel_data *d)
+/* From a telemetry thread: have the instance's thread run fn, wait for it.
+ * DPDK's commands carry no argument: the mailbox is the instance's. */
+static int ask(shunt_telemetry_answer_fn fn, const char *params, struct rte_tel_data *d)
 {
+    struct shunt_telemetry *t = &shunt_instance()->telemetry;
     const struct timespec pause = { 0, 50000 };
     int rc = -EBUSY;
 
-    pthread_mutex_lock(&askers);        /* telemetry serves each client in a thread */
-    box_fn = fn;
-    box_params = params;
-    box_data = d;
-    atomic_store_explicit(&box_state, ASKED, memory_order_release);
-    atomic_store_explicit(&shunt_telemetry_asked, 1, memory_order_release);
+    pthread_mutex_lock(&t->askers);
+    t->fn = fn;
+    t->params = params;
+    t->data = d;
+    atomic_store_explicit(&t->state, ASKED, memory_order_release);
+    atomic_store_explicit(&t->asked, 1, memory_order_release);
     for (int waited = 0; waited < 20000; waited++) {        /* one second */
-        if (atomic_load_explicit(&box_state, memory_order_acquire) == ANSWERED) {
-            rc = box_rc;
+        if (atomic_load_explicit(&t->state, memory_order_acquire) == ANSWERED) {
+            rc = t->rc;
             break;
         }
         nanosleep(&pause, NULL);
     }
     int asked = ASKED;
-    if (rc == -EBUSY && !atomic_compare_exchange_strong(&box_state, &asked, IDLE)) {
+    if (rc == -EBUSY && !atomic_compare_exchange_strong(&t->state, &asked, IDLE)) {
         /* Taken just now: the answer is on its way. */
-        while (atomic_load_explicit(&box_state, memory_order_acquire) != ANSWERED)
+        while (atomic_load_explicit(&t->state, memory_order_acquire) != ANSWERED)
             nanosleep(&pause, NULL);
-        rc = box_rc;
+        rc = t->rc;
     }
-    atomic_store_explicit(&box_state, IDLE, memory_order_release);
-    pthread_mutex_unlock(&askers);
+    atomic_store_explicit(&t->state, IDLE, memory_order_release);
+    pthread_mutex_unlock(&t->askers);
     return rc;
 }
 
@@ -118,6 +108,53 @@ static struct rte_tel_data *drops_dict(const struct shunt_counters *c)
 
     if (d != NULL)
         add_drops(d, c);
+    return d;
+}
+
+static struct rte_tel_data *verdicts_dict(const struct shunt_counters *c)
+{
+    struct rte_tel_data *d = dict();
+
+    for (int i = 0; d != NULL && i < SHUNT_VERDICTS; i++)
+        add_u64(d, shunt_verdict_name(i), c->verdicts[i]);
+    return d;
+}
+
+static struct rte_tel_data *demux_dict(const struct shunt_demux *dm)
+{
+    struct rte_tel_data *d = dict();
+
+    if (d != NULL) {
+        add_u64(d, "connections", shunt_demux_count(dm));
+        add_u64(d, "hits", dm->stats.hits);
+        add_u64(d, "misses", dm->stats.misses);
+        add_u64(d, "walks", dm->stats.walks);
+    }
+    return d;
+}
+
+/* The fault stage: on or off, what it was told, and what it did. */
+static void add_faults(struct rte_tel_data *d, const struct shunt_faults *f)
+{
+    char spec[RTE_TEL_MAX_STRING_LEN];
+
+    rte_tel_data_add_dict_string(d, "state", f->on ? "on" : "off");
+    shunt_faults_format(&f->conf, spec, sizeof(spec));
+    rte_tel_data_add_dict_string(d, "spec", spec);
+    for (int w = 0; w < SHUNT_DIRS; w++) {
+        struct rte_tel_data *way = dict();
+        for (int k = 0; way != NULL && k < SHUNT_FAULT_KINDS; k++)
+            add_u64(way, shunt_fault_name(k), f->way[w].count[k]);
+        add_dict(d, shunt_dir_name(w), way);
+    }
+}
+
+static struct rte_tel_data *faults_dict(const struct shunt_faults *f)
+{
+    struct rte_tel_data *d = dict();
+
+    if (d != NULL)
+        add_faults(d, f);
     return d;
 }
 
@@ -176,7 +213,7 @@ static struct rte_tel_data *pools_dict(void)
     return d;
 }
 
-static struct rte_tel_data *lwip_dict(void)
+static struct rte_tel_data *protocols_dict(void)
 {
     struct rte_tel_data *d = dict();
     const struct stats_ *s = &lwip_stats;
@@ -235,6 +272,7 @@ static struct rte_tel_data *port_dict(uint16_t port)
 static int answer_stats(const char *params, struct rte_tel_data *d)
 {
     struct shunt_counters c;
+    struct shunt_instance *in = shunt_instance();
     struct shunt_netif *sn = shunt_stack_netif();
 
     (void)params;
@@ -242,19 +280,22 @@ static int answer_stats(const char *params, struct rte_tel_data *d)
         return -ENODEV;
     shunt_stack_counters(&c);
     rte_tel_data_start_dict(d);
-    add_u64(d, "time_ms", shunt_clock_ns() / 1000000u);
+    add_u64(d, "time_ms", shunt_clock_ms(&in->clock));
     add_u64(d, "rx_packets", c.rx_packets);
     add_u64(d, "rx_bytes", c.rx_bytes);
     add_u64(d, "tx_packets", c.tx_packets);
     add_u64(d, "tx_bytes", c.tx_bytes);
     add_dict(d, "drops", drops_dict(&c));
+    add_dict(d, "verdicts", verdicts_dict(&c));
+    add_dict(d, "demux", demux_dict(&sn->demux));
+    add_dict(d, "faults", faults_dict(&in->faults));
     struct rte_tel_data *mbufs = dict();
     add_u64(mbufs, "size", sn->conf.pool->size);
     add_u64(mbufs, "free", rte_mempool_avail_count(sn->conf.pool));
     add_u64(mbufs, "in_use", rte_mempool_in_use_count(sn->conf.pool));
     add_dict(d, "mbufs", mbufs);
     add_dict(d, "pools", pools_dict());
-    add_dict(d, "lwip", lwip_dict());
+    add_dict(d, "lwip", protocols_dict());
     add_dict(d, "port", port_dict(sn->conf.port_id));
     return 0;
 }
@@ -274,14 +315,16 @@ static int answer_sockets(const char *params, struct rte_tel_data *d)
 {
     unsigned from = params != NULL ? (unsigned)strtoul(params, NULL, 10) : 0;
 
-    if (sockets_fn == NULL)
+    shunt_telemetry_sockets_fn fn = shunt_instance()->telemetry.sockets;
+
+    if (fn == NULL)
         return -ENOTSUP;
-    return sockets_fn(from, d);
+    return fn(from, d);
 }
 
 static void capture_state(struct rte_tel_data *d)
 {
-    const struct shunt_capture *c = shunt_stack_netif()->queue.capture;
+    const struct shunt_capture *c = shunt_instance()->capture;
     struct shunt_capture_stats st;
 
     rte_tel_data_start_dict(d);
@@ -330,6 +373,20 @@ static int answer_capture(const char *params, struct rte_tel_data *d)
     return 0;
 }
 
+/* "", "off" or a specification (port/faults.h). */
+static int answer_faults(const char *params, struct rte_tel_data *d)
+{
+    char err[RTE_TEL_MAX_STRING_LEN];
+
+    rte_tel_data_start_dict(d);
+    if (params != NULL && *params != '\0' && shunt_stack_faults(params, err, sizeof(err)) != 0) {
+        rte_tel_data_add_dict_string(d, "error", err);
+        return 0;
+    }
+    add_faults(d, &shunt_instance()->faults);
+    return 0;
+}
+
 /* ---- the commands (on telemetry's threads) -------------------------------------- */
 
 #define COMMAND(name, fn)                                                        \
@@ -342,9 +399,11 @@ COMMAND(cmd_stats, answer_stats)
 COMMAND(cmd_drops, answer_drops)
 COMMAND(cmd_sockets, answer_sockets)
 COMMAND(cmd_capture, answer_capture)
+COMMAND(cmd_faults, answer_faults)
 
-void shunt_telemetry_init(void)
+void shunt_telemetry_init(struct shunt_telemetry *t)
 {
+    pthread_mutex_init(&t->askers, NULL);
     rte_telemetry_register_cmd("/shunt/stats", cmd_stats,
         "Shunt's counters, drops by cause, lwIP's stats and pools, the port's stats");
     rte_telemetry_register_cmd("/shunt/drops", cmd_drops, "Frames dropped, by cause");
@@ -352,4 +411,7 @@ void shunt_telemetry_init(void)
         "Sockets, from the given index on. Parameter: index (default 0)");
     rte_telemetry_register_cmd("/shunt/capture", cmd_capture,
         "Capture state. Parameters: start,FILE[,FILTER] or stop");
+    rte_telemetry_register_cmd("/shunt/faults", cmd_faults,
+        "Fault stage state and counts. Parameter: a specification, e.g. "
+        "rx:drop=0.01,reorder=0.05;tx:dup=0.01, or off");
 }

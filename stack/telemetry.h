@@ -11,6 +11,9 @@
  *   /shunt/capture          the capture's state
  *   /shunt/capture,start,FILE[,FILTER]   start capturing (a tcpdump filter)
  *   /shunt/capture,stop     stop it
+ *   /shunt/faults           the fault stage's state and counts
+ *   /shunt/faults,SPEC      start it (port/faults.h's syntax), or change it
+ *   /shunt/faults,off       stop it
  *
  * Telemetry asks from its own thread; the instance's thread answers at its
  * next loop turn (noticing costs one load per turn), so nothing the fast path
@@ -20,28 +23,43 @@
 #ifndef SHUNT_TELEMETRY_H
 #define SHUNT_TELEMETRY_H
 
+#include <pthread.h>
 #include <stdatomic.h>
 
 #include <rte_branch_prediction.h>
 #include <rte_telemetry.h>
-
-/* Register Shunt's commands (once the instance is up). */
-void shunt_telemetry_init(void);
-
-/* Answer a question, if one waits: the loop calls this every turn. */
-extern atomic_int shunt_telemetry_asked;
-void shunt_telemetry_answer(void);
-static inline void shunt_telemetry_poll(void)
-{
-    if (unlikely(atomic_load_explicit(&shunt_telemetry_asked, memory_order_acquire)))
-        shunt_telemetry_answer();
-}
 
 /*
  * The socket layer's answer to /shunt/sockets: fill d with the sockets from
  * the from-th on.  Runs on the instance's thread.
  */
 typedef int (*shunt_telemetry_sockets_fn)(unsigned from, struct rte_tel_data *d);
-void shunt_telemetry_set_sockets(shunt_telemetry_sockets_fn fn);
+
+typedef int (*shunt_telemetry_answer_fn)(const char *params, struct rte_tel_data *d);
+
+/* A one-slot mailbox between telemetry's threads and the instance's. */
+struct shunt_telemetry {
+    atomic_int asked;                   /* the loop's one load per turn */
+    atomic_int state;
+    shunt_telemetry_answer_fn fn;       /* the question */
+    const char *params;
+    struct rte_tel_data *data;
+    int rc;                             /* the answer */
+    pthread_mutex_t askers;             /* telemetry serves each client in a thread */
+    shunt_telemetry_sockets_fn sockets;
+};
+
+/* Register Shunt's commands for t (once the instance is up; once a process). */
+void shunt_telemetry_init(struct shunt_telemetry *t);
+
+/* Answer a question, if one waits: the loop calls this every turn. */
+void shunt_telemetry_answer(struct shunt_telemetry *t);
+static inline void shunt_telemetry_poll(struct shunt_telemetry *t)
+{
+    if (unlikely(atomic_load_explicit(&t->asked, memory_order_acquire)))
+        shunt_telemetry_answer(t);
+}
+
+void shunt_telemetry_set_sockets(struct shunt_telemetry *t, shunt_telemetry_sockets_fn fn);
 
 #endif /* SHUNT_TELEMETRY_H */

@@ -28,7 +28,8 @@ int shunt_init(const char *config_path);
  * port, release the EAL. */
 void shunt_exit(void);
 
-/* One turn of the poll loop.  Returns the number of frames received. */
+/* One turn of the poll loop.  Returns the number of frames received, or -1
+ * with errno EDEADLK when called from inside a turn (from the poll hook). */
 int shunt_poll(void);
 
 /*
@@ -42,8 +43,13 @@ int shunt_poll(void);
  */
 int shunt_capture(const char *path, const char *filter);
 
-/* Run fn(arg) once per loop turn, after lwIP's work and before the turn's
- * frames are sent; NULL removes it. */
+/*
+ * Run fn(arg) once per loop turn, after lwIP's work and before the turn's
+ * frames are sent; NULL removes it.  fn runs inside the turn, so the loop
+ * cannot turn from there: a call that would wait (a blocking recv, accept
+ * or connect, epoll_wait/poll/select with a timeout, shunt_poll) fails with
+ * EDEADLK; non-blocking calls and zero timeouts work, without a turn.
+ */
 typedef void (*shunt_poll_hook)(void *arg);
 void shunt_set_poll_hook(shunt_poll_hook fn, void *arg);
 

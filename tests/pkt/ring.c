@@ -74,7 +74,7 @@ void ring_stack_up(void)
     ck_assert_int_ge(rte_eth_from_rings(RINGS_NAME, &to_shunt, 1, &from_shunt, 1, SOCKET_ID_ANY), 0);
 
     now_ns = 1000000000ull;
-    shunt_clock_set_source(test_clock, NULL);
+    shunt_clock_set_source(ring_clock(), test_clock, NULL);
     ck_assert_int_eq(shunt_stack_start(), 0);
     shunt_sock_attach_stack();          /* as shunt_init() does */
 
@@ -147,6 +147,11 @@ size_t ring_recv(void *buf, size_t cap)
         memcpy(buf, data, len);
     rte_pktmbuf_free(m);
     return len;
+}
+
+struct shunt_clock *ring_clock(void)
+{
+    return &shunt_instance()->clock;
 }
 
 void ring_advance_ms(uint32_t ms)

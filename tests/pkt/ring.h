@@ -18,7 +18,7 @@
 #include <rte_ip.h>
 #include <rte_mbuf.h>
 
-#include "stats.h"
+#include "counters.h"
 
 #define SHUNT_IP4   RTE_IPV4(10, 0, 0, 2)
 #define PEER_IP4    RTE_IPV4(10, 0, 0, 1)
@@ -49,6 +49,9 @@ void ring_put(const void *frame, size_t len);
 
 /* The next frame Shunt sent (the loop runs first), or 0 if none. */
 size_t ring_recv(void *buf, size_t cap);
+
+/* The stack's clock (a test may put another source behind it). */
+struct shunt_clock *ring_clock(void);
 
 /* Move the clock forward, running the loop on the way. */
 void ring_advance_ms(uint32_t ms);

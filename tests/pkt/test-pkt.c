@@ -499,11 +499,11 @@ START_TEST(malformed_packets_dropped)
         enum shunt_drop_cause cause;
     } bad[] = {
         { "IP header checksum", 14 + 10, 0x00, good, SHUNT_DROP_BAD_CHECKSUM },
-        { "IP version 5", 14, 0x55, good, SHUNT_DROP_LWIP },
-        { "IP header length 4 bytes", 14, 0x41, good, SHUNT_DROP_LWIP },
-        { "IP total length beyond the frame", 14 + 2, 0x7f, good, SHUNT_DROP_LWIP },
-        { "IP header cut short", 14, 0x45, 14 + 12, SHUNT_DROP_LWIP },
-        { "unknown ethertype", 12, 0x88, good, SHUNT_DROP_LWIP },
+        { "IP version 5", 14, 0x55, good, SHUNT_DROP_BAD_FRAME },
+        { "IP header length 4 bytes", 14, 0x41, good, SHUNT_DROP_BAD_FRAME },
+        { "IP total length beyond the frame", 14 + 2, 0x7f, good, SHUNT_DROP_BAD_FRAME },
+        { "IP header cut short", 14, 0x45, 14 + 12, SHUNT_DROP_BAD_FRAME },
+        { "unknown ethertype", 12, 0x88, good, SHUNT_DROP_NOT_FOR_US },
     };
     count_from_here();
     for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
@@ -804,7 +804,7 @@ START_TEST(many_connections_demuxed)
         fds[i] = shunt_accept4(l, NULL, NULL, SOCK_NONBLOCK);
         ck_assert_int_ge(fds[i], 0);
     }
-    ck_assert_uint_eq(shunt_demux_count(), N);
+    ck_assert_uint_eq(shunt_demux_count(&shunt_stack_netif()->demux), N);
     ck_assert_uint_eq(tcp_pcbs(), N);
 
     /* Data for each, in an order lwIP's list would walk the longest way. */
@@ -827,7 +827,7 @@ START_TEST(many_connections_demuxed)
     while (ring_recv(out, sizeof(out)) > 0)
         ;
     ck_assert_uint_eq(tcp_pcbs(), N - gone);
-    ck_assert_uint_eq(shunt_demux_count(), N - gone);
+    ck_assert_uint_eq(shunt_demux_count(&shunt_stack_netif()->demux), N - gone);
     for (int i = 0; i < N; i += 3) {
         ck_assert_int_eq(shunt_recv(fds[i], buf, sizeof(buf), 0), -1);
         ck_assert_int_eq(errno, ECONNRESET);
@@ -873,7 +873,7 @@ START_TEST(unknown_segments_skip_the_walk)
     for (int i = 0; i <= N; i++) {
         isn = peer_syn((uint16_t)(30000 + i), PORT);
         /* In the hash from its SYN-ACK on, before the handshake ends. */
-        ck_assert_uint_eq(shunt_demux_count(), (unsigned)i + 1);
+        ck_assert_uint_eq(shunt_demux_count(&shunt_stack_netif()->demux), (unsigned)i + 1);
         if (i == N) {
             /* The SYN again: the same half-open connection answers. */
             ck_assert_uint_eq(peer_syn((uint16_t)(30000 + i), PORT), isn);
@@ -894,7 +894,7 @@ START_TEST(unknown_segments_skip_the_walk)
                                 .sin_addr.s_addr = RTE_BE32(PEER_IP4) };
     ck_assert_int_eq(shunt_connect(c, (struct sockaddr *)&peer, sizeof(peer)), -1);
     ck_assert_int_eq(errno, EINPROGRESS);
-    ck_assert_uint_eq(shunt_demux_count(), (unsigned)N + 2);
+    ck_assert_uint_eq(shunt_demux_count(&shunt_stack_netif()->demux), (unsigned)N + 2);
     ck_assert_uint_gt(ring_recv(out, sizeof(out)), 0);
     const struct rte_tcp_hdr *syn = (const struct rte_tcp_hdr *)(out + 14 + 20);
     uint16_t cport = rte_be_to_cpu_16(syn->src_port);

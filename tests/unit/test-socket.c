@@ -194,9 +194,9 @@ static void path_up(void)
          * few dozen tests. */
         ring_eal_up();
         ring_stack_up();
-        clock_base = shunt_clock_ns();
+        clock_base = shunt_clock_ns(ring_clock());
         mono_base = mono_ns();
-        shunt_clock_set_source(real_clock, NULL);
+        shunt_clock_set_source(ring_clock(), real_clock, NULL);
     } else {
         EQ(shunt_init_kernel(), 0);
     }

@@ -1,0 +1,67 @@
+/*
+ * counters.h - what the port layer counts: packets and bytes each way at the
+ * wire, every frame the classifier judged (by verdict), and every dropped
+ * frame (or datagram) under exactly one cause.
+ *
+ * The fast path bumps plain counters in a struct the netif owns; no atomics,
+ * since one thread owns the instance.  Counts that others keep - the port's
+ * (frames it had no mbuf for) and lwIP's (frames its protocols threw away,
+ * by reason) - are folded in when a snapshot is taken (stack/stats.c).
+ */
+#ifndef SHUNT_COUNTERS_H
+#define SHUNT_COUNTERS_H
+
+#include <stdint.h>
+
+enum shunt_drop_cause {
+    SHUNT_DROP_RX_NOMBUF,       /* no buffer or ring slot to receive into: the loop fell behind */
+    SHUNT_DROP_BAD_FRAME,       /* headers that do not hold together: too short, a bad IP
+                                   version or header length, lengths beyond the frame */
+    SHUNT_DROP_NOT_FOR_US,      /* for another MAC or IP address, a group not joined, or
+                                   a protocol Shunt does not speak */
+    SHUNT_DROP_BAD_CHECKSUM,    /* a bad IP, TCP, UDP, ICMP or IGMP checksum */
+    SHUNT_DROP_TOO_BIG,         /* an IPv6 datagram over lwIP's 65,535 bytes */
+    SHUNT_DROP_REASSEMBLY,      /* datagrams given up on: fragments missing too long */
+    SHUNT_DROP_NO_SOCKET,       /* TCP or UDP for a port nobody has (RST/ICMP sent) */
+    SHUNT_DROP_SOCKET_FULL,     /* a socket's receive queue was full */
+    SHUNT_DROP_BACKLOG_FULL,    /* a SYN for a listener whose accept queue was full */
+    SHUNT_DROP_ARP_QUEUE,       /* no room to hold a packet while ARP/ND resolves */
+    SHUNT_DROP_POOL_EMPTY,      /* an lwIP pool or its heap was empty */
+    SHUNT_DROP_LWIP,            /* dropped by lwIP for any other reason */
+    SHUNT_DROP_TX_NOMBUF,       /* no mbuf to copy an outgoing frame into */
+    SHUNT_DROP_TX_RING_FULL,    /* the port's TX queue stayed full */
+    SHUNT_DROP_CAUSES
+};
+
+/* What the classifier (port/classify.h) said of a received frame. */
+enum shunt_verdict {
+    SHUNT_VERDICT_ARP,          /* ARP about this host, or an announcement */
+    SHUNT_VERDICT_ARP_OTHER,    /* ARP about another host: lwIP may refresh an entry
+                                   from it, yet it is counted as not for us */
+    SHUNT_VERDICT_ICMP,         /* ICMP, ICMPv6 (neighbour discovery, MLD), IGMP */
+    SHUNT_VERDICT_UNREACHABLE,  /* a port unreachable about a datagram this host sent */
+    SHUNT_VERDICT_TCP,          /* a segment of a connection (established or closing) */
+    SHUNT_VERDICT_TCP_LISTEN,   /* a segment for a listener: a SYN, most often */
+    SHUNT_VERDICT_UDP,          /* a datagram for a socket */
+    SHUNT_VERDICT_FRAGMENT,     /* an IP fragment: lwIP reassembles it */
+    SHUNT_VERDICT_NO_SOCKET,    /* TCP or UDP for a port nobody has, or an IP protocol
+                                   nobody speaks: lwIP answers with RST or ICMP */
+    SHUNT_VERDICT_NOT_OURS,     /* another host's, or not IP or ARP */
+    SHUNT_VERDICT_MALFORMED,    /* dropped under a cause: bad frame, bad checksum, too big */
+    SHUNT_VERDICTS
+};
+
+struct shunt_counters {
+    uint64_t rx_packets;
+    uint64_t rx_bytes;
+    uint64_t tx_packets;
+    uint64_t tx_bytes;
+    uint64_t drops[SHUNT_DROP_CAUSES];
+    uint64_t verdicts[SHUNT_VERDICTS];
+};
+
+/* Short names, e.g. "rx_nombuf", "tcp_listen"; "unknown" out of range. */
+const char *shunt_drop_name(enum shunt_drop_cause cause);
+const char *shunt_verdict_name(enum shunt_verdict verdict);
+
+#endif /* SHUNT_COUNTERS_H */
