@@ -24,7 +24,6 @@
 #include <errno.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
-#include <signal.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -692,7 +691,7 @@ static const struct opts_spec spec = {
     "                  [-m MSGSIZE] [--conns N] [--nonblock-connect]\n"
     "                  [--keepalive IDLE,INTVL,CNT --hold SECONDS] [--abort]\n"
     "\n",
-    20, NULL,
+    20, 0, NULL,
 };
 
 /* Which options go together, and the defaults that depend on the mode. */
@@ -739,33 +738,23 @@ static int parse_options(int argc, char **argv, struct options *o)
     unsigned gave = 0;
 
     *o = (struct options){ .port = 7, .backlog = 1024, .conns = 1, .hold = 30 };
-    int next = opts_parse(&spec, argc, argv, o, &gave);
-    if (next < 0)
+    if (opts_parse(&spec, argc, argv, o, &gave) < 0)
         return -1;
-    if (next != argc) {
-        fprintf(stderr, "shunt-echo: unexpected argument '%s'\n", argv[next]);
-        return -1;
-    }
     return check_options(o, gave);
 }
+
 int main(int argc, char **argv)
 {
     struct options o;
 
     if (parse_options(argc, argv, &o) != 0)
         return 2;
-    setvbuf(stdout, NULL, _IOLBF, 0);
-    raise_fd_limit();
-    /* A peer that resets while we write must give EPIPE, not kill us. */
-    signal(SIGPIPE, SIG_IGN);
-
-    if ((o.kernel ? shunt_init_kernel() : shunt_init(o.config)) != 0)
+    if (start_sockets(o.kernel, o.config) != 0)
         return 1;
     if (o.capture && shunt_capture(o.capture, o.capture_filter) != 0) {
         shunt_exit();
         return 1;
     }
-    stop_on_signals();
 
     int rc = o.client ? run_client(&o) : serve(&o);
     shunt_exit();

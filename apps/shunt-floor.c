@@ -246,32 +246,21 @@ static int await_frame(struct pinger *pg, uint64_t seq, uint64_t deadline)
 static int ping_pong_loop(struct pinger *pg)
 {
     const struct options *o = pg->o;
-    uint64_t interval = o->mps > 0 ? tsc_from_s(1.0 / o->mps) : 0, next_send = tsc_now();
     uint64_t timeout = tsc_from_s(o->timeout_ms / 1e3), seq = 0;
     struct run *r = &pg->run;
+    struct pacer pace;
 
+    pacer_init(&pace, o->mps);
     while (run_on(r)) {
-        if (interval) {
-            while (tsc_now() < next_send && !stop)
-                ;
-            next_send += interval;
-            if (next_send < tsc_now())
-                next_send = tsc_now();
-        }
+        uint64_t send_at = pacer_next(&pace);
+        while (tsc_now() < send_at && !stop)
+            ;
         seq++;
         uint64_t t0 = tsc_now();
         if (send_frame(pg, seq) != 0)
             return -1;
         int got = await_frame(pg, seq, t0 + timeout);
-        uint64_t t1 = tsc_now();
-        if (!r->measuring)
-            continue;
-        r->sent++;
-        if (got) {
-            r->received++;
-            r->ops++;
-            hist_record(&r->lat, tsc_to_ns(t1 - t0));
-        }
+        run_round_trip(r, got, t0, tsc_now());
     }
     return stop ? -1 : 0;
 }
@@ -367,7 +356,7 @@ static const struct opts_spec spec = {
     "                 --vdev=net_memif0,role=client,socket=/run/floor.sock\n"
     "  server         send every frame back with its MAC addresses swapped\n"
     "  ping-pong      one frame out, back, again; time each round trip\n",
-    17, "see shunt-floor -- --help",
+    17, 0, "see shunt-floor -- --help",
 };
 
 /* The arguments after "--": the mode and its options. */
@@ -389,13 +378,8 @@ static int parse_options(int argc, char **argv, struct options *o)
         fprintf(stderr, PROG ": unknown mode '%s': server or ping-pong\n", argv[0]);
         return -1;
     }
-    int next = opts_parse(&spec, argc, argv, o, &gave);
-    if (next < 0)
+    if (opts_parse(&spec, argc, argv, o, &gave) < 0)
         return -1;
-    if (next < argc) {
-        fprintf(stderr, PROG ": unexpected argument '%s'\n", argv[next]);
-        return -1;
-    }
     if (o->server && (gave & GAVE_PING_PONG)) {
         fprintf(stderr, PROG " server: it takes only -q; the options are ping-pong's\n");
         return -1;

@@ -359,7 +359,7 @@ static const struct opts_spec spec = {
     "usage: shunt-stat [-p PREFIX | -P PID] [-i SECONDS] [-n COUNT] [--json]\n"
     "       shunt-stat [-p PREFIX | -P PID] --sockets [--json]\n"
     "       shunt-stat [-p PREFIX | -P PID] --capture [start FILE [FILTER] | stop]\n",
-    14, NULL,
+    14, 3, NULL,
 };
 
 int main(int argc, char **argv)

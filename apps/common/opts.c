@@ -206,6 +206,10 @@ int opts_parse(const struct opts_spec *spec, int argc, char **argv, void *dest, 
         }
         *gave |= o->gave;
     }
+    if (argc - optind > spec->operands) {
+        fprintf(stderr, "%s: unexpected argument '%s'\n", app_name, argv[optind + spec->operands]);
+        return -1;
+    }
     return optind;
 }
 

@@ -55,6 +55,7 @@ struct opts_spec {
     size_t count;
     const char *synopsis;       /* the usage lines above the options */
     int column;                 /* where the help texts start */
+    int operands;               /* how many arguments may follow the options, at most */
     /* After a mistake: what to say, e.g. "see shunt-perf --help"; NULL:
      * print the whole usage. */
     const char *see;
@@ -63,8 +64,8 @@ struct opts_spec {
 /*
  * Parse the options of argv (argv[0] is the program or the mode) into
  * dest, or-ing the gave bits of those given into *gave.  The index of the
- * first argument that is not an option, or -1 after saying what is wrong
- * on stderr.
+ * first argument that is not an option (they come last), or -1 after
+ * saying what is wrong on stderr.
  */
 int opts_parse(const struct opts_spec *spec, int argc, char **argv, void *dest, unsigned *gave);
 

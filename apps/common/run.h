@@ -79,6 +79,56 @@ static inline bool run_on(struct run *r)
     return true;
 }
 
+/* One timed operation (a request, a connection) from t0 to t1 (TSC),
+ * counted while measuring. */
+static inline void run_record(struct run *r, uint64_t t0, uint64_t t1)
+{
+    if (r->measuring) {
+        r->ops++;
+        hist_record(&r->lat, tsc_to_ns(t1 - t0));
+    }
+}
+
+/* A message that wants its echo, sent at t0: counted sent and, if the
+ * echo came (at t1), a round trip. */
+static inline void run_round_trip(struct run *r, bool echoed, uint64_t t0, uint64_t t1)
+{
+    if (!r->measuring)
+        return;
+    r->sent++;
+    if (echoed) {
+        r->received++;
+        r->ops++;
+        hist_record(&r->lat, tsc_to_ns(t1 - t0));
+    }
+}
+
+/* --mps: when each message goes. */
+struct pacer {
+    uint64_t interval;          /* TSC ticks between messages; 0: each at once */
+    uint64_t next;
+};
+
+static inline void pacer_init(struct pacer *p, double mps)
+{
+    p->interval = mps > 0 ? tsc_from_s(1.0 / mps) : 0;
+    p->next = tsc_now();
+}
+
+/* When (TSC) the next message goes: 0 for at once.  Behind schedule (a
+ * slow echo), the missed slots are skipped, not made up in a burst that
+ * would queue behind itself. */
+static inline uint64_t pacer_next(struct pacer *p)
+{
+    if (p->interval == 0)
+        return 0;
+    uint64_t t = p->next, now = tsc_now();
+    p->next = t + p->interval;
+    if (p->next < now)
+        p->next = now;
+    return t;
+}
+
 /* The run is over at end (TSC): stop the meter and fill in what was
  * measured (seconds, counts, latency, cpu); what ran is the caller's. */
 void run_result(struct run *r, uint64_t end, struct result *out);

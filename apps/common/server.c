@@ -387,19 +387,26 @@ static void accept_connections(struct server *srv, struct endpoint *listener)
 
 /* ---- datagrams ------------------------------------------------------------------ */
 
+/* The next waiting datagram, into srv->dgram: its length, or -1 when
+ * there is none (or after saying why not). */
+static ssize_t next_datagram(struct server *srv, int fd, struct sockaddr_storage *from,
+                             socklen_t *len)
+{
+    *len = sizeof(*from);
+    ssize_t n = shunt_recvfrom(fd, srv->dgram, sizeof(srv->dgram), 0, (struct sockaddr *)from, len);
+    if (n < 0 && errno != EAGAIN && errno != EINTR)
+        fprintf(stderr, "%s: udp recvfrom: %s\n", app_name, strerror(errno));
+    return n;
+}
+
 /* Echo each waiting datagram to where it came from. */
 static void echo_datagrams(struct server *srv, int fd)
 {
-    for (int i = 0; i < BATCH; i++) {
-        struct sockaddr_storage from;
-        socklen_t len = sizeof(from);
-        ssize_t n = shunt_recvfrom(fd, srv->dgram, sizeof(srv->dgram), 0,
-                                   (struct sockaddr *)&from, &len);
-        if (n < 0) {
-            if (errno != EAGAIN && errno != EINTR)
-                fprintf(stderr, "%s: udp recvfrom: %s\n", app_name, strerror(errno));
-            return;
-        }
+    struct sockaddr_storage from;
+    socklen_t len;
+    ssize_t n;
+
+    for (int i = 0; i < BATCH && (n = next_datagram(srv, fd, &from, &len)) >= 0; i++) {
         if (shunt_sendto(fd, srv->dgram, (size_t)n, 0, (struct sockaddr *)&from, len) == n) {
             srv->n.echoed_dgrams++;
             srv->n.echoed_dgram_bytes += (size_t)n;
@@ -467,16 +474,11 @@ static void answer_report(struct server *srv, int fd, const struct stream_hdr *h
 /* Count and forget each waiting datagram; answer a stream's REPORT. */
 static void discard_datagrams(struct server *srv, int fd)
 {
-    for (int i = 0; i < BATCH; i++) {
-        struct sockaddr_storage from;
-        socklen_t len = sizeof(from);
-        ssize_t n = shunt_recvfrom(fd, srv->dgram, sizeof(srv->dgram), 0,
-                                   (struct sockaddr *)&from, &len);
-        if (n < 0) {
-            if (errno != EAGAIN && errno != EINTR)
-                fprintf(stderr, "%s: udp recvfrom: %s\n", app_name, strerror(errno));
-            return;
-        }
+    struct sockaddr_storage from;
+    socklen_t len;
+    ssize_t n;
+
+    for (int i = 0; i < BATCH && (n = next_datagram(srv, fd, &from, &len)) >= 0; i++) {
         srv->n.discarded_dgrams++;
         if ((size_t)n < sizeof(struct stream_hdr))
             continue;

@@ -7,10 +7,12 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <netdb.h>
+#include <signal.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/resource.h>
 
+#include "shunt/shunt.h"
 #include "shunt/socket.h"
 
 #include "app.h"
@@ -39,7 +41,7 @@ int set_nonblocking(int fd)
     return shunt_fcntl(fd, F_SETFL, flags | O_NONBLOCK);
 }
 
-void raise_fd_limit(void)
+static void raise_fd_limit(void)
 {
     struct rlimit rl;
 
@@ -47,6 +49,18 @@ void raise_fd_limit(void)
         rl.rlim_cur = rl.rlim_max;
         setrlimit(RLIMIT_NOFILE, &rl);
     }
+}
+
+int start_sockets(bool kernel, const char *config)
+{
+    setvbuf(stdout, NULL, _IOLBF, 0);
+    raise_fd_limit();
+    signal(SIGPIPE, SIG_IGN);
+    if ((kernel ? shunt_init_kernel() : shunt_init(config)) != 0)
+        return -1;
+    /* After the stack's start, which may set handlers of its own. */
+    stop_on_signals();
+    return 0;
 }
 
 const char *addr_str(const struct sockaddr_storage *ss, char *out, size_t len)

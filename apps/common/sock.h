@@ -22,9 +22,16 @@ int socket_error(int fd);
 
 int set_nonblocking(int fd);
 
-/* Thousands of connections need thousands of descriptors (Shunt's sockets
- * hold real ones too): take the hard limit. */
-void raise_fd_limit(void);
+/*
+ * What a program on these sockets does before its first socket: stdout
+ * line-buffered (scripts read its lines as they come), the descriptor
+ * limit raised to the hard one (thousands of connections need thousands
+ * of descriptors, and Shunt's sockets hold real ones too), EPIPE rather
+ * than SIGPIPE from a write to a peer that reset, the stack (the kernel's
+ * sockets, or Shunt's as config, or $SHUNT_CONFIG, says), and then
+ * stop_on_signals().  0, or -1 after the stack said why.
+ */
+int start_sockets(bool kernel, const char *config);
 
 /* "[addr]:port" of a socket address, for messages. */
 const char *addr_str(const struct sockaddr_storage *ss, char *out, size_t len);

@@ -51,6 +51,18 @@ int watch_client(struct client *cl, int fd, uint32_t events, void *ptr)
     return 0;
 }
 
+int open_polled_socket(struct client *cl, const struct target *t, int type, bool nodelay,
+                       uint32_t events)
+{
+    int fd = open_client_socket(cl, t, type, nodelay, cl->poll != POLL_BLOCK);
+
+    if (fd >= 0 && cl->poll == POLL_EPOLL && watch_client(cl, fd, events, NULL) != 0) {
+        shunt_close(fd);
+        return -1;
+    }
+    return fd;
+}
+
 int set_recv_timeout(int fd, int ms)
 {
     struct timeval tv = { .tv_sec = ms / 1000, .tv_usec = (ms % 1000) * 1000 };

@@ -44,6 +44,11 @@ int stream(struct client *cl, uint64_t *end);
 int open_client_socket(const struct client *cl, const struct target *t, int type,
                        bool nodelay, bool nonblock);
 
+/* One socket polled the --poll way: non-blocking unless --poll block, and
+ * in the client's epoll set for events under --poll epoll. */
+int open_polled_socket(struct client *cl, const struct target *t, int type, bool nodelay,
+                       uint32_t events);
+
 /* Add fd to the client's epoll set. */
 int watch_client(struct client *cl, int fd, uint32_t events, void *ptr);
 

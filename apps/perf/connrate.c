@@ -58,10 +58,7 @@ int connection_rate(struct client *cl)
         uint64_t t0 = tsc_now();
         if (one_connection(cl) != 0)
             return -1;
-        if (cl->run.measuring) {
-            cl->run.ops++;
-            hist_record(&cl->run.lat, tsc_to_ns(tsc_now() - t0));
-        }
+        run_record(&cl->run, t0, tsc_now());
     }
     return stop ? -1 : 0;
 }

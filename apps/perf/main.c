@@ -30,13 +30,11 @@
  * when a non-blocking read finds nothing (shunt_poll), and epoll_wait and
  * blocking calls turn it for it.
  */
-#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "shunt/shunt.h"
-#include "shunt/socket.h"
 
 #include "app.h"
 #include "cycles.h"
@@ -113,7 +111,7 @@ static const struct opts_spec spec = {
     "COMMON: [-p PORT] [-t SECONDS | -n COUNT] [--warmup SECONDS] [--json FILE]\n"
     "        [--csv FILE] [--label TEXT] [-q]\n"
     "\n",
-    17, "see shunt-perf --help",
+    17, 1, "see shunt-perf --help",
 };
 
 static int bad_option(const struct options *o, const char *what)
@@ -188,17 +186,12 @@ static int parse_options(int argc, char **argv, struct options *o)
         return -1;
     }
     o->test = (enum test)test;
-    /* Parsed as if the mode were the program. */
-    int next = opts_parse(&spec, argc - 1, argv + 1, o, &gave);
-    if (next < 0)
+    /* Parsed as if the mode were the program: from argv + 1. */
+    int host = opts_parse(&spec, argc - 1, argv + 1, o, &gave) + 1;
+    if (host < 1)
         return -1;
-    next++;
-    if (next < argc)
-        o->host = argv[next++];
-    if (next < argc) {
-        fprintf(stderr, PROG ": unexpected argument '%s'\n", argv[next]);
-        return -1;
-    }
+    if (host < argc)
+        o->host = argv[host];
     if (o->test == SERVER && o->host != NULL) {
         fprintf(stderr, PROG " server: unexpected argument '%s': the server listens on every address\n",
                 o->host);
@@ -213,14 +206,9 @@ int main(int argc, char **argv)
 
     if (parse_options(argc, argv, &o) != 0)
         return 2;
-    setvbuf(stdout, NULL, _IOLBF, 0);
-    raise_fd_limit();
-    signal(SIGPIPE, SIG_IGN);
     tsc_calibrate();
-
-    if ((o.kernel ? shunt_init_kernel() : shunt_init(o.config)) != 0)
+    if (start_sockets(o.kernel, o.config) != 0)
         return 1;
-    stop_on_signals();
 
     int rc = o.test == SERVER ? serve(&o) : run_client(&o);
     shunt_exit();

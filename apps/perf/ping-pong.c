@@ -72,28 +72,19 @@ int ping_pong(struct client *cl)
 {
     const struct options *o = cl->o;
     struct run *r = &cl->run;
-    int fd = open_client_socket(cl, &cl->echo, o->udp ? SOCK_DGRAM : SOCK_STREAM, !o->udp,
-                                o->poll != POLL_BLOCK);
-    uint64_t interval = o->mps > 0 ? tsc_from_s(1.0 / o->mps) : 0, next_send = tsc_now();
+    int fd = open_polled_socket(cl, &cl->echo, o->udp ? SOCK_DGRAM : SOCK_STREAM, !o->udp, EPOLLIN);
+    struct pacer pace;
     uint64_t seq = 0;
     int rc = -1;
 
     if (fd < 0)
         return -1;
-    if (o->poll == POLL_EPOLL && watch_client(cl, fd, EPOLLIN, NULL) != 0)
-        goto out;
+    pacer_init(&pace, o->mps);
     if (o->poll == POLL_BLOCK &&
         set_recv_timeout(fd, o->udp ? o->timeout_ms : STALL_SECONDS * 1000) != 0)
         goto out;
     while (run_on(r)) {
-        if (interval) {
-            wait_until(next_send);
-            /* Behind schedule (a slow echo): the missed slots are skipped, not
-             * made up in a burst that would queue behind itself. */
-            next_send += interval;
-            if (next_send < tsc_now())
-                next_send = tsc_now();
-        }
+        wait_until(pacer_next(&pace));
         stamp(cl->msg, o->size, ++seq);
         uint64_t t0 = tsc_now();
         if (send_all(fd, cl->msg, o->size) != 0) {
@@ -105,14 +96,7 @@ int ping_pong(struct client *cl)
         uint64_t t1 = tsc_now();
         if (got < 0)
             goto out;
-        if (!r->measuring)
-            continue;
-        r->sent++;
-        if (got) {
-            r->received++;
-            r->ops++;
-            hist_record(&r->lat, tsc_to_ns(t1 - t0));
-        }
+        run_round_trip(r, got, t0, t1);
     }
     rc = stop ? -1 : 0;
 out:

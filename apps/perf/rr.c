@@ -53,10 +53,7 @@ static int rr_receive(struct client *cl, struct rr_conn *c)
             fprintf(stderr, PROG ": a response is not the request sent\n");
             return -1;
         }
-        if (cl->run.measuring) {
-            cl->run.ops++;
-            hist_record(&cl->run.lat, tsc_to_ns(tsc_now() - c->t0));
-        }
+        run_record(&cl->run, c->t0, tsc_now());
         return rr_send(cl, c);
     }
 }

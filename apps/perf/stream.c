@@ -26,14 +26,12 @@ static int wait_writable(struct client *cl)
 static int tcp_stream(struct client *cl, uint64_t *end)
 {
     const struct options *o = cl->o;
-    int fd = open_client_socket(cl, &cl->discard, SOCK_STREAM, false, o->poll != POLL_BLOCK);
+    int fd = open_polled_socket(cl, &cl->discard, SOCK_STREAM, false, EPOLLOUT);
     size_t off = 0;
     int rc = -1;
 
     if (fd < 0)
         return -1;
-    if (o->poll == POLL_EPOLL && watch_client(cl, fd, EPOLLOUT, NULL) != 0)
-        goto out;
     while (run_on(&cl->run)) {
         ssize_t n = shunt_send(fd, cl->msg + off, o->size - off, MSG_NOSIGNAL);
         if (n < 0) {
@@ -108,7 +106,7 @@ static int udp_stream_report(struct client *cl, int fd, uint32_t run)
 static int udp_stream(struct client *cl, uint64_t *end)
 {
     const struct options *o = cl->o;
-    int fd = open_client_socket(cl, &cl->discard, SOCK_DGRAM, false, o->poll != POLL_BLOCK);
+    int fd = open_polled_socket(cl, &cl->discard, SOCK_DGRAM, false, EPOLLOUT);
     /* Run ids differ from run to run, and warm-up from measurement. */
     uint32_t run = (uint32_t)(tsc_now() ^ ((uint64_t)getpid() << 16)) & ~1u;
     uint64_t seq = 0;
@@ -117,8 +115,6 @@ static int udp_stream(struct client *cl, uint64_t *end)
 
     if (fd < 0)
         return -1;
-    if (o->poll == POLL_EPOLL && watch_client(cl, fd, EPOLLOUT, NULL) != 0)
-        goto out;
     while (run_on(&cl->run)) {
         if (cl->run.measuring && !was_measuring) {
             was_measuring = true;
