@@ -21,28 +21,30 @@
  * $SHUNT_CONFIG.
  */
 #define _GNU_SOURCE
-#include <arpa/inet.h>
 #include <errno.h>
-#include <fcntl.h>
-#include <getopt.h>
-#include <netdb.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
-#include <signal.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/resource.h>
 #include <time.h>
 
 #include "shunt/shunt.h"
 #include "shunt/socket.h"
 
-#define UDP_MAX_PAYLOAD 65507   /* the most an IPv4 datagram can carry */
-#define EPOLL_BATCH     256
-#define TICK_MS         100     /* how long epoll_wait may sleep: a stop signal is seen this soon */
+#include "app.h"
+#include "opts.h"
+#include "server.h"
+#include "sock.h"
+
+const char app_name[] = "shunt-echo";
+
+struct keepalive {
+    bool on;
+    int idle, intvl, cnt;       /* TCP_KEEPIDLE, TCP_KEEPINTVL, TCP_KEEPCNT */
+};
 
 struct options {
     const char *config;         /* -c FILE; NULL: $SHUNT_CONFIG */
@@ -60,21 +62,10 @@ struct options {
     size_t msgsize;             /* -m: write size (TCP), datagram size (UDP) */
     int conns;                  /* --conns */
     bool nonblock_connect;      /* --nonblock-connect */
-    bool keepalive;             /* --keepalive IDLE,INTVL,CNT */
-    int ka_idle, ka_intvl, ka_cnt;
+    struct keepalive ka;        /* --keepalive IDLE,INTVL,CNT */
     int hold;                   /* --hold SECONDS */
     bool abort;                 /* --abort */
 };
-
-static volatile sig_atomic_t stop;
-
-static void on_signal(int sig)
-{
-    (void)sig;
-    stop = 1;
-}
-
-/* ---- small helpers ------------------------------------------------------ */
 
 static double now(void)
 {
@@ -82,75 +73,6 @@ static double now(void)
 
     clock_gettime(CLOCK_MONOTONIC, &ts);
     return ts.tv_sec + ts.tv_nsec / 1e9;
-}
-
-static int set_int_opt(int fd, int level, int name, int value)
-{
-    return shunt_setsockopt(fd, level, name, &value, sizeof(value));
-}
-
-/* The pending error of a socket (SO_ERROR), which also clears it. */
-static int socket_error(int fd)
-{
-    int err = 0;
-    socklen_t len = sizeof(err);
-
-    if (shunt_getsockopt(fd, SOL_SOCKET, SO_ERROR, &err, &len) != 0)
-        return errno;
-    return err;
-}
-
-static int set_nonblocking(int fd)
-{
-    int flags = shunt_fcntl(fd, F_GETFL);
-
-    if (flags < 0)
-        return -1;
-    return shunt_fcntl(fd, F_SETFL, flags | O_NONBLOCK);
-}
-
-/* "[addr]:port" of a socket address, for messages. */
-static const char *addr_str(const struct sockaddr_storage *ss, char *out, size_t len)
-{
-    char host[INET6_ADDRSTRLEN] = "?";
-    unsigned port = 0;
-
-    if (ss->ss_family == AF_INET) {
-        const struct sockaddr_in *sin = (const struct sockaddr_in *)ss;
-        inet_ntop(AF_INET, &sin->sin_addr, host, sizeof(host));
-        port = ntohs(sin->sin_port);
-    } else if (ss->ss_family == AF_INET6) {
-        const struct sockaddr_in6 *sin6 = (const struct sockaddr_in6 *)ss;
-        inet_ntop(AF_INET6, &sin6->sin6_addr, host, sizeof(host));
-        port = ntohs(sin6->sin6_port);
-    }
-    snprintf(out, len, "[%s]:%u", host, port);
-    return out;
-}
-
-static bool same_addr(const struct sockaddr_storage *a, const struct sockaddr_storage *b)
-{
-    if (a->ss_family != b->ss_family)
-        return false;
-    if (a->ss_family == AF_INET) {
-        const struct sockaddr_in *x = (const void *)a, *y = (const void *)b;
-        return x->sin_port == y->sin_port && x->sin_addr.s_addr == y->sin_addr.s_addr;
-    }
-    const struct sockaddr_in6 *x = (const void *)a, *y = (const void *)b;
-    return x->sin6_port == y->sin6_port &&
-           memcmp(&x->sin6_addr, &y->sin6_addr, sizeof(x->sin6_addr)) == 0;
-}
-
-/* Thousands of connections need thousands of descriptors (Shunt's sockets
- * hold real ones too): take the hard limit. */
-static void raise_fd_limit(void)
-{
-    struct rlimit rl;
-
-    if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < rl.rlim_max) {
-        rl.rlim_cur = rl.rlim_max;
-        setrlimit(RLIMIT_NOFILE, &rl);
-    }
 }
 
 /*
@@ -189,384 +111,31 @@ static void stream_fill(struct stream *s, unsigned char *p, size_t n)
 
 /* ---- server ------------------------------------------------------------- */
 
-/*
- * Per connection, the bytes read but not yet echoed.  When they fill the
- * buffer the connection stops reading (its receive window closes, which is
- * the backpressure) until the peer takes some of the echo.
- */
-#define CONN_BUF (64 * 1024)
-
-enum kind { LISTENER, UDP_SOCKET, CONNECTION };
-
-/* What an epoll event points at; the first member of each such object. */
-struct endpoint {
-    enum kind kind;
-    int fd;
-};
-
-struct conn {
-    struct endpoint ep;
-    struct conn *prev, *next;   /* the server's open connections */
-    char peer[INET6_ADDRSTRLEN + 8];
-    uint32_t events;            /* what epoll watches for now */
-    bool eof;                   /* the peer sent FIN: echo the rest, then close */
-    size_t head, tail;          /* unsent bytes are buf[head, tail) */
-    unsigned char buf[CONN_BUF];
-};
-
-struct server {
-    int epfd;
-    struct endpoint listener, udp;
-    struct conn *conns;         /* open connections, closed at exit */
-    unsigned long long accepted, closed, resets, failures, tcp_bytes;
-    unsigned long long udp_datagrams, udp_bytes, udp_dropped;
-    unsigned char dgram[65535];
-};
-
-static int watch(int epfd, int op, struct endpoint *ep, uint32_t events)
-{
-    struct epoll_event ev = { .events = events, .data.ptr = ep };
-
-    if (shunt_epoll_ctl(epfd, op, ep->fd, &ev) != 0) {
-        fprintf(stderr, "shunt-echo: epoll_ctl: %s\n", strerror(errno));
-        return -1;
-    }
-    return 0;
-}
-
-/* A socket on [::]:port that takes IPv4 too (IPV6_V6ONLY off). */
-static int open_dual_stack(int type, uint16_t port)
-{
-    struct sockaddr_in6 any = { .sin6_family = AF_INET6, .sin6_addr = IN6ADDR_ANY_INIT,
-                                .sin6_port = htons(port) };
-    const char *what = type == SOCK_STREAM ? "tcp" : "udp";
-    int fd = shunt_socket(AF_INET6, type | SOCK_NONBLOCK, 0);
-
-    if (fd < 0) {
-        fprintf(stderr, "shunt-echo: %s socket: %s\n", what, strerror(errno));
-        return -1;
-    }
-    if (set_int_opt(fd, IPPROTO_IPV6, IPV6_V6ONLY, 0) != 0 ||
-        set_int_opt(fd, SOL_SOCKET, SO_REUSEADDR, 1) != 0) {
-        fprintf(stderr, "shunt-echo: %s setsockopt: %s\n", what, strerror(errno));
-        shunt_close(fd);
-        return -1;
-    }
-    if (shunt_bind(fd, (struct sockaddr *)&any, sizeof(any)) != 0) {
-        fprintf(stderr, "shunt-echo: %s bind [::]:%u: %s\n", what, port, strerror(errno));
-        shunt_close(fd);
-        return -1;
-    }
-    return fd;
-}
-
-/* --join GROUP[,IFADDR]: IP_ADD_MEMBERSHIP on the UDP socket.  IFADDR picks
- * the interface; the kernel needs it when its route to GROUP is elsewhere. */
-static int join_group(int fd, const char *spec)
-{
-    char group[INET_ADDRSTRLEN + 1] = "", ifaddr[INET_ADDRSTRLEN + 1] = "";
-    const char *comma = strchr(spec, ',');
-    struct ip_mreq mreq = { .imr_interface.s_addr = htonl(INADDR_ANY) };
-
-    snprintf(group, sizeof(group), "%.*s",
-             (int)(comma ? (size_t)(comma - spec) : strlen(spec)), spec);
-    if (comma)
-        snprintf(ifaddr, sizeof(ifaddr), "%s", comma + 1);
-    if (inet_pton(AF_INET, group, &mreq.imr_multiaddr) != 1 ||
-        !IN_MULTICAST(ntohl(mreq.imr_multiaddr.s_addr)) ||
-        (comma && inet_pton(AF_INET, ifaddr, &mreq.imr_interface) != 1)) {
-        fprintf(stderr, "shunt-echo: --join %s: expected an IPv4 multicast group, "
-                        "optionally ',' and an interface address, e.g. 239.1.2.3,10.9.0.2\n", spec);
-        return -1;
-    }
-    if (shunt_setsockopt(fd, IPPROTO_IP, IP_ADD_MEMBERSHIP, &mreq, sizeof(mreq)) != 0) {
-        fprintf(stderr, "shunt-echo: IP_ADD_MEMBERSHIP %s: %s\n", spec, strerror(errno));
-        return -1;
-    }
-    return 0;
-}
-
-static void conn_close(struct server *srv, struct conn *c)
-{
-    if (c->prev)
-        c->prev->next = c->next;
-    else
-        srv->conns = c->next;
-    if (c->next)
-        c->next->prev = c->prev;
-    shunt_epoll_ctl(srv->epfd, EPOLL_CTL_DEL, c->ep.fd, NULL);
-    shunt_close(c->ep.fd);
-    free(c);
-    srv->closed++;
-}
-
-/* An error ends this connection only: the server goes on with the others. */
-static void conn_fail(struct server *srv, struct conn *c, int err)
-{
-    if (err == ECONNRESET)
-        srv->resets++;
-    else
-        srv->failures++;
-    fprintf(stderr, "shunt-echo: tcp %s: %s\n", c->peer, strerror(err));
-    conn_close(srv, c);
-}
-
-static size_t conn_pending(const struct conn *c)
-{
-    return c->tail - c->head;
-}
-
-/* Read what fits into the buffer.  Returns 0, or -1 if the connection died. */
-static int conn_read(struct server *srv, struct conn *c)
-{
-    if (c->head == c->tail) {
-        c->head = c->tail = 0;
-    } else if (c->tail == CONN_BUF && c->head > 0) {
-        memmove(c->buf, c->buf + c->head, conn_pending(c));
-        c->tail -= c->head;
-        c->head = 0;
-    }
-    ssize_t n = shunt_read(c->ep.fd, c->buf + c->tail, CONN_BUF - c->tail);
-    if (n > 0) {
-        c->tail += n;
-        srv->tcp_bytes += n;
-    } else if (n == 0) {
-        c->eof = true;
-    } else if (errno != EAGAIN && errno != EINTR) {
-        conn_fail(srv, c, errno);
-        return -1;
-    }
-    return 0;
-}
-
-/* Send what is pending until the socket takes no more. */
-static int conn_flush(struct server *srv, struct conn *c)
-{
-    while (conn_pending(c) > 0) {
-        ssize_t n = shunt_write(c->ep.fd, c->buf + c->head, conn_pending(c));
-        if (n < 0) {
-            if (errno == EAGAIN || errno == EINTR)
-                return 0;
-            conn_fail(srv, c, errno);
-            return -1;
-        }
-        c->head += n;
-    }
-    return 0;
-}
-
-/* Watch for input while there is room for it, for output while there is
- * something to send. */
-static int conn_rewatch(struct server *srv, struct conn *c)
-{
-    uint32_t want = 0;
-
-    if (!c->eof && conn_pending(c) < CONN_BUF)
-        want |= EPOLLIN;
-    if (conn_pending(c) > 0)
-        want |= EPOLLOUT;
-    if (want == c->events)
-        return 0;
-    c->events = want;
-    return watch(srv->epfd, EPOLL_CTL_MOD, &c->ep, want);
-}
-
-static void conn_event(struct server *srv, struct conn *c, uint32_t events)
-{
-    if (events & EPOLLERR) {
-        conn_fail(srv, c, socket_error(c->ep.fd));
-        return;
-    }
-    /* EPOLLHUP without EPOLLIN: a read says why (0 or the error). */
-    if ((c->events & EPOLLIN) && (events & (EPOLLIN | EPOLLHUP)) && conn_read(srv, c) != 0)
-        return;
-    if (conn_flush(srv, c) != 0)
-        return;
-    if (c->eof && conn_pending(c) == 0) {
-        /* The peer is done and has all its echo: our FIN, then let go.
-         * shutdown first, so the FIN is explicit even if close would not
-         * send it (a descriptor shared elsewhere). */
-        if (shunt_shutdown(c->ep.fd, SHUT_WR) != 0 && errno != ENOTCONN) {
-            conn_fail(srv, c, errno);
-            return;
-        }
-        conn_close(srv, c);
-        return;
-    }
-    if (conn_rewatch(srv, c) != 0)
-        conn_close(srv, c);
-}
-
-/* Take every connection waiting (up to a batch, so UDP and the others get
- * their turn). */
-static void accept_connections(struct server *srv)
-{
-    for (int i = 0; i < 64; i++) {
-        struct sockaddr_storage ss;
-        socklen_t len = sizeof(ss);
-        int fd = shunt_accept4(srv->listener.fd, (struct sockaddr *)&ss, &len, SOCK_NONBLOCK);
-
-        if (fd < 0) {
-            if (errno == EAGAIN || errno == EINTR)
-                return;
-            if (errno == ECONNABORTED)     /* reset while queued: next */
-                continue;
-            fprintf(stderr, "shunt-echo: accept: %s\n", strerror(errno));
-            return;
-        }
-        struct conn *c = malloc(sizeof(*c));
-        if (c == NULL) {
-            fprintf(stderr, "shunt-echo: out of memory for a connection\n");
-            shunt_close(fd);
-            continue;
-        }
-        c->ep = (struct endpoint){ .kind = CONNECTION, .fd = fd };
-        c->events = EPOLLIN;
-        c->eof = false;
-        c->head = c->tail = 0;
-        addr_str(&ss, c->peer, sizeof(c->peer));
-        if (watch(srv->epfd, EPOLL_CTL_ADD, &c->ep, c->events) != 0) {
-            shunt_close(fd);
-            free(c);
-            continue;
-        }
-        c->prev = NULL;
-        c->next = srv->conns;
-        if (srv->conns)
-            srv->conns->prev = c;
-        srv->conns = c;
-        srv->accepted++;
-    }
-}
-
-/* Echo each waiting datagram to where it came from (a batch at a time). */
-static void echo_datagrams(struct server *srv)
-{
-    for (int i = 0; i < 64; i++) {
-        struct sockaddr_storage from;
-        socklen_t len = sizeof(from);
-        ssize_t n = shunt_recvfrom(srv->udp.fd, srv->dgram, sizeof(srv->dgram), 0,
-                                   (struct sockaddr *)&from, &len);
-        if (n < 0) {
-            if (errno != EAGAIN && errno != EINTR)
-                fprintf(stderr, "shunt-echo: udp recvfrom: %s\n", strerror(errno));
-            return;
-        }
-        srv->udp_datagrams++;
-        srv->udp_bytes += n;
-        if (shunt_sendto(srv->udp.fd, srv->dgram, n, 0, (struct sockaddr *)&from, len) < 0) {
-            char who[INET6_ADDRSTRLEN + 8];
-            srv->udp_dropped++;     /* UDP may drop; say why unless it is just a full queue */
-            if (errno != EAGAIN)
-                fprintf(stderr, "shunt-echo: udp sendto %s: %s\n",
-                        addr_str(&from, who, sizeof(who)), strerror(errno));
-        }
-    }
-}
-
+/* TCP and UDP echo on [::]:PORT (common/server.h), until SIGINT or SIGTERM. */
 static int serve(const struct options *o)
 {
-    struct server *srv = calloc(1, sizeof(*srv));
-    struct epoll_event events[EPOLL_BATCH];
-    int rc = 1;
+    const struct server_config c = {
+        .port = o->port, .backlog = o->backlog, .no_accept = o->no_accept, .join = o->join,
+    };
+    struct server *srv = server_open(&c);
 
     if (srv == NULL)
         return 1;
-    srv->listener = (struct endpoint){ .kind = LISTENER, .fd = -1 };
-    srv->udp = (struct endpoint){ .kind = UDP_SOCKET, .fd = -1 };
-    srv->epfd = shunt_epoll_create1(0);
-    if (srv->epfd < 0) {
-        fprintf(stderr, "shunt-echo: epoll_create1: %s\n", strerror(errno));
-        goto out;
-    }
-    srv->listener.fd = open_dual_stack(SOCK_STREAM, o->port);
-    if (srv->listener.fd < 0)
-        goto out;
-    if (shunt_listen(srv->listener.fd, o->backlog) != 0) {
-        fprintf(stderr, "shunt-echo: listen: %s\n", strerror(errno));
-        goto out;
-    }
-    srv->udp.fd = open_dual_stack(SOCK_DGRAM, o->port);
-    if (srv->udp.fd < 0 || (o->join && join_group(srv->udp.fd, o->join) != 0))
-        goto out;
-    /* --no-accept leaves connections in the listen queue, to overflow it. */
-    if ((!o->no_accept && watch(srv->epfd, EPOLL_CTL_ADD, &srv->listener, EPOLLIN) != 0) ||
-        watch(srv->epfd, EPOLL_CTL_ADD, &srv->udp, EPOLLIN) != 0)
-        goto out;
-
     printf("shunt-echo: running: tcp and udp echo on port %u%s%s%s; SIGINT or SIGTERM stops it\n",
            o->port, o->no_accept ? ", not accepting" : "",
            o->join ? ", joined " : "", o->join ? o->join : "");
     fflush(stdout);
-
-    while (!stop) {
-        int n = shunt_epoll_wait(srv->epfd, events, EPOLL_BATCH, TICK_MS);
-        if (n < 0) {
-            if (errno == EINTR)
-                continue;
-            fprintf(stderr, "shunt-echo: epoll_wait: %s\n", strerror(errno));
-            goto out;
-        }
-        for (int i = 0; i < n; i++) {
-            struct endpoint *ep = events[i].data.ptr;
-            switch (ep->kind) {
-            case LISTENER:
-                accept_connections(srv);
-                break;
-            case UDP_SOCKET:
-                echo_datagrams(srv);
-                break;
-            case CONNECTION:
-                conn_event(srv, (struct conn *)ep, events[i].events);
-                break;
-            }
-        }
-    }
-    rc = 0;
-out:
+    int rc = server_run(srv) == 0 ? 0 : 1;
+    const struct server_counts *n = server_counts(srv);
     printf("shunt-echo: tcp: %llu connections accepted, %llu closed, %llu reset by the peer, "
            "%llu failed, %llu bytes echoed; udp: %llu datagrams (%llu bytes) echoed, %llu not\n",
-           srv->accepted, srv->closed, srv->resets, srv->failures, srv->tcp_bytes,
-           srv->udp_datagrams, srv->udp_bytes, srv->udp_dropped);
-    while (srv->conns)
-        conn_close(srv, srv->conns);
-    if (srv->udp.fd >= 0)
-        shunt_close(srv->udp.fd);
-    if (srv->listener.fd >= 0)
-        shunt_close(srv->listener.fd);
-    if (srv->epfd >= 0)
-        shunt_close(srv->epfd);
-    free(srv);
+           n->accepted, n->closed, n->resets, n->failures, n->echoed_bytes,
+           n->echoed_dgrams, n->echoed_dgram_bytes, n->not_echoed);
+    server_close(srv);
     return rc;
 }
 
 /* ---- client ------------------------------------------------------------- */
-
-struct target {
-    struct sockaddr_storage addr;
-    socklen_t len;
-    char name[INET6_ADDRSTRLEN + 8];
-};
-
-static int resolve(const char *host, uint16_t port, int type, struct target *t)
-{
-    struct addrinfo hints = { .ai_family = AF_UNSPEC, .ai_socktype = type }, *ai;
-    int err = getaddrinfo(host, NULL, &hints, &ai);
-
-    if (err != 0) {
-        fprintf(stderr, "shunt-echo: %s: %s\n", host, gai_strerror(err));
-        return -1;
-    }
-    memcpy(&t->addr, ai->ai_addr, ai->ai_addrlen);
-    t->len = ai->ai_addrlen;
-    freeaddrinfo(ai);
-    if (t->addr.ss_family == AF_INET)
-        ((struct sockaddr_in *)&t->addr)->sin_port = htons(port);
-    else
-        ((struct sockaddr_in6 *)&t->addr)->sin6_port = htons(port);
-    addr_str(&t->addr, t->name, sizeof(t->name));
-    return 0;
-}
 
 /* One client connection: the stream it sends, and the stream it expects. */
 struct client_conn {
@@ -898,15 +467,15 @@ static int keepalive_client(const struct options *o, const struct target *t)
     if (fd < 0)
         return 1;
     if (set_int_opt(fd, SOL_SOCKET, SO_KEEPALIVE, 1) != 0 ||
-        set_int_opt(fd, IPPROTO_TCP, TCP_KEEPIDLE, o->ka_idle) != 0 ||
-        set_int_opt(fd, IPPROTO_TCP, TCP_KEEPINTVL, o->ka_intvl) != 0 ||
-        set_int_opt(fd, IPPROTO_TCP, TCP_KEEPCNT, o->ka_cnt) != 0) {
+        set_int_opt(fd, IPPROTO_TCP, TCP_KEEPIDLE, o->ka.idle) != 0 ||
+        set_int_opt(fd, IPPROTO_TCP, TCP_KEEPINTVL, o->ka.intvl) != 0 ||
+        set_int_opt(fd, IPPROTO_TCP, TCP_KEEPCNT, o->ka.cnt) != 0) {
         fprintf(stderr, "shunt-echo: keepalive options: %s\n", strerror(errno));
         shunt_close(fd);
         return 1;
     }
     printf("shunt-echo: connected to %s, holding it idle up to %d s, keepalive %d,%d,%d\n",
-           t->name, o->hold, o->ka_idle, o->ka_intvl, o->ka_cnt);
+           t->name, o->hold, o->ka.idle, o->ka.intvl, o->ka.cnt);
     fflush(stdout);
 
     int n = wait_for(fd, EPOLLIN, o->hold * 1000, &revents);
@@ -1052,7 +621,7 @@ static int run_client(const struct options *o)
         return 1;
     if (o->udp)
         return udp_client(o, &t);
-    if (o->keepalive)
+    if (o->ka.on)
         return keepalive_client(o, &t);
     if (o->abort)
         return abort_client(o, &t);
@@ -1061,136 +630,73 @@ static int run_client(const struct options *o)
 
 /* ---- command line ------------------------------------------------------- */
 
-static void usage(FILE *f)
+/* --keepalive IDLE,INTVL,CNT: three counts of seconds (CNT: probes), each 1 or more. */
+static int parse_keepalive(const char *arg, void *field)
 {
-    fprintf(f,
-        "usage: shunt-echo (-c FILE | --kernel) [-p PORT] [-b BACKLOG] [--no-accept]\n"
-        "                  [--join GROUP[,IFADDR]]\n"
-        "       shunt-echo (-c FILE | --kernel) --client HOST [-p PORT] [--udp] [-n BYTES]\n"
-        "                  [-m MSGSIZE] [--conns N] [--nonblock-connect]\n"
-        "                  [--keepalive IDLE,INTVL,CNT --hold SECONDS] [--abort]\n"
-        "\n"
-        "  -c FILE           stack configuration (default: $SHUNT_CONFIG)\n"
-        "  --kernel          use the kernel's sockets instead of Shunt\n"
-        "  --capture FILE    write the frames Shunt receives and sends to a pcap file\n"
-        "  --capture-filter EXPR  only those this tcpdump filter keeps\n"
-        "  -p PORT           port (default 7)\n"
-        "server (TCP and UDP echo on [::]:PORT, IPv4 too):\n"
-        "  -b BACKLOG        listen backlog (default 1024)\n"
-        "  --no-accept       listen but never accept (to fill the backlog)\n"
-        "  --join GROUP[,IFADDR]  join an IPv4 multicast group on the UDP socket\n"
-        "client (sends a pseudo-random stream, verifies the echo byte by byte):\n"
-        "  --client HOST     the server\n"
-        "  --udp             datagrams instead of TCP\n"
-        "  -n BYTES          bytes per connection (TCP, default 1048576) or in all\n"
-        "                    (UDP, default 100 datagrams)\n"
-        "  -m MSGSIZE        bytes per write (TCP, default 16384) or per datagram\n"
-        "                    (UDP, 1..65507, default 1472)\n"
-        "  --conns N         connections at once (default 1)\n"
-        "  --nonblock-connect  connect without blocking, wait with epoll\n"
-        "  --keepalive IDLE,INTVL,CNT  hold one idle connection with keepalive on;\n"
-        "                    exit 0 once it fails (the peer is gone)\n"
-        "  --hold SECONDS    how long --keepalive waits (default 30)\n"
-        "  --abort           echo one byte, then close with a reset (SO_LINGER 0)\n");
-}
+    struct keepalive *ka = field;
+    int used = 0;
 
-static bool parse_number(const char *s, unsigned long long min, unsigned long long max,
-                         unsigned long long *out)
-{
-    char *end;
-
-    errno = 0;
-    *out = strtoull(s, &end, 10);
-    return errno == 0 && end != s && *end == '\0' && s[0] != '-' && *out >= min && *out <= max;
-}
-
-enum { OPT_KERNEL = 256, OPT_CAPTURE, OPT_CAPTURE_FILTER, OPT_NO_ACCEPT, OPT_JOIN, OPT_CLIENT, OPT_UDP, OPT_CONNS,
-       OPT_NONBLOCK_CONNECT, OPT_KEEPALIVE, OPT_HOLD, OPT_ABORT };
-
-static int parse_options(int argc, char **argv, struct options *o)
-{
-    static const struct option longopts[] = {
-        { "kernel", no_argument, NULL, OPT_KERNEL },
-        { "capture", required_argument, NULL, OPT_CAPTURE },
-        { "capture-filter", required_argument, NULL, OPT_CAPTURE_FILTER },
-        { "no-accept", no_argument, NULL, OPT_NO_ACCEPT },
-        { "join", required_argument, NULL, OPT_JOIN },
-        { "client", required_argument, NULL, OPT_CLIENT },
-        { "udp", no_argument, NULL, OPT_UDP },
-        { "conns", required_argument, NULL, OPT_CONNS },
-        { "nonblock-connect", no_argument, NULL, OPT_NONBLOCK_CONNECT },
-        { "keepalive", required_argument, NULL, OPT_KEEPALIVE },
-        { "hold", required_argument, NULL, OPT_HOLD },
-        { "abort", no_argument, NULL, OPT_ABORT },
-        { "help", no_argument, NULL, 'h' },
-        { NULL, 0, NULL, 0 },
-    };
-    bool have_n = false, have_m = false;
-    unsigned long long v;
-    int opt;
-
-    *o = (struct options){ .port = 7, .backlog = 1024, .conns = 1, .hold = 30 };
-    while ((opt = getopt_long(argc, argv, "c:p:b:n:m:h", longopts, NULL)) != -1) {
-        switch (opt) {
-        case 'c': o->config = optarg; break;
-        case OPT_KERNEL: o->kernel = true; break;
-        case OPT_CAPTURE: o->capture = optarg; break;
-        case OPT_CAPTURE_FILTER: o->capture_filter = optarg; break;
-        case 'p':
-            if (!parse_number(optarg, 0, 65535, &v))
-                goto bad;
-            o->port = v;
-            break;
-        case 'b':
-            if (!parse_number(optarg, 0, 65535, &v))
-                goto bad;
-            o->backlog = v;
-            break;
-        case OPT_NO_ACCEPT: o->no_accept = true; break;
-        case OPT_JOIN: o->join = optarg; break;
-        case OPT_CLIENT: o->client = optarg; break;
-        case OPT_UDP: o->udp = true; break;
-        case 'n':
-            if (!parse_number(optarg, 0, 1ull << 50, &o->bytes))
-                goto bad;
-            have_n = true;
-            break;
-        case 'm':
-            if (!parse_number(optarg, 1, 1 << 24, &v))
-                goto bad;
-            o->msgsize = v;
-            have_m = true;
-            break;
-        case OPT_CONNS:
-            if (!parse_number(optarg, 1, 1000000, &v))
-                goto bad;
-            o->conns = v;
-            break;
-        case OPT_NONBLOCK_CONNECT: o->nonblock_connect = true; break;
-        case OPT_KEEPALIVE:
-            if (sscanf(optarg, "%d,%d,%d", &o->ka_idle, &o->ka_intvl, &o->ka_cnt) != 3 ||
-                o->ka_idle < 1 || o->ka_intvl < 1 || o->ka_cnt < 1)
-                goto bad;
-            o->keepalive = true;
-            break;
-        case OPT_HOLD:
-            if (!parse_number(optarg, 1, 86400, &v))
-                goto bad;
-            o->hold = v;
-            break;
-        case OPT_ABORT: o->abort = true; break;
-        case 'h':
-            usage(stdout);
-            exit(0);
-        default:
-            usage(stderr);
-            return -1;
-        }
-    }
-    if (optind != argc) {
-        fprintf(stderr, "shunt-echo: unexpected argument '%s'\n", argv[optind]);
+    if (sscanf(arg, "%d,%d,%d%n", &ka->idle, &ka->intvl, &ka->cnt, &used) != 3 ||
+        arg[used] != '\0' || ka->idle < 1 || ka->intvl < 1 || ka->cnt < 1)
         return -1;
-    }
+    ka->on = true;
+    return 0;
+}
+
+/* Options given, for the checks below. */
+enum { GAVE_BYTES = 1 << 0, GAVE_MSGSIZE = 1 << 1 };
+
+#define AT(field) OPT_AT(struct options, field)
+
+static const struct opt table[] = {
+    { 'c', NULL, OPT_STRING, "FILE", AT(config), .help = "stack configuration (default: $SHUNT_CONFIG)" },
+    { 0, "kernel", OPT_SET, NULL, AT(kernel), .help = "use the kernel's sockets instead of Shunt" },
+    { 0, "capture", OPT_STRING, "FILE", AT(capture),
+      .help = "write the frames Shunt receives and sends to a pcap file" },
+    { 0, "capture-filter", OPT_STRING, "EXPR", AT(capture_filter),
+      .help = "only those this tcpdump filter keeps" },
+    { 'p', NULL, OPT_UINT, "PORT", AT(port), .min = 0, .max = 65535, .help = "port (default 7)" },
+    { 'h', "help", OPT_HELP, .help = "this help" },
+    { .kind = OPT_HEADING, .help = "server (TCP and UDP echo on [::]:PORT, IPv4 too):" },
+    { 'b', NULL, OPT_UINT, "BACKLOG", AT(backlog), .min = 0, .max = 65535,
+      .help = "listen backlog (default 1024)" },
+    { 0, "no-accept", OPT_SET, NULL, AT(no_accept),
+      .help = "listen but never accept (to fill the backlog)" },
+    { 0, "join", OPT_STRING, "GROUP[,IFADDR]", AT(join),
+      .help = "join an IPv4 multicast group on the UDP socket" },
+    { .kind = OPT_HEADING, .help = "client (sends a pseudo-random stream, verifies the echo byte by byte):" },
+    { 0, "client", OPT_STRING, "HOST", AT(client), .help = "the server" },
+    { 0, "udp", OPT_SET, NULL, AT(udp), .help = "datagrams instead of TCP" },
+    { 'n', NULL, OPT_UINT, "BYTES", AT(bytes), .min = 0, .max = 1ull << 50, .gave = GAVE_BYTES,
+      .help = "bytes per connection (TCP, default 1048576) or in all\n(UDP, default 100 datagrams)" },
+    { 'm', NULL, OPT_UINT, "MSGSIZE", AT(msgsize), .min = 1, .max = 1 << 24, .gave = GAVE_MSGSIZE,
+      .help = "bytes per write (TCP, default 16384) or per datagram\n(UDP, 1..65507, default 1472)" },
+    { 0, "conns", OPT_UINT, "N", AT(conns), .min = 1, .max = 1000000,
+      .help = "connections at once (default 1)" },
+    { 0, "nonblock-connect", OPT_SET, NULL, AT(nonblock_connect),
+      .help = "connect without blocking, wait with epoll" },
+    { 0, "keepalive", OPT_CUSTOM, "IDLE,INTVL,CNT", AT(ka), .parse = parse_keepalive,
+      .help = "hold one idle connection with keepalive on;\nexit 0 once it fails (the peer is gone)" },
+    { 0, "hold", OPT_UINT, "SECONDS", AT(hold), .min = 1, .max = 86400,
+      .help = "how long --keepalive waits (default 30)" },
+    { 0, "abort", OPT_SET, NULL, AT(abort),
+      .help = "echo one byte, then close with a reset (SO_LINGER 0)" },
+};
+
+static const struct opts_spec spec = {
+    table, sizeof(table) / sizeof(table[0]),
+    "usage: shunt-echo (-c FILE | --kernel) [-p PORT] [-b BACKLOG] [--no-accept]\n"
+    "                  [--join GROUP[,IFADDR]]\n"
+    "       shunt-echo (-c FILE | --kernel) --client HOST [-p PORT] [--udp] [-n BYTES]\n"
+    "                  [-m MSGSIZE] [--conns N] [--nonblock-connect]\n"
+    "                  [--keepalive IDLE,INTVL,CNT --hold SECONDS] [--abort]\n"
+    "\n",
+    20, 0, NULL,
+};
+
+/* Which options go together, and the defaults that depend on the mode. */
+static int check_options(struct options *o, unsigned gave)
+{
     if (o->kernel && o->config) {
         fprintf(stderr, "shunt-echo: -c and --kernel exclude each other\n");
         return -1;
@@ -1203,8 +709,8 @@ static int parse_options(int argc, char **argv, struct options *o)
         fprintf(stderr, "shunt-echo: --capture-filter needs --capture FILE\n");
         return -1;
     }
-    if (!o->client && (o->udp || have_n || have_m || o->conns != 1 || o->nonblock_connect ||
-                       o->keepalive || o->abort)) {
+    if (!o->client && (o->udp || gave != 0 || o->conns != 1 || o->nonblock_connect ||
+                       o->ka.on || o->abort)) {
         fprintf(stderr, "shunt-echo: client options need --client HOST\n");
         return -1;
     }
@@ -1212,23 +718,29 @@ static int parse_options(int argc, char **argv, struct options *o)
         fprintf(stderr, "shunt-echo: --no-accept and --join are server options\n");
         return -1;
     }
-    if ((o->keepalive || o->abort) && (o->udp || o->conns != 1 || (o->keepalive && o->abort))) {
+    if ((o->ka.on || o->abort) && (o->udp || o->conns != 1 || (o->ka.on && o->abort))) {
         fprintf(stderr, "shunt-echo: --keepalive and --abort take one TCP connection, and not both\n");
         return -1;
     }
-    if (!have_m)
+    if (!(gave & GAVE_MSGSIZE))
         o->msgsize = o->udp ? 1472 : 16384;
     if (o->udp && o->msgsize > UDP_MAX_PAYLOAD) {
         fprintf(stderr, "shunt-echo: -m: a datagram carries at most %d bytes\n", UDP_MAX_PAYLOAD);
         return -1;
     }
-    if (!have_n)
+    if (!(gave & GAVE_BYTES))
         o->bytes = o->udp ? 100ull * o->msgsize : 1048576;
     return 0;
-bad:
-    fprintf(stderr, "shunt-echo: bad value '%s' for %s\n", optarg, argv[optind - 1]);
-    usage(stderr);
-    return -1;
+}
+
+static int parse_options(int argc, char **argv, struct options *o)
+{
+    unsigned gave = 0;
+
+    *o = (struct options){ .port = 7, .backlog = 1024, .conns = 1, .hold = 30 };
+    if (opts_parse(&spec, argc, argv, o, &gave) < 0)
+        return -1;
+    return check_options(o, gave);
 }
 
 int main(int argc, char **argv)
@@ -1237,21 +749,12 @@ int main(int argc, char **argv)
 
     if (parse_options(argc, argv, &o) != 0)
         return 2;
-    setvbuf(stdout, NULL, _IOLBF, 0);
-    raise_fd_limit();
-    /* A peer that resets while we write must give EPIPE, not kill us. */
-    signal(SIGPIPE, SIG_IGN);
-
-    if ((o.kernel ? shunt_init_kernel() : shunt_init(o.config)) != 0)
+    if (start_sockets(o.kernel, o.config) != 0)
         return 1;
     if (o.capture && shunt_capture(o.capture, o.capture_filter) != 0) {
         shunt_exit();
         return 1;
     }
-    /* No SA_RESTART: a signal also cuts a kernel epoll_wait short. */
-    struct sigaction sa = { .sa_handler = on_signal };
-    sigaction(SIGINT, &sa, NULL);
-    sigaction(SIGTERM, &sa, NULL);
 
     int rc = o.client ? run_client(&o) : serve(&o);
     shunt_exit();

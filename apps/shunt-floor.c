@@ -22,10 +22,6 @@
  *         --vdev=net_memif0,role=client,socket=/run/floor.sock -- ping-pong -m 64
  */
 #define _GNU_SOURCE
-#include <errno.h>
-#include <getopt.h>
-#include <math.h>
-#include <signal.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -40,13 +36,15 @@
 #include <rte_mbuf.h>
 #include <rte_udp.h>
 
+#include "app.h"
 #include "cycles.h"
-#include "histogram.h"
+#include "opts.h"
 #include "report.h"
+#include "run.h"
 
 #define PROG        "shunt-floor"
 #define HEADERS     (sizeof(struct rte_ether_hdr) + sizeof(struct rte_ipv4_hdr) + sizeof(struct rte_udp_hdr))
-#define MAX_SIZE    (RTE_ETHER_MTU - sizeof(struct rte_ipv4_hdr) - sizeof(struct rte_udp_hdr))
+#define MAX_SIZE    1472        /* what an IPv4 UDP datagram carries in one frame */
 #define MIN_FRAME   (RTE_ETHER_MIN_LEN - RTE_ETHER_CRC_LEN)    /* 60 */
 #define BURST       32
 #define RING        1024
@@ -63,13 +61,10 @@ struct options {
     bool quiet;
 };
 
-static volatile sig_atomic_t stop;
+_Static_assert(MAX_SIZE == RTE_ETHER_MTU - sizeof(struct rte_ipv4_hdr) - sizeof(struct rte_udp_hdr),
+               "MAX_SIZE fills a frame");
 
-static void on_signal(int sig)
-{
-    (void)sig;
-    stop = 1;
-}
+const char app_name[] = PROG;
 
 /* ---- the port ------------------------------------------------------------- */
 
@@ -174,11 +169,7 @@ struct pinger {
     const struct port *p;
     uint8_t frame[RTE_ETHER_MAX_LEN];
     size_t frame_len;
-    bool measuring;
-    uint64_t warm_end, start, end, next_progress;
-    uint64_t ops, sent, received, late;
-    struct histogram lat;
-    struct cpu_meter cpu;
+    struct run run;
 };
 
 /* A UDP datagram's frame, from this port to a made-up peer (memif does not
@@ -206,17 +197,6 @@ static void build_frame(struct pinger *pg)
     pg->frame_len = HEADERS + size < MIN_FRAME ? MIN_FRAME : HEADERS + size;
 }
 
-/* The payload's first bytes (up to 8) carry the round trip's number. */
-static void stamp(uint8_t *payload, size_t size, uint64_t seq)
-{
-    memcpy(payload, &seq, size < 8 ? size : 8);
-}
-
-static bool stamped(const uint8_t *payload, size_t size, uint64_t seq)
-{
-    return memcmp(payload, &seq, size < 8 ? size : 8) == 0;
-}
-
 static int send_frame(struct pinger *pg, uint64_t seq)
 {
     struct rte_mbuf *m = rte_pktmbuf_alloc(pg->p->pool);
@@ -238,7 +218,8 @@ static int send_frame(struct pinger *pg, uint64_t seq)
 }
 
 /* Spin until frame seq is back: 1, or 0 past the deadline.  Frames of
- * earlier round trips, back after their time, count as late. */
+ * earlier round trips, back after their time, count as received but out
+ * of order. */
 static int await_frame(struct pinger *pg, uint64_t seq, uint64_t deadline)
 {
     struct rte_mbuf *pkts[BURST];
@@ -248,10 +229,12 @@ static int await_frame(struct pinger *pg, uint64_t seq, uint64_t deadline)
         uint16_t n = rte_eth_rx_burst(pg->p->id, 0, pkts, BURST);
         for (uint16_t i = 0; i < n; i++) {
             const uint8_t *payload = rte_pktmbuf_mtod_offset(pkts[i], const uint8_t *, HEADERS);
-            if (pkts[i]->data_len >= pg->frame_len && stamped(payload, pg->o->size, seq))
+            if (pkts[i]->data_len >= pg->frame_len && stamped(payload, pg->o->size, seq)) {
                 got = 1;
-            else if (pg->measuring)
-                pg->late++;
+            } else if (pg->run.measuring) {
+                pg->run.received++;
+                pg->run.out_of_order++;
+            }
         }
         rte_pktmbuf_free_bulk(pkts, n);
         if (n == 0 && tsc_now() >= deadline)
@@ -260,71 +243,24 @@ static int await_frame(struct pinger *pg, uint64_t seq, uint64_t deadline)
     return got;
 }
 
-static void progress(struct pinger *pg, uint64_t now)
-{
-    double secs = tsc_to_s(now - pg->start);
-
-    fprintf(stderr, PROG ": %.0f s: %llu round trips, %.0f/s, p50 %.3f us, p99 %.3f us\n", secs,
-            (unsigned long long)pg->ops, secs > 0 ? (double)pg->ops / secs : 0.0,
-            hist_percentile(&pg->lat, 50) / 1e3, hist_percentile(&pg->lat, 99) / 1e3);
-}
-
-/* Between round trips: start measuring after the warm-up, show progress;
- * false when the run is over. */
-static bool run_on(struct pinger *pg)
-{
-    uint64_t now = tsc_now();
-
-    if (stop)
-        return false;
-    if (!pg->measuring) {
-        if (now >= pg->warm_end) {
-            pg->measuring = true;
-            pg->start = now;
-            pg->end = now + tsc_from_s(pg->o->seconds);
-            pg->next_progress = now + tsc_from_s(1.0);
-            cpu_meter_start(&pg->cpu);
-        }
-        return true;
-    }
-    if (pg->o->count ? pg->ops >= pg->o->count : now >= pg->end)
-        return false;
-    if (now >= pg->next_progress) {
-        if (!pg->o->quiet)
-            progress(pg, now);
-        pg->next_progress += tsc_from_s(1.0);
-    }
-    return true;
-}
-
 static int ping_pong_loop(struct pinger *pg)
 {
     const struct options *o = pg->o;
-    uint64_t interval = o->mps > 0 ? tsc_from_s(1.0 / o->mps) : 0, next_send = tsc_now();
     uint64_t timeout = tsc_from_s(o->timeout_ms / 1e3), seq = 0;
+    struct run *r = &pg->run;
+    struct pacer pace;
 
-    while (run_on(pg)) {
-        if (interval) {
-            while (tsc_now() < next_send && !stop)
-                ;
-            next_send += interval;
-            if (next_send < tsc_now())
-                next_send = tsc_now();
-        }
+    pacer_init(&pace, o->mps);
+    while (run_on(r)) {
+        uint64_t send_at = pacer_next(&pace);
+        while (tsc_now() < send_at && !stop)
+            ;
         seq++;
         uint64_t t0 = tsc_now();
         if (send_frame(pg, seq) != 0)
             return -1;
         int got = await_frame(pg, seq, t0 + timeout);
-        uint64_t t1 = tsc_now();
-        if (!pg->measuring)
-            continue;
-        pg->sent++;
-        if (got) {
-            pg->received++;
-            pg->ops++;
-            hist_record(&pg->lat, tsc_to_ns(t1 - t0));
-        }
+        run_round_trip(r, got, t0, tsc_now());
     }
     return stop ? -1 : 0;
 }
@@ -334,38 +270,37 @@ static int ping_pong(const struct options *o, const struct port *p)
     struct pinger *pg = calloc(1, sizeof(*pg));
     int rc = 1;
 
-    if (pg == NULL || hist_init(&pg->lat) != 0) {
+    if (pg == NULL) {
         fprintf(stderr, PROG ": out of memory\n");
-        free(pg);
         return 1;
     }
     pg->o = o;
     pg->p = p;
+    pg->run = (struct run){ .ops_name = "round trips", .seconds = o->seconds, .count = o->count,
+                            .quiet = o->quiet };
+    if (run_open(&pg->run) != 0) {
+        fprintf(stderr, PROG ": out of memory\n");
+        goto out;
+    }
     build_frame(pg);
-    cpu_meter_open(&pg->cpu);
     if (wait_for_link(p) != 0)
         goto out;
     if (!o->quiet)
         fprintf(stderr, PROG ": ping-pong, %zu-byte payloads in %zu-byte frames, port %u: "
                         "%.1f s warm-up, then %.1f s\n", o->size, pg->frame_len, p->id, o->warmup,
                 o->seconds);
-    pg->warm_end = tsc_now() + tsc_from_s(o->warmup);
+    run_begin(&pg->run, o->warmup);
     if (ping_pong_loop(pg) != 0) {
         if (stop)
             fprintf(stderr, PROG ": interrupted\n");
         goto out;
     }
-    cpu_meter_stop(&pg->cpu);
-
     struct result r = {
         .tool = PROG, .path = "dpdk", .label = o->label, .test = "ping-pong", .proto = "eth",
         .poll = "rx_burst", .size = o->size, .frame = pg->frame_len, .conns = 1, .mps = o->mps,
-        .warmup = o->warmup, .seconds = tsc_to_s(tsc_now() - pg->start), .ops = pg->ops,
-        .ops_name = "round trips", .udp = true, .sent = pg->sent, .received = pg->received + pg->late,
-        .lost = pg->sent > pg->received + pg->late ? pg->sent - pg->received - pg->late : 0,
-        .out_of_order = pg->late, .latency = &pg->lat,
+        .warmup = o->warmup, .udp = true,
     };
-    cpu_meter_cost(&pg->cpu, pg->ops, &r.cpu);
+    run_result(&pg->run, tsc_now(), &r);
     report_table(stdout, &r);
     fflush(stdout);
     rc = 0;
@@ -374,68 +309,60 @@ static int ping_pong(const struct options *o, const struct port *p)
     if (o->csv && report_csv(o->csv, &r) != 0)
         rc = 1;
 out:
-    cpu_meter_close(&pg->cpu);
-    hist_free(&pg->lat);
+    run_close(&pg->run);
     free(pg);
     return rc;
 }
 
 /* ---- command line ----------------------------------------------------------------- */
 
-static void usage(FILE *f)
-{
-    fprintf(f,
-        "usage: shunt-floor EAL-ARGS -- server [-q]\n"
-        "       shunt-floor EAL-ARGS -- ping-pong [-m SIZE] [-t SECONDS | -n COUNT]\n"
-        "                   [--warmup SECONDS] [--mps RATE] [--timeout MS]\n"
-        "                   [--json FILE] [--csv FILE] [--label TEXT] [-q]\n"
-        "\n"
-        "  EAL-ARGS       DPDK's, e.g. -l 1 --file-prefix=f-cli --no-pci\n"
-        "                 --vdev=net_memif0,role=client,socket=/run/floor.sock\n"
-        "  server         send every frame back with its MAC addresses swapped\n"
-        "  ping-pong      one frame out, back, again; time each round trip\n"
-        "  -m SIZE        payload bytes after the UDP header's place, 1..%zu (default 64)\n"
-        "  -t SECONDS     how long to measure (default 10)\n"
-        "  -n COUNT       measure this many round trips instead\n"
-        "  --warmup SECONDS  run this long first, not measured (default 1)\n"
-        "  --mps RATE     send this many frames a second (default: as fast as they return)\n"
-        "  --timeout MS   a frame not back in this long is lost (default 100)\n"
-        "  --json FILE, --csv FILE  write the results\n"
-        "  --label TEXT   a name for this run in the results\n"
-        "  -q             no progress on stderr\n", MAX_SIZE);
-}
+/* Options given, for the checks below. */
+enum { GAVE_TIME = 1 << 0, GAVE_COUNT = 1 << 1, GAVE_PING_PONG = 1 << 2 };
 
-static bool parse_number(const char *s, double min, double max, double *out)
-{
-    char *end;
+#define STR(x) #x
+#define XSTR(x) STR(x)
+#define AT(field) OPT_AT(struct options, field)
 
-    errno = 0;
-    double v = strtod(s, &end);
-    if (errno != 0 || end == s || *end != '\0' || !isfinite(v) || v < min || v > max)
-        return false;
-    *out = v;
-    return true;
-}
+static const struct opt table[] = {
+    { 'm', NULL, OPT_UINT, "SIZE", AT(size), .min = 1, .max = MAX_SIZE, .gave = GAVE_PING_PONG,
+      .help = "payload bytes after the UDP header's place, 1.." XSTR(MAX_SIZE) " (default 64)" },
+    { 't', NULL, OPT_REAL, "SECONDS", AT(seconds), .real_min = 0.001, .real_max = 86400 * 365,
+      .gave = GAVE_TIME | GAVE_PING_PONG, .help = "how long to measure (default 10)" },
+    { 'n', NULL, OPT_UINT, "COUNT", AT(count), .min = 1, .max = 1000000000000000ull,
+      .gave = GAVE_COUNT | GAVE_PING_PONG, .help = "measure this many round trips instead" },
+    { 0, "warmup", OPT_REAL, "SECONDS", AT(warmup), .real_min = 0, .real_max = 86400,
+      .gave = GAVE_PING_PONG, .help = "run this long first, not measured (default 1)" },
+    { 0, "mps", OPT_REAL, "RATE", AT(mps), .real_min = 0.001, .real_max = 1e9, .gave = GAVE_PING_PONG,
+      .help = "send this many frames a second (default: as fast as they return)" },
+    { 0, "timeout", OPT_UINT, "MS", AT(timeout_ms), .min = 1, .max = 60000, .gave = GAVE_PING_PONG,
+      .help = "a frame not back in this long is lost (default 100)" },
+    { 0, "json", OPT_STRING, "FILE", AT(json), .gave = GAVE_PING_PONG, .help = "write the results as JSON" },
+    { 0, "csv", OPT_STRING, "FILE", AT(csv), .gave = GAVE_PING_PONG,
+      .help = "write the results as CSV (a header and one row)" },
+    { 0, "label", OPT_STRING, "TEXT", AT(label), .gave = GAVE_PING_PONG,
+      .help = "a name for this run in the results" },
+    { 'q', "quiet", OPT_SET, NULL, AT(quiet), .help = "no progress on stderr" },
+    { 'h', "help", OPT_HELP, .help = "this help" },
+};
 
-enum { OPT_WARMUP = 256, OPT_MPS, OPT_TIMEOUT, OPT_JSON, OPT_CSV, OPT_LABEL };
+static const struct opts_spec spec = {
+    table, sizeof(table) / sizeof(table[0]),
+    "usage: shunt-floor EAL-ARGS -- server [-q]\n"
+    "       shunt-floor EAL-ARGS -- ping-pong [-m SIZE] [-t SECONDS | -n COUNT]\n"
+    "                   [--warmup SECONDS] [--mps RATE] [--timeout MS]\n"
+    "                   [--json FILE] [--csv FILE] [--label TEXT] [-q]\n"
+    "\n"
+    "  EAL-ARGS       DPDK's, e.g. -l 1 --file-prefix=f-cli --no-pci\n"
+    "                 --vdev=net_memif0,role=client,socket=/run/floor.sock\n"
+    "  server         send every frame back with its MAC addresses swapped\n"
+    "  ping-pong      one frame out, back, again; time each round trip\n",
+    17, 0, "see shunt-floor -- --help",
+};
 
 /* The arguments after "--": the mode and its options. */
 static int parse_options(int argc, char **argv, struct options *o)
 {
-    static const struct option longopts[] = {
-        { "warmup", required_argument, NULL, OPT_WARMUP },
-        { "mps", required_argument, NULL, OPT_MPS },
-        { "timeout", required_argument, NULL, OPT_TIMEOUT },
-        { "json", required_argument, NULL, OPT_JSON },
-        { "csv", required_argument, NULL, OPT_CSV },
-        { "label", required_argument, NULL, OPT_LABEL },
-        { "quiet", no_argument, NULL, 'q' },
-        { "help", no_argument, NULL, 'h' },
-        { NULL, 0, NULL, 0 },
-    };
-    bool gave_time = false, gave_count = false, gave_client_opt = false;
-    double v;
-    int opt;
+    unsigned gave = 0;
 
     *o = (struct options){ .size = 64, .seconds = 10, .warmup = 1, .timeout_ms = 100 };
     if (argc < 1) {
@@ -445,81 +372,23 @@ static int parse_options(int argc, char **argv, struct options *o)
     if (strcmp(argv[0], "server") == 0) {
         o->server = true;
     } else if (strcmp(argv[0], "-h") == 0 || strcmp(argv[0], "--help") == 0) {
-        usage(stdout);
+        opts_usage(&spec, stdout);
         exit(0);
     } else if (strcmp(argv[0], "ping-pong") != 0) {
         fprintf(stderr, PROG ": unknown mode '%s': server or ping-pong\n", argv[0]);
         return -1;
     }
-    optind = 1;
-    int longindex = -1;
-    while ((opt = getopt_long(argc, argv, "m:t:n:qh", longopts, &longindex)) != -1) {
-        gave_client_opt |= opt != 'q' && opt != 'h';
-        switch (opt) {
-        case 'm':
-            if (!parse_number(optarg, 1, MAX_SIZE, &v) || v != floor(v))
-                goto bad;
-            o->size = (size_t)v;
-            break;
-        case 't':
-            if (!parse_number(optarg, 0.001, 86400 * 365, &o->seconds))
-                goto bad;
-            gave_time = true;
-            break;
-        case 'n':
-            if (!parse_number(optarg, 1, 1e15, &v) || v != floor(v))
-                goto bad;
-            o->count = (uint64_t)v;
-            gave_count = true;
-            break;
-        case OPT_WARMUP:
-            if (!parse_number(optarg, 0, 86400, &o->warmup))
-                goto bad;
-            break;
-        case OPT_MPS:
-            if (!parse_number(optarg, 0.001, 1e9, &o->mps))
-                goto bad;
-            break;
-        case OPT_TIMEOUT:
-            if (!parse_number(optarg, 1, 60000, &v) || v != floor(v))
-                goto bad;
-            o->timeout_ms = (int)v;
-            break;
-        case OPT_JSON: o->json = optarg; break;
-        case OPT_CSV: o->csv = optarg; break;
-        case OPT_LABEL: o->label = optarg; break;
-        case 'q': o->quiet = true; break;
-        case 'h':
-            usage(stdout);
-            exit(0);
-        default:
-            fprintf(stderr, PROG ": see shunt-floor -- --help\n");
-            return -1;
-        }
-        longindex = -1;         /* for the next option */
-    }
-    if (optind < argc) {
-        fprintf(stderr, PROG ": unexpected argument '%s'\n", argv[optind]);
+    if (opts_parse(&spec, argc, argv, o, &gave) < 0)
         return -1;
-    }
-    if (o->server && gave_client_opt) {
+    if (o->server && (gave & GAVE_PING_PONG)) {
         fprintf(stderr, PROG " server: it takes only -q; the options are ping-pong's\n");
         return -1;
     }
-    if (gave_time && gave_count) {
+    if ((gave & GAVE_TIME) && (gave & GAVE_COUNT)) {
         fprintf(stderr, PROG ": -t and -n exclude each other: measure for a time or a count\n");
         return -1;
     }
     return 0;
-bad:
-    /* The option by its name as given: getopt_long sets longindex only for
-     * long ones. */
-    if (longindex >= 0)
-        fprintf(stderr, PROG ": bad value '%s' for --%s; see shunt-floor -- --help\n", optarg,
-                longopts[longindex].name);
-    else
-        fprintf(stderr, PROG ": bad value '%s' for -%c; see shunt-floor -- --help\n", optarg, opt);
-    return -1;
 }
 
 int main(int argc, char **argv)
@@ -544,9 +413,7 @@ int main(int argc, char **argv)
         fprintf(stderr, PROG ": EAL: %s\n", rte_strerror(rte_errno));
         return 1;
     }
-    struct sigaction sa = { .sa_handler = on_signal };
-    sigaction(SIGINT, &sa, NULL);
-    sigaction(SIGTERM, &sa, NULL);
+    stop_on_signals();
 
     int rc = 1;
     if (port_open(&p) == 0) {

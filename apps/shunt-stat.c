@@ -10,12 +10,9 @@
  * (/var/run/dpdk/PREFIX/dpdk_telemetry.v2), asking Shunt's /shunt/...
  * commands; the process answers between two turns of its poll loop.
  */
-#include <ctype.h>
 #include <dirent.h>
 #include <errno.h>
-#include <getopt.h>
 #include <limits.h>
-#include <signal.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -26,134 +23,35 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <jansson.h>
+
+#include "app.h"
+#include "opts.h"
+
 #define RUN_DIR "/var/run/dpdk"
 #define RUN_DIR_REAL "/run/dpdk"          /* /var/run is a link to /run */
 #define SOCKET_NAME "dpdk_telemetry.v2"
 #define REPLY_MAX (64 * 1024)
 
-/* ---- a small JSON reader: telemetry's replies are objects of numbers,
- *      strings and objects ------------------------------------------------ */
+const char app_name[] = "shunt-stat";
 
-enum jtype { J_NUMBER, J_STRING, J_OBJECT, J_OTHER };
-
-struct jvalue {
-    enum jtype type;
-    char *name;                 /* within an object */
-    double number;
-    char *string;
-    struct jvalue *first;       /* an object's members */
-    struct jvalue *next;
-};
-
-static const char *skip(const char *p)
+/* Telemetry's replies are objects of numbers, strings and objects: what
+ * is missing, or of another type, reads as 0 or "". */
+static double number(const json_t *obj, const char *name)
 {
-    while (isspace((unsigned char)*p))
-        p++;
-    return p;
+    return json_number_value(json_object_get(obj, name));
 }
 
-static char *parse_string(const char **pp)
+static const char *string(const json_t *obj, const char *name)
 {
-    const char *p = *pp + 1;
-    size_t n = 0;
-    char *out = malloc(strlen(p) + 1);
-
-    while (*p != '\0' && *p != '"') {
-        if (*p == '\\' && p[1] != '\0')
-            p++;
-        out[n++] = *p++;
-    }
-    out[n] = '\0';
-    *pp = *p == '"' ? p + 1 : p;
-    return out;
+    const char *s = json_string_value(json_object_get(obj, name));
+    return s != NULL ? s : "";
 }
 
-static struct jvalue *parse_value(const char **pp);
-
-static struct jvalue *parse_object(const char **pp)
+/* A reply is {"command": value}: the value, or NULL. */
+static json_t *value_of(json_t *reply)
 {
-    struct jvalue *obj = calloc(1, sizeof(*obj)), **tail = &obj->first;
-    const char *p = skip(*pp + 1);
-
-    obj->type = J_OBJECT;
-    while (*p == '"') {
-        char *name = parse_string(&p);
-        p = skip(p);
-        if (*p == ':')
-            p = skip(p + 1);
-        struct jvalue *v = parse_value(&p);
-        v->name = name;
-        *tail = v;
-        tail = &v->next;
-        p = skip(p);
-        if (*p == ',')
-            p = skip(p + 1);
-    }
-    *pp = *p == '}' ? p + 1 : p;
-    return obj;
-}
-
-static struct jvalue *parse_value(const char **pp)
-{
-    const char *p = skip(*pp);
-    struct jvalue *v;
-
-    if (*p == '{') {
-        v = parse_object(&p);
-    } else {
-        v = calloc(1, sizeof(*v));
-        if (*p == '"') {
-            v->type = J_STRING;
-            v->string = parse_string(&p);
-        } else if (*p == '-' || isdigit((unsigned char)*p)) {
-            char *end;
-            v->type = J_NUMBER;
-            v->number = strtod(p, &end);
-            p = end;
-        } else {                        /* arrays, true/false/null: skipped */
-            v->type = J_OTHER;
-            int depth = 0;
-            while (*p != '\0' && (depth > 0 || (*p != ',' && *p != '}'))) {
-                depth += *p == '[' || *p == '{';
-                depth -= *p == ']' || *p == '}';
-                p++;
-            }
-        }
-    }
-    *pp = p;
-    return v;
-}
-
-static void jfree(struct jvalue *v)
-{
-    while (v != NULL) {
-        struct jvalue *next = v->next;
-        jfree(v->first);
-        free(v->name);
-        free(v->string);
-        free(v);
-        v = next;
-    }
-}
-
-static const struct jvalue *member(const struct jvalue *obj, const char *name)
-{
-    for (const struct jvalue *v = obj != NULL ? obj->first : NULL; v != NULL; v = v->next)
-        if (strcmp(v->name, name) == 0)
-            return v;
-    return NULL;
-}
-
-static double number(const struct jvalue *obj, const char *name)
-{
-    const struct jvalue *v = member(obj, name);
-    return v != NULL && v->type == J_NUMBER ? v->number : 0;
-}
-
-static const char *string(const struct jvalue *obj, const char *name)
-{
-    const struct jvalue *v = member(obj, name);
-    return v != NULL && v->type == J_STRING ? v->string : "";
+    return json_object_iter_value(json_object_iter(reply));
 }
 
 /* ---- finding the process and asking it ------------------------------------- */
@@ -255,23 +153,28 @@ static int connect_to(const char *prefix)
     return fd;
 }
 
-/* Ask command; the reply's value for that command, parsed (and raw). */
-static struct jvalue *ask(int fd, const char *command, char *raw, size_t rawlen)
+/* Ask command: the whole reply, parsed ({"command": value}), and raw.
+ * A reply that is not an object for the command ends the program. */
+static json_t *ask(int fd, const char *command, char *raw, size_t rawlen)
 {
-    if (write(fd, command, strlen(command)) < 0) {
+    ssize_t n;
+
+    /* A signal (the user's ^C) lets this exchange finish first. */
+    while ((n = write(fd, command, strlen(command))) < 0 && errno == EINTR)
+        ;
+    if (n < 0) {
         perror("shunt-stat: write");
         exit(1);
     }
-    ssize_t n = read(fd, raw, rawlen - 1);
+    while ((n = read(fd, raw, rawlen - 1)) < 0 && errno == EINTR)
+        ;
     if (n <= 0) {
         fprintf(stderr, "shunt-stat: no answer to %s\n", command);
         exit(1);
     }
     raw[n] = '\0';
-    const char *p = raw;
-    struct jvalue *reply = parse_value(&p);
-    const struct jvalue *v = reply->first;
-    if (v == NULL || v->type != J_OBJECT) {
+    json_t *reply = json_loads(raw, 0, NULL);
+    if (!json_is_object(value_of(reply))) {
         fprintf(stderr, "shunt-stat: %s: %s (does the process run Shunt, and turn its loop?)\n",
                 command, raw);
         exit(1);
@@ -280,14 +183,6 @@ static struct jvalue *ask(int fd, const char *command, char *raw, size_t rawlen)
 }
 
 /* ---- the views ------------------------------------------------------------------ */
-
-static volatile sig_atomic_t stop;
-
-static void on_signal(int sig)
-{
-    (void)sig;
-    stop = 1;
-}
 
 static void human(double v, const char *unit, char *out, size_t len)
 {
@@ -302,7 +197,7 @@ static void human(double v, const char *unit, char *out, size_t len)
 }
 
 /* One screen of counters, with rates since the last one. */
-static void show_stats(const struct jvalue *now, const struct jvalue *before, double secs)
+static void show_stats(const json_t *now, const json_t *before, double secs)
 {
     static const char *const totals[] = { "rx_packets", "rx_bytes", "tx_packets", "tx_bytes" };
     char a[32], b[32];
@@ -315,72 +210,49 @@ static void show_stats(const struct jvalue *now, const struct jvalue *before, do
         human(bytes ? rate * 8 : rate, bytes ? "bit/s" : "pkt/s", b, sizeof(b));
         printf("%-14s %18.0f %14s\n", totals[i], v, before != NULL ? b : "-");
     }
-    const struct jvalue *drops = member(now, "drops");
-    const struct jvalue *old = before != NULL ? member(before, "drops") : NULL;
+    const json_t *old = json_object_get(before, "drops"), *d;
+    const char *cause;
     printf("drops:\n");
-    for (const struct jvalue *d = drops != NULL ? drops->first : NULL; d != NULL; d = d->next) {
-        double rate = old != NULL && secs > 0 ? (d->number - number(old, d->name)) / secs : 0;
+    json_object_foreach(json_object_get(now, "drops"), cause, d) {
+        double rate = old != NULL && secs > 0 ? (json_number_value(d) - number(old, cause)) / secs : 0;
         human(rate, "/s", a, sizeof(a));
-        printf("  %-12s %18.0f %14s\n", d->name, d->number, old != NULL ? a : "-");
+        printf("  %-12s %18.0f %14s\n", cause, json_number_value(d), old != NULL ? a : "-");
     }
-    const struct jvalue *m = member(now, "mbufs");
+    const json_t *m = json_object_get(now, "mbufs");
     printf("mbufs: %.0f in use of %.0f\n", number(m, "in_use"), number(m, "size"));
 }
 
-static int stats_view(int fd, bool json, double interval, long count)
+static int stats_view(int fd, bool json, double interval, unsigned long count)
 {
     char *raw = malloc(REPLY_MAX);
-    struct jvalue *before = NULL;
+    json_t *before = NULL;          /* the last reply's counters */
     bool tty = isatty(STDOUT_FILENO);
 
-    for (long i = 0; (count == 0 || i < count) && !stop; i++) {
-        struct jvalue *reply = ask(fd, "/shunt/stats", raw, REPLY_MAX);
-        const struct jvalue *now = reply->first;
+    for (unsigned long i = 0; (count == 0 || i < count) && !stop; i++) {
+        json_t *reply = ask(fd, "/shunt/stats", raw, REPLY_MAX);
+        json_t *now = json_incref(value_of(reply));
+        json_decref(reply);
         if (json) {
             printf("%s\n", raw);
         } else {
             if (tty && count != 1)
                 printf("\033[H\033[2J");
             double secs = before != NULL
-                ? (number(now, "time_ms") - number(before->first, "time_ms")) / 1000 : 0;
-            show_stats(now, before != NULL ? before->first : NULL, secs);
+                ? (number(now, "time_ms") - number(before, "time_ms")) / 1000 : 0;
+            show_stats(now, before, secs);
         }
         fflush(stdout);
-        jfree(before);
-        before = reply;
+        json_decref(before);
+        before = now;
         if (count == 0 || i + 1 < count) {
             struct timespec t = { (time_t)interval,
                                   (long)((interval - (time_t)interval) * 1e9) };
             nanosleep(&t, NULL);
         }
     }
-    jfree(before);
+    json_decref(before);
     free(raw);
     return 0;
-}
-
-/* A parsed value written back as JSON (strings, numbers, objects). */
-static void print_json(const struct jvalue *v)
-{
-    if (v->type == J_NUMBER) {
-        printf("%.17g", v->number);
-    } else if (v->type == J_STRING) {
-        putchar('"');
-        for (const char *c = v->string; *c != '\0'; c++)
-            printf(*c == '"' || *c == '\\' ? "\\%c" : "%c", *c);
-        putchar('"');
-    } else if (v->type == J_OBJECT) {
-        putchar('{');
-        for (const struct jvalue *m = v->first; m != NULL; m = m->next) {
-            printf("\"%s\":", m->name);
-            print_json(m);
-            if (m->next != NULL)
-                putchar(',');
-        }
-        putchar('}');
-    } else {
-        printf("null");
-    }
 }
 
 /* Every socket, page by page, as ss -tuna shows them; or, with json, one
@@ -397,19 +269,20 @@ static int sockets_view(int fd, bool json)
                "Send-Q", "Local", "Peer", "TCP");
     do {
         snprintf(command, sizeof(command), "/shunt/sockets,%u", from);
-        struct jvalue *reply = ask(fd, command, raw, REPLY_MAX);
-        const struct jvalue *page = reply->first;
-        for (const struct jvalue *s = page->first; s != NULL; s = s->next) {
-            if (s->type != J_OBJECT)
+        json_t *reply = ask(fd, command, raw, REPLY_MAX);
+        json_t *page = value_of(reply), *s;
+        const char *key;
+        json_object_foreach(page, key, s) {
+            if (!json_is_object(s))
                 continue;
             if (json) {
                 if (listed++ > 0)
                     putchar(',');
-                print_json(s);
+                json_dumpf(s, stdout, JSON_COMPACT);
                 continue;
             }
             char tcp[96] = "";
-            if (member(s, "rtt_us") != NULL)
+            if (json_object_get(s, "rtt_us") != NULL)
                 snprintf(tcp, sizeof(tcp), "rtt:%.3fms cwnd:%.0f mss:%.0f retrans:%.0f",
                          number(s, "rtt_us") / 1000, number(s, "cwnd"), number(s, "mss"),
                          number(s, "retransmits"));
@@ -418,7 +291,7 @@ static int sockets_view(int fd, bool json)
                    number(s, "send_q"), string(s, "local"), string(s, "peer"), tcp);
         }
         from = (unsigned)number(page, "next");
-        jfree(reply);
+        json_decref(reply);
     } while (from != 0);
     if (json)
         printf("]}\n");
@@ -437,10 +310,10 @@ static int capture_view(int fd, const char *action, const char *file, const char
                  filter != NULL ? "," : "", filter != NULL ? filter : "");
     else
         snprintf(command, sizeof(command), "/shunt/capture");
-    struct jvalue *reply = ask(fd, command, raw, REPLY_MAX);
-    const struct jvalue *c = reply->first;
+    json_t *reply = ask(fd, command, raw, REPLY_MAX);
+    const json_t *c = value_of(reply);
     int rc = 0;
-    if (member(c, "error") != NULL) {
+    if (json_object_get(c, "error") != NULL) {
         fprintf(stderr, "shunt-stat: %s\n", string(c, "error"));
         rc = 1;
     } else if (strcmp(string(c, "state"), "on") == 0) {
@@ -450,88 +323,74 @@ static int capture_view(int fd, const char *action, const char *file, const char
     } else {
         printf("capture off\n");
     }
-    jfree(reply);
+    json_decref(reply);
     free(raw);
     return rc;
 }
 
-static void usage(FILE *f)
-{
-    fprintf(f, "usage: shunt-stat [-p PREFIX | -P PID] [-i SECONDS] [-n COUNT] [--json]\n"
-               "       shunt-stat [-p PREFIX | -P PID] --sockets [--json]\n"
-               "       shunt-stat [-p PREFIX | -P PID] --capture [start FILE [FILTER] | stop]\n"
-               "  -p PREFIX   the process's EAL --file-prefix\n"
-               "  -P PID      the process's pid\n"
-               "  -i SECONDS  refresh interval (1)\n"
-               "  -n COUNT    screens to show (0: until interrupted)\n");
-}
+/* ---- the command line ---------------------------------------------------------- */
+
+struct options {
+    const char *prefix;         /* -p */
+    unsigned long pid;          /* -P; 0: none */
+    double interval;            /* -i */
+    unsigned long count;        /* -n; 0: until interrupted */
+    bool json, sockets, capture;
+};
+
+#define AT(field) OPT_AT(struct options, field)
+
+static const struct opt table[] = {
+    { 'p', NULL, OPT_STRING, "PREFIX", AT(prefix), .help = "the process's EAL --file-prefix" },
+    { 'P', NULL, OPT_UINT, "PID", AT(pid), .min = 1, .max = INT32_MAX, .help = "the process's pid" },
+    { 'i', NULL, OPT_REAL, "SECONDS", AT(interval), .real_min = 0.001, .real_max = 86400,
+      .help = "refresh interval (1)" },
+    { 'n', NULL, OPT_UINT, "COUNT", AT(count), .min = 0, .max = LONG_MAX,
+      .help = "screens to show (0: until interrupted)" },
+    { 0, "json", OPT_SET, NULL, AT(json), .help = "the replies as JSON" },
+    { 0, "sockets", OPT_SET, NULL, AT(sockets), .help = "the sockets, as ss -tuna lists them" },
+    { 0, "capture", OPT_SET, NULL, AT(capture),
+      .help = "the capture's state; start FILE [FILTER] starts one, stop stops it" },
+    { 'h', "help", OPT_HELP, .help = "this help" },
+};
+
+static const struct opts_spec spec = {
+    table, sizeof(table) / sizeof(table[0]),
+    "usage: shunt-stat [-p PREFIX | -P PID] [-i SECONDS] [-n COUNT] [--json]\n"
+    "       shunt-stat [-p PREFIX | -P PID] --sockets [--json]\n"
+    "       shunt-stat [-p PREFIX | -P PID] --capture [start FILE [FILTER] | stop]\n",
+    14, 3, NULL,
+};
 
 int main(int argc, char **argv)
 {
-    static const struct option longopts[] = {
-        { "json", no_argument, NULL, 'j' },
-        { "sockets", no_argument, NULL, 's' },
-        { "capture", no_argument, NULL, 'c' },
-        { "help", no_argument, NULL, 'h' },
-        { NULL, 0, NULL, 0 },
-    };
+    struct options o = { .interval = 1 };
     char prefix[NAME_MAX + 1] = "";
-    bool json = false, sockets = false, capture = false;
-    double interval = 1;
-    long count = 0;
-    int opt;
+    unsigned gave = 0;
 
-    while ((opt = getopt_long(argc, argv, "p:P:i:n:h", longopts, NULL)) != -1) {
-        switch (opt) {
-        case 'p':
-            snprintf(prefix, sizeof(prefix), "%s", optarg);
-            break;
-        case 'P':
-            if (prefix_of_pid(strtol(optarg, NULL, 10), prefix, sizeof(prefix)) != 0) {
-                fprintf(stderr, "shunt-stat: process %s runs no DPDK instance this can see "
-                        "(no files under %s)\n", optarg, RUN_DIR);
-                return 1;
-            }
-            break;
-        case 'i':
-            interval = strtod(optarg, NULL);
-            break;
-        case 'n':
-            count = strtol(optarg, NULL, 10);
-            break;
-        case 'j':
-            json = true;
-            break;
-        case 's':
-            sockets = true;
-            break;
-        case 'c':
-            capture = true;
-            break;
-        case 'h':
-            usage(stdout);
-            return 0;
-        default:
-            usage(stderr);
-            return 2;
-        }
+    int next = opts_parse(&spec, argc, argv, &o, &gave);
+    if (next < 0)
+        return 2;
+    if (o.pid != 0 && prefix_of_pid((long)o.pid, prefix, sizeof(prefix)) != 0) {
+        fprintf(stderr, "shunt-stat: process %lu runs no DPDK instance this can see "
+                "(no files under %s)\n", o.pid, RUN_DIR);
+        return 1;
     }
+    if (o.pid == 0 && o.prefix != NULL)
+        snprintf(prefix, sizeof(prefix), "%s", o.prefix);
     if (prefix[0] == '\0' && only_prefix(prefix, sizeof(prefix)) != 0) {
         fprintf(stderr, "shunt-stat: not exactly one DPDK process running: name one with "
                 "-p PREFIX or -P PID\n");
         return 1;
     }
-    if (interval <= 0)
-        interval = 1;
 
-    signal(SIGINT, on_signal);
-    signal(SIGTERM, on_signal);
+    stop_on_signals();
     int fd = connect_to(prefix);
-    if (capture)
-        return capture_view(fd, optind < argc ? argv[optind] : "",
-                            optind + 1 < argc ? argv[optind + 1] : NULL,
-                            optind + 2 < argc ? argv[optind + 2] : NULL);
-    if (sockets)
-        return sockets_view(fd, json);
-    return stats_view(fd, json, interval, count);
+    if (o.capture)
+        return capture_view(fd, next < argc ? argv[next] : "",
+                            next + 1 < argc ? argv[next + 1] : NULL,
+                            next + 2 < argc ? argv[next + 2] : NULL);
+    if (o.sockets)
+        return sockets_view(fd, o.json);
+    return stats_view(fd, o.json, o.interval, o.count);
 }

@@ -1,0 +1,535 @@
+/*
+ * server.c - see server.h.
+ */
+#define _GNU_SOURCE
+#include "server.h"
+
+#include <arpa/inet.h>
+#include <endian.h>
+#include <errno.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "shunt/socket.h"
+
+#include "app.h"
+#include "sock.h"
+#include "udpstream.h"
+
+/* An echo connection's bytes read but not yet echoed; while they fill it
+ * the connection is not read. */
+#define CONN_BUF    (64 * 1024)
+#define BATCH       64          /* accepts or datagrams per event: the others get their turn */
+#define FLOWS       16          /* UDP streams counted at once; the least recently used goes */
+
+enum kind { ECHO_LISTENER, DISCARD_LISTENER, ECHO_UDP, DISCARD_UDP, ECHO_CONN, DISCARD_CONN };
+
+/* What an epoll event points at: the first member of each such object. */
+struct endpoint {
+    enum kind kind;
+    int fd;
+};
+
+struct conn {
+    struct endpoint ep;
+    struct conn *prev, *next;   /* the server's open connections */
+    struct sockaddr_storage peer;
+    uint32_t events;            /* what epoll watches for now */
+    bool eof;                   /* the peer sent FIN: echo the rest, then close */
+    size_t head, tail;          /* unsent bytes are buf[head, tail) */
+    unsigned char buf[];        /* CONN_BUF bytes, echo connections only */
+};
+
+/* One UDP stream on the discard port, by sender and run id. */
+struct flow {
+    bool used;
+    struct sockaddr_storage from;
+    uint32_t run;
+    uint64_t received, out_of_order, next_seq, last_used;
+};
+
+struct server {
+    struct server_config c;
+    int epfd;
+    struct endpoint listeners[2], udp[2];   /* [0] echoes, [1] discards (fd -1 if not) */
+    struct conn *conns;
+    struct flow flows[FLOWS];
+    uint64_t flow_clock;
+    struct server_counts n;
+    unsigned char dgram[65536];
+};
+
+static int watch(int epfd, int op, struct endpoint *ep, uint32_t events)
+{
+    struct epoll_event ev = { .events = events, .data.ptr = ep };
+
+    if (shunt_epoll_ctl(epfd, op, ep->fd, &ev) != 0) {
+        fprintf(stderr, "%s: epoll_ctl: %s\n", app_name, strerror(errno));
+        return -1;
+    }
+    return 0;
+}
+
+/* ---- the sockets ---------------------------------------------------------- */
+
+/* A socket on [::]:port that takes IPv4 too (IPV6_V6ONLY off); a stream
+ * socket listens. */
+static int open_dual_stack(int type, uint16_t port, int backlog)
+{
+    struct sockaddr_in6 any = { .sin6_family = AF_INET6, .sin6_addr = IN6ADDR_ANY_INIT,
+                                .sin6_port = htons(port) };
+    const char *what = type == SOCK_STREAM ? "tcp" : "udp";
+    int fd = shunt_socket(AF_INET6, type | SOCK_NONBLOCK, 0);
+
+    if (fd < 0) {
+        fprintf(stderr, "%s: %s socket: %s\n", app_name, what, strerror(errno));
+        return -1;
+    }
+    if (set_int_opt(fd, IPPROTO_IPV6, IPV6_V6ONLY, 0) != 0 ||
+        set_int_opt(fd, SOL_SOCKET, SO_REUSEADDR, 1) != 0) {
+        fprintf(stderr, "%s: %s setsockopt: %s\n", app_name, what, strerror(errno));
+        goto fail;
+    }
+    if (shunt_bind(fd, (struct sockaddr *)&any, sizeof(any)) != 0) {
+        fprintf(stderr, "%s: %s bind [::]:%u: %s\n", app_name, what, port, strerror(errno));
+        goto fail;
+    }
+    if (type == SOCK_STREAM && shunt_listen(fd, backlog) != 0) {
+        fprintf(stderr, "%s: listen: %s\n", app_name, strerror(errno));
+        goto fail;
+    }
+    return fd;
+fail:
+    shunt_close(fd);
+    return -1;
+}
+
+/* GROUP[,IFADDR]: IP_ADD_MEMBERSHIP on the UDP socket.  IFADDR picks the
+ * interface; the kernel needs it when its route to GROUP is elsewhere. */
+static int join_group(int fd, const char *spec)
+{
+    char group[INET_ADDRSTRLEN + 1] = "", ifaddr[INET_ADDRSTRLEN + 1] = "";
+    const char *comma = strchr(spec, ',');
+    struct ip_mreq mreq = { .imr_interface.s_addr = htonl(INADDR_ANY) };
+
+    snprintf(group, sizeof(group), "%.*s",
+             (int)(comma ? (size_t)(comma - spec) : strlen(spec)), spec);
+    if (comma)
+        snprintf(ifaddr, sizeof(ifaddr), "%s", comma + 1);
+    if (inet_pton(AF_INET, group, &mreq.imr_multiaddr) != 1 ||
+        !IN_MULTICAST(ntohl(mreq.imr_multiaddr.s_addr)) ||
+        (comma && inet_pton(AF_INET, ifaddr, &mreq.imr_interface) != 1)) {
+        fprintf(stderr, "%s: --join %s: expected an IPv4 multicast group, optionally ',' and "
+                        "an interface address, e.g. 239.1.2.3,10.9.0.2\n", app_name, spec);
+        return -1;
+    }
+    if (shunt_setsockopt(fd, IPPROTO_IP, IP_ADD_MEMBERSHIP, &mreq, sizeof(mreq)) != 0) {
+        fprintf(stderr, "%s: IP_ADD_MEMBERSHIP %s: %s\n", app_name, spec, strerror(errno));
+        return -1;
+    }
+    return 0;
+}
+
+/* The listener and the UDP socket of one port (i: 0 echoes, 1 discards). */
+static int open_port(struct server *srv, int i)
+{
+    uint16_t port = (uint16_t)(srv->c.port + i);
+
+    srv->listeners[i] = (struct endpoint){ i == 0 ? ECHO_LISTENER : DISCARD_LISTENER,
+                                           open_dual_stack(SOCK_STREAM, port, srv->c.backlog) };
+    if (srv->listeners[i].fd < 0)
+        return -1;
+    srv->udp[i] = (struct endpoint){ i == 0 ? ECHO_UDP : DISCARD_UDP,
+                                     open_dual_stack(SOCK_DGRAM, port, 0) };
+    if (srv->udp[i].fd < 0 || (i == 0 && srv->c.join && join_group(srv->udp[i].fd, srv->c.join) != 0))
+        return -1;
+    /* no_accept leaves connections in the listen queue, to overflow it. */
+    if ((!srv->c.no_accept && watch(srv->epfd, EPOLL_CTL_ADD, &srv->listeners[i], EPOLLIN) != 0) ||
+        watch(srv->epfd, EPOLL_CTL_ADD, &srv->udp[i], EPOLLIN) != 0)
+        return -1;
+    return 0;
+}
+
+struct server *server_open(const struct server_config *c)
+{
+    struct server *srv = calloc(1, sizeof(*srv));
+
+    if (srv == NULL) {
+        fprintf(stderr, "%s: out of memory\n", app_name);
+        return NULL;
+    }
+    srv->c = *c;
+    srv->listeners[0].fd = srv->listeners[1].fd = srv->udp[0].fd = srv->udp[1].fd = -1;
+    srv->epfd = shunt_epoll_create1(0);
+    if (srv->epfd < 0) {
+        fprintf(stderr, "%s: epoll_create1: %s\n", app_name, strerror(errno));
+        goto fail;
+    }
+    if (open_port(srv, 0) != 0 || (c->discard && open_port(srv, 1) != 0))
+        goto fail;
+    return srv;
+fail:
+    server_close(srv);
+    return NULL;
+}
+
+static void conn_close(struct server *srv, struct conn *c)
+{
+    if (c->prev)
+        c->prev->next = c->next;
+    else
+        srv->conns = c->next;
+    if (c->next)
+        c->next->prev = c->prev;
+    shunt_epoll_ctl(srv->epfd, EPOLL_CTL_DEL, c->ep.fd, NULL);
+    shunt_close(c->ep.fd);
+    free(c);
+    srv->n.closed++;
+}
+
+void server_close(struct server *srv)
+{
+    if (srv == NULL)
+        return;
+    while (srv->conns)
+        conn_close(srv, srv->conns);
+    for (int i = 0; i < 2; i++) {
+        if (srv->listeners[i].fd >= 0)
+            shunt_close(srv->listeners[i].fd);
+        if (srv->udp[i].fd >= 0)
+            shunt_close(srv->udp[i].fd);
+    }
+    if (srv->epfd >= 0)
+        shunt_close(srv->epfd);
+    free(srv);
+}
+
+const struct server_counts *server_counts(const struct server *srv)
+{
+    return &srv->n;
+}
+
+/* ---- connections ---------------------------------------------------------------- */
+
+/* An error ends this connection only: the server goes on with the others. */
+static void conn_fail(struct server *srv, struct conn *c, int err)
+{
+    bool reset = err == ECONNRESET || err == EPIPE;
+
+    if (reset)
+        srv->n.resets++;
+    else
+        srv->n.failures++;
+    if (!reset || !srv->c.quiet_resets) {
+        char peer[ADDR_STR_MAX];
+        fprintf(stderr, "%s: tcp %s: %s\n", app_name, addr_str(&c->peer, peer, sizeof(peer)),
+                strerror(err));
+    }
+    conn_close(srv, c);
+}
+
+static size_t conn_pending(const struct conn *c)
+{
+    return c->tail - c->head;
+}
+
+/* Read what fits into the buffer.  0, or -1 if the connection died. */
+static int conn_read(struct server *srv, struct conn *c)
+{
+    if (c->head == c->tail) {
+        c->head = c->tail = 0;
+    } else if (c->tail == CONN_BUF && c->head > 0) {
+        memmove(c->buf, c->buf + c->head, conn_pending(c));
+        c->tail -= c->head;
+        c->head = 0;
+    }
+    ssize_t n = shunt_read(c->ep.fd, c->buf + c->tail, CONN_BUF - c->tail);
+    if (n > 0) {
+        c->tail += (size_t)n;
+    } else if (n == 0) {
+        c->eof = true;
+    } else if (errno != EAGAIN && errno != EINTR) {
+        conn_fail(srv, c, errno);
+        return -1;
+    }
+    return 0;
+}
+
+/* Send what is pending until the socket takes no more. */
+static int conn_flush(struct server *srv, struct conn *c)
+{
+    while (conn_pending(c) > 0) {
+        ssize_t n = shunt_write(c->ep.fd, c->buf + c->head, conn_pending(c));
+        if (n < 0) {
+            if (errno == EAGAIN || errno == EINTR)
+                return 0;
+            conn_fail(srv, c, errno);
+            return -1;
+        }
+        c->head += (size_t)n;
+        srv->n.echoed_bytes += (size_t)n;
+    }
+    return 0;
+}
+
+/* Watch for input while there is room for it, for output while there is
+ * something to send. */
+static int conn_rewatch(struct server *srv, struct conn *c)
+{
+    uint32_t want = 0;
+
+    if (!c->eof && conn_pending(c) < CONN_BUF)
+        want |= EPOLLIN;
+    if (conn_pending(c) > 0)
+        want |= EPOLLOUT;
+    if (want == c->events)
+        return 0;
+    c->events = want;
+    return watch(srv->epfd, EPOLL_CTL_MOD, &c->ep, want);
+}
+
+static void echo_conn(struct server *srv, struct conn *c, uint32_t events)
+{
+    if (events & EPOLLERR) {
+        conn_fail(srv, c, socket_error(c->ep.fd));
+        return;
+    }
+    /* EPOLLHUP without EPOLLIN: a read says why (0 or the error). */
+    if ((c->events & EPOLLIN) && (events & (EPOLLIN | EPOLLHUP)) && conn_read(srv, c) != 0)
+        return;
+    if (conn_flush(srv, c) != 0)
+        return;
+    if (c->eof && conn_pending(c) == 0) {
+        /* The peer is done and has all its echo: our FIN, then let go.
+         * shutdown first, so the FIN is explicit even if close would not
+         * send it (a descriptor shared elsewhere). */
+        if (shunt_shutdown(c->ep.fd, SHUT_WR) != 0 && errno != ENOTCONN) {
+            conn_fail(srv, c, errno);
+            return;
+        }
+        conn_close(srv, c);
+        return;
+    }
+    if (conn_rewatch(srv, c) != 0)
+        conn_close(srv, c);
+}
+
+/* Read and forget; the peer's FIN is answered by ours (close). */
+static void discard_conn(struct server *srv, struct conn *c, uint32_t events)
+{
+    if (events & EPOLLERR) {
+        conn_fail(srv, c, socket_error(c->ep.fd));
+        return;
+    }
+    for (int i = 0; i < 16; i++) {
+        ssize_t n = shunt_read(c->ep.fd, srv->dgram, sizeof(srv->dgram));
+        if (n > 0) {
+            srv->n.discarded_bytes += (size_t)n;
+            continue;
+        }
+        if (n == 0)
+            conn_close(srv, c);
+        else if (errno != EAGAIN && errno != EINTR)
+            conn_fail(srv, c, errno);
+        return;
+    }
+}
+
+/* A new connection, watched for input.  0, or -1 (it is closed). */
+static int conn_add(struct server *srv, int fd, bool echo, const struct sockaddr_storage *peer)
+{
+    /* Echoes leave at once; a discarding connection sends nothing. */
+    if (echo && srv->c.nodelay && set_int_opt(fd, IPPROTO_TCP, TCP_NODELAY, 1) != 0) {
+        fprintf(stderr, "%s: TCP_NODELAY: %s\n", app_name, strerror(errno));
+        shunt_close(fd);
+        return -1;
+    }
+    struct conn *c = malloc(sizeof(*c) + (echo ? CONN_BUF : 0));
+    if (c == NULL) {
+        fprintf(stderr, "%s: out of memory for a connection\n", app_name);
+        shunt_close(fd);
+        return -1;
+    }
+    *c = (struct conn){ .ep = { echo ? ECHO_CONN : DISCARD_CONN, fd }, .peer = *peer,
+                        .events = EPOLLIN, .next = srv->conns };
+    if (watch(srv->epfd, EPOLL_CTL_ADD, &c->ep, c->events) != 0) {
+        shunt_close(fd);
+        free(c);
+        return -1;
+    }
+    if (srv->conns)
+        srv->conns->prev = c;
+    srv->conns = c;
+    srv->n.accepted++;
+    return 0;
+}
+
+static void accept_connections(struct server *srv, struct endpoint *listener)
+{
+    for (int i = 0; i < BATCH; i++) {
+        struct sockaddr_storage peer;
+        socklen_t len = sizeof(peer);
+        int fd = shunt_accept4(listener->fd, (struct sockaddr *)&peer, &len, SOCK_NONBLOCK);
+
+        if (fd < 0) {
+            if (errno == ECONNABORTED)     /* reset while queued: next */
+                continue;
+            if (errno != EAGAIN && errno != EINTR)
+                fprintf(stderr, "%s: accept: %s\n", app_name, strerror(errno));
+            return;
+        }
+        conn_add(srv, fd, listener->kind == ECHO_LISTENER, &peer);
+    }
+}
+
+/* ---- datagrams ------------------------------------------------------------------ */
+
+/* The next waiting datagram, into srv->dgram: its length, or -1 when
+ * there is none (or after saying why not). */
+static ssize_t next_datagram(struct server *srv, int fd, struct sockaddr_storage *from,
+                             socklen_t *len)
+{
+    *len = sizeof(*from);
+    ssize_t n = shunt_recvfrom(fd, srv->dgram, sizeof(srv->dgram), 0, (struct sockaddr *)from, len);
+    if (n < 0 && errno != EAGAIN && errno != EINTR)
+        fprintf(stderr, "%s: udp recvfrom: %s\n", app_name, strerror(errno));
+    return n;
+}
+
+/* Echo each waiting datagram to where it came from. */
+static void echo_datagrams(struct server *srv, int fd)
+{
+    struct sockaddr_storage from;
+    socklen_t len;
+    ssize_t n;
+
+    for (int i = 0; i < BATCH && (n = next_datagram(srv, fd, &from, &len)) >= 0; i++) {
+        if (shunt_sendto(fd, srv->dgram, (size_t)n, 0, (struct sockaddr *)&from, len) == n) {
+            srv->n.echoed_dgrams++;
+            srv->n.echoed_dgram_bytes += (size_t)n;
+            continue;
+        }
+        /* UDP may drop; say why unless it is just a full queue. */
+        srv->n.not_echoed++;
+        if (errno != EAGAIN && errno != ENOBUFS) {
+            char who[ADDR_STR_MAX];
+            fprintf(stderr, "%s: udp sendto %s: %s\n", app_name, addr_str(&from, who, sizeof(who)),
+                    strerror(errno));
+        }
+    }
+}
+
+/* The flow a datagram belongs to; a new one takes the least recently used
+ * slot.  create false: NULL if there is none. */
+static struct flow *find_flow(struct server *srv, const struct sockaddr_storage *from,
+                              uint32_t run, bool create)
+{
+    struct flow *oldest = &srv->flows[0];
+
+    for (int i = 0; i < FLOWS; i++) {
+        struct flow *f = &srv->flows[i];
+        if (f->used && f->run == run && same_addr(&f->from, from)) {
+            f->last_used = ++srv->flow_clock;
+            return f;
+        }
+        if (!f->used || (oldest->used && f->last_used < oldest->last_used))
+            oldest = f;
+    }
+    if (!create)
+        return NULL;
+    *oldest = (struct flow){ .used = true, .from = *from, .run = run, .last_used = ++srv->flow_clock };
+    return oldest;
+}
+
+static void count_stream_datagram(struct server *srv, const struct stream_hdr *h,
+                                  const struct sockaddr_storage *from)
+{
+    struct flow *f = find_flow(srv, from, be32toh(h->run), true);
+    uint64_t seq = be64toh(h->seq);
+
+    f->received++;
+    if (seq < f->next_seq)
+        f->out_of_order++;
+    else
+        f->next_seq = seq + 1;
+}
+
+static void answer_report(struct server *srv, int fd, const struct stream_hdr *h,
+                          const struct sockaddr_storage *from, socklen_t len)
+{
+    struct flow *f = find_flow(srv, from, be32toh(h->run), false);
+    struct stream_answer a = {
+        .h = { htobe32(STREAM_ANSWER), h->run, 0 },
+        .received = htobe64(f ? f->received : 0),
+        .out_of_order = htobe64(f ? f->out_of_order : 0),
+    };
+
+    if (shunt_sendto(fd, &a, sizeof(a), 0, (const struct sockaddr *)from, len) != sizeof(a))
+        fprintf(stderr, "%s: udp report: %s\n", app_name, strerror(errno));
+}
+
+/* Count and forget each waiting datagram; answer a stream's REPORT. */
+static void discard_datagrams(struct server *srv, int fd)
+{
+    struct sockaddr_storage from;
+    socklen_t len;
+    ssize_t n;
+
+    for (int i = 0; i < BATCH && (n = next_datagram(srv, fd, &from, &len)) >= 0; i++) {
+        srv->n.discarded_dgrams++;
+        if ((size_t)n < sizeof(struct stream_hdr))
+            continue;
+        struct stream_hdr h;
+        memcpy(&h, srv->dgram, sizeof(h));
+        if (be32toh(h.magic) == STREAM_DATA)
+            count_stream_datagram(srv, &h, &from);
+        else if (be32toh(h.magic) == STREAM_REPORT)
+            answer_report(srv, fd, &h, &from, len);
+    }
+}
+
+/* ---- the loop ------------------------------------------------------------------- */
+
+static void server_event(struct server *srv, struct endpoint *ep, uint32_t events)
+{
+    switch (ep->kind) {
+    case ECHO_LISTENER:
+    case DISCARD_LISTENER:
+        accept_connections(srv, ep);
+        break;
+    case ECHO_UDP:
+        echo_datagrams(srv, ep->fd);
+        break;
+    case DISCARD_UDP:
+        discard_datagrams(srv, ep->fd);
+        break;
+    case ECHO_CONN:
+        echo_conn(srv, (struct conn *)ep, events);
+        break;
+    case DISCARD_CONN:
+        discard_conn(srv, (struct conn *)ep, events);
+        break;
+    }
+}
+
+int server_run(struct server *srv)
+{
+    struct epoll_event events[EPOLL_BATCH];
+    int timeout = srv->c.busy ? 0 : TICK_MS;
+
+    while (!stop) {
+        int n = shunt_epoll_wait(srv->epfd, events, EPOLL_BATCH, timeout);
+        if (n < 0) {
+            if (errno == EINTR)
+                continue;
+            fprintf(stderr, "%s: epoll_wait: %s\n", app_name, strerror(errno));
+            return -1;
+        }
+        for (int i = 0; i < n; i++)
+            server_event(srv, events[i].data.ptr, events[i].events);
+    }
+    return 0;
+}

@@ -1,0 +1,52 @@
+/*
+ * server.h - one epoll loop that echoes TCP and UDP on a port and, if
+ * asked, discards both on the next port: shunt-echo's server and
+ * shunt-perf's.  Sockets are dual-stack ([::]:PORT takes IPv4 too) and
+ * non-blocking; a connection whose echo the peer does not take stops being
+ * read, so its receive window closes (backpressure), and a connection that
+ * fails ends alone.  On the discard port, UDP streams are counted the way
+ * udpstream.h says, so a client can ask what arrived.
+ *
+ * Messages start with app_name; the program prints its own summary from
+ * server_counts().
+ */
+#ifndef SHUNT_APPS_SERVER_H
+#define SHUNT_APPS_SERVER_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+struct server_config {
+    uint16_t port;              /* echo; port + 1 discards, with discard */
+    bool discard;
+    int backlog;                /* of each listener */
+    bool no_accept;             /* listen, but never accept: the backlog fills */
+    bool nodelay;               /* TCP_NODELAY on echo connections: each echo leaves at once */
+    bool busy;                  /* epoll_wait never sleeps (on Shunt: each call is a loop turn) */
+    bool quiet_resets;          /* a reset by the peer is counted, not said */
+    const char *join;           /* GROUP[,IFADDR]: the echo UDP socket joins it, or NULL */
+};
+
+struct server_counts {
+    unsigned long long accepted, closed;
+    unsigned long long resets;          /* connections the peer reset (ECONNRESET, EPIPE) */
+    unsigned long long failures;        /* connections ended by any other error */
+    unsigned long long echoed_bytes;    /* TCP */
+    unsigned long long echoed_dgrams, echoed_dgram_bytes, not_echoed;  /* UDP */
+    unsigned long long discarded_bytes, discarded_dgrams;
+};
+
+struct server;
+
+/* The sockets, bound and listening: the server, or NULL after saying why. */
+struct server *server_open(const struct server_config *c);
+
+/* Serve until stop: 0, or -1 if epoll_wait failed. */
+int server_run(struct server *srv);
+
+const struct server_counts *server_counts(const struct server *srv);
+
+/* Close every connection and socket; srv may be NULL. */
+void server_close(struct server *srv);
+
+#endif /* SHUNT_APPS_SERVER_H */

@@ -1,0 +1,53 @@
+/*
+ * sock.h - the socket chores shunt-echo and shunt-perf share, on the calls
+ * of <shunt/socket.h> (so on either path: Shunt's sockets or the kernel's).
+ * Messages start with app_name.
+ */
+#ifndef SHUNT_APPS_SOCK_H
+#define SHUNT_APPS_SOCK_H
+
+#include <netinet/in.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <sys/socket.h>
+
+#define UDP_MAX_PAYLOAD 65507   /* the most an IPv4 datagram carries */
+#define EPOLL_BATCH     256     /* events taken from one epoll_wait */
+
+/* setsockopt of one int. */
+int set_int_opt(int fd, int level, int name, int value);
+
+/* The pending error of a socket (SO_ERROR), which also clears it. */
+int socket_error(int fd);
+
+int set_nonblocking(int fd);
+
+/*
+ * What a program on these sockets does before its first socket: stdout
+ * line-buffered (scripts read its lines as they come), the descriptor
+ * limit raised to the hard one (thousands of connections need thousands
+ * of descriptors, and Shunt's sockets hold real ones too), EPIPE rather
+ * than SIGPIPE from a write to a peer that reset, the stack (the kernel's
+ * sockets, or Shunt's as config, or $SHUNT_CONFIG, says), and then
+ * stop_on_signals().  0, or -1 after the stack said why.
+ */
+int start_sockets(bool kernel, const char *config);
+
+/* "[addr]:port" of a socket address, for messages. */
+const char *addr_str(const struct sockaddr_storage *ss, char *out, size_t len);
+#define ADDR_STR_MAX (INET6_ADDRSTRLEN + 8)
+
+bool same_addr(const struct sockaddr_storage *a, const struct sockaddr_storage *b);
+
+/* Where a client connects or sends. */
+struct target {
+    struct sockaddr_storage addr;
+    socklen_t len;
+    char name[ADDR_STR_MAX];    /* "[addr]:port" */
+};
+
+/* host (a name or an address) and port, for sockets of type: 0, or -1
+ * after saying why. */
+int resolve(const char *host, uint16_t port, int type, struct target *t);
+
+#endif /* SHUNT_APPS_SOCK_H */
