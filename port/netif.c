@@ -152,7 +152,8 @@ unsigned shunt_netif_rx(struct shunt_netif *sn)
  */
 void shunt_netif_loop_input(struct shunt_netif *sn)
 {
-    NETIF_SET_CHECKSUM_CTRL(&sn->netif, sn->checksums & (u16_t)~CHECK_L4);
+    NETIF_SET_CHECKSUM_CTRL(&sn->netif,
+                            sn->checksums & (u16_t)~(NETIF_CHECKSUM_CHECK_IP | CHECK_L4));
     sn->looping = true;
     netif_poll(&sn->netif);
     sn->looping = false;

@@ -8,6 +8,7 @@
 #include <rte_arp.h>
 #include <rte_icmp.h>
 #include <rte_ip.h>
+#include <rte_tcp.h>
 
 static size_t eth(uint8_t *b, const struct rte_ether_addr *dst,
                   const struct rte_ether_addr *src, uint16_t type)
@@ -58,6 +59,39 @@ size_t frame_ipv4(uint8_t *b, const struct rte_ether_addr *dst, const struct rte
     ip->hdr_checksum = rte_ipv4_cksum(ip);
     memcpy(ip + 1, payload, len);
     return n + sizeof(*ip) + len;
+}
+
+size_t frame_tcp4(uint8_t *b, const struct rte_ether_addr *dst, const struct rte_ether_addr *src,
+                  uint32_t ip_src, uint32_t ip_dst, uint16_t sport, uint16_t dport,
+                  uint8_t flags, uint32_t seq, uint32_t ack, uint16_t window, uint16_t mss,
+                  const void *data, size_t len)
+{
+    uint8_t seg[FRAME_MAX];
+    struct rte_tcp_hdr *t = (struct rte_tcp_hdr *)seg;
+    size_t opts = mss != 0 ? 4 : 0;
+
+    memset(t, 0, sizeof(*t));
+    t->src_port = rte_cpu_to_be_16(sport);
+    t->dst_port = rte_cpu_to_be_16(dport);
+    t->sent_seq = rte_cpu_to_be_32(seq);
+    t->recv_ack = rte_cpu_to_be_32(ack);
+    t->data_off = (uint8_t)((sizeof(*t) + opts) / 4 << 4);
+    t->tcp_flags = flags;
+    t->rx_win = rte_cpu_to_be_16(window);
+    if (mss != 0) {
+        uint8_t *o = seg + sizeof(*t);
+        o[0] = 2;                       /* the MSS option */
+        o[1] = 4;
+        o[2] = (uint8_t)(mss >> 8);
+        o[3] = (uint8_t)mss;
+    }
+    memcpy(seg + sizeof(*t) + opts, data, len);
+    size_t n = frame_ipv4(b, dst, src, ip_src, ip_dst, IPPROTO_TCP, 1, 0, seg,
+                          sizeof(*t) + opts + len);
+    struct rte_ipv4_hdr *ip = (struct rte_ipv4_hdr *)(b + sizeof(struct rte_ether_hdr));
+    struct rte_tcp_hdr *th = (struct rte_tcp_hdr *)(ip + 1);
+    th->cksum = rte_ipv4_udptcp_cksum(ip, th);
+    return n;
 }
 
 size_t icmp4_echo(uint8_t *m, uint8_t type, uint16_t id, uint16_t seq,

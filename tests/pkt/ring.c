@@ -38,6 +38,9 @@ static const char config_text[] =
     "tx_ring = 256\n"
     "stats = no\n";
 
+/* The port's queue pairs (its rings), and the one the instance owns. */
+#define QUEUES 2
+static struct rte_ring *to_shunt_on[QUEUES], *from_shunt_on[QUEUES];
 static struct rte_ring *to_shunt, *from_shunt;
 static uint64_t now_ns;
 static struct {
@@ -46,13 +49,15 @@ static struct {
 } startup[MAX_STARTUP];
 static unsigned nstartup;
 
+static struct rte_mbuf *frame_mbuf(const void *frame, size_t len);
+
 static uint64_t test_clock(void *arg)
 {
     (void)arg;
     return now_ns;
 }
 
-void ring_eal_up(void)
+static void eal_up(unsigned queue)
 {
     static int up;
     struct shunt_config c;
@@ -62,16 +67,31 @@ void ring_eal_up(void)
         return;
     ck_assert_msg(shunt_config_parse(&c, config_text, "ring.conf", err, sizeof(err)) == 0,
                   "%s", err);
+    c.queue = queue;
     ck_assert_int_eq(shunt_stack_start_eal(&c), 0);
 }
 
-void ring_stack_up(void)
+void ring_eal_up(void)
 {
-    ring_eal_up();
-    to_shunt = rte_ring_create("to_shunt", 1024, SOCKET_ID_ANY, RING_F_SP_ENQ | RING_F_SC_DEQ);
-    from_shunt = rte_ring_create("from_shunt", 1024, SOCKET_ID_ANY, RING_F_SP_ENQ | RING_F_SC_DEQ);
-    ck_assert(to_shunt != NULL && from_shunt != NULL);
-    ck_assert_int_ge(rte_eth_from_rings(RINGS_NAME, &to_shunt, 1, &from_shunt, 1, SOCKET_ID_ANY), 0);
+    eal_up(0);
+}
+
+static void stack_up(unsigned queue)
+{
+    eal_up(queue);
+    for (unsigned q = 0; q < QUEUES; q++) {
+        char to[32], from[32];
+        snprintf(to, sizeof(to), "to_shunt%u", q);
+        snprintf(from, sizeof(from), "from_shunt%u", q);
+        to_shunt_on[q] = rte_ring_create(to, 1024, SOCKET_ID_ANY, RING_F_SP_ENQ | RING_F_SC_DEQ);
+        from_shunt_on[q] = rte_ring_create(from, 1024, SOCKET_ID_ANY,
+                                           RING_F_SP_ENQ | RING_F_SC_DEQ);
+        ck_assert(to_shunt_on[q] != NULL && from_shunt_on[q] != NULL);
+    }
+    ck_assert_int_ge(rte_eth_from_rings(RINGS_NAME, to_shunt_on, QUEUES, from_shunt_on, QUEUES,
+                                        SOCKET_ID_ANY), 0);
+    to_shunt = to_shunt_on[queue];
+    from_shunt = from_shunt_on[queue];
 
     now_ns = 1000000000ull;
     shunt_clock_set_source(ring_clock(), test_clock, NULL);
@@ -83,6 +103,26 @@ void ring_stack_up(void)
     while (nstartup < MAX_STARTUP &&
            (len = ring_recv(startup[nstartup].frame, sizeof(startup[0].frame))) > 0)
         startup[nstartup++].len = len;
+}
+
+void ring_stack_up(void)
+{
+    stack_up(0);
+}
+
+void ring_stack_up_on_queue_1(void)
+{
+    stack_up(1);
+}
+
+void ring_put_on(unsigned queue, const void *frame, size_t len)
+{
+    ck_assert_int_eq(rte_ring_enqueue(to_shunt_on[queue], frame_mbuf(frame, len)), 0);
+}
+
+unsigned ring_waiting(unsigned queue)
+{
+    return rte_ring_count(to_shunt_on[queue]);
 }
 
 void ring_stack_down(void)

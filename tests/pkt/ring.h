@@ -36,6 +36,14 @@ void ring_eal_up(void);
 void ring_stack_up(void);
 void ring_stack_down(void);
 
+/* The same on a port of two queues, the instance owning queue 1 (queue = 1
+ * in its configuration); ring_send and ring_recv use queue 1 then. */
+void ring_stack_up_on_queue_1(void);
+
+/* A frame onto the given queue's wire only, and how many wait there. */
+void ring_put_on(unsigned queue, const void *frame, size_t len);
+unsigned ring_waiting(unsigned queue);
+
 /* The i-th frame sent while the stack came up; 0 when there is none. */
 size_t ring_startup_frame(unsigned i, void *buf, size_t cap);
 

@@ -11,6 +11,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <netinet/tcp.h>
+#include <sys/epoll.h>
 #undef TCP_MSS           /* glibc's historical one; lwIP's own follows */
 
 #include <rte_arp.h>
@@ -528,24 +529,8 @@ END_TEST
 static size_t tcp_data(uint8_t *b, uint16_t sport, uint16_t dport, uint8_t flags, uint32_t seq,
                        uint32_t ack, const void *data, size_t len)
 {
-    uint8_t seg[2048];
-    struct rte_tcp_hdr *t = (struct rte_tcp_hdr *)seg;
-
-    memset(t, 0, sizeof(*t));
-    t->src_port = rte_cpu_to_be_16(sport);
-    t->dst_port = rte_cpu_to_be_16(dport);
-    t->sent_seq = rte_cpu_to_be_32(seq);
-    t->recv_ack = rte_cpu_to_be_32(ack);
-    t->data_off = 5 << 4;
-    t->tcp_flags = flags;
-    t->rx_win = RTE_BE16(65535);
-    memcpy(t + 1, data, len);
-    size_t n = frame_ipv4(b, &shunt_mac, &peer_mac, PEER_IP4, SHUNT_IP4, IPPROTO_TCP, 1, 0,
-                          seg, sizeof(*t) + len);
-    struct rte_ipv4_hdr *ip = (struct rte_ipv4_hdr *)(b + 14);
-    struct rte_tcp_hdr *th = (struct rte_tcp_hdr *)(ip + 1);
-    th->cksum = rte_ipv4_udptcp_cksum(ip, th);
-    return n;
+    return frame_tcp4(b, &shunt_mac, &peer_mac, PEER_IP4, SHUNT_IP4, sport, dport, flags, seq,
+                      ack, 65535, 0, data, len);
 }
 
 /* A TCP segment with flags and no data. */
@@ -776,6 +761,12 @@ START_TEST(cause_tx_nombuf)
 }
 END_TEST
 
+/* What the connection hash has found so far. */
+static struct shunt_demux_stats demux_stats(void)
+{
+    return shunt_stack_netif()->demux.stats;
+}
+
 /* lwIP's connections (its TCP pcbs in use). */
 static unsigned tcp_pcbs(void)
 {
@@ -883,10 +874,16 @@ START_TEST(unknown_segments_skip_the_walk)
         ck_assert_int_ge(shunt_accept(l, NULL, NULL), 0);
     }
 
-    /* A stray ACK, for no connection: a reset. */
+    /* A stray ACK, for no connection: a reset, and the hash said so
+     * without a walk of lwIP's list. */
+    struct shunt_demux_stats before = demux_stats();
     ring_send(in, tcp_segment(in, 39999, PORT, RTE_TCP_ACK_FLAG, 5000, 6000));
     ck_assert_uint_eq(ring_recv(out, sizeof(out)), 14 + 20 + 20);
     ck_assert_uint_eq(out[14 + 20 + 13] & RTE_TCP_RST_FLAG, RTE_TCP_RST_FLAG);
+    struct shunt_demux_stats after = demux_stats();
+    ck_assert_uint_eq(after.misses - before.misses, 1);
+    ck_assert_uint_eq(after.hits - before.hits, 0);
+    ck_assert_uint_eq(after.walks - before.walks, 0);
 
     /* A connection out: hashed with its SYN, so the SYN-ACK finds it. */
     int c = shunt_socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK, 0);
@@ -899,7 +896,12 @@ START_TEST(unknown_segments_skip_the_walk)
     const struct rte_tcp_hdr *syn = (const struct rte_tcp_hdr *)(out + 14 + 20);
     uint16_t cport = rte_be_to_cpu_16(syn->src_port);
     uint32_t cisn = rte_be_to_cpu_32(syn->sent_seq);
+    before = demux_stats();
     ring_send(in, tcp_segment(in, 8000, cport, RTE_TCP_SYN_FLAG | RTE_TCP_ACK_FLAG, 777, cisn + 1));
+    after = demux_stats();
+    ck_assert_uint_eq(after.hits - before.hits, 1);
+    ck_assert_uint_eq(after.misses - before.misses, 0);
+    ck_assert_uint_eq(after.walks - before.walks, 0);
     struct pollfd pfd = { .fd = c, .events = POLLOUT };
     ck_assert_int_eq(shunt_poll_fds(&pfd, 1, 0), 1);
     ck_assert_int_eq(shunt_send(c, "out", 3, 0), 3);
@@ -1178,6 +1180,225 @@ START_TEST(port_unreachable_refuses_a_connected_socket)
 }
 END_TEST
 
+/*
+ * A port unreachable is acted on only once its own IPv4 header holds
+ * together: its header length, its total length and its header checksum
+ * are checked before the quoted datagram is read.  Each broken one is
+ * dropped under its cause, and the socket hears nothing of it.
+ */
+START_TEST(port_unreachable_with_a_bad_ip_header_not_believed)
+{
+    int s = shunt_socket(AF_INET, SOCK_DGRAM, 0);
+    struct sockaddr_in to = { .sin_family = AF_INET, .sin_port = RTE_BE16(9000),
+                              .sin_addr.s_addr = RTE_BE32(PEER_IP4) };
+    const struct {
+        const char *what;
+        size_t offset;
+        uint8_t value;
+        enum shunt_drop_cause cause;
+    } bad[] = {
+        { "IHL below 5", 14, 0x44, SHUNT_DROP_BAD_FRAME },
+        { "IHL of 0", 14, 0x40, SHUNT_DROP_BAD_FRAME },
+        { "total length beyond the frame", 14 + 2, 0x7f, SHUNT_DROP_BAD_FRAME },
+        { "total length below the header", 14 + 3, 0x10, SHUNT_DROP_BAD_FRAME },
+        { "header checksum", 14 + 10, 0x00, SHUNT_DROP_BAD_CHECKSUM },
+    };
+    char buf[16];
+
+    arp_exchange();
+    ck_assert_int_eq(shunt_connect(s, (struct sockaddr *)&to, sizeof(to)), 0);
+    ck_assert_int_eq(shunt_send(s, "x", 1, 0), 1);
+    ck_assert_uint_eq(ring_recv(out, sizeof(out)), 14 + 28 + 1);
+    count_from_here();
+    for (size_t i = 0; i < RTE_DIM(bad); i++) {
+        size_t n = port_unreachable(in, 28);
+        if (bad[i].offset == 14 + 3)
+            in[14 + 2] = 0;             /* a total length of 16 */
+        in[bad[i].offset] = bad[i].value;
+        ring_send(in, n);
+        ck_assert_msg(shunt_recv(s, buf, sizeof(buf), MSG_DONTWAIT) == -1 && errno == EAGAIN,
+                      "%s: the socket heard of it", bad[i].what);
+        assert_only(bad[i].cause, 1, bad[i].what);
+    }
+    ring_send(in, port_unreachable(in, 28));
+    ck_assert_int_eq(shunt_recv(s, buf, sizeof(buf), MSG_DONTWAIT), -1);
+    ck_assert_int_eq(errno, ECONNREFUSED);
+    ck_assert_int_eq(shunt_close(s), 0);
+}
+END_TEST
+
+/* ---- the classifier: a verdict for every frame ------------------------------ */
+
+static struct shunt_counters verdicts_before;
+
+static void count_verdicts_from_here(void)
+{
+    verdicts_before = ring_counters();
+}
+
+/* Since the last call: verdict v given exactly n more times. */
+static void assert_verdict(enum shunt_verdict v, uint64_t n, const char *what)
+{
+    struct shunt_counters now = ring_counters();
+    uint64_t moved = now.verdicts[v] - verdicts_before.verdicts[v];
+
+    ck_assert_msg(moved == n, "%s: verdict %s given %lu times, want %lu", what,
+                  shunt_verdict_name(v), (unsigned long)moved, (unsigned long)n);
+    verdicts_before.verdicts[v] = now.verdicts[v];
+}
+
+START_TEST(every_frame_has_one_verdict)
+{
+    int l = shunt_socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK, 0);
+    int u = shunt_socket(AF_INET, SOCK_DGRAM | SOCK_NONBLOCK, 0);
+    struct sockaddr_in a = { .sin_family = AF_INET, .sin_port = RTE_BE16(7300) };
+    struct sockaddr_in b = { .sin_family = AF_INET, .sin_port = RTE_BE16(7301) };
+    uint8_t part[64] = { 0 };
+
+    ck_assert_int_eq(shunt_bind(l, (struct sockaddr *)&a, sizeof(a)), 0);
+    ck_assert_int_eq(shunt_listen(l, 4), 0);
+    ck_assert_int_eq(shunt_bind(u, (struct sockaddr *)&b, sizeof(b)), 0);
+    struct shunt_counters start = ring_counters();
+    count_verdicts_from_here();
+
+    arp_exchange();
+    assert_verdict(SHUNT_VERDICT_ARP, 1, "an ARP request for us");
+    ring_send(in, frame_arp(in, RTE_ARP_OP_REQUEST, &broadcast_mac, &peer_mac, PEER_IP4,
+                            &zero_mac, RTE_IPV4(10, 0, 0, 77)));
+    assert_verdict(SHUNT_VERDICT_ARP_OTHER, 1, "an ARP request for another host");
+    exchange(echo4(in, &shunt_mac, &peer_mac, PEER_IP4, SHUNT_IP4, RTE_IP_ICMP_ECHO_REQUEST, 1, 8),
+             echo4(want, &peer_mac, &shunt_mac, SHUNT_IP4, PEER_IP4, RTE_IP_ICMP_ECHO_REPLY, 1, 8));
+    assert_verdict(SHUNT_VERDICT_ICMP, 1, "a ping");
+    uint32_t isn = peer_syn(40000, 7300);
+    assert_verdict(SHUNT_VERDICT_TCP_LISTEN, 1, "a SYN for a listener");
+    peer_ack(40000, 7300, isn);
+    assert_verdict(SHUNT_VERDICT_TCP, 1, "the handshake's last ACK");
+    ring_send(in, tcp_segment(in, 40001, 7399, RTE_TCP_SYN_FLAG, 1000, 0));
+    assert_verdict(SHUNT_VERDICT_NO_SOCKET, 1, "a SYN for a closed port");
+    ring_send(in, udp_datagram(in, 40000, 7301, "x", 1));
+    assert_verdict(SHUNT_VERDICT_UDP, 1, "a datagram for a socket");
+    ring_send(in, udp_datagram(in, 40000, 7302, "x", 1));
+    assert_verdict(SHUNT_VERDICT_NO_SOCKET, 1, "a datagram for a closed port");
+    ring_send(in, frame_ipv4(in, &shunt_mac, &peer_mac, PEER_IP4, SHUNT_IP4, IPPROTO_UDP, 9,
+                             RTE_IPV4_HDR_MF_FLAG, part, sizeof(part)));
+    assert_verdict(SHUNT_VERDICT_FRAGMENT, 1, "a fragment");
+    ring_send(in, echo4(in, &other_mac, &peer_mac, PEER_IP4, SHUNT_IP4,
+                        RTE_IP_ICMP_ECHO_REQUEST, 2, 8));
+    assert_verdict(SHUNT_VERDICT_NOT_OURS, 1, "a frame for another MAC");
+    size_t n = echo4(in, &shunt_mac, &peer_mac, PEER_IP4, SHUNT_IP4, RTE_IP_ICMP_ECHO_REQUEST, 3, 8);
+    in[12] = 0x88;
+    in[13] = 0xb5;
+    ring_send(in, n);
+    assert_verdict(SHUNT_VERDICT_NOT_OURS, 1, "a protocol nobody speaks here");
+    ring_send(in, 10);
+    assert_verdict(SHUNT_VERDICT_MALFORMED, 1, "a frame cut short");
+    while (ring_recv(out, sizeof(out)) > 0)
+        ;
+
+    /* Every frame got one verdict: they add up to the frames received. */
+    struct shunt_counters end = ring_counters();
+    uint64_t judged = 0;
+    for (int v = 0; v < SHUNT_VERDICTS; v++)
+        judged += end.verdicts[v] - start.verdicts[v];
+    ck_assert_uint_eq(judged, end.rx_packets - start.rx_packets);
+    ck_assert_uint_eq(judged, 12);
+    shunt_close(u);
+    shunt_close(l);
+}
+END_TEST
+
+/* ---- the loop ------------------------------------------------------------- */
+
+/* What the poll hook saw, calling Shunt from inside the loop's turn. */
+static struct {
+    int fd;
+    ssize_t got, blocked, dontwait;
+    int blocked_errno, dontwait_errno, poll_rc, poll_errno, epoll_rc, epoll_zero, epoll_errno;
+    int pollfds_rc, pollfds_errno;
+    int ep;
+    bool ran;
+} in_hook;
+
+static void calls_from_the_hook(void *arg)
+{
+    char buf[16];
+    struct epoll_event ev;
+    struct pollfd p = { .fd = in_hook.fd, .events = POLLIN };
+
+    (void)arg;
+    if (in_hook.ran)
+        return;
+    in_hook.ran = true;
+    /* A blocking call that need not wait succeeds; one that would wait
+     * cannot, inside a turn: EDEADLK, not a turn within the turn. */
+    in_hook.got = shunt_recv(in_hook.fd, buf, sizeof(buf), 0);
+    in_hook.blocked = shunt_recv(in_hook.fd, buf, sizeof(buf), 0);
+    in_hook.blocked_errno = errno;
+    in_hook.dontwait = shunt_recv(in_hook.fd, buf, sizeof(buf), MSG_DONTWAIT);
+    in_hook.dontwait_errno = errno;
+    in_hook.poll_rc = shunt_poll();
+    in_hook.poll_errno = errno;
+    in_hook.epoll_zero = shunt_epoll_wait(in_hook.ep, &ev, 1, 0);
+    in_hook.epoll_rc = shunt_epoll_wait(in_hook.ep, &ev, 1, 10);
+    in_hook.epoll_errno = errno;
+    in_hook.pollfds_rc = shunt_poll_fds(&p, 1, 10);
+    in_hook.pollfds_errno = errno;
+}
+
+START_TEST(waiting_from_inside_a_turn_fails_with_edeadlk)
+{
+    int u = shunt_socket(AF_INET, SOCK_DGRAM, 0);
+    struct sockaddr_in b = { .sin_family = AF_INET, .sin_port = RTE_BE16(7400) };
+    struct epoll_event ev = { .events = EPOLLIN };
+
+    ck_assert_int_eq(shunt_bind(u, (struct sockaddr *)&b, sizeof(b)), 0);
+    in_hook.fd = u;
+    in_hook.ep = shunt_epoll_create1(0);
+    ck_assert_int_eq(shunt_epoll_ctl(in_hook.ep, EPOLL_CTL_ADD, u, &ev), 0);
+    arp_exchange();
+    ring_put(in, udp_datagram(in, 40000, 7400, "hello", 5));
+    shunt_set_poll_hook(calls_from_the_hook, NULL);
+    ck_assert_int_ge(shunt_poll(), 1);
+    shunt_set_poll_hook(NULL, NULL);
+
+    ck_assert(in_hook.ran);
+    ck_assert_int_eq(in_hook.got, 5);
+    ck_assert_int_eq(in_hook.blocked, -1);
+    ck_assert_int_eq(in_hook.blocked_errno, EDEADLK);
+    ck_assert_int_eq(in_hook.dontwait, -1);
+    ck_assert_int_eq(in_hook.dontwait_errno, EAGAIN);
+    ck_assert_int_eq(in_hook.poll_rc, -1);
+    ck_assert_int_eq(in_hook.poll_errno, EDEADLK);
+    ck_assert_int_eq(in_hook.epoll_zero, 0);
+    ck_assert_int_eq(in_hook.epoll_rc, -1);
+    ck_assert_int_eq(in_hook.epoll_errno, EDEADLK);
+    ck_assert_int_eq(in_hook.pollfds_rc, -1);
+    ck_assert_int_eq(in_hook.pollfds_errno, EDEADLK);
+    /* Outside the hook, the loop turns as ever. */
+    ck_assert_int_ge(shunt_poll(), 0);
+    shunt_close(in_hook.ep);
+    shunt_close(u);
+}
+END_TEST
+
+/* An instance owns the queue its configuration names: it answers what
+ * comes on queue 1, leaves queue 0 to whoever owns it, and names its DPDK
+ * objects after its queue. */
+START_TEST(instance_owns_its_queue)
+{
+    ck_assert_ptr_nonnull(rte_mempool_lookup("shunt1_mbufs"));
+    ck_assert_ptr_null(rte_mempool_lookup("shunt0_mbufs"));
+    arp_exchange();
+    size_t n = echo4(in, &shunt_mac, &peer_mac, PEER_IP4, SHUNT_IP4, RTE_IP_ICMP_ECHO_REQUEST, 1, 8);
+    ring_put_on(0, in, n);
+    for (int i = 0; i < 4; i++)
+        shunt_poll();
+    ck_assert_uint_eq(ring_waiting(0), 1);
+    assert_nothing_sent();
+    exchange(n, echo4(want, &peer_mac, &shunt_mac, SHUNT_IP4, PEER_IP4, RTE_IP_ICMP_ECHO_REPLY, 1, 8));
+}
+END_TEST
+
 /* ---- loopback ------------------------------------------------------------- */
 
 /* Turn the loop until fd has events (or give up after many turns: the test
@@ -1196,10 +1417,11 @@ static short turn_until(int fd, short events)
  * leaves them blank; what the stack sends its own address still arrives. */
 START_TEST(own_address_reached_with_checksum_offload)
 {
-    NETIF_SET_CHECKSUM_CTRL(&shunt_stack_netif()->netif,
-                            shunt_mbuf_sw_checksums(RTE_ETH_TX_OFFLOAD_IPV4_CKSUM |
-                                                    RTE_ETH_TX_OFFLOAD_UDP_CKSUM |
-                                                    RTE_ETH_TX_OFFLOAD_TCP_CKSUM));
+    struct shunt_netif *sn = shunt_stack_netif();
+    sn->checksums = shunt_mbuf_sw_checksums(RTE_ETH_TX_OFFLOAD_IPV4_CKSUM |
+                                            RTE_ETH_TX_OFFLOAD_UDP_CKSUM |
+                                            RTE_ETH_TX_OFFLOAD_TCP_CKSUM);
+    NETIF_SET_CHECKSUM_CTRL(&sn->netif, sn->checksums);
     count_from_here();
     struct sockaddr_in a = { .sin_family = AF_INET, .sin_port = RTE_BE16(7001),
                              .sin_addr.s_addr = RTE_BE32(SHUNT_IP4) };
@@ -1272,41 +1494,47 @@ START_TEST(capture_restarts_on_the_same_file)
 }
 END_TEST
 
+/* A case of tests, each on a fresh stack brought up by up(). */
+static TCase *ring_case(Suite *s, const char *name, void (*up)(void))
+{
+    TCase *tc = tcase_create(name);
+
+    tcase_add_checked_fixture(tc, up, ring_stack_down);
+    suite_add_tcase(s, tc);
+    return tc;
+}
+
 int main(void)
 {
     Suite *s = suite_create("packets");
-    const struct { const char *name; const TTest *tests[12]; } cases[] = {
-        { "startup", { announces_itself_with_gratuitous_arp } },
-        { "arp", { arp_request_answered, arp_for_another_address_ignored,
-                   gratuitous_arp_moves_the_peer, reply_waits_for_arp } },
-        { "icmp", { ping_answered, ping_in_a_chained_mbuf_answered, broadcast_ping_ignored,
-                    bad_icmp_checksum_dropped, fragmented_ping_answered_in_fragments,
-                    incomplete_datagram_expires } },
-        { "ipv6", { neighbor_solicitation_answered, link_local_address_answers,
-                    ping6_answered, ping6_for_another_address_dropped,
-                    fragmented_ping6_answered, ipv6_datagram_too_big_for_lwip_dropped } },
-        { "causes", { cause_bad_tcp_and_udp_checksums, cause_no_socket, cause_reassembly_timeout,
-                      cause_socket_full, cause_backlog_full, cause_arp_queue, cause_pool_empty,
-                      cause_tx_ring_full, cause_tx_nombuf } },
-        { "tcp", { many_connections_demuxed, nonblocking_calls_turn_the_loop,
-                   tcp_info_counts_a_retransmission, tcp_info_rtt_in_microseconds,
-                   unknown_segments_skip_the_walk } },
-        { "udp", { broadcasts_received_without_so_broadcast,
-                   port_unreachable_refuses_a_connected_socket, igmp_reports_join_and_leave } },
-        { "loopback", { own_address_reached_with_checksum_offload } },
-        { "capture", { capture_restarts_on_the_same_file } },
-        { "drops", { truncated_frame_dropped, truncated_arp_dropped,
-                     frame_for_another_mac_dropped,
-                     packet_for_another_ip_dropped, malformed_packets_dropped,
-                     counters_add_up } },
-    };
-    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
-        TCase *tc = tcase_create(cases[i].name);
-        tcase_add_checked_fixture(tc, ring_stack_up, ring_stack_down);
-        for (int j = 0; cases[i].tests[j] != NULL; j++)
-            _tcase_add_test(tc, cases[i].tests[j], 0, 0, 0, 1);
-        suite_add_tcase(s, tc);
-    }
+
+    add_tests(ring_case(s, "startup", ring_stack_up), announces_itself_with_gratuitous_arp);
+    add_tests(ring_case(s, "arp", ring_stack_up), arp_request_answered,
+              arp_for_another_address_ignored, gratuitous_arp_moves_the_peer,
+              reply_waits_for_arp);
+    add_tests(ring_case(s, "icmp", ring_stack_up), ping_answered, ping_in_a_chained_mbuf_answered,
+              broadcast_ping_ignored, bad_icmp_checksum_dropped,
+              fragmented_ping_answered_in_fragments, incomplete_datagram_expires);
+    add_tests(ring_case(s, "ipv6", ring_stack_up), neighbor_solicitation_answered,
+              link_local_address_answers, ping6_answered, ping6_for_another_address_dropped,
+              fragmented_ping6_answered, ipv6_datagram_too_big_for_lwip_dropped);
+    add_tests(ring_case(s, "causes", ring_stack_up), cause_bad_tcp_and_udp_checksums,
+              cause_no_socket, cause_reassembly_timeout, cause_socket_full, cause_backlog_full,
+              cause_arp_queue, cause_pool_empty, cause_tx_ring_full, cause_tx_nombuf);
+    add_tests(ring_case(s, "tcp", ring_stack_up), many_connections_demuxed,
+              nonblocking_calls_turn_the_loop, tcp_info_counts_a_retransmission,
+              tcp_info_rtt_in_microseconds, unknown_segments_skip_the_walk);
+    add_tests(ring_case(s, "udp", ring_stack_up), broadcasts_received_without_so_broadcast,
+              port_unreachable_refuses_a_connected_socket,
+              port_unreachable_with_a_bad_ip_header_not_believed, igmp_reports_join_and_leave);
+    add_tests(ring_case(s, "classifier", ring_stack_up), every_frame_has_one_verdict);
+    add_tests(ring_case(s, "loop", ring_stack_up), waiting_from_inside_a_turn_fails_with_edeadlk);
+    add_tests(ring_case(s, "queue", ring_stack_up_on_queue_1), instance_owns_its_queue);
+    add_tests(ring_case(s, "loopback", ring_stack_up), own_address_reached_with_checksum_offload);
+    add_tests(ring_case(s, "capture", ring_stack_up), capture_restarts_on_the_same_file);
+    add_tests(ring_case(s, "drops", ring_stack_up), truncated_frame_dropped, truncated_arp_dropped,
+              frame_for_another_mac_dropped, packet_for_another_ip_dropped,
+              malformed_packets_dropped, counters_add_up);
 
     return run_suite(s);
 }

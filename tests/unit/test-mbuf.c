@@ -20,13 +20,11 @@
 
 #include "mbuf.h"
 #include "suite.h"
-#include "sys_time.h"
 
 #define POOL_SIZE 63
 #define DATA_ROOM (RTE_MBUF_DEFAULT_BUF_SIZE - RTE_PKTMBUF_HEADROOM)
 
 static struct rte_mempool *pool;
-static struct shunt_clock lwip_time;    /* what lwIP's timers read */
 
 /* In each test's own process: with --no-huge the EAL's memory is a shared
  * memfd, which an EAL started in the parent would share with every test. */
@@ -38,8 +36,6 @@ static void start_eal_and_lwip(void)
                      "--no-pci", "--no-telemetry", "--log-level=lib.eal:error", NULL };
 
     ck_assert_int_ge(rte_eal_init(10, argv), 0);
-    shunt_clock_init(&lwip_time);
-    shunt_sys_set_clock(&lwip_time);
     lwip_init();
     pool = rte_pktmbuf_pool_create("test", POOL_SIZE, 0, SHUNT_MBUF_PRIV_SIZE,
                                    RTE_MBUF_DEFAULT_BUF_SIZE, SOCKET_ID_ANY);
