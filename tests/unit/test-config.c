@@ -168,6 +168,28 @@ START_TEST(long_line)
 }
 END_TEST
 
+/* The queue, and faults: checked as the file is read, kept as written. */
+START_TEST(queue_and_faults)
+{
+    ck_assert_int_eq(parse(GOOD_EAL "ip = 10.0.0.2/24\nqueue = 3\n"
+                           "faults = rx:drop=0.01,reorder=0.05;tx:dup=0.01\nfaults_seed = 42\n"), 0);
+    ck_assert_uint_eq(c.queue, 3);
+    ck_assert_str_eq(c.faults, "rx:drop=0.01,reorder=0.05;tx:dup=0.01");
+    ck_assert_uint_eq(c.faults_seed, 42);
+    ck_assert_int_eq(parse(GOOD_EAL "ip = 10.0.0.2/24\n"), 0);
+    ck_assert_uint_eq(c.queue, 0);
+    ck_assert_str_eq(c.faults, "");
+    ck_assert_uint_eq(c.faults_seed, 1);
+    refused(GOOD_EAL "ip = 10.0.0.2/24\nqueue = 1024\n", "t.conf:3: queue:", "from 0 to 1023");
+    refused(GOOD_EAL "ip = 10.0.0.2/24\nfaults = rx:drop=2\n", "t.conf:3: faults:",
+            "from 0 to 1");
+    refused(GOOD_EAL "ip = 10.0.0.2/24\nfaults = sideways:drop=0.1\n", "t.conf:3: faults:",
+            "rx: or tx:");
+    refused(GOOD_EAL "ip = 10.0.0.2/24\nfaults = rx:lose=0.1\n", "t.conf:3: faults:",
+            "unknown setting 'lose'");
+}
+END_TEST
+
 START_TEST(load_file)
 {
     char path[] = "/tmp/shunt-test-config-XXXXXX";
@@ -206,6 +228,7 @@ int main(void)
     tcase_add_test(tc, bad_numbers);
     tcase_add_test(tc, missing_pieces);
     tcase_add_test(tc, long_line);
+    tcase_add_test(tc, queue_and_faults);
     tcase_add_test(tc, load_file);
     suite_add_tcase(s, tc);
 
