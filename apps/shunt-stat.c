@@ -1,10 +1,11 @@
 /*
  * shunt-stat - look inside a running Shunt process: its counters with rates
- * (like top), its sockets (like ss -tuna), its capture.
+ * (like top), its sockets (like ss -tuna), its capture, its fault stage.
  *
  *     shunt-stat [-p PREFIX | -P PID] [-i SECONDS] [-n COUNT] [--json]
  *     shunt-stat [-p PREFIX | -P PID] --sockets [--json]
  *     shunt-stat [-p PREFIX | -P PID] --capture start FILE [FILTER] | --capture stop
+ *     shunt-stat [-p PREFIX | -P PID] --faults [SPEC | off]
  *
  * It talks to the process through DPDK's telemetry socket
  * (/var/run/dpdk/PREFIX/dpdk_telemetry.v2), asking Shunt's /shunt/...
@@ -328,6 +329,38 @@ static int capture_view(int fd, const char *action, const char *file, const char
     return rc;
 }
 
+/* The fault stage's state, after switching it to spec (NULL: as it is). */
+static int faults_view(int fd, const char *spec)
+{
+    static const char *const kinds[] = { "drop", "corrupt", "dup", "reorder", "delay" };
+    char *raw = malloc(REPLY_MAX), command[600];
+
+    snprintf(command, sizeof(command), "/shunt/faults%s%s", spec != NULL ? "," : "",
+             spec != NULL ? spec : "");
+    json_t *reply = ask(fd, command, raw, REPLY_MAX);
+    const json_t *f = value_of(reply);
+    int rc = 0;
+    if (json_object_get(f, "error") != NULL) {
+        fprintf(stderr, "shunt-stat: faults: %s\n", string(f, "error"));
+        rc = 1;
+    } else {
+        if (strcmp(string(f, "state"), "on") == 0)
+            printf("faults on: %s\n", string(f, "spec"));
+        else
+            printf("faults off (counts of the last run below)\n");
+        for (int d = 0; d < 2; d++) {
+            const json_t *way = json_object_get(f, d == 0 ? "rx" : "tx");
+            printf("  %s:", d == 0 ? "rx" : "tx");
+            for (size_t k = 0; k < sizeof(kinds) / sizeof(kinds[0]); k++)
+                printf(" %s %.0f", kinds[k], number(way, kinds[k]));
+            printf("\n");
+        }
+    }
+    json_decref(reply);
+    free(raw);
+    return rc;
+}
+
 /* ---- the command line ---------------------------------------------------------- */
 
 struct options {
@@ -335,7 +368,7 @@ struct options {
     unsigned long pid;          /* -P; 0: none */
     double interval;            /* -i */
     unsigned long count;        /* -n; 0: until interrupted */
-    bool json, sockets, capture;
+    bool json, sockets, capture, faults;
 };
 
 #define AT(field) OPT_AT(struct options, field)
@@ -351,6 +384,8 @@ static const struct opt table[] = {
     { 0, "sockets", OPT_SET, NULL, AT(sockets), .help = "the sockets, as ss -tuna lists them" },
     { 0, "capture", OPT_SET, NULL, AT(capture),
       .help = "the capture's state; start FILE [FILTER] starts one, stop stops it" },
+    { 0, "faults", OPT_SET, NULL, AT(faults),
+      .help = "the fault stage's state and counts; SPEC (e.g. rx:drop=0.01) starts it, off stops it" },
     { 'h', "help", OPT_HELP, .help = "this help" },
 };
 
@@ -358,7 +393,8 @@ static const struct opts_spec spec = {
     table, sizeof(table) / sizeof(table[0]),
     "usage: shunt-stat [-p PREFIX | -P PID] [-i SECONDS] [-n COUNT] [--json]\n"
     "       shunt-stat [-p PREFIX | -P PID] --sockets [--json]\n"
-    "       shunt-stat [-p PREFIX | -P PID] --capture [start FILE [FILTER] | stop]\n",
+    "       shunt-stat [-p PREFIX | -P PID] --capture [start FILE [FILTER] | stop]\n"
+    "       shunt-stat [-p PREFIX | -P PID] --faults [SPEC | off]\n",
     14, 3, NULL,
 };
 
@@ -390,6 +426,8 @@ int main(int argc, char **argv)
         return capture_view(fd, next < argc ? argv[next] : "",
                             next + 1 < argc ? argv[next + 1] : NULL,
                             next + 2 < argc ? argv[next + 2] : NULL);
+    if (o.faults)
+        return faults_view(fd, next < argc ? argv[next] : NULL);
     if (o.sockets)
         return sockets_view(fd, o.json);
     return stats_view(fd, o.json, o.interval, o.count);

@@ -6,6 +6,7 @@
 #    (--json) and lists the sockets (--sockets) as ss would;
 #  - shunt-echo --capture does the same from the command line;
 #  - dpdk-dumpcap attaches to the process through rte_pdump;
+#  - shunt-stat --faults starts, shows and stops the fault stage at runtime;
 #  - a drop is seen live in the counters, under its cause, and the frames a
 #    stalled loop misses are all counted;
 #  - the log level from the config holds.
@@ -154,6 +155,19 @@ not_for_us=$("$SHUNT_STAT" -p "$PREFIX" --json -n 1 | $PY -c \
 [ "$not_for_us" -ge 3 ] || fail "3 pings for 10.9.0.99 show as $not_for_us not_for_us drops"
 echo "ok: pings for another address counted live as not_for_us ($not_for_us)"
 expect_stall_counted
+
+# ---- faults, switched on and off at runtime through telemetry ------------------
+expect_output "^faults on: seed=5;rx:drop=1" "$SHUNT_STAT" -p "$PREFIX" --faults "seed=5;rx:drop=1"
+peer ping -c 3 -i 0.2 -W 1 -q "$TOPO_SHUNT4" >/dev/null && fail "pings answered through rx:drop=1"
+expect_output "^  rx: drop ([3-9]|[1-9][0-9]+) " "$SHUNT_STAT" -p "$PREFIX" --faults
+faults=$("$SHUNT_STAT" -p "$PREFIX" --json -n 1 | $PY -c \
+    'import json,sys; f=json.load(sys.stdin)["/shunt/stats"]["faults"]; print(f["state"], f["rx"]["drop"])')
+[[ $faults =~ ^on\ ([0-9]+)$ ]] && [ "${BASH_REMATCH[1]}" -ge 3 ] ||
+    fail "/shunt/stats shows the faults as '$faults', want on and 3 or more dropped"
+expect_output "^faults off" "$SHUNT_STAT" -p "$PREFIX" --faults off
+peer ping -c 2 -i 0.2 -W 2 -q "$TOPO_SHUNT4" >/dev/null || fail "pings unanswered once the faults are off"
+expect_error "faults: drop=2: a rate" "$SHUNT_STAT" -p "$PREFIX" --faults "rx:drop=2"
+echo "ok: faults started, counted and stopped at runtime through shunt-stat --faults"
 
 kill -INT "$HOLD_PID" 2>/dev/null || true
 shunt_stop || fail "shunt-echo exited with an error"
