@@ -300,9 +300,43 @@ static int sockets_view(int fd, bool json)
     return 0;
 }
 
+/*
+ * Ask a command that may switch something on or off (the capture, the
+ * faults); the reply says how it stands, or what was wrong: show the one,
+ * or say the other (exit status 1).
+ */
+static int switch_view(int fd, const char *command, const char *what,
+                       void (*show)(const json_t *state))
+{
+    char *raw = malloc(REPLY_MAX);
+    json_t *reply = ask(fd, command, raw, REPLY_MAX);
+    const json_t *state = value_of(reply);
+    int rc = 0;
+
+    if (json_object_get(state, "error") != NULL) {
+        fprintf(stderr, "shunt-stat: %s%s\n", what, string(state, "error"));
+        rc = 1;
+    } else {
+        show(state);
+    }
+    json_decref(reply);
+    free(raw);
+    return rc;
+}
+
+static void show_capture(const json_t *c)
+{
+    if (strcmp(string(c, "state"), "on") == 0)
+        printf("capture on: %s, filter '%s', %.0f of %.0f frames written, %.0f files\n",
+               string(c, "file"), string(c, "filter"), number(c, "written"), number(c, "seen"),
+               number(c, "files"));
+    else
+        printf("capture off\n");
+}
+
 static int capture_view(int fd, const char *action, const char *file, const char *filter)
 {
-    char *raw = malloc(REPLY_MAX), command[PATH_MAX + 600];
+    char command[PATH_MAX + 600];
 
     if (strcmp(action, "stop") == 0)
         snprintf(command, sizeof(command), "/shunt/capture,stop");
@@ -311,54 +345,34 @@ static int capture_view(int fd, const char *action, const char *file, const char
                  filter != NULL ? "," : "", filter != NULL ? filter : "");
     else
         snprintf(command, sizeof(command), "/shunt/capture");
-    json_t *reply = ask(fd, command, raw, REPLY_MAX);
-    const json_t *c = value_of(reply);
-    int rc = 0;
-    if (json_object_get(c, "error") != NULL) {
-        fprintf(stderr, "shunt-stat: %s\n", string(c, "error"));
-        rc = 1;
-    } else if (strcmp(string(c, "state"), "on") == 0) {
-        printf("capture on: %s, filter '%s', %.0f of %.0f frames written, %.0f files\n",
-               string(c, "file"), string(c, "filter"), number(c, "written"), number(c, "seen"),
-               number(c, "files"));
-    } else {
-        printf("capture off\n");
+    return switch_view(fd, command, "", show_capture);
+}
+
+static void show_faults(const json_t *f)
+{
+    static const char *const kinds[] = { "drop", "corrupt", "dup", "reorder", "delay" };
+
+    if (strcmp(string(f, "state"), "on") == 0)
+        printf("faults on: %s\n", string(f, "spec"));
+    else
+        printf("faults off (counts of the last run below)\n");
+    for (int d = 0; d < 2; d++) {
+        const json_t *way = json_object_get(f, d == 0 ? "rx" : "tx");
+        printf("  %s:", d == 0 ? "rx" : "tx");
+        for (size_t k = 0; k < sizeof(kinds) / sizeof(kinds[0]); k++)
+            printf(" %s %.0f", kinds[k], number(way, kinds[k]));
+        printf("\n");
     }
-    json_decref(reply);
-    free(raw);
-    return rc;
 }
 
 /* The fault stage's state, after switching it to spec (NULL: as it is). */
 static int faults_view(int fd, const char *spec)
 {
-    static const char *const kinds[] = { "drop", "corrupt", "dup", "reorder", "delay" };
-    char *raw = malloc(REPLY_MAX), command[600];
+    char command[600];
 
     snprintf(command, sizeof(command), "/shunt/faults%s%s", spec != NULL ? "," : "",
              spec != NULL ? spec : "");
-    json_t *reply = ask(fd, command, raw, REPLY_MAX);
-    const json_t *f = value_of(reply);
-    int rc = 0;
-    if (json_object_get(f, "error") != NULL) {
-        fprintf(stderr, "shunt-stat: faults: %s\n", string(f, "error"));
-        rc = 1;
-    } else {
-        if (strcmp(string(f, "state"), "on") == 0)
-            printf("faults on: %s\n", string(f, "spec"));
-        else
-            printf("faults off (counts of the last run below)\n");
-        for (int d = 0; d < 2; d++) {
-            const json_t *way = json_object_get(f, d == 0 ? "rx" : "tx");
-            printf("  %s:", d == 0 ? "rx" : "tx");
-            for (size_t k = 0; k < sizeof(kinds) / sizeof(kinds[0]); k++)
-                printf(" %s %.0f", kinds[k], number(way, kinds[k]));
-            printf("\n");
-        }
-    }
-    json_decref(reply);
-    free(raw);
-    return rc;
+    return switch_view(fd, command, "faults: ", show_faults);
 }
 
 /* ---- the command line ---------------------------------------------------------- */

@@ -12,6 +12,7 @@
 #include <string.h>
 
 #include "mbuf.h"
+#include "text.h"
 
 #define DEFAULT_HOLD        3
 #define DEFAULT_DELAY_US    1000
@@ -39,19 +40,6 @@ const char *shunt_dir_name(enum shunt_dir dir)
 }
 
 /* ---- the specification ------------------------------------------------------- */
-
-static int fail(char *err, size_t errlen, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-
-static int fail(char *err, size_t errlen, const char *fmt, ...)
-{
-    va_list ap;
-
-    va_start(ap, fmt);
-    vsnprintf(err, errlen, fmt, ap);
-    va_end(ap);
-    return -1;
-}
 
 static void no_faults(struct shunt_faults_conf *conf)
 {
@@ -82,7 +70,7 @@ static int parse_setting(char *kv, enum shunt_dir d, struct shunt_faults_conf *c
     unsigned long long n;
 
     if (eq == NULL)
-        return fail(err, errlen, "'%s' is not key=value, e.g. %s", kv, EXAMPLE);
+        return shunt_fail(err, errlen, "'%s' is not key=value, e.g. %s", kv, EXAMPLE);
     *eq = '\0';
     const char *key = kv, *value = eq + 1;
     for (int k = 0; k < SHUNT_FAULT_KINDS; k++) {
@@ -91,36 +79,26 @@ static int parse_setting(char *kv, enum shunt_dir d, struct shunt_faults_conf *c
         char *end;
         double rate = strtod(value, &end);
         if (end == value || *end != '\0' || !(rate >= 0 && rate <= 1))
-            return fail(err, errlen, "%s=%s: a rate is a number from 0 to 1, e.g. %s=0.01",
+            return shunt_fail(err, errlen, "%s=%s: a rate is a number from 0 to 1, e.g. %s=0.01",
                         key, value, key);
         conf->rate[d][k] = rate;
         return 0;
     }
     if (strcmp(key, "hold") == 0) {
         if (!whole_number(value, SHUNT_FAULTS_HOLD_MAX, &n) || n == 0)
-            return fail(err, errlen, "hold=%s: frames a reordered frame waits behind, "
+            return shunt_fail(err, errlen, "hold=%s: frames a reordered frame waits behind, "
                         "1 to %d", value, SHUNT_FAULTS_HOLD_MAX);
         conf->hold[d] = (uint16_t)n;
         return 0;
     }
     if (strcmp(key, "delay_us") == 0) {
         if (!whole_number(value, MAX_DELAY_US, &n) || n == 0)
-            return fail(err, errlen, "delay_us=%s: microseconds, 1 to %u", value, MAX_DELAY_US);
+            return shunt_fail(err, errlen, "delay_us=%s: microseconds, 1 to %u", value, MAX_DELAY_US);
         conf->delay_us[d] = (uint32_t)n;
         return 0;
     }
-    return fail(err, errlen, "unknown setting '%s' (known: drop, corrupt, dup, reorder, delay, "
+    return shunt_fail(err, errlen, "unknown setting '%s' (known: drop, corrupt, dup, reorder, delay, "
                 "hold, delay_us)", key);
-}
-
-static char *trim(char *s)
-{
-    while (isspace((unsigned char)*s))
-        s++;
-    char *end = s + strlen(s);
-    while (end > s && isspace((unsigned char)end[-1]))
-        *--end = '\0';
-    return s;
 }
 
 /* "rx:k=v,k=v" or "seed=N". */
@@ -130,7 +108,7 @@ static int parse_group(char *group, struct shunt_faults_conf *conf, char *err, s
 
     if (strncmp(group, "seed=", 5) == 0) {
         if (!whole_number(group + 5, UINT64_MAX, &n))
-            return fail(err, errlen, "%s: the seed is a whole number, e.g. seed=7", group);
+            return shunt_fail(err, errlen, "%s: the seed is a whole number, e.g. seed=7", group);
         conf->seed = n;
         conf->has_seed = true;
         return 0;
@@ -141,11 +119,11 @@ static int parse_group(char *group, struct shunt_faults_conf *conf, char *err, s
     else if (strncmp(group, "tx:", 3) == 0)
         d = SHUNT_DIR_TX;
     else
-        return fail(err, errlen, "'%s' names no direction: start it with rx: or tx:, e.g. %s",
+        return shunt_fail(err, errlen, "'%s' names no direction: start it with rx: or tx:, e.g. %s",
                     group, EXAMPLE);
     char *save;
     for (char *kv = strtok_r(group + 3, ",", &save); kv != NULL; kv = strtok_r(NULL, ",", &save))
-        if (parse_setting(trim(kv), d, conf, err, errlen) != 0)
+        if (parse_setting(shunt_trim(kv), d, conf, err, errlen) != 0)
             return -1;
     return 0;
 }
@@ -157,12 +135,12 @@ int shunt_faults_parse(const char *spec, struct shunt_faults_conf *conf, char *e
 
     no_faults(conf);
     if (snprintf(text, sizeof(text), "%s", spec) >= (int)sizeof(text))
-        return fail(err, errlen, "longer than %zu characters", sizeof(text) - 1);
-    char *s = trim(text), *save;
+        return shunt_fail(err, errlen, "longer than %zu characters", sizeof(text) - 1);
+    char *s = shunt_trim(text), *save;
     if (*s == '\0' || strcmp(s, "off") == 0)
         return 0;
     for (char *g = strtok_r(s, ";", &save); g != NULL; g = strtok_r(NULL, ";", &save)) {
-        char *group = trim(g);
+        char *group = shunt_trim(g);
         if (*group != '\0' && parse_group(group, conf, err, errlen) != 0)
             return -1;
     }

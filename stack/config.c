@@ -4,9 +4,7 @@
 #include "config.h"
 
 #include <arpa/inet.h>
-#include <ctype.h>
 #include <errno.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -14,6 +12,7 @@
 #include <rte_log.h>
 
 #include "faults.h"
+#include "text.h"
 
 enum kind {
     KIND_STRING,        /* a char array of the key's size */
@@ -88,19 +87,6 @@ static const char *const log_levels[] = {
     [RTE_LOG_INFO] = "info", [RTE_LOG_DEBUG] = "debug",
 };
 
-static int fail(char *err, size_t errlen, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-
-static int fail(char *err, size_t errlen, const char *fmt, ...)
-{
-    va_list ap;
-
-    va_start(ap, fmt);
-    vsnprintf(err, errlen, fmt, ap);
-    va_end(ap);
-    return -1;
-}
-
 /* Parse "address/len" of family af; len must be within [1, max]. */
 static int parse_prefix(int af, const char *value, void *addr, uint32_t max, uint32_t *len)
 {
@@ -136,7 +122,7 @@ static int set_value(struct shunt_config *c, const struct key *k, const char *va
         if (k->kind == KIND_FAULTS && shunt_faults_parse(value, &faults, why, whylen) != 0)
             return -1;
         if (strlen(value) >= k->size)
-            return fail(why, whylen, "longer than %zu characters", k->size - 1);
+            return shunt_fail(why, whylen, "longer than %zu characters", k->size - 1);
         strcpy(field, value);
         return 0;
     }
@@ -145,13 +131,13 @@ static int set_value(struct shunt_config *c, const struct key *k, const char *va
         n = strtoul(value, &end, 0);
         if (errno != 0 || end == value || *end != '\0' || value[0] == '-' ||
             n < k->min || n > k->max)
-            return fail(why, whylen, "'%s' is not a whole number from %u to %u",
+            return shunt_fail(why, whylen, "'%s' is not a whole number from %u to %u",
                         value, k->min, k->max);
         *(uint32_t *)field = (uint32_t)n;
         return 0;
     case KIND_BOOL:
         if (strcmp(value, "yes") != 0 && strcmp(value, "no") != 0)
-            return fail(why, whylen, "'%s' is neither yes nor no", value);
+            return shunt_fail(why, whylen, "'%s' is neither yes nor no", value);
         *(bool *)field = strcmp(value, "yes") == 0;
         return 0;
     case KIND_LOG_LEVEL:
@@ -161,7 +147,7 @@ static int set_value(struct shunt_config *c, const struct key *k, const char *va
                 return 0;
             }
         }
-        return fail(why, whylen, "'%s' is not a level: error, warning, notice, info or debug",
+        return shunt_fail(why, whylen, "'%s' is not a level: error, warning, notice, info or debug",
                     value);
     case KIND_MAC: {
         uint8_t *mac = field;
@@ -170,29 +156,29 @@ static int set_value(struct shunt_config *c, const struct key *k, const char *va
                    &mac[3], &mac[4], &mac[5], &used) != 6 || value[used] != '\0' ||
             used != 17 || (mac[0] & 1) != 0 ||
             (mac[0] | mac[1] | mac[2] | mac[3] | mac[4] | mac[5]) == 0)
-            return fail(why, whylen, "'%s' is not a unicast MAC address, e.g. %s",
+            return shunt_fail(why, whylen, "'%s' is not a unicast MAC address, e.g. %s",
                         value, k->example);
         return 0;
     }
     case KIND_IP4:
         if (inet_pton(AF_INET, value, field) != 1)
-            return fail(why, whylen, "'%s' is not an IPv4 address, e.g. %s", value, k->example);
+            return shunt_fail(why, whylen, "'%s' is not an IPv4 address, e.g. %s", value, k->example);
         return 0;
     case KIND_IP4_PREFIX:
         if (parse_prefix(AF_INET, value, field, 32, (uint32_t *)((char *)c + k->prefix)) != 0)
-            return fail(why, whylen, "'%s' is not an IPv4 address/prefix length, e.g. %s",
+            return shunt_fail(why, whylen, "'%s' is not an IPv4 address/prefix length, e.g. %s",
                         value, k->example);
         return 0;
     case KIND_IP6_PREFIX:
         if (parse_prefix(AF_INET6, value, field, 128, (uint32_t *)((char *)c + k->prefix)) != 0)
-            return fail(why, whylen, "'%s' is not an IPv6 address/prefix length, e.g. %s",
+            return shunt_fail(why, whylen, "'%s' is not an IPv6 address/prefix length, e.g. %s",
                         value, k->example);
         if (*(uint32_t *)((char *)c + k->prefix) != 64)
-            return fail(why, whylen, "lwIP takes IPv6 on-link prefixes as /64: write %.*s/64",
+            return shunt_fail(why, whylen, "lwIP takes IPv6 on-link prefixes as /64: write %.*s/64",
                         (int)strcspn(value, "/"), value);
         return 0;
     }
-    return fail(why, whylen, "unknown kind of key");
+    return shunt_fail(why, whylen, "unknown kind of key");
 }
 
 static const struct key *find_key(const char *name)
@@ -203,36 +189,26 @@ static const struct key *find_key(const char *name)
     return NULL;
 }
 
-static char *trim(char *s)
-{
-    while (isspace((unsigned char)*s))
-        s++;
-    char *end = s + strlen(s);
-    while (end > s && isspace((unsigned char)end[-1]))
-        *--end = '\0';
-    return s;
-}
-
 /* Settings that are each fine alone but not together. */
 static int check_whole(const struct shunt_config *c, char *err, size_t errlen)
 {
     if (c->eal[0] == '\0')
-        return fail(err, errlen, "%s: no eal line: add one naming the port, e.g. eal = %s",
+        return shunt_fail(err, errlen, "%s: no eal line: add one naming the port, e.g. eal = %s",
                     c->source, keys[0].example);
     if (!c->has_ip4 && !c->has_ip6)
-        return fail(err, errlen, "%s: no address: add ip = ADDRESS/PREFIX (e.g. ip = 10.9.0.2/24)"
+        return shunt_fail(err, errlen, "%s: no address: add ip = ADDRESS/PREFIX (e.g. ip = 10.9.0.2/24)"
                     " or ip6 = ADDRESS/64", c->source);
     if (c->has_gateway4) {
         uint32_t mask = c->has_ip4 ? htonl(~0u << (32 - c->ip4_prefix)) : 0;
         if (!c->has_ip4 || ((c->gateway4.s_addr ^ c->ip4.s_addr) & mask) != 0) {
             char gw[INET_ADDRSTRLEN];
             inet_ntop(AF_INET, &c->gateway4, gw, sizeof(gw));
-            return fail(err, errlen, "%s: gateway %s is not inside the ip subnet: "
+            return shunt_fail(err, errlen, "%s: gateway %s is not inside the ip subnet: "
                         "a gateway must be on the local link", c->source, gw);
         }
     }
     if (c->mbufs < 2 * (c->rx_ring + c->tx_ring))
-        return fail(err, errlen, "%s: mbufs = %u cannot fill rx_ring + tx_ring twice over: "
+        return shunt_fail(err, errlen, "%s: mbufs = %u cannot fill rx_ring + tx_ring twice over: "
                     "raise mbufs to at least %u", c->source, c->mbufs,
                     2 * (c->rx_ring + c->tx_ring));
     return 0;
@@ -255,7 +231,7 @@ int shunt_config_parse(struct shunt_config *c, const char *text, const char *nam
 
         lineno++;
         if (len >= sizeof(buf))
-            return fail(err, errlen, "%s:%d: line longer than %zu characters",
+            return shunt_fail(err, errlen, "%s:%d: line longer than %zu characters",
                         name, lineno, sizeof(buf) - 1);
         memcpy(buf, line, len);
         buf[len] = '\0';
@@ -264,15 +240,15 @@ int shunt_config_parse(struct shunt_config *c, const char *text, const char *nam
         char *hash = strchr(buf, '#');
         if (hash != NULL)
             *hash = '\0';
-        char *s = trim(buf);
+        char *s = shunt_trim(buf);
         if (*s == '\0')
             continue;
 
         char *eq = strchr(s, '=');
         if (eq == NULL)
-            return fail(err, errlen, "%s:%d: '%s' is not a 'key = value' line", name, lineno, s);
+            return shunt_fail(err, errlen, "%s:%d: '%s' is not a 'key = value' line", name, lineno, s);
         *eq = '\0';
-        char *key = trim(s), *value = trim(eq + 1);
+        char *key = shunt_trim(s), *value = shunt_trim(eq + 1);
 
         const struct key *k = find_key(key);
         if (k == NULL) {
@@ -280,16 +256,16 @@ int shunt_config_parse(struct shunt_config *c, const char *text, const char *nam
             for (size_t i = 0; i < NKEYS; i++)
                 snprintf(known + strlen(known), sizeof(known) - strlen(known), "%s%s",
                          i ? ", " : "", keys[i].name);
-            return fail(err, errlen, "%s:%d: unknown key '%s' (known: %s)",
+            return shunt_fail(err, errlen, "%s:%d: unknown key '%s' (known: %s)",
                         name, lineno, key, known);
         }
         if (seen[k - keys])
-            return fail(err, errlen, "%s:%d: %s is set twice: keep one", name, lineno, key);
+            return shunt_fail(err, errlen, "%s:%d: %s is set twice: keep one", name, lineno, key);
         seen[k - keys] = true;
         if (*value == '\0')
-            return fail(err, errlen, "%s:%d: %s has no value", name, lineno, key);
+            return shunt_fail(err, errlen, "%s:%d: %s has no value", name, lineno, key);
         if (set_value(c, k, value, why, sizeof(why)) != 0)
-            return fail(err, errlen, "%s:%d: %s: %s", name, lineno, key, why);
+            return shunt_fail(err, errlen, "%s:%d: %s: %s", name, lineno, key, why);
         if (k->has != 0)
             *(bool *)((char *)c + k->has) = true;
     }
@@ -301,12 +277,12 @@ int shunt_config_load(struct shunt_config *c, const char *path, char *err, size_
     if (path == NULL)
         path = getenv(SHUNT_CONFIG_ENV);
     if (path == NULL || *path == '\0')
-        return fail(err, errlen, "no configuration file: pass -c FILE or set %s=FILE",
+        return shunt_fail(err, errlen, "no configuration file: pass -c FILE or set %s=FILE",
                     SHUNT_CONFIG_ENV);
 
     FILE *f = fopen(path, "r");
     if (f == NULL)
-        return fail(err, errlen, "cannot open configuration file %s: %s", path, strerror(errno));
+        return shunt_fail(err, errlen, "cannot open configuration file %s: %s", path, strerror(errno));
 
     char *text = NULL;
     size_t size = 0;
@@ -319,7 +295,7 @@ int shunt_config_load(struct shunt_config *c, const char *path, char *err, size_
     fclose(f);
     if (mem == NULL || fclose(mem) != 0 || read_error) {
         free(text);
-        return fail(err, errlen, "cannot read configuration file %s", path);
+        return shunt_fail(err, errlen, "cannot read configuration file %s", path);
     }
 
     int rc = shunt_config_parse(c, text, path, err, errlen);
