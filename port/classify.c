@@ -232,19 +232,19 @@ static enum shunt_verdict icmp6(const uint8_t *ip6,
 /* The destination is this host: its address, a broadcast, or a joined group. */
 static bool ip4_for_us(const struct shunt_classifier *c, const uint8_t *dst, bool *to_group)
 {
+    const ip4_addr_t *ours = netif_ip4_addr(c->netif);
     ip4_addr_t d;
 
     memcpy(&d.addr, dst, 4);
     *to_group = false;
+    if (ip4_addr_cmp(&d, ours) && !ip4_addr_isany_val(*ours))
+        return true;                    /* the usual case first */
     if (ip4_addr_ismulticast(&d)) {
         *to_group = true;
         return igmp_lookfor_group(c->netif, &d) != NULL;
     }
-    if (ip4_addr_isbroadcast(&d, c->netif)) {
-        *to_group = true;
-        return true;
-    }
-    return !ip4_addr_isany_val(*netif_ip4_addr(c->netif)) && ip4_addr_cmp(&d, netif_ip4_addr(c->netif));
+    *to_group = ip4_addr_isbroadcast(&d, c->netif);
+    return *to_group;
 }
 
 /*
