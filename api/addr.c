@@ -11,6 +11,7 @@
 
 #include "lwip/netif.h"
 
+#include "addr.h"
 #include "sock.h"
 
 /* A sockaddr_in: Linux's checks, then the address. */

@@ -17,6 +17,7 @@
 #include "lwip/tcp.h"
 #include "lwip/udp.h"
 
+#include "bind.h"
 #include "sock.h"
 
 #define REUSE_ADDR 1u

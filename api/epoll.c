@@ -19,8 +19,10 @@
 #include <string.h>
 
 #include "clock.h"
+#include "epoll.h"
 #include "fd.h"
 #include "kernel.h"
+#include "path.h"
 #include "shunt/socket.h"
 #include "sock.h"
 

@@ -11,8 +11,10 @@
 #include <sys/resource.h>
 
 #include "clock.h"
+#include "epoll.h"
 #include "fd.h"
 #include "kernel.h"
+#include "path.h"
 #include "shunt/socket.h"
 #include "sock.h"
 

@@ -8,6 +8,7 @@
 
 #include "log.h"
 #include "loop.h"
+#include "path.h"
 #include "shunt/shunt.h"
 #include "shunt/socket.h"
 #include "sock.h"

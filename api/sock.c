@@ -13,6 +13,8 @@
 
 #include "loop.h"
 #include "netif.h"
+#include "sockopt.h"
+#include "sockstat.h"
 #include "stack.h"
 
 /* The pool is low below 1/8 of its mbufs, and never above 1,024 free. */

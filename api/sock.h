@@ -184,16 +184,6 @@ struct shunt_sock {
     bool on_work_list;
 };
 
-/* ---- api/shunt.c: which path the process took ----------------------------- */
-
-enum shunt_path {
-    SHUNT_PATH_NONE,            /* before shunt_init */
-    SHUNT_PATH_STACK,           /* Shunt's own stack */
-    SHUNT_PATH_KERNEL,          /* the kernel's sockets */
-    SHUNT_PATH_OVER,            /* after shunt_exit */
-};
-enum shunt_path shunt_path(void);
-
 /* ---- api/udp.c ---------------------------------------------------------------- */
 
 /* Size the datagram ring for the socket's SO_RCVBUF; -ENOMEM if it cannot. */
@@ -240,67 +230,5 @@ void shunt_sock_flush(void);
  * port of buffers to receive into.
  */
 bool shunt_sock_mbufs_low(void);
-
-/* ---- api/epoll.c ------------------------------------------------------------ */
-
-/* Its readiness may have changed: tell the epoll instances watching it. */
-void shunt_sock_wakeup(struct shunt_sock *s);
-
-/* Forget s in every epoll instance (it is being closed). */
-void shunt_epoll_forget(struct shunt_sock *s);
-
-/* Close an epoll descriptor. */
-int shunt_epoll_close(int epfd);
-
-/* Readiness of an epoll instance itself (for poll/select). */
-uint32_t shunt_epoll_events(int epfd);
-
-/* ---- api/addr.c ------------------------------------------------------------- */
-
-/* What an address given to a call is: the socket's own, or a peer's. */
-enum shunt_addr_use { SHUNT_ADDR_BIND, SHUNT_ADDR_CONNECT, SHUNT_ADDR_SEND };
-
-/*
- * A caller's address for socket s: sockaddr_in for AF_INET sockets,
- * sockaddr_in6 (v4-mapped addresses become IPv4) for AF_INET6 ones, which
- * as datagram sockets also take an IPv4 peer as sockaddr_in.  Returns 0 or
- * -errno (EFAULT, EINVAL, EAFNOSUPPORT, ENETUNREACH) as Linux's checks would.
- */
-int shunt_addr_in(const struct shunt_sock *s, const struct sockaddr *sa, socklen_t len,
-                  enum shunt_addr_use use, ip_addr_t *ip, uint16_t *port);
-
-/*
- * ip:port as s's family sees it, into sa truncated to *len; *len becomes the
- * full size, as Linux's getsockname() does.
- */
-void shunt_addr_out(const struct shunt_sock *s, const ip_addr_t *ip, uint16_t port,
-                    struct sockaddr *sa, socklen_t *len);
-
-/* Whether ip is one of the stack's own addresses (or the wildcard). */
-bool shunt_addr_is_local(const ip_addr_t *ip);
-
-/* ---- api/bind.c -------------------------------------------------------------- */
-
-/* Whether s may bind ip:port, or listen there: 0, or -EADDRINUSE by
- * Linux's rules for SO_REUSEADDR and SO_REUSEPORT. */
-int shunt_bind_check(const struct shunt_sock *s, const ip_addr_t *ip, uint16_t port);
-
-/* Give s's pcb its reuse options, and turn lwIP's own check off. */
-void shunt_bind_mark(struct shunt_sock *s);
-
-/* ---- api/sockstat.c ------------------------------------------------------------ */
-
-/* Answer telemetry's /shunt/sockets with the instance's pcbs. */
-void shunt_sockstat_attach(void);
-
-/* ---- api/sockopt.c ------------------------------------------------------------ */
-
-/* The options of a new socket: Linux's defaults. */
-void shunt_sockopt_defaults(struct shunt_sock *s);
-int shunt_sockopt_set(struct shunt_sock *s, int level, int name, const void *val,
-                      socklen_t len);
-int shunt_sockopt_get(struct shunt_sock *s, int level, int name, void *val, socklen_t *len);
-/* Leave the multicast groups s joined. */
-void shunt_sockopt_leave_groups(struct shunt_sock *s);
 
 #endif /* SHUNT_SOCK_H */

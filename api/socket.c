@@ -15,11 +15,15 @@
 #include <string.h>
 #include <sys/ioctl.h>
 
+#include "addr.h"
 #include "clock.h"
+#include "epoll.h"
 #include "fd.h"
 #include "kernel.h"
+#include "path.h"
 #include "shunt/socket.h"
 #include "sock.h"
+#include "sockopt.h"
 
 #define K (shunt_kernel())
 

@@ -18,7 +18,9 @@
 #include "lwip/tcp.h"
 #include "lwip/udp.h"
 
+#include "addr.h"
 #include "sock.h"
+#include "sockopt.h"
 
 /* Linux's defaults: net.core.rmem_default/wmem_default for UDP; for TCP what
  * lwIP's buffers give, counted as Linux counts (twice the payload). */

@@ -12,6 +12,7 @@
 #include "lwip/udp.h"
 
 #include "sock.h"
+#include "sockstat.h"
 #include "telemetry.h"
 
 /* Sockets per reply: telemetry's replies are at most 16 KiB. */

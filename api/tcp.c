@@ -26,8 +26,11 @@
 
 #include "lwip/prot/tcp.h"
 
+#include "addr.h"
+#include "bind.h"
 #include "clock.h"
 #include "demux.h"
+#include "epoll.h"
 #include "hooks.h"
 #include "sock.h"
 #include "stats.h"

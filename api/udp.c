@@ -20,6 +20,9 @@
 #include "lwip/ip6.h"
 #include "lwip/udp.h"
 
+#include "addr.h"
+#include "bind.h"
+#include "epoll.h"
 #include "hooks.h"
 #include "sock.h"
 #include "stats.h"
