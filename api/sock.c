@@ -5,7 +5,6 @@
 #include "sock.h"
 
 #include <errno.h>
-#include <stdlib.h>
 
 #include <rte_mempool.h>
 
@@ -16,6 +15,8 @@
 #include "sockopt.h"
 #include "sockstat.h"
 #include "stack.h"
+#include "tcp.h"
+#include "udp.h"
 
 /* The pool is low below 1/8 of its mbufs, and never above 1,024 free. */
 #define LOW_MBUFS_FRACTION 8
@@ -27,15 +28,15 @@ static uint64_t turn_number = 1;
 
 struct shunt_sock *shunt_sock_new(int family, int type)
 {
-    struct shunt_sock *s = calloc(1, sizeof(*s));
+    const struct shunt_proto *proto = type == SOCK_STREAM ? &shunt_tcp_proto : &shunt_udp_proto;
+    struct shunt_sock *s = proto->create();
 
     if (s == NULL)
         return NULL;
+    s->proto = proto;
     s->fd = -1;
     s->family = family;
     s->type = type;
-    s->proto = type == SOCK_STREAM ? &shunt_tcp_proto : &shunt_udp_proto;
-    s->state = SOCK_CLOSED;
     shunt_sockopt_defaults(s);
     return s;
 }
@@ -66,8 +67,7 @@ void shunt_sock_free(struct shunt_sock *s)
 {
     if (s->on_work_list)
         unlink_work(s);
-    free(s->dgrams);
-    free(s);
+    s->proto->destroy(s);
 }
 
 void shunt_sock_want_turn(struct shunt_sock *s)
@@ -182,4 +182,13 @@ int shunt_sock_errno(int err)
     default:
         return EINVAL;
     }
+}
+
+size_t shunt_iov_bytes(const struct iovec *iov, size_t n)
+{
+    size_t total = 0;
+
+    for (size_t i = 0; i < n; i++)
+        total += iov[i].iov_len;
+    return total;
 }

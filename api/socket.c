@@ -24,6 +24,7 @@
 #include "shunt/socket.h"
 #include "sock.h"
 #include "sockopt.h"
+#include "tcp.h"
 
 #define K (shunt_kernel())
 
@@ -176,7 +177,7 @@ int shunt_accept4(int fd, struct sockaddr *addr, socklen_t *addrlen, int flags)
         errno = EOPNOTSUPP;
         return -1;
     }
-    if (s->state != SOCK_LISTEN) {
+    if (!shunt_tcp_listening(s)) {
         errno = EINVAL;
         return -1;
     }
@@ -284,7 +285,6 @@ int shunt_close(int fd)
     if (s->opt.linger.l_onoff && !abort)
         linger(s);
     shunt_epoll_forget(s);
-    shunt_sockopt_leave_groups(s);
     s->proto->close(s, abort);
     shunt_fd_release(fd);
     shunt_sock_free(s);
@@ -292,15 +292,6 @@ int shunt_close(int fd)
 }
 
 /* ---- sending ------------------------------------------------------------- */
-
-static size_t iov_total(const struct iovec *iov, size_t n)
-{
-    size_t total = 0;
-
-    for (size_t i = 0; i < n; i++)
-        total += iov[i].iov_len;
-    return total;
-}
 
 /* Checks Linux makes of a msghdr before it looks at the socket. */
 static int check_msg(const struct msghdr *msg, bool buffers)
@@ -314,7 +305,7 @@ static int check_msg(const struct msghdr *msg, bool buffers)
     for (size_t i = 0; buffers && i < msg->msg_iovlen; i++)
         if (msg->msg_iov[i].iov_len > 0 && msg->msg_iov[i].iov_base == NULL)
             return -EFAULT;
-    if (iov_total(msg->msg_iov, msg->msg_iovlen) > SSIZE_MAX)
+    if (shunt_iov_bytes(msg->msg_iov, msg->msg_iovlen) > SSIZE_MAX)
         return -EINVAL;
     return 0;
 }
@@ -365,7 +356,7 @@ ssize_t shunt_sendmsg(int fd, const struct msghdr *msg, int flags)
         has_to = true;
     }
 
-    size_t total = iov_total(msg->msg_iov, msg->msg_iovlen), done = 0;
+    size_t total = shunt_iov_bytes(msg->msg_iov, msg->msg_iovlen), done = 0;
     uint64_t until = deadline(&s->opt.sndtimeo);
     unsigned turns = 0;
     struct iovec iov[IOV_MAX];
@@ -458,7 +449,7 @@ ssize_t shunt_recvmsg(int fd, struct msghdr *msg, int flags)
     msg->msg_flags = 0;
     msg->msg_controllen = 0;            /* Shunt passes no ancillary data */
 
-    size_t total = iov_total(msg->msg_iov, msg->msg_iovlen), done = 0;
+    size_t total = shunt_iov_bytes(msg->msg_iov, msg->msg_iovlen), done = 0;
     bool waitall = (flags & MSG_WAITALL) && s->type == SOCK_STREAM && !(flags & MSG_PEEK);
     uint64_t until = deadline(&s->opt.rcvtimeo);
     unsigned turns = 0;
@@ -522,7 +513,7 @@ ssize_t shunt_readv(int fd, const struct iovec *iov, int iovcnt)
         return -1;
     }
     /* Linux's read() of nothing returns at once (recv() would wait). */
-    if (shunt_fd_kind(fd) == SHUNT_FD_SOCKET && iov != NULL && iov_total(iov, (size_t)iovcnt) == 0)
+    if (shunt_fd_kind(fd) == SHUNT_FD_SOCKET && iov != NULL && shunt_iov_bytes(iov, (size_t)iovcnt) == 0)
         return 0;
     return shunt_recvmsg(fd, &msg, 0);
 }

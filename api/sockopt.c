@@ -13,14 +13,13 @@
  * TCP_MSS that matters below is lwIP's, from lwipopts.h. */
 #undef TCP_MSS
 
-#include "lwip/igmp.h"
-#include "lwip/priv/tcp_priv.h"        /* TCP_SLOW_INTERVAL */
-#include "lwip/tcp.h"
-#include "lwip/udp.h"
+#include "lwip/opt.h"
 
 #include "addr.h"
 #include "sock.h"
 #include "sockopt.h"
+#include "tcp.h"
+#include "udp.h"
 
 /* Linux's defaults: net.core.rmem_default/wmem_default for UDP; for TCP what
  * lwIP's buffers give, counted as Linux counts (twice the payload). */
@@ -33,8 +32,8 @@ void shunt_sockopt_defaults(struct shunt_sock *s)
     struct shunt_sockopts *o = &s->opt;
 
     memset(o, 0, sizeof(*o));
-    o->rcvbuf = s->type == SOCK_STREAM ? 2 * TCP_WND : UDP_DEFAULT_BUF;
-    o->sndbuf = s->type == SOCK_STREAM ? 2 * TCP_SND_BUF : UDP_DEFAULT_BUF;
+    o->rcvbuf.bytes = s->type == SOCK_STREAM ? 2 * TCP_WND : UDP_DEFAULT_BUF;
+    o->sndbuf.bytes = s->type == SOCK_STREAM ? 2 * TCP_SND_BUF : UDP_DEFAULT_BUF;
     o->ttl = IP_DEFAULT_TTL;
     o->keepidle = 7200;
     o->keepintvl = 75;
@@ -114,47 +113,6 @@ static int get_group(const void *val, socklen_t len, ip4_addr_t *group)
     return shunt_addr_is_local(&iface) ? 0 : -ENODEV;
 }
 
-static int find_group(const struct shunt_sock *s, const ip4_addr_t *group)
-{
-    for (int i = 0; i < s->ngroups; i++)
-        if (ip4_addr_cmp(&s->groups[i], group))
-            return i;
-    return -1;
-}
-
-static int join(struct shunt_sock *s, const ip4_addr_t *group)
-{
-    struct netif *n = shunt_sock_netif();
-
-    if (find_group(s, group) >= 0)
-        return -EADDRINUSE;
-    if (s->ngroups == SHUNT_MAX_GROUPS)
-        return -ENOBUFS;
-    if (n == NULL || igmp_joingroup_netif(n, group) != ERR_OK)
-        return -ENOBUFS;
-    s->groups[s->ngroups++] = *group;
-    return 0;
-}
-
-static int leave(struct shunt_sock *s, const ip4_addr_t *group)
-{
-    int i = find_group(s, group);
-    struct netif *n = shunt_sock_netif();
-
-    if (i < 0)
-        return -EADDRNOTAVAIL;
-    if (n != NULL)
-        igmp_leavegroup_netif(n, group);
-    s->groups[i] = s->groups[--s->ngroups];
-    return 0;
-}
-
-void shunt_sockopt_leave_groups(struct shunt_sock *s)
-{
-    while (s->ngroups > 0)
-        leave(s, &s->groups[s->ngroups - 1]);
-}
-
 /* ---- setsockopt -------------------------------------------------------------- */
 
 static int set_socket_level(struct shunt_sock *s, int name, const void *val, socklen_t len)
@@ -201,14 +159,14 @@ static int set_socket_level(struct shunt_sock *s, int name, const void *val, soc
         o->broadcast = v != 0;
         break;
     case SO_RCVBUF:
-        o->rcvbuf = buffer_size(v, SOCK_MIN_RCVBUF);
-        o->rcvbuf_set = true;
+        o->rcvbuf.bytes = buffer_size(v, SOCK_MIN_RCVBUF);
+        o->rcvbuf.set = true;
         if (s->type == SOCK_DGRAM && shunt_udp_resize(s) != 0)
             return -ENOMEM;
         break;
     case SO_SNDBUF:
-        o->sndbuf = buffer_size(v, SOCK_MIN_SNDBUF);
-        o->sndbuf_set = true;
+        o->sndbuf.bytes = buffer_size(v, SOCK_MIN_SNDBUF);
+        o->sndbuf.set = true;
         break;
     }
     return 0;
@@ -236,8 +194,8 @@ static int set_tcp_level(struct shunt_sock *s, int name, const void *val, sockle
     switch (name) {
     case TCP_NODELAY:
         o->nodelay = v != 0;
-        if (o->nodelay && s->pcb.tcp != NULL && s->state == SOCK_CONNECTED)
-            tcp_output(s->pcb.tcp);     /* as Linux: pending data goes now */
+        if (o->nodelay)
+            shunt_tcp_nodelay_on(s);
         break;
     case TCP_KEEPIDLE:
         if (v < 1 || v > 32767)
@@ -258,8 +216,7 @@ static int set_tcp_level(struct shunt_sock *s, int name, const void *val, sockle
         if (v < 88 || v > 32767)
             return -EINVAL;
         o->maxseg = v;
-        if (s->pcb.tcp != NULL && s->state == SOCK_CONNECTED && s->pcb.tcp->mss > v)
-            s->pcb.tcp->mss = (u16_t)v;
+        shunt_tcp_maxseg_set(s);
         break;
     }
     return 0;
@@ -278,7 +235,7 @@ static int set_ip_level(struct shunt_sock *s, int name, const void *val, socklen
             return -EPROTO;             /* as Linux: groups are for datagrams */
         if ((rc = get_group(val, len, &group)) != 0)
             return rc;
-        return name == IP_ADD_MEMBERSHIP ? join(s, &group) : leave(s, &group);
+        return name == IP_ADD_MEMBERSHIP ? shunt_udp_join(s, &group) : shunt_udp_leave(s, &group);
     case IP_MULTICAST_IF: {
         /* An in_addr, or the interface address of an ip_mreq or ip_mreqn
          * (both have it second); INADDR_ANY lets the route choose. */
@@ -382,7 +339,7 @@ int shunt_sockopt_set(struct shunt_sock *s, int level, int name, const void *val
         rc = -ENOPROTOOPT;
         break;
     }
-    if (rc == 0 && s->pcb.tcp != NULL)
+    if (rc == 0)
         s->proto->apply_options(s);
     return rc;
 }
@@ -407,55 +364,9 @@ static int put_int(int v, void *val, socklen_t *len)
     return put(&v, sizeof(v), val, len);
 }
 
-/* lwIP's TCP states as Linux numbers them. */
-static const uint8_t linux_state[] = {
-    [CLOSED] = TCP_CLOSE,            [LISTEN] = TCP_LISTEN,
-    [SYN_SENT] = TCP_SYN_SENT,       [SYN_RCVD] = TCP_SYN_RECV,
-    [ESTABLISHED] = TCP_ESTABLISHED, [FIN_WAIT_1] = TCP_FIN_WAIT1,
-    [FIN_WAIT_2] = TCP_FIN_WAIT2,    [CLOSE_WAIT] = TCP_CLOSE_WAIT,
-    [CLOSING] = TCP_CLOSING,         [LAST_ACK] = TCP_LAST_ACK,
-    [TIME_WAIT] = TCP_TIME_WAIT,
-};
-
-/* TCP_INFO from what lwIP keeps of a connection. */
-static void tcp_info(const struct shunt_sock *s, struct tcp_info *ti)
-{
-    const struct tcp_pcb *pcb = s->pcb.tcp;
-    const uint32_t tick_us = TCP_SLOW_INTERVAL * 1000;
-
-    memset(ti, 0, sizeof(*ti));
-    if (pcb == NULL) {
-        ti->tcpi_state = TCP_CLOSE;
-        return;
-    }
-    ti->tcpi_state = linux_state[pcb->state];
-    if (s->state == SOCK_LISTEN) {
-        ti->tcpi_unacked = (uint32_t)s->accept_len;     /* as Linux reports a listener */
-        ti->tcpi_sacked = (uint32_t)s->backlog;
-        return;
-    }
-    ti->tcpi_retransmits = pcb->nrtx;
-    ti->tcpi_rto = (uint32_t)pcb->rto * tick_us;
-    ti->tcpi_snd_mss = pcb->mss;
-    ti->tcpi_rcv_mss = pcb->mss;
-    ti->tcpi_rtt = shunt_tcp_rtt_us(s, pcb, &ti->tcpi_rttvar);
-    ti->tcpi_snd_cwnd = pcb->mss ? pcb->cwnd / pcb->mss : 0;
-    ti->tcpi_snd_ssthresh = pcb->mss ? pcb->ssthresh / pcb->mss : 0;
-    ti->tcpi_unacked = pcb->snd_queuelen;
-    ti->tcpi_rcv_space = pcb->rcv_wnd;
-    if (pcb->flags & TF_TIMESTAMP)
-        ti->tcpi_options |= TCPI_OPT_TIMESTAMPS;
-    if (pcb->flags & TF_WND_SCALE) {
-        ti->tcpi_options |= TCPI_OPT_WSCALE;
-        ti->tcpi_snd_wscale = pcb->snd_scale & 0xf;
-        ti->tcpi_rcv_wscale = pcb->rcv_scale & 0xf;
-    }
-}
-
 static int get_socket_level(struct shunt_sock *s, int name, void *val, socklen_t *len)
 {
     const struct shunt_sockopts *o = &s->opt;
-    int err;
 
     switch (name) {
     case SO_TYPE:
@@ -465,11 +376,9 @@ static int get_socket_level(struct shunt_sock *s, int name, void *val, socklen_t
     case SO_PROTOCOL:
         return put_int(s->type == SOCK_STREAM ? IPPROTO_TCP : IPPROTO_UDP, val, len);
     case SO_ACCEPTCONN:
-        return put_int(s->state == SOCK_LISTEN, val, len);
+        return put_int(shunt_tcp_listening(s), val, len);
     case SO_ERROR:
-        err = s->so_error;
-        s->so_error = 0;
-        return put_int(err, val, len);
+        return put_int(shunt_sock_take_error(s), val, len);
     case SO_REUSEADDR:
         return put_int(o->reuseaddr, val, len);
     case SO_REUSEPORT:
@@ -479,9 +388,9 @@ static int get_socket_level(struct shunt_sock *s, int name, void *val, socklen_t
     case SO_BROADCAST:
         return put_int(o->broadcast, val, len);
     case SO_RCVBUF:
-        return put_int(o->rcvbuf, val, len);
+        return put_int(o->rcvbuf.bytes, val, len);
     case SO_SNDBUF:
-        return put_int(o->sndbuf, val, len);
+        return put_int(o->sndbuf.bytes, val, len);
     case SO_RCVTIMEO:
         return put(&o->rcvtimeo, sizeof(o->rcvtimeo), val, len);
     case SO_SNDTIMEO:
@@ -516,13 +425,10 @@ static int get_tcp_level(struct shunt_sock *s, int name, void *val, socklen_t *l
     case TCP_KEEPCNT:
         return put_int(o->keepcnt, val, len);
     case TCP_MAXSEG:
-        /* Linux: the connection's MSS, or before one, what was asked (536). */
-        if (s->state == SOCK_CONNECTED && s->pcb.tcp != NULL)
-            return put_int(s->pcb.tcp->mss, val, len);
-        return put_int(o->maxseg ? o->maxseg : 536, val, len);
+        return put_int(shunt_tcp_maxseg(s), val, len);
     case TCP_INFO: {
         struct tcp_info ti;
-        tcp_info(s, &ti);
+        shunt_tcp_info(s, &ti);
         return put(&ti, sizeof(ti), val, len);
     }
     default:
