@@ -337,6 +337,18 @@ static struct msghdr *skip_bytes(struct msghdr *msg, size_t done, struct msghdr 
     return rest;
 }
 
+/* readv()'s or writev()'s buffers as a msghdr; false, with errno EINVAL,
+ * for a count Linux refuses. */
+static bool iov_msg(const struct iovec *iov, int iovcnt, struct msghdr *msg)
+{
+    if (iovcnt < 0 || iovcnt > IOV_MAX) {
+        errno = EINVAL;
+        return false;
+    }
+    *msg = (struct msghdr){ NULL, 0, (struct iovec *)iov, (size_t)iovcnt, NULL, 0, 0 };
+    return true;
+}
+
 ssize_t shunt_sendmsg(int fd, const struct msghdr *msg, int flags)
 {
     struct shunt_sock *s = sock_of(fd);
@@ -402,14 +414,12 @@ ssize_t shunt_send(int fd, const void *buf, size_t len, int flags)
 
 ssize_t shunt_writev(int fd, const struct iovec *iov, int iovcnt)
 {
-    struct msghdr msg = { NULL, 0, (struct iovec *)iov, (size_t)iovcnt, NULL, 0, 0 };
+    struct msghdr msg;
 
     if (shunt_fd_kind(fd) == SHUNT_FD_NONE)
         return K->writev(fd, iov, iovcnt);
-    if (iovcnt < 0 || iovcnt > IOV_MAX) {
-        errno = EINVAL;
+    if (!iov_msg(iov, iovcnt, &msg))
         return -1;
-    }
     return shunt_sendmsg(fd, &msg, 0);
 }
 
@@ -504,14 +514,12 @@ ssize_t shunt_recv(int fd, void *buf, size_t len, int flags)
 
 ssize_t shunt_readv(int fd, const struct iovec *iov, int iovcnt)
 {
-    struct msghdr msg = { NULL, 0, (struct iovec *)iov, (size_t)iovcnt, NULL, 0, 0 };
+    struct msghdr msg;
 
     if (shunt_fd_kind(fd) == SHUNT_FD_NONE)
         return K->readv(fd, iov, iovcnt);
-    if (iovcnt < 0 || iovcnt > IOV_MAX) {
-        errno = EINVAL;
+    if (!iov_msg(iov, iovcnt, &msg))
         return -1;
-    }
     /* Linux's read() of nothing returns at once (recv() would wait). */
     if (shunt_fd_kind(fd) == SHUNT_FD_SOCKET && iov != NULL && shunt_iov_bytes(iov, (size_t)iovcnt) == 0)
         return 0;
