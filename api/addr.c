@@ -60,6 +60,10 @@ int shunt_addr_in(const struct shunt_sock *s, const struct sockaddr *sa, socklen
         uint32_t v4;
         memcpy(&v4, &in6->sin6_addr.s6_addr[12], 4);
         ip_addr_set_ip4_u32_val(*ip, v4);
+        /* An IPV6_V6ONLY socket binds IPv6's wildcard for this one too
+         * (where Linux refuses it: EINVAL). */
+        if (use == SHUNT_ADDR_BIND && v4 == INADDR_ANY && s->opt.v6only)
+            ip_addr_copy(*ip, *IP6_ADDR_ANY);
         return 0;
     }
     memset(ip, 0, sizeof(*ip));
@@ -133,11 +137,6 @@ const ip_addr_t *shunt_addr_any(const struct shunt_sock *s)
     default:
         return IP_ANY_TYPE;
     }
-}
-
-const ip_addr_t *shunt_addr_to_bind(const struct shunt_sock *s, const ip_addr_t *ip)
-{
-    return ip_addr_isany(ip) && s->opt.v6only ? IP6_ADDR_ANY : ip;
 }
 
 bool shunt_addr_reaches(const struct shunt_sock *s, const ip_addr_t *peer)

@@ -20,8 +20,8 @@ enum shunt_addr_use { SHUNT_ADDR_BIND, SHUNT_ADDR_CONNECT, SHUNT_ADDR_SEND };
 /*
  * A caller's address for socket s: sockaddr_in for AF_INET sockets,
  * sockaddr_in6 (v4-mapped addresses become IPv4) for AF_INET6 ones, which
- * as datagram sockets also take an IPv4 peer as sockaddr_in.  The wildcard
- * :: is the socket's own (IPv6's alone with IPV6_V6ONLY).  Returns 0 or
+ * as datagram sockets also take an IPv4 peer as sockaddr_in.  A wildcard to
+ * bind is the socket's own (IPv6's alone with IPV6_V6ONLY).  Returns 0 or
  * -errno (EFAULT, EINVAL, EAFNOSUPPORT, ENETUNREACH) as Linux's checks would.
  */
 int shunt_addr_in(const struct shunt_sock *s, const struct sockaddr *sa, socklen_t len,
@@ -43,10 +43,6 @@ u8_t shunt_addr_type(const struct shunt_sock *s);
 
 /* s's wildcard address, of that type: what bind() to "any" takes. */
 const ip_addr_t *shunt_addr_any(const struct shunt_sock *s);
-
-/* What bind(ip) gives lwIP to bind: ip, but for an IPV6_V6ONLY socket any
- * wildcard (::ffff:0.0.0.0 too) is IPv6's. */
-const ip_addr_t *shunt_addr_to_bind(const struct shunt_sock *s, const ip_addr_t *ip);
 
 /* Whether s can talk to peer: a socket of IPv6 alone cannot reach an IPv4
  * one (Linux: ENETUNREACH). */

@@ -255,7 +255,7 @@ static int stream_open(struct shunt_sock *s)
 /* Bind the pcb: for bind(), or by itself for listen() and a new connect(). */
 static int stream_bind_pcb(struct shunt_tcp_sock *t, const ip_addr_t *ip, uint16_t port)
 {
-    err_t err = tcp_bind(t->pcb, shunt_addr_to_bind(&t->sock, ip), port);
+    err_t err = tcp_bind(t->pcb, ip, port);
 
     if (err == ERR_BUF)
         return -EADDRINUSE;             /* no ephemeral port left */

@@ -146,12 +146,11 @@ static int dgram_open(struct shunt_sock *s)
 
 static int dgram_bind(struct shunt_sock *s, const ip_addr_t *ip, uint16_t port)
 {
-    const ip_addr_t *local = shunt_addr_to_bind(s, ip);
-    int rc = shunt_bind_check(s, local, port);
+    int rc = shunt_bind_check(s, ip, port);
 
     if (rc != 0)
         return rc;
-    if ((rc = -shunt_sock_errno(udp_bind(shunt_udp_of(s)->pcb, local, port))) == 0)
+    if ((rc = -shunt_sock_errno(udp_bind(shunt_udp_of(s)->pcb, ip, port))) == 0)
         shunt_bind_named(s, ip, port);
     return rc;
 }
