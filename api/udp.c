@@ -178,14 +178,12 @@ static bool source_for(const ip_addr_t *ip, ip_addr_t *src)
 static int disconnect(struct shunt_udp_sock *u)
 {
     struct shunt_sock *s = &u->sock;
-    const ip_addr_t *named = s->family == AF_INET ? IP4_ADDR_ANY : IP_ANY_TYPE;
     ip_addr_t local;
 
     u->connected = false;
     udp_disconnect(u->pcb);
-    if (s->addr_by_hand)
-        named = &u->pcb->local_ip;
-    ip_addr_copy(local, *named);        /* the pcb may go: keep a copy */
+    /* A copy: the pcb may go. */
+    ip_addr_copy(local, *(s->addr_by_hand ? &u->pcb->local_ip : shunt_addr_any(s)));
     if (s->port_by_hand)
         return -shunt_sock_errno(udp_bind(u->pcb, &local, u->pcb->local_port));
     udp_remove(u->pcb);
