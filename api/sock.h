@@ -52,7 +52,8 @@ struct shunt_proto {
                     const ip_addr_t *to, uint16_t port);
     ssize_t (*recv)(struct shunt_sock *s, struct msghdr *msg, int flags);
     int (*shutdown)(struct shunt_sock *s, int how);
-    /* Let go of the pcb (gracefully, or with a reset when abort). */
+    /* Let go of the pcb and of what the socket holds (queued data, joined
+     * groups): gracefully, or with a reset when abort. */
     void (*close)(struct shunt_sock *s, bool abort);
     /* EPOLLIN/OUT/ERR/HUP/RDHUP as they are now. */
     uint32_t (*events)(struct shunt_sock *s);

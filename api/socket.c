@@ -521,7 +521,8 @@ ssize_t shunt_readv(int fd, const struct iovec *iov, int iovcnt)
     if (!iov_msg(iov, iovcnt, &msg))
         return -1;
     /* Linux's read() of nothing returns at once (recv() would wait). */
-    if (shunt_fd_kind(fd) == SHUNT_FD_SOCKET && iov != NULL && shunt_iov_bytes(iov, (size_t)iovcnt) == 0)
+    if (shunt_fd_kind(fd) == SHUNT_FD_SOCKET && iov != NULL &&
+        shunt_iov_bytes(iov, (size_t)iovcnt) == 0)
         return 0;
     return shunt_recvmsg(fd, &msg, 0);
 }

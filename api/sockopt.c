@@ -82,7 +82,7 @@ enum kind {
 #define BYTE_OK 0x1u    /* as one byte too (IPv4's options, as Linux) */
 #define RESETS  0x2u    /* -1 sets the entry's reset value: Linux's default */
 
-struct option {
+struct sockopt {
     int level;
     int name;
     unsigned on;        /* ON_*: the sockets that have it */
@@ -95,20 +95,20 @@ struct option {
     int reset;          /* RESETS: what -1 stands for */
     /* An int (KIND_BOOL, _INT, _BUFSIZE) that setting does more with than
      * keep it: keep the value, valid already, and do the rest. */
-    int (*store)(struct shunt_sock *s, const struct option *o, int v);
+    int (*store)(struct shunt_sock *s, const struct sockopt *o, int v);
     /* The int getsockopt() reports where it is not the one kept
      * (KIND_INT), or for KIND_STATE. */
     int (*report)(struct shunt_sock *s);
     /* KIND_CUSTOM; NULL: not in that direction (ENOPROTOOPT). */
-    int (*set)(struct shunt_sock *s, const struct option *o, const void *val, socklen_t len);
-    int (*get)(struct shunt_sock *s, const struct option *o, void *val, socklen_t *len);
+    int (*set)(struct shunt_sock *s, const struct sockopt *o, const void *val, socklen_t len);
+    int (*get)(struct shunt_sock *s, const struct sockopt *o, void *val, socklen_t *len);
 };
 
 /* ---- reading, keeping and reporting a value ------------------------------- */
 
 /* An int: Linux checks the length first, then reads (EFAULT); with
  * BYTE_OK, a shorter value is its first byte. */
-static int read_int(const struct option *o, const void *val, socklen_t len, int *out)
+static int read_int(const struct sockopt *o, const void *val, socklen_t len, int *out)
 {
     if ((o->flags & BYTE_OK) && val != NULL && len >= 1 && len < sizeof(int)) {
         *out = *(const unsigned char *)val;
@@ -122,7 +122,8 @@ static int read_int(const struct option *o, const void *val, socklen_t len, int 
     return 0;
 }
 
-/* A timeout: here Linux reads before it checks the length. */
+/* A timeout: unlike an int, a NULL one is EFAULT before a short one is
+ * EINVAL. */
 static int read_timeval(const void *val, socklen_t len, struct timeval *out)
 {
     struct timeval tv;
@@ -142,6 +143,7 @@ static int read_timeval(const void *val, socklen_t len, struct timeval *out)
     return 0;
 }
 
+/* SO_LINGER's value; l_onoff kept as 0 or 1, as getsockopt() reports it. */
 static int read_linger(const void *val, socklen_t len, struct linger *out)
 {
     if (val == NULL)
@@ -162,7 +164,7 @@ static int buffer_size(int val, int floor)
 }
 
 /* Keep the int v, valid already, as o's kind keeps it. */
-static int store_value(struct shunt_sock *s, const struct option *o, int v)
+static int store_value(struct shunt_sock *s, const struct sockopt *o, int v)
 {
     void *field = (char *)&s->opt + o->at;
 
@@ -204,14 +206,14 @@ static int put_int(int v, void *val, socklen_t *len)
 /* ---- what is special about some options ----------------------------------- */
 
 /* SO_RCVBUF also bounds a UDP socket's ring of datagrams: grow it. */
-static int store_rcvbuf(struct shunt_sock *s, const struct option *o, int v)
+static int store_rcvbuf(struct shunt_sock *s, const struct sockopt *o, int v)
 {
     store_value(s, o, v);
     return s->type == SOCK_DGRAM ? shunt_udp_resize(s) : 0;
 }
 
 /* TCP_NODELAY on: what is queued leaves now, as on Linux. */
-static int store_nodelay(struct shunt_sock *s, const struct option *o, int v)
+static int store_nodelay(struct shunt_sock *s, const struct sockopt *o, int v)
 {
     store_value(s, o, v);
     if (s->opt.nodelay)
@@ -219,7 +221,7 @@ static int store_nodelay(struct shunt_sock *s, const struct option *o, int v)
     return 0;
 }
 
-static int store_maxseg(struct shunt_sock *s, const struct option *o, int v)
+static int store_maxseg(struct shunt_sock *s, const struct sockopt *o, int v)
 {
     store_value(s, o, v);
     shunt_tcp_maxseg_set(s);
@@ -227,13 +229,13 @@ static int store_maxseg(struct shunt_sock *s, const struct option *o, int v)
 }
 
 /* TCP keeps IP_TOS's ECN bits for itself (Linux). */
-static int store_tos(struct shunt_sock *s, const struct option *o, int v)
+static int store_tos(struct shunt_sock *s, const struct sockopt *o, int v)
 {
     return store_value(s, o, s->type == SOCK_STREAM ? v & 0xfc : v & 0xff);
 }
 
 /* IPV6_V6ONLY chooses the pcb's address type: too late once bound (Linux). */
-static int store_v6only(struct shunt_sock *s, const struct option *o, int v)
+static int store_v6only(struct shunt_sock *s, const struct sockopt *o, int v)
 {
     if (s->bound)
         return -EINVAL;
@@ -268,7 +270,7 @@ static int report_maxseg(struct shunt_sock *s)
 /* IP_ADD_MEMBERSHIP, IP_DROP_MEMBERSHIP: an ip_mreq or ip_mreqn (both start
  * with the group, then the interface's address), whose interface must be
  * this host's, or any. */
-static int set_membership(struct shunt_sock *s, const struct option *o, const void *val,
+static int set_membership(struct shunt_sock *s, const struct sockopt *o, const void *val,
                           socklen_t len)
 {
     struct ip_mreq mreq;
@@ -291,7 +293,7 @@ static int set_membership(struct shunt_sock *s, const struct option *o, const vo
 
 /* IP_MULTICAST_IF: an in_addr, or the interface address of an ip_mreq or
  * ip_mreqn (both have it second); INADDR_ANY lets the route choose. */
-static int set_multicast_if(struct shunt_sock *s, const struct option *o, const void *val,
+static int set_multicast_if(struct shunt_sock *s, const struct sockopt *o, const void *val,
                             socklen_t len)
 {
     struct in_addr a;
@@ -311,7 +313,7 @@ static int set_multicast_if(struct shunt_sock *s, const struct option *o, const 
     return 0;
 }
 
-static int get_multicast_if(struct shunt_sock *s, const struct option *o, void *val,
+static int get_multicast_if(struct shunt_sock *s, const struct sockopt *o, void *val,
                             socklen_t *len)
 {
     struct in_addr a = { ip4_addr_get_u32(&s->opt.mcast_if) };
@@ -320,7 +322,7 @@ static int get_multicast_if(struct shunt_sock *s, const struct option *o, void *
     return put(&a, sizeof(a), val, len);
 }
 
-static int get_tcp_info(struct shunt_sock *s, const struct option *o, void *val,
+static int get_tcp_info(struct shunt_sock *s, const struct sockopt *o, void *val,
                         socklen_t *len)
 {
     struct tcp_info ti;
@@ -348,7 +350,7 @@ static int get_tcp_info(struct shunt_sock *s, const struct option *o, void *val,
 #define STATE(fn)           .kind = KIND_STATE, .report = (fn)
 #define CUSTOM(setter, getter) .kind = KIND_CUSTOM, .set = (setter), .get = (getter)
 
-static const struct option options[] = {
+static const struct sockopt options[] = {
     { LEVEL_SOCKET(SO_TYPE), STATE(report_type) },
     { LEVEL_SOCKET(SO_DOMAIN), STATE(report_domain) },
     { LEVEL_SOCKET(SO_PROTOCOL), STATE(report_protocol) },
@@ -389,7 +391,7 @@ static const struct option options[] = {
 
 /* ---- finding an option ---------------------------------------------------- */
 
-static bool has(const struct option *o, const struct shunt_sock *s)
+static bool has(const struct sockopt *o, const struct shunt_sock *s)
 {
     unsigned protocol = s->type == SOCK_STREAM ? ON_TCP : ON_UDP;
     unsigned family = s->family == AF_INET ? ON_INET : ON_INET6;
@@ -398,7 +400,7 @@ static bool has(const struct option *o, const struct shunt_sock *s)
 }
 
 /* The entry for level and name if s has that option, else NULL. */
-static const struct option *find(const struct shunt_sock *s, int level, int name)
+static const struct sockopt *find(const struct shunt_sock *s, int level, int name)
 {
     for (size_t i = 0; i < NOPTIONS; i++)
         if (options[i].level == level && options[i].name == name)
@@ -417,7 +419,7 @@ static bool has_level(const struct shunt_sock *s, int level)
 
 /* ---- setsockopt and getsockopt -------------------------------------------- */
 
-static int set_value(struct shunt_sock *s, const struct option *o, const void *val,
+static int set_value(struct shunt_sock *s, const struct sockopt *o, const void *val,
                      socklen_t len)
 {
     void *field = (char *)&s->opt + o->at;
@@ -449,7 +451,7 @@ static int set_value(struct shunt_sock *s, const struct option *o, const void *v
 int shunt_sockopt_set(struct shunt_sock *s, int level, int name, const void *val,
                       socklen_t len)
 {
-    const struct option *o = find(s, level, name);
+    const struct sockopt *o = find(s, level, name);
 
     if (o == NULL)
         return -ENOPROTOOPT;
@@ -461,7 +463,7 @@ int shunt_sockopt_set(struct shunt_sock *s, int level, int name, const void *val
     return rc;
 }
 
-static int get_value(struct shunt_sock *s, const struct option *o, void *val, socklen_t *len)
+static int get_value(struct shunt_sock *s, const struct sockopt *o, void *val, socklen_t *len)
 {
     const void *field = (const char *)&s->opt + o->at;
 
@@ -499,7 +501,7 @@ int shunt_sockopt_get(struct shunt_sock *s, int level, int name, void *val, sock
         return -EINVAL;
     if (!has_level(s, level))
         return no_such_level(s);
-    const struct option *o = find(s, level, name);
+    const struct sockopt *o = find(s, level, name);
     return o != NULL ? get_value(s, o, val, len) : -ENOPROTOOPT;
 }
 

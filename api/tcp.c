@@ -16,9 +16,9 @@
  * ACK waits one loop turn, so a reply written in between carries it; failing
  * that it goes alone at the end of the next turn, not after lwIP's 100 ms.
  *
- * The socket's own functions are named stream_*; lwIP's callbacks on_*.
- * Every pcb this module hooks carries its struct shunt_tcp_sock as its
- * callback argument.
+ * The protocol's operations are stream_* (lwIP's own are tcp_*), lwIP's
+ * callbacks on_*.  Every pcb the module hooks carries its struct
+ * shunt_tcp_sock as its callback argument.
  */
 #include <errno.h>
 #include <netinet/tcp.h>                /* struct tcp_info */

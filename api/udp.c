@@ -12,8 +12,8 @@
  * without it sends it all as one datagram, to where the first call said.
  * lwIP fragments datagrams longer than the MTU.
  *
- * The socket's own functions are named dgram_*.  Every pcb carries its
- * struct shunt_udp_sock as its receive argument.
+ * The protocol's operations are dgram_* (lwIP's own are udp_*).  Every pcb
+ * carries its struct shunt_udp_sock as its receive argument.
  */
 #include <errno.h>
 #include <stdlib.h>
@@ -175,7 +175,7 @@ static bool source_for(const ip_addr_t *ip, ip_addr_t *src)
 
 /* connect(AF_UNSPEC): no default peer any more.  What connect() bound goes
  * back, what bind() named stays (Linux). */
-static int disconnect(struct shunt_udp_sock *u)
+static int dgram_disconnect(struct shunt_udp_sock *u)
 {
     struct shunt_sock *s = &u->sock;
     ip_addr_t local;
@@ -199,7 +199,7 @@ static int dgram_connect(struct shunt_sock *s, const ip_addr_t *ip, uint16_t por
     struct shunt_udp_sock *u = shunt_udp_of(s);
 
     if (ip == NULL)
-        return disconnect(u);
+        return dgram_disconnect(u);
     if (!shunt_addr_reaches(s, ip))
         return -ENETUNREACH;
     err_t err = udp_connect(u->pcb, ip, port);
