@@ -155,11 +155,14 @@ static int read_linger(const void *val, socklen_t len, struct linger *out)
     return 0;
 }
 
-/* A buffer size as Linux stores it: doubled, with a floor. */
+/* A buffer size as Linux stores it: doubled, with a floor (which is what
+ * any negative size gets). */
 static int buffer_size(int val, int floor)
 {
     if (val > INT_MAX / 2)
         return INT_MAX;
+    if (val < 0)
+        return floor;
     return val * 2 < floor ? floor : val * 2;
 }
 
@@ -193,7 +196,8 @@ static int put(const void *value, size_t size, void *val, socklen_t *len)
     if ((int)*len < 0)
         return -EINVAL;
     socklen_t n = *len < size ? *len : (socklen_t)size;
-    memcpy(val, value, n);
+    if (n > 0)                          /* val may be NULL for none */
+        memcpy(val, value, n);
     *len = n;
     return 0;
 }
