@@ -13,7 +13,7 @@
 struct shunt_sock;
 
 /*
- * bind()'s checks that every protocol makes, in Linux's order: 0, or
+ * bind()'s checks that every protocol makes, in this order: 0, or
  * -EINVAL when s is bound already, -EADDRNOTAVAIL for an address not this
  * host's (and for TCP, a multicast one), -EACCES for a port below 1024
  * without root, -EADDRINUSE as shunt_bind_conflict() says.
