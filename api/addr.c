@@ -11,6 +11,7 @@
 
 #include "lwip/netif.h"
 
+#include "addr.h"
 #include "sock.h"
 
 /* A sockaddr_in: Linux's checks, then the address. */
@@ -59,16 +60,18 @@ int shunt_addr_in(const struct shunt_sock *s, const struct sockaddr *sa, socklen
         uint32_t v4;
         memcpy(&v4, &in6->sin6_addr.s6_addr[12], 4);
         ip_addr_set_ip4_u32_val(*ip, v4);
+        /* An IPV6_V6ONLY socket binds IPv6's wildcard for this one too
+         * (where Linux refuses it: EINVAL). */
+        if (use == SHUNT_ADDR_BIND && v4 == INADDR_ANY && s->opt.v6only)
+            ip_addr_copy(*ip, *IP6_ADDR_ANY);
         return 0;
     }
-    ip_addr_t a;
-    memset(&a, 0, sizeof(a));
-    IP_SET_TYPE_VAL(a, IPADDR_TYPE_V6);
-    memcpy(ip_2_ip6(&a)->addr, &in6->sin6_addr, 16);
-    /* The wildcard :: binds both families unless IPV6_V6ONLY. */
-    if (ip6_addr_isany(ip_2_ip6(&a)) && !s->opt.v6only)
-        ip_addr_copy(a, *IP_ANY_TYPE);
-    *ip = a;
+    memset(ip, 0, sizeof(*ip));
+    IP_SET_TYPE_VAL(*ip, IPADDR_TYPE_V6);
+    memcpy(ip_2_ip6(ip)->addr, &in6->sin6_addr, 16);
+    /* The wildcard :: is the socket's: both families' unless IPV6_V6ONLY. */
+    if (ip6_addr_isany(ip_2_ip6(ip)))
+        ip_addr_copy(*ip, *shunt_addr_any(s));
     return 0;
 }
 
@@ -115,4 +118,28 @@ bool shunt_addr_is_local(const ip_addr_t *ip)
     if (IP_IS_V4(ip))
         return ip4_addr_cmp(ip_2_ip4(ip), netif_ip4_addr(n));
     return netif_get_ip6_addr_match(n, ip_2_ip6(ip)) >= 0;
+}
+
+u8_t shunt_addr_type(const struct shunt_sock *s)
+{
+    if (s->family == AF_INET)
+        return IPADDR_TYPE_V4;
+    return s->opt.v6only ? IPADDR_TYPE_V6 : IPADDR_TYPE_ANY;
+}
+
+const ip_addr_t *shunt_addr_any(const struct shunt_sock *s)
+{
+    switch (shunt_addr_type(s)) {
+    case IPADDR_TYPE_V4:
+        return IP4_ADDR_ANY;
+    case IPADDR_TYPE_V6:
+        return IP6_ADDR_ANY;
+    default:
+        return IP_ANY_TYPE;
+    }
+}
+
+bool shunt_addr_reaches(const struct shunt_sock *s, const ip_addr_t *peer)
+{
+    return !(shunt_addr_type(s) == IPADDR_TYPE_V6 && IP_IS_V4(peer));
 }

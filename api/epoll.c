@@ -18,8 +18,10 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "epoll.h"
 #include "fd.h"
 #include "kernel.h"
+#include "path.h"
 #include "shunt/socket.h"
 #include "sock.h"
 

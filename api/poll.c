@@ -10,15 +10,17 @@
 #include <stdlib.h>
 #include <sys/resource.h>
 
+#include "epoll.h"
 #include "fd.h"
 #include "kernel.h"
+#include "path.h"
 #include "shunt/socket.h"
 #include "sock.h"
 
 #define K (shunt_kernel())
 
 /* A Shunt descriptor's revents for what pfd asks. */
-static short shunt_revents(const struct pollfd *pfd)
+static short revents_of(const struct pollfd *pfd)
 {
     uint32_t ev;
 
@@ -45,7 +47,7 @@ static int pass(struct pollfd *fds, nfds_t nfds, struct pollfd *kfds, nfds_t nk)
         else if (shunt_fd_kind(fds[i].fd) == SHUNT_FD_NONE)
             fds[i].revents = kfds[k++].revents;
         else
-            fds[i].revents = shunt_revents(&fds[i]);
+            fds[i].revents = revents_of(&fds[i]);
         ready += fds[i].revents != 0;
     }
     return ready;

@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "log.h"
+#include "path.h"
 #include "shunt/shunt.h"
 #include "shunt/socket.h"
 #include "sock.h"

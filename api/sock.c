@@ -5,33 +5,26 @@
 #include "sock.h"
 
 #include <errno.h>
-#include <stdlib.h>
-
-#include <rte_mempool.h>
 
 #include "lwip/err.h"
 
+#include "sockopt.h"
+#include "sockstat.h"
 #include "stack.h"
-
-/* The pool is low below 1/8 of its mbufs, and never above 1,024 free. */
-#define LOW_MBUFS_FRACTION 8
-#define LOW_MBUFS_MIN 1024
-
-/* Sockets with work for the end of the turn, and the turn's number. */
-static struct shunt_sock *work_list;
-static uint64_t turn_number = 1;
+#include "tcp.h"
+#include "udp.h"
 
 struct shunt_sock *shunt_sock_new(int family, int type)
 {
-    struct shunt_sock *s = calloc(1, sizeof(*s));
+    const struct shunt_proto *proto = type == SOCK_STREAM ? &shunt_tcp_proto : &shunt_udp_proto;
+    struct shunt_sock *s = proto->create();
 
     if (s == NULL)
         return NULL;
+    s->proto = proto;
     s->fd = -1;
     s->family = family;
     s->type = type;
-    s->proto = type == SOCK_STREAM ? &shunt_tcp_proto : &shunt_udp_proto;
-    s->state = SOCK_CLOSED;
     shunt_sockopt_defaults(s);
     return s;
 }
@@ -47,54 +40,39 @@ struct shunt_sock *shunt_sock_child(struct shunt_sock *listener)
     return s;
 }
 
-static void unlink_work(struct shunt_sock *s)
+/*
+ * The socket layer keeps no state of its own: its sockets hang off their
+ * descriptors, and what it asks of each loop turn is the instance's loop's.
+ */
+static struct shunt_loop *loop(void)
 {
-    for (struct shunt_sock **p = &work_list; *p != NULL; p = &(*p)->work_next) {
-        if (*p == s) {
-            *p = s->work_next;
-            break;
-        }
-    }
-    s->on_work_list = false;
+    return &shunt_instance()->loop;
 }
 
 void shunt_sock_free(struct shunt_sock *s)
 {
-    if (s->on_work_list)
-        unlink_work(s);
-    free(s->dgrams);
-    free(s);
+    shunt_loop_forget(loop(), &s->work);
+    s->proto->destroy(s);
 }
 
 void shunt_sock_want_turn(struct shunt_sock *s)
 {
-    if (s->on_work_list)
-        return;
-    s->on_work_list = true;
-    s->work_next = work_list;
-    work_list = s;
+    shunt_loop_want_turn(loop(), &s->work);
 }
 
 uint64_t shunt_sock_turn_number(void)
 {
-    return turn_number;
+    return loop()->turns;
 }
 
-/* The loop's output step: each socket with work does it (and may ask to be
- * called again next turn). */
-static void turn_all(void *arg)
+/* The loop's output step, for a socket that asked: its work (it may ask
+ * again, for the next turn). */
+static void sock_turn(void *arg, struct shunt_turn_work *w)
 {
-    (void)arg;
-    struct shunt_sock *list = work_list;
+    struct shunt_sock *s = (struct shunt_sock *)(void *)((char *)w - offsetof(struct shunt_sock, work));
 
-    work_list = NULL;
-    while (list != NULL) {
-        struct shunt_sock *s = list;
-        list = s->work_next;
-        s->on_work_list = false;
-        s->proto->turn(s);
-    }
-    turn_number++;
+    (void)arg;
+    s->proto->turn(s);
 }
 
 void shunt_sock_attach_stack(void)
@@ -104,7 +82,7 @@ void shunt_sock_attach_stack(void)
         shunt_udp_unreachable, shunt_tcp_input, shunt_tcp_output, NULL,
     };
 
-    shunt_loop_set_output(&in->loop, turn_all, NULL);
+    shunt_loop_set_output(&in->loop, sock_turn, NULL);
     shunt_netif_set_upcalls(&in->netif, &up);
     shunt_telemetry_set_sockets(&in->telemetry, shunt_sockstat_describe);
 }
@@ -149,16 +127,9 @@ void shunt_sock_flush(void)
 
 bool shunt_sock_mbufs_low(void)
 {
-    static unsigned calls;
-    static bool low;
     struct shunt_netif *sn = shunt_stack_netif();
 
-    /* Counting free mbufs walks every core's cache: look every 64th time. */
-    if (sn == NULL || (calls++ & 63) != 0)
-        return low;
-    unsigned free = rte_mempool_avail_count(sn->conf.pool);
-    low = free < LOW_MBUFS_MIN || free < sn->conf.pool->size / LOW_MBUFS_FRACTION;
-    return low;
+    return sn != NULL && shunt_netif_mbufs_low(sn);
 }
 
 int shunt_sock_errno(int err)
@@ -195,4 +166,13 @@ int shunt_sock_errno(int err)
     default:
         return EINVAL;
     }
+}
+
+size_t shunt_iov_bytes(const struct iovec *iov, size_t n)
+{
+    size_t total = 0;
+
+    for (size_t i = 0; i < n; i++)
+        total += iov[i].iov_len;
+    return total;
 }

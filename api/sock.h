@@ -1,5 +1,7 @@
 /*
- * sock.h - a Shunt socket, and what each protocol module provides.
+ * sock.h - the part of a Shunt socket that every protocol has, the
+ * operations a protocol provides, and a socket's life and per-turn work
+ * (api/sock.c).
  *
  * The generic calls (api/socket.c) look up the descriptor, check arguments
  * the way Linux does, convert addresses, and turn the poll loop while a
@@ -7,6 +9,11 @@
  * operation once, without waiting, on lwIP's raw API, and returns a count or
  * a negative errno; -EAGAIN means "not now", and the generic layer decides
  * whether to wait.
+ *
+ * Each protocol's socket embeds a struct shunt_sock as its member `sock`
+ * (struct shunt_tcp_sock in tcp.h, struct shunt_udp_sock in udp.h) and owns
+ * the fields around it; a file that needs no protocol's fields includes
+ * this header alone.
  *
  * Everything runs on the stack's one thread: lwIP's callbacks and the
  * application's calls never overlap, so nothing here is locked.
@@ -19,18 +26,21 @@
 #include <stdint.h>
 #include <sys/socket.h>
 #include <sys/time.h>
+#include <sys/uio.h>
 
-#include "lwip/err.h"
 #include "lwip/ip_addr.h"
-#include "lwip/pbuf.h"
+
+#include "loop.h"
 
 struct shunt_sock;
 struct shunt_epitem;
-struct tcp_pcb;
-struct tcp_hdr;
 
 /* A protocol's operations; each returns >= 0 or -errno, and never waits. */
 struct shunt_proto {
+    /* A zeroed socket of this protocol, or NULL when out of memory. */
+    struct shunt_sock *(*create)(void);
+    /* Free the socket and what the protocol holds for it (the pcb is gone). */
+    void (*destroy)(struct shunt_sock *s);
     int (*open)(struct shunt_sock *s);
     int (*bind)(struct shunt_sock *s, const ip_addr_t *ip, uint16_t port);
     int (*listen)(struct shunt_sock *s, int backlog);
@@ -44,7 +54,8 @@ struct shunt_proto {
                     const ip_addr_t *to, uint16_t port);
     ssize_t (*recv)(struct shunt_sock *s, struct msghdr *msg, int flags);
     int (*shutdown)(struct shunt_sock *s, int how);
-    /* Let go of the pcb (gracefully, or with a reset when abort). */
+    /* Let go of the pcb and of what the socket holds (queued data, joined
+     * groups): gracefully, or with a reset when abort. */
     void (*close)(struct shunt_sock *s, bool abort);
     /* EPOLLIN/OUT/ERR/HUP/RDHUP as they are now. */
     uint32_t (*events)(struct shunt_sock *s);
@@ -54,49 +65,24 @@ struct shunt_proto {
     int (*pending)(struct shunt_sock *s);
     /* Bytes written but not yet acknowledged by the peer (SO_LINGER). */
     size_t (*unacked)(struct shunt_sock *s);
-    /* Apply the socket's options to its pcb (after open or accept). */
+    /* Apply the socket's options to its pcb, if it has one (after open or
+     * accept, and after each setsockopt). */
     void (*apply_options)(struct shunt_sock *s);
     /* Work left for the end of the loop turn (queued output, ACKs). */
     void (*turn)(struct shunt_sock *s);
 };
 
-extern const struct shunt_proto shunt_tcp_proto;
-
-/*
- * What lwIP's TCP tells the socket layer (struct shunt_netif_upcalls in
- * port/netif.h), in api/tcp.c.  Input: a SYN for a listening socket whose
- * accept queue is full is dropped (and counted backlog_full), as Linux drops
- * it; an ACK for the segment being timed gives a round-trip sample.
- * Output: a SYN's MSS option, lowered to what TCP_MAXSEG asked for (lwIP
- * builds it from TCP_MSS and the MTU alone); and the time the segment lwIP
- * times for its round trip leaves.
- */
-err_t shunt_tcp_input(void *arg, struct tcp_pcb *pcb, const struct tcp_hdr *hdr);
-void shunt_tcp_output(void *arg, const struct tcp_pcb *pcb, struct tcp_hdr *hdr);
-
-/*
- * A TCP connection's smoothed round-trip time and its variation, in
- * microseconds: Shunt's own measure when its socket has one, else lwIP's
- * (in 200 ms ticks).  s may be NULL (a pcb no socket has yet).  In api/tcp.c.
- */
-struct tcp_pcb;
-uint32_t shunt_tcp_rtt_us(const struct shunt_sock *s, const struct tcp_pcb *pcb,
-                          uint32_t *var_us);
-extern const struct shunt_proto shunt_udp_proto;
-
-/* A received datagram, waiting to be read. */
-struct shunt_dgram {
-    struct pbuf *p;
-    ip_addr_t from;
-    uint16_t port;
+/* SO_RCVBUF or SO_SNDBUF. */
+struct shunt_bufsize {
+    int bytes;                  /* as getsockopt reports it: twice what was set */
+    bool set;                   /* set by the application: enforce it */
 };
 
-/* The options a socket carries, whatever state its pcb is in. */
+/* The options a socket carries, whatever state its pcb is in (sockopt.h
+ * sets and reports them; the protocols apply them). */
 struct shunt_sockopts {
-    int rcvbuf;                 /* SO_RCVBUF as getsockopt reports it */
-    int sndbuf;
-    bool rcvbuf_set;            /* set by the application: enforce it */
-    bool sndbuf_set;
+    struct shunt_bufsize rcvbuf;
+    struct shunt_bufsize sndbuf;
     struct timeval rcvtimeo;
     struct timeval sndtimeo;
     struct linger linger;
@@ -117,8 +103,6 @@ struct shunt_sockopts {
     ip4_addr_t mcast_if;
 };
 
-#define SHUNT_MAX_GROUPS 20     /* IP_MAX_MEMBERSHIPS, as Linux */
-
 struct shunt_sock {
     const struct shunt_proto *proto;
     int fd;                     /* -1 while queued for accept() */
@@ -128,99 +112,38 @@ struct shunt_sock {
     bool cloexec;
     int so_error;               /* for SO_ERROR and the next call */
 
-    /* TCP connection state, Linux's view of it. */
-    enum { SOCK_CLOSED, SOCK_LISTEN, SOCK_CONNECTING, SOCK_CONNECTED } state;
-    bool bound;
+    bool bound;                 /* has a local address and port */
     bool addr_by_hand;          /* bind() named an address (not the wildcard) */
     bool port_by_hand;          /* bind() named a port (not 0) */
-    bool connect_pending;       /* an asynchronous connect() to report once */
-    bool rd_shut;               /* no more to read: peer's FIN or SHUT_RD */
+    bool rd_shut;               /* no more to read: peer's FIN, SHUT_RD, or reset */
     bool wr_shut;               /* no more to write: SHUT_WR, or reset */
-    bool peer_fin;              /* EPOLLRDHUP */
-
-    union {
-        struct tcp_pcb *tcp;
-        struct udp_pcb *udp;
-    } pcb;
-
-    /* Names, kept for when the pcb is gone (getsockname after a reset). */
-    ip_addr_t local_ip;
-    uint16_t local_port;
-    ip_addr_t peer_ip;
-    uint16_t peer_port;
-
-    /* TCP: received pbufs in order, each pbuf on its own (next unused
-     * across chains); rx_off bytes of the first are already read. */
-    struct pbuf *rx_head;
-    struct pbuf *rx_tail;
-    uint16_t rx_off;
-    size_t rx_bytes;
-    size_t rx_withheld;         /* window held back to honour SO_RCVBUF */
-    bool rx_discard;            /* SHUT_RD: drop what arrives */
-    uint64_t rx_turn;           /* the loop turn data last arrived in */
-
-    /* TCP: the round-trip time on the stack's clock.  lwIP times one
-     * segment at a time in 200 ms ticks; Shunt times the same segment in
-     * nanoseconds and keeps RFC 6298's smoothed estimate, for TCP_INFO and
-     * shunt-stat.  In api/tcp.c. */
-    uint64_t rtt_sent_ns;       /* when the timed segment left; 0: none timed */
-    uint32_t rtt_seq;           /* its sequence number */
-    uint32_t srtt_us;           /* 0 until the first sample */
-    uint32_t rttvar_us;
-
-    /* UDP: a ring of received datagrams, charged against SO_RCVBUF. */
-    struct shunt_dgram *dgrams;
-    unsigned dgram_cap;
-    unsigned dgram_head;
-    unsigned dgram_count;
-    size_t dgram_charge;
-    bool udp_connected;
-    /* UDP: the datagram MSG_MORE is building, and where it will go. */
-    struct pbuf *cork;
-    ip_addr_t cork_to;
-    uint16_t cork_port;
-
-    /* TCP listener: connections lwIP has accepted, for accept(). */
-    struct shunt_sock *accept_head;
-    struct shunt_sock *accept_tail;
-    struct shunt_sock *accept_next;
-    int accept_len;
-    int backlog;
 
     struct shunt_sockopts opt;
-    ip4_addr_t groups[SHUNT_MAX_GROUPS];        /* joined IPv4 groups */
-    int ngroups;
 
-    /* Epoll instances watching this socket. */
+    /* Epoll instances watching this socket (api/epoll.c). */
     struct shunt_epitem *watchers;
 
-    /* On the list of sockets with work for the end of the loop turn. */
-    struct shunt_sock *work_next;
-    bool on_work_list;
+    /* Work for the end of the loop turn (stack/loop.h), when asked for. */
+    struct shunt_turn_work work;
 };
 
-/* ---- api/shunt.c: which path the process took ----------------------------- */
+/* The protocol's socket, of type T, around its common part s. */
+#define SHUNT_SOCK_OUTER(s, T) ((T *)(void *)((char *)(s) - offsetof(T, sock)))
 
-enum shunt_path {
-    SHUNT_PATH_NONE,            /* before shunt_init */
-    SHUNT_PATH_STACK,           /* Shunt's own stack */
-    SHUNT_PATH_KERNEL,          /* the kernel's sockets */
-    SHUNT_PATH_OVER,            /* after shunt_exit */
-};
-enum shunt_path shunt_path(void);
+/*
+ * The socket's pending error, which the call that reports it takes: Linux
+ * reports an error once, by SO_ERROR or by the next call that fails with it.
+ * 0 when there is none.
+ */
+static inline int shunt_sock_take_error(struct shunt_sock *s)
+{
+    int err = s->so_error;
 
-/* ---- api/udp.c ---------------------------------------------------------------- */
+    s->so_error = 0;
+    return err;
+}
 
-/* Size the datagram ring for the socket's SO_RCVBUF; -ENOMEM if it cannot. */
-int shunt_udp_resize(struct shunt_sock *s);
-
-/* An ICMP or ICMPv6 "port unreachable" about a datagram sent from
- * local:lport to remote:rport (struct shunt_netif_upcalls): a UDP socket
- * connected there gets ECONNREFUSED, as on Linux.  True if one did. */
-bool shunt_udp_unreachable(void *arg, const ip_addr_t *local, uint16_t lport,
-                           const ip_addr_t *remote, uint16_t rport);
-
-/* ---- api/sock.c: life, readiness and per-turn work of a socket ---------- */
+/* ---- api/sock.c: life, per-turn work, and what the stack below provides -- */
 
 /* A new socket (no descriptor, no pcb yet), or NULL when out of memory. */
 struct shunt_sock *shunt_sock_new(int family, int type);
@@ -248,6 +171,7 @@ int shunt_sock_wait_turn(void);
 uint64_t shunt_sock_now_ns(void);
 
 /* The connection hash (port/demux.h) that finds TCP segments' pcbs. */
+struct shunt_demux;
 struct shunt_demux *shunt_sock_demux(void);
 
 /* Count a received packet a socket had no room for (SHUNT_DROP_*). */
@@ -269,68 +193,7 @@ void shunt_sock_flush(void);
  */
 bool shunt_sock_mbufs_low(void);
 
-/* ---- api/epoll.c ------------------------------------------------------------ */
-
-/* Its readiness may have changed: tell the epoll instances watching it. */
-void shunt_sock_wakeup(struct shunt_sock *s);
-
-/* Forget s in every epoll instance (it is being closed). */
-void shunt_epoll_forget(struct shunt_sock *s);
-
-/* Close an epoll descriptor. */
-int shunt_epoll_close(int epfd);
-
-/* Readiness of an epoll instance itself (for poll/select). */
-uint32_t shunt_epoll_events(int epfd);
-
-/* ---- api/addr.c ------------------------------------------------------------- */
-
-/* What an address given to a call is: the socket's own, or a peer's. */
-enum shunt_addr_use { SHUNT_ADDR_BIND, SHUNT_ADDR_CONNECT, SHUNT_ADDR_SEND };
-
-/*
- * A caller's address for socket s: sockaddr_in for AF_INET sockets,
- * sockaddr_in6 (v4-mapped addresses become IPv4) for AF_INET6 ones, which
- * as datagram sockets also take an IPv4 peer as sockaddr_in.  Returns 0 or
- * -errno (EFAULT, EINVAL, EAFNOSUPPORT, ENETUNREACH) as Linux's checks would.
- */
-int shunt_addr_in(const struct shunt_sock *s, const struct sockaddr *sa, socklen_t len,
-                  enum shunt_addr_use use, ip_addr_t *ip, uint16_t *port);
-
-/*
- * ip:port as s's family sees it, into sa truncated to *len; *len becomes the
- * full size, as Linux's getsockname() does.
- */
-void shunt_addr_out(const struct shunt_sock *s, const ip_addr_t *ip, uint16_t port,
-                    struct sockaddr *sa, socklen_t *len);
-
-/* Whether ip is one of the stack's own addresses (or the wildcard). */
-bool shunt_addr_is_local(const ip_addr_t *ip);
-
-/* ---- api/bind.c -------------------------------------------------------------- */
-
-/* Whether s may bind ip:port, or listen there: 0, or -EADDRINUSE by
- * Linux's rules for SO_REUSEADDR and SO_REUSEPORT. */
-int shunt_bind_check(const struct shunt_sock *s, const ip_addr_t *ip, uint16_t port);
-
-/* Give s's pcb its reuse options, and turn lwIP's own check off. */
-void shunt_bind_mark(struct shunt_sock *s);
-
-/* ---- api/sockstat.c ------------------------------------------------------------ */
-
-/* Telemetry's /shunt/sockets: the instance's pcbs from the from-th on
- * (a shunt_telemetry_sockets_fn, stack/telemetry.h). */
-struct rte_tel_data;
-int shunt_sockstat_describe(unsigned from, struct rte_tel_data *d);
-
-/* ---- api/sockopt.c ------------------------------------------------------------ */
-
-/* The options of a new socket: Linux's defaults. */
-void shunt_sockopt_defaults(struct shunt_sock *s);
-int shunt_sockopt_set(struct shunt_sock *s, int level, int name, const void *val,
-                      socklen_t len);
-int shunt_sockopt_get(struct shunt_sock *s, int level, int name, void *val, socklen_t *len);
-/* Leave the multicast groups s joined. */
-void shunt_sockopt_leave_groups(struct shunt_sock *s);
+/* The bytes n iovecs hold (a msghdr's: msg_iov, msg_iovlen). */
+size_t shunt_iov_bytes(const struct iovec *iov, size_t n);
 
 #endif /* SHUNT_SOCK_H */

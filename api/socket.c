@@ -15,10 +15,15 @@
 #include <string.h>
 #include <sys/ioctl.h>
 
+#include "addr.h"
+#include "epoll.h"
 #include "fd.h"
 #include "kernel.h"
+#include "path.h"
 #include "shunt/socket.h"
 #include "sock.h"
+#include "sockopt.h"
+#include "tcp.h"
 
 #define K (shunt_kernel())
 
@@ -175,7 +180,7 @@ int shunt_accept4(int fd, struct sockaddr *addr, socklen_t *addrlen, int flags)
         errno = EOPNOTSUPP;
         return -1;
     }
-    if (s->state != SOCK_LISTEN) {
+    if (!shunt_tcp_listening(s)) {
         errno = EINVAL;
         return -1;
     }
@@ -289,7 +294,6 @@ int shunt_close(int fd)
     if (s->opt.linger.l_onoff && !abort)
         linger(s);
     shunt_epoll_forget(s);
-    shunt_sockopt_leave_groups(s);
     s->proto->close(s, abort);
     shunt_fd_release(fd);
     shunt_sock_free(s);
@@ -297,15 +301,6 @@ int shunt_close(int fd)
 }
 
 /* ---- sending ------------------------------------------------------------- */
-
-static size_t iov_total(const struct iovec *iov, size_t n)
-{
-    size_t total = 0;
-
-    for (size_t i = 0; i < n; i++)
-        total += iov[i].iov_len;
-    return total;
-}
 
 /* Checks Linux makes of a msghdr before it looks at the socket. */
 static int check_msg(const struct msghdr *msg, bool buffers)
@@ -319,7 +314,7 @@ static int check_msg(const struct msghdr *msg, bool buffers)
     for (size_t i = 0; buffers && i < msg->msg_iovlen; i++)
         if (msg->msg_iov[i].iov_len > 0 && msg->msg_iov[i].iov_base == NULL)
             return -EFAULT;
-    if (iov_total(msg->msg_iov, msg->msg_iovlen) > SSIZE_MAX)
+    if (shunt_iov_bytes(msg->msg_iov, msg->msg_iovlen) > SSIZE_MAX)
         return -EINVAL;
     return 0;
 }
@@ -351,6 +346,18 @@ static struct msghdr *skip_bytes(struct msghdr *msg, size_t done, struct msghdr 
     return rest;
 }
 
+/* readv()'s or writev()'s buffers as a msghdr; false, with errno EINVAL,
+ * for a count Linux refuses. */
+static bool iov_msg(const struct iovec *iov, int iovcnt, struct msghdr *msg)
+{
+    if (iovcnt < 0 || iovcnt > IOV_MAX) {
+        errno = EINVAL;
+        return false;
+    }
+    *msg = (struct msghdr){ NULL, 0, (struct iovec *)iov, (size_t)iovcnt, NULL, 0, 0 };
+    return true;
+}
+
 ssize_t shunt_sendmsg(int fd, const struct msghdr *msg, int flags)
 {
     struct shunt_sock *s = sock_of(fd);
@@ -370,7 +377,7 @@ ssize_t shunt_sendmsg(int fd, const struct msghdr *msg, int flags)
         has_to = true;
     }
 
-    size_t total = iov_total(msg->msg_iov, msg->msg_iovlen), done = 0;
+    size_t total = shunt_iov_bytes(msg->msg_iov, msg->msg_iovlen), done = 0;
     uint64_t until = deadline(&s->opt.sndtimeo);
     unsigned turns = 0;
     struct iovec iov[IOV_MAX];
@@ -417,14 +424,12 @@ ssize_t shunt_send(int fd, const void *buf, size_t len, int flags)
 
 ssize_t shunt_writev(int fd, const struct iovec *iov, int iovcnt)
 {
-    struct msghdr msg = { NULL, 0, (struct iovec *)iov, (size_t)iovcnt, NULL, 0, 0 };
+    struct msghdr msg;
 
     if (shunt_fd_kind(fd) == SHUNT_FD_NONE)
         return K->writev(fd, iov, iovcnt);
-    if (iovcnt < 0 || iovcnt > IOV_MAX) {
-        errno = EINVAL;
+    if (!iov_msg(iov, iovcnt, &msg))
         return -1;
-    }
     return shunt_sendmsg(fd, &msg, 0);
 }
 
@@ -464,7 +469,7 @@ ssize_t shunt_recvmsg(int fd, struct msghdr *msg, int flags)
     msg->msg_flags = 0;
     msg->msg_controllen = 0;            /* Shunt passes no ancillary data */
 
-    size_t total = iov_total(msg->msg_iov, msg->msg_iovlen), done = 0;
+    size_t total = shunt_iov_bytes(msg->msg_iov, msg->msg_iovlen), done = 0;
     bool waitall = (flags & MSG_WAITALL) && s->type == SOCK_STREAM && !(flags & MSG_PEEK);
     uint64_t until = deadline(&s->opt.rcvtimeo);
     unsigned turns = 0;
@@ -520,16 +525,15 @@ ssize_t shunt_recv(int fd, void *buf, size_t len, int flags)
 
 ssize_t shunt_readv(int fd, const struct iovec *iov, int iovcnt)
 {
-    struct msghdr msg = { NULL, 0, (struct iovec *)iov, (size_t)iovcnt, NULL, 0, 0 };
+    struct msghdr msg;
 
     if (shunt_fd_kind(fd) == SHUNT_FD_NONE)
         return K->readv(fd, iov, iovcnt);
-    if (iovcnt < 0 || iovcnt > IOV_MAX) {
-        errno = EINVAL;
+    if (!iov_msg(iov, iovcnt, &msg))
         return -1;
-    }
     /* Linux's read() of nothing returns at once (recv() would wait). */
-    if (shunt_fd_kind(fd) == SHUNT_FD_SOCKET && iov != NULL && iov_total(iov, (size_t)iovcnt) == 0)
+    if (shunt_fd_kind(fd) == SHUNT_FD_SOCKET && iov != NULL &&
+        shunt_iov_bytes(iov, (size_t)iovcnt) == 0)
         return 0;
     return shunt_recvmsg(fd, &msg, 0);
 }

@@ -1,7 +1,14 @@
 /*
  * sockopt.c - setsockopt() and getsockopt(): Linux's options, their
  * defaults, limits and errors, carried by the socket and applied to its
- * lwIP pcb.  An option Shunt does not know is ENOPROTOOPT, as on Linux.
+ * lwIP pcb.
+ *
+ * One table, options[], says for each (level, name) which sockets have it,
+ * what kind of value it takes and where the socket keeps it, its limits,
+ * and Linux's error for each misuse.  The code below reads, checks, keeps
+ * and reports a value by its kind alone; an entry names a handler only for
+ * what is special about it.  What the table lacks is ENOPROTOOPT, as on
+ * Linux.
  */
 #include <errno.h>
 #include <limits.h>
@@ -13,12 +20,13 @@
  * TCP_MSS that matters below is lwIP's, from lwipopts.h. */
 #undef TCP_MSS
 
-#include "lwip/igmp.h"
-#include "lwip/priv/tcp_priv.h"        /* TCP_SLOW_INTERVAL */
-#include "lwip/tcp.h"
-#include "lwip/udp.h"
+#include "lwip/opt.h"
 
+#include "addr.h"
 #include "sock.h"
+#include "sockopt.h"
+#include "tcp.h"
+#include "udp.h"
 
 /* Linux's defaults: net.core.rmem_default/wmem_default for UDP; for TCP what
  * lwIP's buffers give, counted as Linux counts (twice the payload). */
@@ -26,13 +34,21 @@
 #define SOCK_MIN_RCVBUF 2304
 #define SOCK_MIN_SNDBUF 4608
 
+/* Linux's bounds (include/net/tcp.h: MAX_TCP_KEEPIDLE, MAX_TCP_KEEPINTVL,
+ * MAX_TCP_KEEPCNT, TCP_MIN_MSS, MAX_TCP_WINDOW). */
+#define KEEPIDLE_MAX 32767
+#define KEEPINTVL_MAX 32767
+#define KEEPCNT_MAX 127
+#define MAXSEG_MIN 88
+#define MAXSEG_MAX 32767
+
 void shunt_sockopt_defaults(struct shunt_sock *s)
 {
     struct shunt_sockopts *o = &s->opt;
 
     memset(o, 0, sizeof(*o));
-    o->rcvbuf = s->type == SOCK_STREAM ? 2 * TCP_WND : UDP_DEFAULT_BUF;
-    o->sndbuf = s->type == SOCK_STREAM ? 2 * TCP_SND_BUF : UDP_DEFAULT_BUF;
+    o->rcvbuf.bytes = s->type == SOCK_STREAM ? 2 * TCP_WND : UDP_DEFAULT_BUF;
+    o->sndbuf.bytes = s->type == SOCK_STREAM ? 2 * TCP_SND_BUF : UDP_DEFAULT_BUF;
     o->ttl = IP_DEFAULT_TTL;
     o->keepidle = 7200;
     o->keepintvl = 75;
@@ -41,11 +57,63 @@ void shunt_sockopt_defaults(struct shunt_sock *s)
     o->mcast_loop = true;
 }
 
-/* ---- reading the caller's value ------------------------------------------ */
+/* ---- what the table says of an option ------------------------------------ */
 
-/* Linux checks the length first, then reads (EFAULT). */
-static int get_int(const void *val, socklen_t len, int *out)
+/* Which sockets have an option: one with its protocol and its family. */
+#define ON_TCP   0x1u
+#define ON_UDP   0x2u
+#define ON_INET  0x4u
+#define ON_INET6 0x8u
+#define ON_PROTOCOLS (ON_TCP | ON_UDP)
+#define ON_FAMILIES (ON_INET | ON_INET6)
+
+enum kind {
+    KIND_BOOL,          /* an int, kept as a bool */
+    KIND_INT,           /* an int within [min, max] */
+    KIND_BUFSIZE,       /* an int, kept doubled (at least min) as Linux keeps
+                         * SO_RCVBUF and SO_SNDBUF, in a struct shunt_bufsize */
+    KIND_TIMEVAL,       /* a struct timeval */
+    KIND_LINGER,        /* a struct linger */
+    KIND_STATE,         /* an int the socket reports, which none can set */
+    KIND_CUSTOM,        /* the entry's set and get do it all */
+};
+
+/* How an int may come. */
+#define BYTE_OK 0x1u    /* as one byte too (IPv4's options, as Linux) */
+#define RESETS  0x2u    /* -1 sets the entry's reset value: Linux's default */
+
+struct sockopt {
+    int level;
+    int name;
+    unsigned on;        /* ON_*: the sockets that have it */
+    int refused_on_tcp; /* setsockopt()'s error on a TCP socket, where Linux
+                         * refuses one (multicast is for datagrams); or 0 */
+    enum kind kind;
+    unsigned flags;     /* BYTE_OK, RESETS */
+    size_t at;          /* where struct shunt_sockopts keeps the value */
+    int min, max;       /* KIND_INT: its range; KIND_BUFSIZE: min is the floor */
+    int reset;          /* RESETS: what -1 stands for */
+    /* An int (KIND_BOOL, _INT, _BUFSIZE) that setting does more with than
+     * keep it: keep the value, valid already, and do the rest. */
+    int (*store)(struct shunt_sock *s, const struct sockopt *o, int v);
+    /* The int getsockopt() reports where it is not the one kept
+     * (KIND_INT), or for KIND_STATE. */
+    int (*report)(struct shunt_sock *s);
+    /* KIND_CUSTOM; NULL: not in that direction (ENOPROTOOPT). */
+    int (*set)(struct shunt_sock *s, const struct sockopt *o, const void *val, socklen_t len);
+    int (*get)(struct shunt_sock *s, const struct sockopt *o, void *val, socklen_t *len);
+};
+
+/* ---- reading, keeping and reporting a value ------------------------------- */
+
+/* An int: Linux checks the length first, then reads (EFAULT); with
+ * BYTE_OK, a shorter value is its first byte. */
+static int read_int(const struct sockopt *o, const void *val, socklen_t len, int *out)
 {
+    if ((o->flags & BYTE_OK) && val != NULL && len >= 1 && len < sizeof(int)) {
+        *out = *(const unsigned char *)val;
+        return 0;
+    }
     if (len < sizeof(int))
         return -EINVAL;
     if (val == NULL)
@@ -54,17 +122,9 @@ static int get_int(const void *val, socklen_t len, int *out)
     return 0;
 }
 
-/* IPv4-level options may also come as one byte, which Linux accepts. */
-static int get_int_or_byte(const void *val, socklen_t len, int *out)
-{
-    if (val != NULL && len >= 1 && len < sizeof(int)) {
-        *out = *(const unsigned char *)val;
-        return 0;
-    }
-    return get_int(val, len, out);
-}
-
-static int get_timeval(const void *val, socklen_t len, struct timeval *out)
+/* A timeout: unlike an int, a NULL one is EFAULT before a short one is
+ * EINVAL. */
+static int read_timeval(const void *val, socklen_t len, struct timeval *out)
 {
     struct timeval tv;
 
@@ -83,309 +143,50 @@ static int get_timeval(const void *val, socklen_t len, struct timeval *out)
     return 0;
 }
 
-/* A buffer size as Linux stores it: doubled, with a floor. */
+/* SO_LINGER's value; l_onoff kept as 0 or 1, as getsockopt() reports it. */
+static int read_linger(const void *val, socklen_t len, struct linger *out)
+{
+    if (val == NULL)
+        return -EFAULT;
+    if (len < sizeof(*out))
+        return -EINVAL;
+    memcpy(out, val, sizeof(*out));
+    out->l_onoff = out->l_onoff != 0;
+    return 0;
+}
+
+/* A buffer size as Linux stores it: doubled, with a floor (which is what
+ * any negative size gets). */
 static int buffer_size(int val, int floor)
 {
     if (val > INT_MAX / 2)
         return INT_MAX;
+    if (val < 0)
+        return floor;
     return val * 2 < floor ? floor : val * 2;
 }
 
-/* ---- IPv4 multicast membership --------------------------------------------- */
-
-/* The group of an ip_mreq or ip_mreqn (both start with the group, then the
- * interface's address), which must be this host's, or any. */
-static int get_group(const void *val, socklen_t len, ip4_addr_t *group)
+/* Keep the int v, valid already, as o's kind keeps it. */
+static int store_value(struct shunt_sock *s, const struct sockopt *o, int v)
 {
-    struct ip_mreq mreq;
-    ip_addr_t iface;
+    void *field = (char *)&s->opt + o->at;
 
-    if (val == NULL)
-        return -EFAULT;
-    if (len < sizeof(mreq))
-        return -EINVAL;
-    memcpy(&mreq, val, sizeof(mreq));
-    ip4_addr_set_u32(group, mreq.imr_multiaddr.s_addr);
-    if (!ip4_addr_ismulticast(group))
-        return -EINVAL;
-    ip_addr_set_ip4_u32_val(iface, mreq.imr_interface.s_addr);
-    return shunt_addr_is_local(&iface) ? 0 : -ENODEV;
-}
-
-static int find_group(const struct shunt_sock *s, const ip4_addr_t *group)
-{
-    for (int i = 0; i < s->ngroups; i++)
-        if (ip4_addr_cmp(&s->groups[i], group))
-            return i;
-    return -1;
-}
-
-static int join(struct shunt_sock *s, const ip4_addr_t *group)
-{
-    struct netif *n = shunt_sock_netif();
-
-    if (find_group(s, group) >= 0)
-        return -EADDRINUSE;
-    if (s->ngroups == SHUNT_MAX_GROUPS)
-        return -ENOBUFS;
-    if (n == NULL || igmp_joingroup_netif(n, group) != ERR_OK)
-        return -ENOBUFS;
-    s->groups[s->ngroups++] = *group;
-    return 0;
-}
-
-static int leave(struct shunt_sock *s, const ip4_addr_t *group)
-{
-    int i = find_group(s, group);
-    struct netif *n = shunt_sock_netif();
-
-    if (i < 0)
-        return -EADDRNOTAVAIL;
-    if (n != NULL)
-        igmp_leavegroup_netif(n, group);
-    s->groups[i] = s->groups[--s->ngroups];
-    return 0;
-}
-
-void shunt_sockopt_leave_groups(struct shunt_sock *s)
-{
-    while (s->ngroups > 0)
-        leave(s, &s->groups[s->ngroups - 1]);
-}
-
-/* ---- setsockopt -------------------------------------------------------------- */
-
-static int set_socket_level(struct shunt_sock *s, int name, const void *val, socklen_t len)
-{
-    struct shunt_sockopts *o = &s->opt;
-    int v = 0, rc;
-
-    switch (name) {
-    case SO_RCVTIMEO:
-        return get_timeval(val, len, &o->rcvtimeo);
-    case SO_SNDTIMEO:
-        return get_timeval(val, len, &o->sndtimeo);
-    case SO_LINGER:
-        if (val == NULL)
-            return -EFAULT;
-        if (len < sizeof(struct linger))
-            return -EINVAL;
-        memcpy(&o->linger, val, sizeof(o->linger));
-        o->linger.l_onoff = o->linger.l_onoff != 0;
-        return 0;
-    case SO_REUSEADDR:
-    case SO_REUSEPORT:
-    case SO_KEEPALIVE:
-    case SO_BROADCAST:
-    case SO_RCVBUF:
-    case SO_SNDBUF:
+    switch (o->kind) {
+    case KIND_BOOL:
+        *(bool *)field = v != 0;
         break;
-    default:
-        return -ENOPROTOOPT;
+    case KIND_BUFSIZE: {
+        struct shunt_bufsize *b = field;
+        b->bytes = buffer_size(v, o->min);
+        b->set = true;
+        break;
     }
-    if ((rc = get_int(val, len, &v)) != 0)
-        return rc;
-    switch (name) {
-    case SO_REUSEADDR:
-        o->reuseaddr = v != 0;
-        break;
-    case SO_REUSEPORT:
-        o->reuseport = v != 0;
-        break;
-    case SO_KEEPALIVE:
-        o->keepalive = v != 0;
-        break;
-    case SO_BROADCAST:
-        o->broadcast = v != 0;
-        break;
-    case SO_RCVBUF:
-        o->rcvbuf = buffer_size(v, SOCK_MIN_RCVBUF);
-        o->rcvbuf_set = true;
-        if (s->type == SOCK_DGRAM && shunt_udp_resize(s) != 0)
-            return -ENOMEM;
-        break;
-    case SO_SNDBUF:
-        o->sndbuf = buffer_size(v, SOCK_MIN_SNDBUF);
-        o->sndbuf_set = true;
+    default:
+        *(int *)field = v;
         break;
     }
     return 0;
 }
-
-static int set_tcp_level(struct shunt_sock *s, int name, const void *val, socklen_t len)
-{
-    struct shunt_sockopts *o = &s->opt;
-    int v, rc;
-
-    if (s->type != SOCK_STREAM)
-        return -ENOPROTOOPT;
-    switch (name) {
-    case TCP_NODELAY:
-    case TCP_KEEPIDLE:
-    case TCP_KEEPINTVL:
-    case TCP_KEEPCNT:
-    case TCP_MAXSEG:
-        break;
-    default:
-        return -ENOPROTOOPT;
-    }
-    if ((rc = get_int(val, len, &v)) != 0)
-        return rc;
-    switch (name) {
-    case TCP_NODELAY:
-        o->nodelay = v != 0;
-        if (o->nodelay && s->pcb.tcp != NULL && s->state == SOCK_CONNECTED)
-            tcp_output(s->pcb.tcp);     /* as Linux: pending data goes now */
-        break;
-    case TCP_KEEPIDLE:
-        if (v < 1 || v > 32767)
-            return -EINVAL;
-        o->keepidle = v;
-        break;
-    case TCP_KEEPINTVL:
-        if (v < 1 || v > 32767)
-            return -EINVAL;
-        o->keepintvl = v;
-        break;
-    case TCP_KEEPCNT:
-        if (v < 1 || v > 127)
-            return -EINVAL;
-        o->keepcnt = v;
-        break;
-    case TCP_MAXSEG:
-        if (v < 88 || v > 32767)
-            return -EINVAL;
-        o->maxseg = v;
-        if (s->pcb.tcp != NULL && s->state == SOCK_CONNECTED && s->pcb.tcp->mss > v)
-            s->pcb.tcp->mss = (u16_t)v;
-        break;
-    }
-    return 0;
-}
-
-static int set_ip_level(struct shunt_sock *s, int name, const void *val, socklen_t len)
-{
-    struct shunt_sockopts *o = &s->opt;
-    ip4_addr_t group;
-    int v = 0, rc;
-
-    switch (name) {
-    case IP_ADD_MEMBERSHIP:
-    case IP_DROP_MEMBERSHIP:
-        if (s->type == SOCK_STREAM)
-            return -EPROTO;             /* as Linux: groups are for datagrams */
-        if ((rc = get_group(val, len, &group)) != 0)
-            return rc;
-        return name == IP_ADD_MEMBERSHIP ? join(s, &group) : leave(s, &group);
-    case IP_MULTICAST_IF: {
-        /* An in_addr, or the interface address of an ip_mreq or ip_mreqn
-         * (both have it second); INADDR_ANY lets the route choose. */
-        struct in_addr a;
-        if (s->type == SOCK_STREAM || len < sizeof(a))
-            return -EINVAL;
-        if (val == NULL)
-            return -EFAULT;
-        memcpy(&a, len >= sizeof(struct ip_mreq) ?
-                   (const void *)&((const struct ip_mreq *)val)->imr_interface : val, sizeof(a));
-        ip_addr_t ip;
-        ip_addr_set_ip4_u32_val(ip, a.s_addr);
-        if (a.s_addr != INADDR_ANY && !shunt_addr_is_local(&ip))
-            return -EADDRNOTAVAIL;
-        ip4_addr_set_u32(&o->mcast_if, a.s_addr);
-        return 0;
-    }
-    case IP_MULTICAST_TTL:
-        if (s->type == SOCK_STREAM)
-            return -EINVAL;
-        if ((rc = get_int_or_byte(val, len, &v)) != 0)
-            return rc;
-        if (v == -1)
-            v = 1;
-        if (v < 0 || v > 255)
-            return -EINVAL;
-        o->mcast_ttl = v;
-        return 0;
-    case IP_MULTICAST_LOOP:
-        if ((rc = get_int_or_byte(val, len, &v)) != 0)
-            return rc;
-        o->mcast_loop = v != 0;
-        return 0;
-    case IP_TTL:
-        if ((rc = get_int_or_byte(val, len, &v)) != 0)
-            return rc;
-        if (v == -1)
-            v = IP_DEFAULT_TTL;
-        if (v < 1 || v > 255)
-            return -EINVAL;
-        o->ttl = v;
-        return 0;
-    case IP_TOS:
-        if ((rc = get_int_or_byte(val, len, &v)) != 0)
-            return rc;
-        /* TCP keeps the ECN bits for itself (Linux). */
-        o->tos = s->type == SOCK_STREAM ? v & 0xfc : v & 0xff;
-        return 0;
-    default:
-        return -ENOPROTOOPT;
-    }
-}
-
-static int set_ipv6_level(struct shunt_sock *s, int name, const void *val, socklen_t len)
-{
-    int v, rc;
-
-    if (s->family != AF_INET6)
-        return -ENOPROTOOPT;
-    switch (name) {
-    case IPV6_V6ONLY:
-        if ((rc = get_int(val, len, &v)) != 0)
-            return rc;
-        if (s->bound)
-            return -EINVAL;             /* too late, as on Linux */
-        s->opt.v6only = v != 0;
-        return 0;
-    case IPV6_UNICAST_HOPS:
-        if ((rc = get_int(val, len, &v)) != 0)
-            return rc;
-        if (v == -1)
-            v = IP_DEFAULT_TTL;
-        if (v < 0 || v > 255)
-            return -EINVAL;
-        s->opt.ttl = v;
-        return 0;
-    default:
-        return -ENOPROTOOPT;
-    }
-}
-
-int shunt_sockopt_set(struct shunt_sock *s, int level, int name, const void *val,
-                      socklen_t len)
-{
-    int rc;
-
-    switch (level) {
-    case SOL_SOCKET:
-        rc = set_socket_level(s, name, val, len);
-        break;
-    case IPPROTO_TCP:
-        rc = set_tcp_level(s, name, val, len);
-        break;
-    case IPPROTO_IP:
-        rc = set_ip_level(s, name, val, len);
-        break;
-    case IPPROTO_IPV6:
-        rc = set_ipv6_level(s, name, val, len);
-        break;
-    default:
-        rc = -ENOPROTOOPT;
-        break;
-    }
-    if (rc == 0 && s->pcb.tcp != NULL)
-        s->proto->apply_options(s);
-    return rc;
-}
-
-/* ---- getsockopt -------------------------------------------------------------- */
 
 /* Copy size bytes of value out, truncated to *len; *len becomes the size. */
 static int put(const void *value, size_t size, void *val, socklen_t *len)
@@ -395,7 +196,8 @@ static int put(const void *value, size_t size, void *val, socklen_t *len)
     if ((int)*len < 0)
         return -EINVAL;
     socklen_t n = *len < size ? *len : (socklen_t)size;
-    memcpy(val, value, n);
+    if (n > 0)                          /* val may be NULL for none */
+        memcpy(val, value, n);
     *len = n;
     return 0;
 }
@@ -405,90 +207,287 @@ static int put_int(int v, void *val, socklen_t *len)
     return put(&v, sizeof(v), val, len);
 }
 
-/* lwIP's TCP states as Linux numbers them. */
-static const uint8_t linux_state[] = {
-    [CLOSED] = TCP_CLOSE,            [LISTEN] = TCP_LISTEN,
-    [SYN_SENT] = TCP_SYN_SENT,       [SYN_RCVD] = TCP_SYN_RECV,
-    [ESTABLISHED] = TCP_ESTABLISHED, [FIN_WAIT_1] = TCP_FIN_WAIT1,
-    [FIN_WAIT_2] = TCP_FIN_WAIT2,    [CLOSE_WAIT] = TCP_CLOSE_WAIT,
-    [CLOSING] = TCP_CLOSING,         [LAST_ACK] = TCP_LAST_ACK,
-    [TIME_WAIT] = TCP_TIME_WAIT,
-};
+/* ---- what is special about some options ----------------------------------- */
 
-/* TCP_INFO from what lwIP keeps of a connection. */
-static void tcp_info(const struct shunt_sock *s, struct tcp_info *ti)
+/* SO_RCVBUF also bounds a UDP socket's ring of datagrams: grow it. */
+static int store_rcvbuf(struct shunt_sock *s, const struct sockopt *o, int v)
 {
-    const struct tcp_pcb *pcb = s->pcb.tcp;
-    const uint32_t tick_us = TCP_SLOW_INTERVAL * 1000;
-
-    memset(ti, 0, sizeof(*ti));
-    if (pcb == NULL) {
-        ti->tcpi_state = TCP_CLOSE;
-        return;
-    }
-    ti->tcpi_state = linux_state[pcb->state];
-    if (s->state == SOCK_LISTEN) {
-        ti->tcpi_unacked = (uint32_t)s->accept_len;     /* as Linux reports a listener */
-        ti->tcpi_sacked = (uint32_t)s->backlog;
-        return;
-    }
-    ti->tcpi_retransmits = pcb->nrtx;
-    ti->tcpi_rto = (uint32_t)pcb->rto * tick_us;
-    ti->tcpi_snd_mss = pcb->mss;
-    ti->tcpi_rcv_mss = pcb->mss;
-    ti->tcpi_rtt = shunt_tcp_rtt_us(s, pcb, &ti->tcpi_rttvar);
-    ti->tcpi_snd_cwnd = pcb->mss ? pcb->cwnd / pcb->mss : 0;
-    ti->tcpi_snd_ssthresh = pcb->mss ? pcb->ssthresh / pcb->mss : 0;
-    ti->tcpi_unacked = pcb->snd_queuelen;
-    ti->tcpi_rcv_space = pcb->rcv_wnd;
-    if (pcb->flags & TF_TIMESTAMP)
-        ti->tcpi_options |= TCPI_OPT_TIMESTAMPS;
-    if (pcb->flags & TF_WND_SCALE) {
-        ti->tcpi_options |= TCPI_OPT_WSCALE;
-        ti->tcpi_snd_wscale = pcb->snd_scale & 0xf;
-        ti->tcpi_rcv_wscale = pcb->rcv_scale & 0xf;
-    }
+    store_value(s, o, v);
+    return s->type == SOCK_DGRAM ? shunt_udp_resize(s) : 0;
 }
 
-static int get_socket_level(struct shunt_sock *s, int name, void *val, socklen_t *len)
+/* TCP_NODELAY on: what is queued leaves now, as on Linux. */
+static int store_nodelay(struct shunt_sock *s, const struct sockopt *o, int v)
 {
-    const struct shunt_sockopts *o = &s->opt;
-    int err;
+    store_value(s, o, v);
+    if (s->opt.nodelay)
+        shunt_tcp_nodelay_on(s);
+    return 0;
+}
 
-    switch (name) {
-    case SO_TYPE:
-        return put_int(s->type, val, len);
-    case SO_DOMAIN:
-        return put_int(s->family, val, len);
-    case SO_PROTOCOL:
-        return put_int(s->type == SOCK_STREAM ? IPPROTO_TCP : IPPROTO_UDP, val, len);
-    case SO_ACCEPTCONN:
-        return put_int(s->state == SOCK_LISTEN, val, len);
-    case SO_ERROR:
-        err = s->so_error;
-        s->so_error = 0;
-        return put_int(err, val, len);
-    case SO_REUSEADDR:
-        return put_int(o->reuseaddr, val, len);
-    case SO_REUSEPORT:
-        return put_int(o->reuseport, val, len);
-    case SO_KEEPALIVE:
-        return put_int(o->keepalive, val, len);
-    case SO_BROADCAST:
-        return put_int(o->broadcast, val, len);
-    case SO_RCVBUF:
-        return put_int(o->rcvbuf, val, len);
-    case SO_SNDBUF:
-        return put_int(o->sndbuf, val, len);
-    case SO_RCVTIMEO:
-        return put(&o->rcvtimeo, sizeof(o->rcvtimeo), val, len);
-    case SO_SNDTIMEO:
-        return put(&o->sndtimeo, sizeof(o->sndtimeo), val, len);
-    case SO_LINGER:
-        return put(&o->linger, sizeof(o->linger), val, len);
-    default:
-        return -ENOPROTOOPT;
+static int store_maxseg(struct shunt_sock *s, const struct sockopt *o, int v)
+{
+    store_value(s, o, v);
+    shunt_tcp_maxseg_set(s);
+    return 0;
+}
+
+/* TCP keeps IP_TOS's ECN bits for itself (Linux). */
+static int store_tos(struct shunt_sock *s, const struct sockopt *o, int v)
+{
+    return store_value(s, o, s->type == SOCK_STREAM ? v & 0xfc : v & 0xff);
+}
+
+/* IPV6_V6ONLY chooses the pcb's address type: too late once bound (Linux). */
+static int store_v6only(struct shunt_sock *s, const struct sockopt *o, int v)
+{
+    if (s->bound)
+        return -EINVAL;
+    return store_value(s, o, v);
+}
+
+static int report_type(struct shunt_sock *s)
+{
+    return s->type;
+}
+
+static int report_domain(struct shunt_sock *s)
+{
+    return s->family;
+}
+
+static int report_protocol(struct shunt_sock *s)
+{
+    return s->type == SOCK_STREAM ? IPPROTO_TCP : IPPROTO_UDP;
+}
+
+static int report_acceptconn(struct shunt_sock *s)
+{
+    return shunt_tcp_listening(s);
+}
+
+static int report_maxseg(struct shunt_sock *s)
+{
+    return shunt_tcp_maxseg(s);
+}
+
+/* IP_ADD_MEMBERSHIP, IP_DROP_MEMBERSHIP: an ip_mreq or ip_mreqn (both start
+ * with the group, then the interface's address), whose interface must be
+ * this host's, or any. */
+static int set_membership(struct shunt_sock *s, const struct sockopt *o, const void *val,
+                          socklen_t len)
+{
+    struct ip_mreq mreq;
+    ip4_addr_t group;
+    ip_addr_t iface;
+
+    if (val == NULL)
+        return -EFAULT;
+    if (len < sizeof(mreq))
+        return -EINVAL;
+    memcpy(&mreq, val, sizeof(mreq));
+    ip4_addr_set_u32(&group, mreq.imr_multiaddr.s_addr);
+    if (!ip4_addr_ismulticast(&group))
+        return -EINVAL;
+    ip_addr_set_ip4_u32_val(iface, mreq.imr_interface.s_addr);
+    if (!shunt_addr_is_local(&iface))
+        return -ENODEV;
+    return o->name == IP_ADD_MEMBERSHIP ? shunt_udp_join(s, &group) : shunt_udp_leave(s, &group);
+}
+
+/* IP_MULTICAST_IF: an in_addr, or the interface address of an ip_mreq or
+ * ip_mreqn (both have it second); INADDR_ANY lets the route choose. */
+static int set_multicast_if(struct shunt_sock *s, const struct sockopt *o, const void *val,
+                            socklen_t len)
+{
+    struct in_addr a;
+    ip_addr_t ip;
+
+    (void)o;
+    if (len < sizeof(a))
+        return -EINVAL;
+    if (val == NULL)
+        return -EFAULT;
+    memcpy(&a, len >= sizeof(struct ip_mreq) ?
+               (const void *)&((const struct ip_mreq *)val)->imr_interface : val, sizeof(a));
+    ip_addr_set_ip4_u32_val(ip, a.s_addr);
+    if (a.s_addr != INADDR_ANY && !shunt_addr_is_local(&ip))
+        return -EADDRNOTAVAIL;
+    ip4_addr_set_u32(&s->opt.mcast_if, a.s_addr);
+    return 0;
+}
+
+static int get_multicast_if(struct shunt_sock *s, const struct sockopt *o, void *val,
+                            socklen_t *len)
+{
+    struct in_addr a = { ip4_addr_get_u32(&s->opt.mcast_if) };
+
+    (void)o;
+    return put(&a, sizeof(a), val, len);
+}
+
+static int get_tcp_info(struct shunt_sock *s, const struct sockopt *o, void *val,
+                        socklen_t *len)
+{
+    struct tcp_info ti;
+
+    (void)o;
+    shunt_tcp_info(s, &ti);
+    return put(&ti, sizeof(ti), val, len);
+}
+
+/* ---- the table ------------------------------------------------------------ */
+
+/* Every socket has SOL_SOCKET and IPPROTO_IP (an IPv6 socket talks IPv4 to
+ * v4-mapped peers), TCP sockets IPPROTO_TCP, IPv6 sockets IPPROTO_IPV6. */
+#define LEVEL_SOCKET(n) .level = SOL_SOCKET, .name = (n), .on = ON_PROTOCOLS | ON_FAMILIES
+#define LEVEL_IP(n)     .level = IPPROTO_IP, .name = (n), .on = ON_PROTOCOLS | ON_FAMILIES
+#define LEVEL_TCP(n)    .level = IPPROTO_TCP, .name = (n), .on = ON_TCP | ON_FAMILIES
+#define LEVEL_IPV6(n)   .level = IPPROTO_IPV6, .name = (n), .on = ON_PROTOCOLS | ON_INET6
+
+#define AT(field)           offsetof(struct shunt_sockopts, field)
+#define BOOL(f)             .kind = KIND_BOOL, .at = AT(f)
+#define INT(f, lo, hi)      .kind = KIND_INT, .at = AT(f), .min = (lo), .max = (hi)
+#define BUFSIZE(f, floor)   .kind = KIND_BUFSIZE, .at = AT(f), .min = (floor)
+#define TIMEVAL(f)          .kind = KIND_TIMEVAL, .at = AT(f)
+#define LINGER(f)           .kind = KIND_LINGER, .at = AT(f)
+#define STATE(fn)           .kind = KIND_STATE, .report = (fn)
+#define CUSTOM(setter, getter) .kind = KIND_CUSTOM, .set = (setter), .get = (getter)
+
+static const struct sockopt options[] = {
+    { LEVEL_SOCKET(SO_TYPE), STATE(report_type) },
+    { LEVEL_SOCKET(SO_DOMAIN), STATE(report_domain) },
+    { LEVEL_SOCKET(SO_PROTOCOL), STATE(report_protocol) },
+    { LEVEL_SOCKET(SO_ACCEPTCONN), STATE(report_acceptconn) },
+    { LEVEL_SOCKET(SO_ERROR), STATE(shunt_sock_take_error) },  /* reading clears it */
+    { LEVEL_SOCKET(SO_REUSEADDR), BOOL(reuseaddr) },
+    { LEVEL_SOCKET(SO_REUSEPORT), BOOL(reuseport) },
+    { LEVEL_SOCKET(SO_KEEPALIVE), BOOL(keepalive) },
+    { LEVEL_SOCKET(SO_BROADCAST), BOOL(broadcast) },
+    { LEVEL_SOCKET(SO_RCVBUF), BUFSIZE(rcvbuf, SOCK_MIN_RCVBUF), .store = store_rcvbuf },
+    { LEVEL_SOCKET(SO_SNDBUF), BUFSIZE(sndbuf, SOCK_MIN_SNDBUF) },
+    { LEVEL_SOCKET(SO_RCVTIMEO), TIMEVAL(rcvtimeo) },
+    { LEVEL_SOCKET(SO_SNDTIMEO), TIMEVAL(sndtimeo) },
+    { LEVEL_SOCKET(SO_LINGER), LINGER(linger) },
+
+    { LEVEL_TCP(TCP_NODELAY), BOOL(nodelay), .store = store_nodelay },
+    { LEVEL_TCP(TCP_KEEPIDLE), INT(keepidle, 1, KEEPIDLE_MAX) },
+    { LEVEL_TCP(TCP_KEEPINTVL), INT(keepintvl, 1, KEEPINTVL_MAX) },
+    { LEVEL_TCP(TCP_KEEPCNT), INT(keepcnt, 1, KEEPCNT_MAX) },
+    { LEVEL_TCP(TCP_MAXSEG), INT(maxseg, MAXSEG_MIN, MAXSEG_MAX), .store = store_maxseg,
+      .report = report_maxseg },
+    { LEVEL_TCP(TCP_INFO), CUSTOM(NULL, get_tcp_info) },
+
+    { LEVEL_IP(IP_TTL), INT(ttl, 1, 255), .flags = BYTE_OK | RESETS, .reset = IP_DEFAULT_TTL },
+    { LEVEL_IP(IP_TOS), INT(tos, INT_MIN, INT_MAX), .flags = BYTE_OK, .store = store_tos },
+    { LEVEL_IP(IP_MULTICAST_TTL), INT(mcast_ttl, 0, 255), .flags = BYTE_OK | RESETS, .reset = 1,
+      .refused_on_tcp = EINVAL },
+    { LEVEL_IP(IP_MULTICAST_LOOP), BOOL(mcast_loop), .flags = BYTE_OK },
+    { LEVEL_IP(IP_MULTICAST_IF), CUSTOM(set_multicast_if, get_multicast_if),
+      .refused_on_tcp = EINVAL },
+    { LEVEL_IP(IP_ADD_MEMBERSHIP), CUSTOM(set_membership, NULL), .refused_on_tcp = EPROTO },
+    { LEVEL_IP(IP_DROP_MEMBERSHIP), CUSTOM(set_membership, NULL), .refused_on_tcp = EPROTO },
+
+    { LEVEL_IPV6(IPV6_V6ONLY), BOOL(v6only), .store = store_v6only },
+    { LEVEL_IPV6(IPV6_UNICAST_HOPS), INT(ttl, 0, 255), .flags = RESETS, .reset = IP_DEFAULT_TTL },
+};
+#define NOPTIONS (sizeof(options) / sizeof(options[0]))
+
+/* ---- finding an option ---------------------------------------------------- */
+
+static bool has(const struct sockopt *o, const struct shunt_sock *s)
+{
+    unsigned protocol = s->type == SOCK_STREAM ? ON_TCP : ON_UDP;
+    unsigned family = s->family == AF_INET ? ON_INET : ON_INET6;
+
+    return (o->on & protocol) && (o->on & family);
+}
+
+/* The entry for level and name if s has that option, else NULL. */
+static const struct sockopt *find(const struct shunt_sock *s, int level, int name)
+{
+    for (size_t i = 0; i < NOPTIONS; i++)
+        if (options[i].level == level && options[i].name == name)
+            return has(&options[i], s) ? &options[i] : NULL;
+    return NULL;
+}
+
+/* Whether s has any option at level (getsockopt() tells the two apart). */
+static bool has_level(const struct shunt_sock *s, int level)
+{
+    for (size_t i = 0; i < NOPTIONS; i++)
+        if (options[i].level == level && has(&options[i], s))
+            return true;
+    return false;
+}
+
+/* ---- setsockopt and getsockopt -------------------------------------------- */
+
+static int set_value(struct shunt_sock *s, const struct sockopt *o, const void *val,
+                     socklen_t len)
+{
+    void *field = (char *)&s->opt + o->at;
+    int v, rc;
+
+    switch (o->kind) {
+    case KIND_BOOL:
+    case KIND_INT:
+    case KIND_BUFSIZE:
+        if ((rc = read_int(o, val, len, &v)) != 0)
+            return rc;
+        if ((o->flags & RESETS) && v == -1)
+            v = o->reset;
+        if (o->kind == KIND_INT && (v < o->min || v > o->max))
+            return -EINVAL;
+        return o->store != NULL ? o->store(s, o, v) : store_value(s, o, v);
+    case KIND_TIMEVAL:
+        return read_timeval(val, len, field);
+    case KIND_LINGER:
+        return read_linger(val, len, field);
+    case KIND_CUSTOM:
+        return o->set != NULL ? o->set(s, o, val, len) : -ENOPROTOOPT;
+    case KIND_STATE:
+        break;
     }
+    return -ENOPROTOOPT;
+}
+
+int shunt_sockopt_set(struct shunt_sock *s, int level, int name, const void *val,
+                      socklen_t len)
+{
+    const struct sockopt *o = find(s, level, name);
+
+    if (o == NULL)
+        return -ENOPROTOOPT;
+    if (o->refused_on_tcp != 0 && s->type == SOCK_STREAM)
+        return -o->refused_on_tcp;
+    int rc = set_value(s, o, val, len);
+    if (rc == 0)
+        s->proto->apply_options(s);
+    return rc;
+}
+
+static int get_value(struct shunt_sock *s, const struct sockopt *o, void *val, socklen_t *len)
+{
+    const void *field = (const char *)&s->opt + o->at;
+
+    switch (o->kind) {
+    case KIND_BOOL:
+        return put_int(*(const bool *)field, val, len);
+    case KIND_INT:
+        return put_int(o->report != NULL ? o->report(s) : *(const int *)field, val, len);
+    case KIND_BUFSIZE:
+        return put_int(((const struct shunt_bufsize *)field)->bytes, val, len);
+    case KIND_TIMEVAL:
+        return put(field, sizeof(struct timeval), val, len);
+    case KIND_LINGER:
+        return put(field, sizeof(struct linger), val, len);
+    case KIND_STATE:
+        return put_int(o->report(s), val, len);
+    case KIND_CUSTOM:
+        break;
+    }
+    return o->get != NULL ? o->get(s, o, val, len) : -ENOPROTOOPT;
 }
 
 /* getsockopt() at a level the socket lacks: IPv4 sockets say EOPNOTSUPP,
@@ -498,88 +497,15 @@ static int no_such_level(const struct shunt_sock *s)
     return s->family == AF_INET ? -EOPNOTSUPP : -ENOPROTOOPT;
 }
 
-static int get_tcp_level(struct shunt_sock *s, int name, void *val, socklen_t *len)
-{
-    const struct shunt_sockopts *o = &s->opt;
-
-    if (s->type != SOCK_STREAM)
-        return no_such_level(s);
-    switch (name) {
-    case TCP_NODELAY:
-        return put_int(o->nodelay, val, len);
-    case TCP_KEEPIDLE:
-        return put_int(o->keepidle, val, len);
-    case TCP_KEEPINTVL:
-        return put_int(o->keepintvl, val, len);
-    case TCP_KEEPCNT:
-        return put_int(o->keepcnt, val, len);
-    case TCP_MAXSEG:
-        /* Linux: the connection's MSS, or before one, what was asked (536). */
-        if (s->state == SOCK_CONNECTED && s->pcb.tcp != NULL)
-            return put_int(s->pcb.tcp->mss, val, len);
-        return put_int(o->maxseg ? o->maxseg : 536, val, len);
-    case TCP_INFO: {
-        struct tcp_info ti;
-        tcp_info(s, &ti);
-        return put(&ti, sizeof(ti), val, len);
-    }
-    default:
-        return -ENOPROTOOPT;
-    }
-}
-
-static int get_ip_level(struct shunt_sock *s, int name, void *val, socklen_t *len)
-{
-    const struct shunt_sockopts *o = &s->opt;
-
-    switch (name) {
-    case IP_TTL:
-        return put_int(o->ttl, val, len);
-    case IP_TOS:
-        return put_int(o->tos, val, len);
-    case IP_MULTICAST_TTL:
-        return put_int(o->mcast_ttl, val, len);
-    case IP_MULTICAST_LOOP:
-        return put_int(o->mcast_loop, val, len);
-    case IP_MULTICAST_IF: {
-        struct in_addr a = { ip4_addr_get_u32(&o->mcast_if) };
-        return put(&a, sizeof(a), val, len);
-    }
-    default:
-        return -ENOPROTOOPT;
-    }
-}
-
-static int get_ipv6_level(struct shunt_sock *s, int name, void *val, socklen_t *len)
-{
-    if (s->family != AF_INET6)
-        return no_such_level(s);
-    switch (name) {
-    case IPV6_V6ONLY:
-        return put_int(s->opt.v6only, val, len);
-    case IPV6_UNICAST_HOPS:
-        return put_int(s->opt.ttl, val, len);
-    default:
-        return -ENOPROTOOPT;
-    }
-}
-
 int shunt_sockopt_get(struct shunt_sock *s, int level, int name, void *val, socklen_t *len)
 {
     if (len == NULL)
         return -EFAULT;
     if ((int)*len < 0)
         return -EINVAL;
-    switch (level) {
-    case SOL_SOCKET:
-        return get_socket_level(s, name, val, len);
-    case IPPROTO_TCP:
-        return get_tcp_level(s, name, val, len);
-    case IPPROTO_IP:
-        return get_ip_level(s, name, val, len);
-    case IPPROTO_IPV6:
-        return get_ipv6_level(s, name, val, len);
-    default:
+    if (!has_level(s, level))
         return no_such_level(s);
-    }
+    const struct sockopt *o = find(s, level, name);
+    return o != NULL ? get_value(s, o, val, len) : -ENOPROTOOPT;
 }
+

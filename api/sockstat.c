@@ -12,7 +12,10 @@
 #include "lwip/udp.h"
 
 #include "sock.h"
+#include "sockstat.h"
+#include "tcp.h"
 #include "telemetry.h"
+#include "udp.h"
 
 /* Sockets per reply: telemetry's replies are at most 16 KiB. */
 #define PAGE 32
@@ -52,7 +55,9 @@ static void add_endpoints(struct rte_tel_data *d, const ip_addr_t *local, uint16
 static struct rte_tel_data *describe_tcp(const struct tcp_pcb *pcb)
 {
     struct rte_tel_data *d = rte_tel_data_alloc();
-    const struct shunt_sock *s = pcb->callback_arg;
+    /* A connection not accepted yet carries its listener's socket. */
+    const struct shunt_tcp_sock *t = pcb->callback_arg;
+    const struct shunt_sock *s = t != NULL ? &t->sock : NULL;
 
     rte_tel_data_start_dict(d);
     rte_tel_data_add_dict_string(d, "proto", IP_IS_V6_VAL(pcb->local_ip) ? "tcp6" : "tcp");
@@ -61,12 +66,12 @@ static struct rte_tel_data *describe_tcp(const struct tcp_pcb *pcb)
     if (pcb->state == LISTEN) {
         /* As ss: the accept queue, and the backlog. */
         add_endpoints(d, &pcb->local_ip, pcb->local_port, IP_ANY_TYPE, 0);
-        rte_tel_data_add_dict_u64(d, "recv_q", s != NULL ? (uint64_t)s->accept_len : 0);
-        rte_tel_data_add_dict_u64(d, "send_q", s != NULL ? (uint64_t)s->backlog : 0);
+        rte_tel_data_add_dict_u64(d, "recv_q", t != NULL ? (uint64_t)t->accept_len : 0);
+        rte_tel_data_add_dict_u64(d, "send_q", t != NULL ? (uint64_t)t->backlog : 0);
         return d;
     }
     add_endpoints(d, &pcb->local_ip, pcb->local_port, &pcb->remote_ip, pcb->remote_port);
-    rte_tel_data_add_dict_u64(d, "recv_q", s != NULL ? s->rx_bytes : 0);
+    rte_tel_data_add_dict_u64(d, "recv_q", t != NULL ? t->rx_bytes : 0);
     rte_tel_data_add_dict_u64(d, "send_q", TCP_SND_BUF - pcb->snd_buf);
     uint32_t var;
     rte_tel_data_add_dict_u64(d, "rtt_us", shunt_tcp_rtt_us(s, pcb, &var));
@@ -81,16 +86,16 @@ static struct rte_tel_data *describe_tcp(const struct tcp_pcb *pcb)
 static struct rte_tel_data *describe_udp(const struct udp_pcb *pcb)
 {
     struct rte_tel_data *d = rte_tel_data_alloc();
-    const struct shunt_sock *s = pcb->recv_arg;
+    const struct shunt_udp_sock *u = pcb->recv_arg;
 
     rte_tel_data_start_dict(d);
     rte_tel_data_add_dict_string(d, "proto", IP_IS_V6_VAL(pcb->local_ip) ? "udp6" : "udp");
-    rte_tel_data_add_dict_string(d, "state", s != NULL && s->udp_connected ? "ESTAB" : "UNCONN");
-    rte_tel_data_add_dict_int(d, "fd", s != NULL ? s->fd : -1);
+    rte_tel_data_add_dict_string(d, "state", u != NULL && u->connected ? "ESTAB" : "UNCONN");
+    rte_tel_data_add_dict_int(d, "fd", u != NULL ? u->sock.fd : -1);
     add_endpoints(d, &pcb->local_ip, pcb->local_port, &pcb->remote_ip, pcb->remote_port);
-    rte_tel_data_add_dict_u64(d, "recv_q", s != NULL ? s->dgram_charge : 0);
+    rte_tel_data_add_dict_u64(d, "recv_q", u != NULL ? u->rx_charge : 0);
     rte_tel_data_add_dict_u64(d, "send_q", 0);
-    rte_tel_data_add_dict_u64(d, "datagrams", s != NULL ? s->dgram_count : 0);
+    rte_tel_data_add_dict_u64(d, "datagrams", u != NULL ? u->rx_count : 0);
     return d;
 }
 

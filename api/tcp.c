@@ -15,72 +15,97 @@
  * ACKs: lwIP acknowledges every second segment by itself.  A lone segment's
  * ACK waits one loop turn, so a reply written in between carries it; failing
  * that it goes alone at the end of the next turn, not after lwIP's 100 ms.
+ *
+ * The protocol's operations are stream_* (lwIP's own are tcp_*), lwIP's
+ * callbacks on_*.  Every pcb the module hooks carries its struct
+ * shunt_tcp_sock as its callback argument.
  */
 #include <errno.h>
-#include <sys/epoll.h>
+#include <netinet/tcp.h>                /* struct tcp_info */
+#include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
+#include <sys/epoll.h>
+
+/* glibc's <netinet/tcp.h> still defines the historical TCP_MSS (512); the
+ * TCP_MSS lwIP's sizes are built on is lwipopts.h's. */
+#undef TCP_MSS
 
 #include "lwip/priv/tcp_priv.h"
+#include "lwip/prot/tcp.h"
 #include "lwip/tcp.h"
 
-#include "lwip/prot/tcp.h"
-
-#include "counters.h"
+#include "addr.h"
+#include "bind.h"
 #include "demux.h"
-#include "sock.h"
+#include "epoll.h"
+#include "counters.h"
+#include "tcp.h"
 
 /* The smallest window SO_RCVBUF can ask for. */
 #define MIN_WINDOW 4096
 
-/* The window a socket offers when SO_RCVBUF asks for less than TCP_WND. */
-static size_t window_for(const struct shunt_sock *s)
-{
-    size_t want = (size_t)s->opt.rcvbuf / 2;    /* Linux doubles what is set */
+/* Linux's SOMAXCONN: the backlog listen() is held to. */
+#define SOMAXCONN_LINUX 4096
 
-    if (!s->opt.rcvbuf_set || want >= TCP_WND)
+/* TCP_MAXSEG before a connection and without one asked for: TCP's
+ * default MSS (RFC 879), which Linux reports. */
+#define DEFAULT_MSS 536
+
+/* The window a socket offers when SO_RCVBUF asks for less than TCP_WND. */
+static size_t window_for(const struct shunt_tcp_sock *t)
+{
+    const struct shunt_bufsize *rcvbuf = &t->sock.opt.rcvbuf;
+    size_t want = (size_t)rcvbuf->bytes / 2;    /* Linux doubles what is set */
+
+    if (!rcvbuf->set || want >= TCP_WND)
         return TCP_WND;
     return want < MIN_WINDOW ? MIN_WINDOW : want;
 }
 
 /* ---- lwIP's callbacks ---------------------------------------------------- */
 
-static void remember_names(struct shunt_sock *s)
+static void remember_names(struct shunt_tcp_sock *t)
 {
-    struct tcp_pcb *pcb = s->pcb.tcp;
-
-    ip_addr_copy(s->local_ip, pcb->local_ip);
-    s->local_port = pcb->local_port;
-    if (s->state == SOCK_CONNECTED || s->state == SOCK_CONNECTING) {
-        ip_addr_copy(s->peer_ip, pcb->remote_ip);
-        s->peer_port = pcb->remote_port;
+    ip_addr_copy(t->local_ip, t->pcb->local_ip);
+    t->local_port = t->pcb->local_port;
+    if (t->state == SHUNT_TCP_CONNECTED || t->state == SHUNT_TCP_CONNECTING) {
+        ip_addr_copy(t->peer_ip, t->pcb->remote_ip);
+        t->peer_port = t->pcb->remote_port;
     }
 }
 
-/* The connection is up (either way): hold back window SO_RCVBUF denies. */
-static void established(struct shunt_sock *s)
+/* A connection's MSS brought down to what TCP_MAXSEG asks, if it asks less. */
+static void cap_mss(struct shunt_tcp_sock *t)
 {
-    shunt_demux_add(shunt_sock_demux(), s->pcb.tcp);
-    s->state = SOCK_CONNECTED;
-    s->bound = true;
-    s->rx_withheld = TCP_WND - window_for(s);
-    if (s->opt.maxseg != 0 && s->pcb.tcp->mss > s->opt.maxseg)
-        s->pcb.tcp->mss = (u16_t)s->opt.maxseg;
-    remember_names(s);
+    int maxseg = t->sock.opt.maxseg;
+
+    if (maxseg != 0 && t->pcb->mss > maxseg)
+        t->pcb->mss = (u16_t)maxseg;
+}
+
+/* The connection is up (either way): hold back window SO_RCVBUF denies. */
+static void established(struct shunt_tcp_sock *t)
+{
+    shunt_demux_add(shunt_sock_demux(), t->pcb);
+    t->state = SHUNT_TCP_CONNECTED;
+    t->sock.bound = true;
+    t->rx_withheld = TCP_WND - window_for(t);
+    cap_mss(t);
+    remember_names(t);
 }
 
 static err_t on_recv(void *arg, struct tcp_pcb *pcb, struct pbuf *p, err_t err)
 {
-    struct shunt_sock *s = arg;
+    struct shunt_tcp_sock *t = arg;
 
     (void)err;
     if (p == NULL) {                    /* the peer's FIN */
-        s->rd_shut = true;
-        s->peer_fin = true;
-        shunt_sock_wakeup(s);
+        t->sock.rd_shut = true;
+        t->peer_fin = true;
+        shunt_sock_wakeup(&t->sock);
         return ERR_OK;
     }
-    if (s->rx_discard) {                /* SHUT_RD: take it, and forget it */
+    if (t->rx_discard) {                /* SHUT_RD: take it, and forget it */
         tcp_recved(pcb, p->tot_len);
         pbuf_free(p);
         return ERR_OK;
@@ -97,46 +122,49 @@ static err_t on_recv(void *arg, struct tcp_pcb *pcb, struct pbuf *p, err_t err)
 
     /* Queue the pbufs as they are, one after another. */
     size_t len = p->tot_len;
-    if (s->rx_head == NULL)
-        s->rx_head = p;
+    if (t->rx_head == NULL)
+        t->rx_head = p;
     else
-        s->rx_tail->next = p;
+        t->rx_tail->next = p;
     while (p->next != NULL)
         p = p->next;
-    s->rx_tail = p;
-    s->rx_bytes += len;
+    t->rx_tail = p;
+    t->rx_bytes += len;
 
-    s->rx_turn = shunt_sock_turn_number();
-    shunt_sock_want_turn(s);
-    shunt_sock_wakeup(s);
+    t->rx_turn = shunt_sock_turn_number();
+    shunt_sock_want_turn(&t->sock);
+    shunt_sock_wakeup(&t->sock);
     return ERR_OK;
 }
 
 static err_t on_sent(void *arg, struct tcp_pcb *pcb, u16_t len)
 {
+    struct shunt_tcp_sock *t = arg;
+
     (void)pcb;
     (void)len;
-    shunt_sock_wakeup(arg);
+    shunt_sock_wakeup(&t->sock);
     return ERR_OK;
 }
 
 /* lwIP has freed the pcb already: forget it, keep the reason. */
 static void on_err(void *arg, err_t err)
 {
-    struct shunt_sock *s = arg;
+    struct shunt_tcp_sock *t = arg;
 
-    if (s == NULL)
+    if (t == NULL)
         return;
-    s->pcb.tcp = NULL;
-    if (s->state == SOCK_CONNECTING)
+    struct shunt_sock *s = &t->sock;
+    t->pcb = NULL;
+    if (t->state == SHUNT_TCP_CONNECTING)
         s->so_error = err == ERR_RST ? ECONNREFUSED : ETIMEDOUT;
     else if (err == ERR_RST)            /* after the peer's FIN (CLOSE_WAIT): a broken pipe */
-        s->so_error = s->peer_fin && !s->wr_shut ? EPIPE : ECONNRESET;
+        s->so_error = t->peer_fin && !s->wr_shut ? EPIPE : ECONNRESET;
     else if (err == ERR_ABRT)           /* lwIP gave up: retransmissions, keepalive */
         s->so_error = ETIMEDOUT;
     else if (err != ERR_CLSD)
         s->so_error = shunt_sock_errno(err);
-    s->state = SOCK_CLOSED;
+    t->state = SHUNT_TCP_CLOSED;
     s->rd_shut = true;
     s->wr_shut = true;
     shunt_sock_wakeup(s);
@@ -144,26 +172,27 @@ static void on_err(void *arg, err_t err)
 
 static err_t on_connected(void *arg, struct tcp_pcb *pcb, err_t err)
 {
-    struct shunt_sock *s = arg;
+    struct shunt_tcp_sock *t = arg;
 
     (void)pcb;
     (void)err;
-    established(s);
-    shunt_sock_wakeup(s);
+    established(t);
+    shunt_sock_wakeup(&t->sock);
     return ERR_OK;
 }
 
-static void hook(struct shunt_sock *s, struct tcp_pcb *pcb)
+/* Make pcb the socket's, its events the socket's callbacks. */
+static void attach_pcb(struct shunt_tcp_sock *t, struct tcp_pcb *pcb)
 {
-    s->pcb.tcp = pcb;
-    tcp_arg(pcb, s);
+    t->pcb = pcb;
+    tcp_arg(pcb, t);
     tcp_recv(pcb, on_recv);
     tcp_sent(pcb, on_sent);
     tcp_err(pcb, on_err);
 }
 
 /* Hand the pcb back to lwIP: its defaults drain whatever still arrives. */
-static void unhook(struct tcp_pcb *pcb)
+static void detach_pcb(struct tcp_pcb *pcb)
 {
     tcp_arg(pcb, NULL);
     tcp_recv(pcb, NULL);
@@ -171,52 +200,31 @@ static void unhook(struct tcp_pcb *pcb)
     tcp_err(pcb, NULL);
 }
 
-static err_t on_accept(void *arg, struct tcp_pcb *pcb, err_t err)
-{
-    struct shunt_sock *l = arg;
-
-    if (err != ERR_OK || pcb == NULL || l == NULL)
-        return ERR_VAL;
-    struct shunt_sock *c = shunt_sock_child(l);
-    if (c == NULL) {
-        tcp_abort(pcb);
-        return ERR_ABRT;
-    }
-    hook(c, pcb);
-    c->proto->apply_options(c);
-    established(c);
-
-    if (l->accept_tail != NULL)
-        l->accept_tail->accept_next = c;
-    else
-        l->accept_head = c;
-    l->accept_tail = c;
-    l->accept_len++;
-    shunt_sock_wakeup(l);
-    return ERR_OK;
-}
-
 /* ---- the protocol's operations ------------------------------------------- */
 
-static size_t msg_bytes(const struct msghdr *msg)
+static struct shunt_sock *stream_create(void)
 {
-    size_t n = 0;
+    struct shunt_tcp_sock *t = calloc(1, sizeof(*t));
 
-    for (size_t i = 0; i < msg->msg_iovlen; i++)
-        n += msg->msg_iov[i].iov_len;
-    return n;
+    return t != NULL ? &t->sock : NULL;
 }
 
-static void tcp_apply_options(struct shunt_sock *s)
+static void stream_destroy(struct shunt_sock *s)
 {
-    struct tcp_pcb *pcb = s->pcb.tcp;
+    free(shunt_tcp_of(s));
+}
+
+static void stream_apply_options(struct shunt_sock *s)
+{
+    struct shunt_tcp_sock *t = shunt_tcp_of(s);
+    struct tcp_pcb *pcb = t->pcb;
 
     if (pcb == NULL)
         return;
     shunt_bind_mark(s);
     pcb->ttl = (u8_t)s->opt.ttl;
     pcb->tos = (u8_t)s->opt.tos;
-    if (s->state == SOCK_LISTEN)
+    if (t->state == SHUNT_TCP_LISTEN)
         return;                         /* a listening pcb has nothing more */
     if (s->opt.keepalive)
         ip_set_option(pcb, SOF_KEEPALIVE);
@@ -231,95 +239,83 @@ static void tcp_apply_options(struct shunt_sock *s)
         tcp_nagle_enable(pcb);
 }
 
-static int tcp_open(struct shunt_sock *s)
+static int stream_open(struct shunt_sock *s)
 {
-    u8_t type = s->family == AF_INET ? IPADDR_TYPE_V4
-              : s->opt.v6only ? IPADDR_TYPE_V6 : IPADDR_TYPE_ANY;
-    struct tcp_pcb *pcb = tcp_new_ip_type(type);
+    struct tcp_pcb *pcb = tcp_new_ip_type(shunt_addr_type(s));
 
     if (pcb == NULL)
         return -ENOBUFS;
-    hook(s, pcb);
-    tcp_apply_options(s);
+    attach_pcb(shunt_tcp_of(s), pcb);
+    stream_apply_options(s);
     return 0;
 }
 
-static int tcp_do_bind(struct shunt_sock *s, const ip_addr_t *ip, uint16_t port)
+/* Bind the pcb: for bind(), or by itself for listen() and a new connect(). */
+static int stream_bind_pcb(struct shunt_tcp_sock *t, const ip_addr_t *ip, uint16_t port)
 {
-    ip_addr_t local = *ip;
+    err_t err = tcp_bind(t->pcb, ip, port);
 
-    if (s->family == AF_INET6 && s->opt.v6only && ip_addr_isany(ip))
-        ip_addr_copy(local, *IP6_ADDR_ANY);
-    err_t err = tcp_bind(s->pcb.tcp, &local, port);
     if (err == ERR_BUF)
         return -EADDRINUSE;             /* no ephemeral port left */
     if (err != ERR_OK)
         return -shunt_sock_errno(err);
-    s->bound = true;
-    remember_names(s);
+    t->sock.bound = true;
+    remember_names(t);
     return 0;
 }
 
 /* A fresh pcb for a socket whose connection is gone; it keeps the address
  * and port bind() named, as Linux keeps them (not those chosen for it). */
-static int reopen(struct shunt_sock *s)
+static int reopen(struct shunt_tcp_sock *t)
 {
-    if (s->pcb.tcp != NULL)
+    struct shunt_sock *s = &t->sock;
+
+    if (t->pcb != NULL)
         return 0;
     s->bound = false;
-    int rc = tcp_open(s);
-    if (rc == 0 && (s->addr_by_hand || s->port_by_hand)) {
-        const ip_addr_t *any = s->family == AF_INET ? IP4_ADDR_ANY : IP_ANY_TYPE;
-        rc = tcp_do_bind(s, s->addr_by_hand ? &s->local_ip : any,
-                         s->port_by_hand ? s->local_port : 0);
-    }
+    int rc = stream_open(s);
+    if (rc == 0 && (s->addr_by_hand || s->port_by_hand))
+        rc = stream_bind_pcb(t, s->addr_by_hand ? &t->local_ip : shunt_addr_any(s),
+                             s->port_by_hand ? t->local_port : 0);
     return rc;
 }
 
-static int tcp_bind_op(struct shunt_sock *s, const ip_addr_t *ip, uint16_t port)
+static int stream_bind(struct shunt_sock *s, const ip_addr_t *ip, uint16_t port)
 {
-    int rc = reopen(s);
+    struct shunt_tcp_sock *t = shunt_tcp_of(s);
+    int rc = reopen(t);
 
     if (rc < 0)
         return rc;
-    if (s->bound || s->state != SOCK_CLOSED)
+    if (t->state != SHUNT_TCP_CLOSED)
         return -EINVAL;
-    if (ip_addr_ismulticast(ip) || !shunt_addr_is_local(ip))
-        return -EADDRNOTAVAIL;
-    if (port != 0 && port < 1024 && geteuid() != 0)
-        return -EACCES;
     if ((rc = shunt_bind_check(s, ip, port)) != 0)
         return rc;
-    if ((rc = tcp_do_bind(s, ip, port)) == 0) {
-        s->addr_by_hand = !ip_addr_isany(ip);
-        s->port_by_hand = port != 0;
-    }
+    if ((rc = stream_bind_pcb(t, ip, port)) == 0)
+        shunt_bind_named(s, ip, port);
     return rc;
 }
-
-/* Linux's SOMAXCONN: the backlog listen() is held to. */
-#define SOMAXCONN_LINUX 4096
 
 /* ---- round-trip time ---------------------------------------------------- */
 
 /* The socket that owns pcb (a new connection's pcb carries its listener's
  * until accept() gives it one). */
-static struct shunt_sock *owner(const struct tcp_pcb *pcb)
+static struct shunt_tcp_sock *owner(const struct tcp_pcb *pcb)
 {
-    struct shunt_sock *s = pcb->callback_arg;
+    struct shunt_tcp_sock *t = pcb->callback_arg;
 
-    return s != NULL && s->pcb.tcp == pcb ? s : NULL;
+    return t != NULL && t->pcb == pcb ? t : NULL;
 }
 
 /* lwIP has just started timing this segment (it times one at a time and
  * forgets it on a retransmission, as Karn's rule says): time it too. */
 static void rtt_sent(const struct tcp_pcb *pcb, const struct tcp_hdr *hdr)
 {
-    struct shunt_sock *s;
+    struct shunt_tcp_sock *t;
 
-    if (pcb->rttest != 0 && pcb->rtseq == lwip_ntohl(hdr->seqno) && (s = owner(pcb)) != NULL) {
-        s->rtt_seq = pcb->rtseq;
-        s->rtt_sent_ns = shunt_sock_now_ns();
+    if (pcb->rttest != 0 && pcb->rtseq == lwip_ntohl(hdr->seqno) && (t = owner(pcb)) != NULL) {
+        t->rtt_seq = pcb->rtseq;
+        t->rtt_sent_ns = shunt_sock_now_ns();
     }
 }
 
@@ -327,31 +323,33 @@ static void rtt_sent(const struct tcp_pcb *pcb, const struct tcp_hdr *hdr)
  * does (and as lwIP will, in ticks, when it reads the same ACK). */
 static void rtt_acked(const struct tcp_pcb *pcb, const struct tcp_hdr *hdr)
 {
-    struct shunt_sock *s = owner(pcb);
+    struct shunt_tcp_sock *t = owner(pcb);
     u32_t ackno = hdr->ackno;           /* tcp_input has made it host order */
 
-    if (s == NULL || s->rtt_sent_ns == 0 || !(TCPH_FLAGS(hdr) & TCP_ACK) ||
-        pcb->rttest == 0 || pcb->rtseq != s->rtt_seq || !TCP_SEQ_LT(s->rtt_seq, ackno) ||
+    if (t == NULL || t->rtt_sent_ns == 0 || !(TCPH_FLAGS(hdr) & TCP_ACK) ||
+        pcb->rttest == 0 || pcb->rtseq != t->rtt_seq || !TCP_SEQ_LT(t->rtt_seq, ackno) ||
         TCP_SEQ_GT(ackno, pcb->snd_nxt))
         return;
-    uint32_t r = (uint32_t)LWIP_MIN((shunt_sock_now_ns() - s->rtt_sent_ns) / 1000, UINT32_MAX);
-    if (s->srtt_us == 0) {
-        s->srtt_us = LWIP_MAX(r, 1);
-        s->rttvar_us = r / 2;
+    uint32_t r = (uint32_t)LWIP_MIN((shunt_sock_now_ns() - t->rtt_sent_ns) / 1000, UINT32_MAX);
+    if (t->srtt_us == 0) {
+        t->srtt_us = LWIP_MAX(r, 1);
+        t->rttvar_us = r / 2;
     } else {
-        uint32_t diff = s->srtt_us > r ? s->srtt_us - r : r - s->srtt_us;
-        s->rttvar_us = s->rttvar_us - s->rttvar_us / 4 + diff / 4;
-        s->srtt_us = LWIP_MAX(s->srtt_us - s->srtt_us / 8 + r / 8, 1);
+        uint32_t diff = t->srtt_us > r ? t->srtt_us - r : r - t->srtt_us;
+        t->rttvar_us = t->rttvar_us - t->rttvar_us / 4 + diff / 4;
+        t->srtt_us = LWIP_MAX(t->srtt_us - t->srtt_us / 8 + r / 8, 1);
     }
-    s->rtt_sent_ns = 0;
+    t->rtt_sent_ns = 0;
 }
 
 uint32_t shunt_tcp_rtt_us(const struct shunt_sock *s, const struct tcp_pcb *pcb,
                           uint32_t *var_us)
 {
-    if (s != NULL && s->srtt_us != 0) {
-        *var_us = s->rttvar_us;
-        return s->srtt_us;
+    const struct shunt_tcp_sock *t = s != NULL ? shunt_tcp_of(s) : NULL;
+
+    if (t != NULL && t->srtt_us != 0) {
+        *var_us = t->rttvar_us;
+        return t->srtt_us;
     }
     /* lwIP keeps them scaled by 8 (sa) and 4 (sv). */
     *var_us = (uint32_t)(pcb->sv >> 2) * TCP_SLOW_INTERVAL * 1000;
@@ -367,9 +365,9 @@ err_t shunt_tcp_input(void *arg, struct tcp_pcb *pcb, const struct tcp_hdr *hdr)
     }
     if ((TCPH_FLAGS(hdr) & (TCP_SYN | TCP_ACK)) != TCP_SYN)
         return ERR_OK;
-    const struct shunt_sock *s = pcb->callback_arg;
+    const struct shunt_tcp_sock *l = pcb->callback_arg;
     /* Full means more than backlog waiting, so backlog + 1 fit (Linux). */
-    if (s == NULL || s->accept_len <= s->backlog)
+    if (l == NULL || l->accept_len <= l->backlog)
         return ERR_OK;
     shunt_sock_count_drop(SHUNT_DROP_BACKLOG_FULL);
     return ERR_ABRT;
@@ -381,96 +379,134 @@ void shunt_tcp_output(void *arg, const struct tcp_pcb *pcb, struct tcp_hdr *hdr)
     if (pcb != NULL && pcb->state != LISTEN)   /* a listener's pcb is the small kind */
         rtt_sent(pcb, hdr);
     /* No pcb: a reset for a port nobody listens on. */
-    const struct shunt_sock *s = pcb != NULL ? pcb->callback_arg : NULL;
-    if (s == NULL || !(TCPH_FLAGS(hdr) & TCP_SYN) || s->opt.maxseg == 0)
+    const struct shunt_tcp_sock *t = pcb != NULL ? pcb->callback_arg : NULL;
+    if (t == NULL || !(TCPH_FLAGS(hdr) & TCP_SYN) || t->sock.opt.maxseg == 0)
         return;
     /* lwIP puts the MSS option first in a SYN. */
     u32_t *mss = (u32_t *)(void *)(hdr + 1);
     u16_t built = (u16_t)(lwip_ntohl(*mss) & 0xffff);
-    if ((lwip_ntohl(*mss) >> 16) == 0x0204 && built > s->opt.maxseg)
-        *mss = TCP_BUILD_MSS_OPTION((u16_t)s->opt.maxseg);
+    if ((lwip_ntohl(*mss) >> 16) == 0x0204 && built > t->sock.opt.maxseg)
+        *mss = TCP_BUILD_MSS_OPTION((u16_t)t->sock.opt.maxseg);
 }
 
-static int tcp_listen_op(struct shunt_sock *s, int backlog)
+/* ---- listening and connecting ------------------------------------------- */
+
+/* lwIP accepted a connection: queue it, as its own socket, for accept(). */
+static err_t on_accept(void *arg, struct tcp_pcb *pcb, err_t err)
 {
+    struct shunt_tcp_sock *l = arg;
+
+    if (err != ERR_OK || pcb == NULL || l == NULL)
+        return ERR_VAL;
+    struct shunt_sock *child = shunt_sock_child(&l->sock);
+    if (child == NULL) {
+        tcp_abort(pcb);
+        return ERR_ABRT;
+    }
+    struct shunt_tcp_sock *c = shunt_tcp_of(child);
+    attach_pcb(c, pcb);
+    stream_apply_options(child);
+    established(c);
+
+    if (l->accept_tail != NULL)
+        l->accept_tail->accept_next = c;
+    else
+        l->accept_head = c;
+    l->accept_tail = c;
+    l->accept_len++;
+    shunt_sock_wakeup(&l->sock);
+    return ERR_OK;
+}
+
+static int stream_listen(struct shunt_sock *s, int backlog)
+{
+    struct shunt_tcp_sock *t = shunt_tcp_of(s);
+
     if (backlog < 0 || backlog > SOMAXCONN_LINUX)
         backlog = SOMAXCONN_LINUX;
-    if (s->state == SOCK_LISTEN) {
-        s->backlog = backlog;
+    if (t->state == SHUNT_TCP_LISTEN) {
+        t->backlog = backlog;
         return 0;
     }
-    if (s->state != SOCK_CLOSED)
+    if (t->state != SHUNT_TCP_CLOSED)
         return -EINVAL;
-    int rc = reopen(s);
+    int rc = reopen(t);
     if (rc == 0 && !s->bound)
-        rc = tcp_do_bind(s, s->family == AF_INET ? IP4_ADDR_ANY : IP_ANY_TYPE, 0);
+        rc = stream_bind_pcb(t, shunt_addr_any(s), 0);
     if (rc == 0)
-        rc = shunt_bind_check(s, &s->pcb.tcp->local_ip, s->pcb.tcp->local_port);
+        rc = shunt_bind_conflict(s, &t->pcb->local_ip, t->pcb->local_port);
     if (rc < 0)
         return rc;
 
     /* lwIP would refuse a second listener on the port (SO_REUSEPORT):
      * bind.c has already decided. */
-    ip_reset_option(s->pcb.tcp, SOF_REUSEADDR);
+    ip_reset_option(t->pcb, SOF_REUSEADDR);
     err_t err;
-    struct tcp_pcb *lpcb = tcp_listen_with_backlog_and_err(s->pcb.tcp, 0, &err);
+    struct tcp_pcb *lpcb = tcp_listen_with_backlog_and_err(t->pcb, 0, &err);
     if (lpcb == NULL) {
-        ip_set_option(s->pcb.tcp, SOF_REUSEADDR);
+        ip_set_option(t->pcb, SOF_REUSEADDR);
         return -shunt_sock_errno(err);
     }
-    s->pcb.tcp = lpcb;
-    s->state = SOCK_LISTEN;
-    s->backlog = backlog;
-    tcp_arg(lpcb, s);
+    t->pcb = lpcb;
+    t->state = SHUNT_TCP_LISTEN;
+    t->backlog = backlog;
+    tcp_arg(lpcb, t);
     tcp_accept(lpcb, on_accept);
     shunt_demux_listen(shunt_sock_demux(), lpcb);
     shunt_bind_mark(s);
     return 0;
 }
 
-static int tcp_accept_op(struct shunt_sock *s, struct shunt_sock **child)
+static int stream_accept(struct shunt_sock *s, struct shunt_sock **child)
 {
-    struct shunt_sock *c = s->accept_head;
+    struct shunt_tcp_sock *t = shunt_tcp_of(s), *c = t->accept_head;
 
     if (c == NULL)
         return -EAGAIN;
-    s->accept_head = c->accept_next;
-    if (s->accept_head == NULL)
-        s->accept_tail = NULL;
-    s->accept_len--;
+    t->accept_head = c->accept_next;
+    if (t->accept_head == NULL)
+        t->accept_tail = NULL;
+    t->accept_len--;
     c->accept_next = NULL;
-    *child = c;
+    *child = &c->sock;
     return 0;
 }
 
-static int tcp_connect_op(struct shunt_sock *s, const ip_addr_t *ip, uint16_t port)
+/* How a connect that is no longer under way ended, told once: 0, or its
+ * error; unknown when the error was read already (by SO_ERROR). */
+static int connect_result(struct shunt_tcp_sock *t, int unknown)
 {
+    t->connect_pending = false;
+    if (t->state == SHUNT_TCP_CONNECTED)
+        return 0;
+    int err = shunt_sock_take_error(&t->sock);
+    return -(err != 0 ? err : unknown);
+}
+
+static int stream_connect(struct shunt_sock *s, const ip_addr_t *ip, uint16_t port)
+{
+    struct shunt_tcp_sock *t = shunt_tcp_of(s);
+
     /* The call after an asynchronous connect finished reports how it did,
-     * once: 0, or its error, or (the error read already) that the attempt
-     * was aborted (Linux's connect(), called again). */
-    if (s->connect_pending && s->state != SOCK_CONNECTING) {
-        s->connect_pending = false;
-        if (s->state == SOCK_CONNECTED)
-            return 0;
-        int err = s->so_error != 0 ? s->so_error : ECONNABORTED;
-        s->so_error = 0;
-        return -err;
-    }
-    switch (s->state) {
-    case SOCK_CONNECTED:
-    case SOCK_LISTEN:
+     * or (the error read already) that the attempt was aborted (Linux's
+     * connect(), called again). */
+    if (t->connect_pending && t->state != SHUNT_TCP_CONNECTING)
+        return connect_result(t, ECONNABORTED);
+    switch (t->state) {
+    case SHUNT_TCP_CONNECTED:
+    case SHUNT_TCP_LISTEN:
         return -EISCONN;
-    case SOCK_CONNECTING:
+    case SHUNT_TCP_CONNECTING:
         return -EALREADY;
-    case SOCK_CLOSED:
+    case SHUNT_TCP_CLOSED:
         break;
     }
     if (ip == NULL)
         return -EAFNOSUPPORT;
-    int rc = reopen(s);
+    int rc = reopen(t);
     if (rc < 0)
         return rc;
-    if (s->family == AF_INET6 && s->opt.v6only && IP_IS_V4(ip))
+    if (!shunt_addr_reaches(s, ip))
         return -ENETUNREACH;
 
     ip_addr_t to = *ip;
@@ -481,70 +517,69 @@ static int tcp_connect_op(struct shunt_sock *s, const ip_addr_t *ip, uint16_t po
         ip_addr_copy_from_ip4(to, *netif_ip4_addr(n));
     }
     s->so_error = 0;
-    s->rd_shut = s->wr_shut = s->peer_fin = false;
-    s->rtt_sent_ns = 0;
-    s->srtt_us = s->rttvar_us = 0;
-    err_t err = tcp_connect(s->pcb.tcp, &to, port, on_connected);
+    s->rd_shut = s->wr_shut = t->peer_fin = false;
+    t->rtt_sent_ns = 0;
+    t->srtt_us = t->rttvar_us = 0;
+    err_t err = tcp_connect(t->pcb, &to, port, on_connected);
     /* ERR_BUF: no ephemeral port left; ERR_USE: this 4-tuple is taken. */
     if (err == ERR_BUF || err == ERR_USE)
         return -EADDRNOTAVAIL;
     if (err != ERR_OK)
         return err == ERR_RTE ? -ENETUNREACH : -shunt_sock_errno(err);
-    s->state = SOCK_CONNECTING;
-    shunt_demux_add(shunt_sock_demux(), s->pcb.tcp);        /* the SYN is out: replies find it by hash */
-    s->connect_pending = true;
+    t->state = SHUNT_TCP_CONNECTING;
+    shunt_demux_add(shunt_sock_demux(), t->pcb);            /* the SYN is out: replies find it by hash */
+    t->connect_pending = true;
     s->bound = true;
-    remember_names(s);
+    remember_names(t);
     shunt_sock_flush();                 /* the SYN leaves now */
     return -EINPROGRESS;
 }
 
-static int tcp_connected(struct shunt_sock *s)
+static int stream_connected(struct shunt_sock *s)
 {
-    if (s->state == SOCK_CONNECTING)
+    struct shunt_tcp_sock *t = shunt_tcp_of(s);
+
+    if (t->state == SHUNT_TCP_CONNECTING)
         return -EINPROGRESS;
-    s->connect_pending = false;         /* a blocking connect reports it now */
-    if (s->state == SOCK_CONNECTED)
-        return 0;
-    int err = s->so_error ? s->so_error : ECONNREFUSED;
-    s->so_error = 0;
-    return -err;
+    return connect_result(t, ECONNREFUSED);     /* a blocking connect reports it now */
 }
 
+/* ---- sending and receiving ---------------------------------------------- */
+
 /* Room in the send buffer for this socket (lwIP's, and SO_SNDBUF's). */
-static size_t send_room(const struct shunt_sock *s)
+static size_t send_room(const struct shunt_tcp_sock *t)
 {
-    const struct tcp_pcb *pcb = s->pcb.tcp;
+    const struct tcp_pcb *pcb = t->pcb;
+    const struct shunt_bufsize *sndbuf = &t->sock.opt.sndbuf;
     size_t room = pcb->snd_buf;
 
     if (pcb->snd_queuelen >= TCP_SND_QUEUELEN - 1)
         return 0;
-    if (s->opt.sndbuf_set) {
-        size_t queued = TCP_SND_BUF - pcb->snd_buf, limit = (size_t)s->opt.sndbuf / 2;
+    if (sndbuf->set) {
+        size_t queued = TCP_SND_BUF - pcb->snd_buf, limit = (size_t)sndbuf->bytes / 2;
         room = queued >= limit ? 0 : room < limit - queued ? room : limit - queued;
     }
     return room;
 }
 
-static ssize_t tcp_send(struct shunt_sock *s, const struct msghdr *msg, int flags,
-                        const ip_addr_t *to, uint16_t port)
+static ssize_t stream_send(struct shunt_sock *s, const struct msghdr *msg, int flags,
+                           const ip_addr_t *to, uint16_t port)
 {
+    struct shunt_tcp_sock *t = shunt_tcp_of(s);
+
     (void)to;
     (void)port;
-    if (s->so_error != 0) {
-        int err = s->so_error;
-        s->so_error = 0;
-        return -err;
-    }
-    if (s->state == SOCK_CONNECTING)
+    if (s->so_error != 0)
+        return -shunt_sock_take_error(s);
+    if (t->state == SHUNT_TCP_CONNECTING)
         return -EAGAIN;
-    if (s->state != SOCK_CONNECTED || s->wr_shut || s->pcb.tcp == NULL)
+    if (t->state != SHUNT_TCP_CONNECTED || s->wr_shut || t->pcb == NULL)
         return -EPIPE;
-    if (msg_bytes(msg) == 0)
+    if (shunt_iov_bytes(msg->msg_iov, msg->msg_iovlen) == 0)
         return 0;
 
-    struct tcp_pcb *pcb = s->pcb.tcp;
-    size_t room = send_room(s), sent = 0;
+    struct tcp_pcb *pcb = t->pcb;
+    size_t room = send_room(t), sent = 0;
     for (size_t i = 0; i < msg->msg_iovlen && sent < room; i++) {
         const char *base = msg->msg_iov[i].iov_base;
         size_t left = msg->msg_iov[i].iov_len;
@@ -572,25 +607,25 @@ queued:
 }
 
 /* Open the window for n bytes read, less what SO_RCVBUF holds back. */
-static void credit(struct shunt_sock *s, size_t n)
+static void credit(struct shunt_tcp_sock *t, size_t n)
 {
-    size_t held = LWIP_MIN(n, s->rx_withheld);
+    size_t held = LWIP_MIN(n, t->rx_withheld);
 
-    s->rx_withheld -= held;
+    t->rx_withheld -= held;
     n -= held;
-    while (n > 0 && s->pcb.tcp != NULL) {
+    while (n > 0 && t->pcb != NULL) {
         u16_t part = (u16_t)LWIP_MIN(n, 0xffff);
-        tcp_recved(s->pcb.tcp, part);
+        tcp_recved(t->pcb, part);
         n -= part;
     }
 }
 
 /* Take n bytes off the front of the receive queue (copying them to iov
  * unless iov is NULL); with peek, leave them there. */
-static size_t take(struct shunt_sock *s, const struct msghdr *msg, size_t n, bool peek)
+static size_t take(struct shunt_tcp_sock *t, const struct msghdr *msg, size_t n, bool peek)
 {
-    struct pbuf *q = s->rx_head;
-    size_t off = s->rx_off, done = 0, iv = 0, ivoff = 0;
+    struct pbuf *q = t->rx_head;
+    size_t off = t->rx_off, done = 0, iv = 0, ivoff = 0;
 
     while (done < n && q != NULL) {
         size_t chunk = LWIP_MIN(q->len - off, n - done);
@@ -613,90 +648,53 @@ static size_t take(struct shunt_sock *s, const struct msghdr *msg, size_t n, boo
             if (!peek) {
                 q->next = NULL;
                 pbuf_free(q);
-                s->rx_head = next;
+                t->rx_head = next;
             }
             q = next;
             off = 0;
         }
     }
     if (!peek) {
-        s->rx_off = (uint16_t)off;
-        if (s->rx_head == NULL) {
-            s->rx_tail = NULL;
-            s->rx_off = 0;
+        t->rx_off = (uint16_t)off;
+        if (t->rx_head == NULL) {
+            t->rx_tail = NULL;
+            t->rx_off = 0;
         }
-        s->rx_bytes -= done;
-        credit(s, done);
+        t->rx_bytes -= done;
+        credit(t, done);
     }
     return done;
 }
 
-static ssize_t tcp_recv_op(struct shunt_sock *s, struct msghdr *msg, int flags)
+static ssize_t stream_recv(struct shunt_sock *s, struct msghdr *msg, int flags)
 {
+    struct shunt_tcp_sock *t = shunt_tcp_of(s);
+
     msg->msg_namelen = 0;
-    if (s->state == SOCK_LISTEN)
+    if (t->state == SHUNT_TCP_LISTEN)
         return -ENOTCONN;
-    size_t want = msg_bytes(msg);
-    if (s->rx_bytes == 0) {
-        if (s->peer_fin)                /* the stream ended, whatever came after */
+    size_t want = shunt_iov_bytes(msg->msg_iov, msg->msg_iovlen);
+    if (t->rx_bytes == 0) {
+        if (t->peer_fin)                /* the stream ended, whatever came after */
             return 0;
-        if (s->so_error != 0) {
-            int err = s->so_error;
-            s->so_error = 0;
-            return -err;
-        }
+        if (s->so_error != 0)
+            return -shunt_sock_take_error(s);
         if (s->rd_shut)
             return 0;
-        if (s->state == SOCK_CLOSED)
-            return s->bound && s->peer_port != 0 ? 0 : -ENOTCONN;
+        if (t->state == SHUNT_TCP_CLOSED)
+            return s->bound && t->peer_port != 0 ? 0 : -ENOTCONN;
         return -EAGAIN;
     }
     /* Even a read of nothing waits for data, as Linux's does. */
-    want = LWIP_MIN(want, s->rx_bytes);
+    want = LWIP_MIN(want, t->rx_bytes);
     /* MSG_TRUNC on a stream throws the bytes away instead of copying. */
-    size_t n = take(s, (flags & MSG_TRUNC) ? NULL : msg, want, (flags & MSG_PEEK) != 0);
-    if (n > 0 && !(flags & MSG_PEEK) && s->pcb.tcp != NULL)
+    size_t n = take(t, (flags & MSG_TRUNC) ? NULL : msg, want, (flags & MSG_PEEK) != 0);
+    if (n > 0 && !(flags & MSG_PEEK) && t->pcb != NULL)
         shunt_sock_want_turn(s);        /* a window update may be due */
     return (ssize_t)n;
 }
 
-/* Drop what is queued and what comes after: SHUT_RD, or close. */
-static void discard_input(struct shunt_sock *s)
-{
-    take(s, NULL, s->rx_bytes, false);
-    s->rx_discard = true;
-}
-
-static int tcp_shutdown_op(struct shunt_sock *s, int how)
-{
-    switch (s->state) {
-    case SOCK_LISTEN:
-        if (how == SHUT_WR)
-            return 0;
-        s->proto->close(s, false);      /* shut for reading: stop listening */
-        return 0;
-    case SOCK_CONNECTING:
-        tcp_abort(s->pcb.tcp);          /* on_err forgets the pcb */
-        return 0;
-    case SOCK_CLOSED:
-        return -ENOTCONN;
-    case SOCK_CONNECTED:
-        break;
-    }
-    if (how != SHUT_WR) {
-        s->rd_shut = true;
-        discard_input(s);
-    }
-    if (how != SHUT_RD && !s->wr_shut && s->pcb.tcp != NULL) {
-        s->wr_shut = true;
-        err_t err = tcp_shutdown(s->pcb.tcp, 0, 1);
-        if (err != ERR_OK && err != ERR_CONN)
-            return -shunt_sock_errno(err);
-        shunt_sock_flush();             /* the FIN leaves now */
-    }
-    shunt_sock_wakeup(s);
-    return 0;
-}
+/* ---- shutting down and closing ------------------------------------------ */
 
 /* lwIP could not queue the FIN: it calls here until it can. */
 static err_t close_again(void *arg, struct tcp_pcb *pcb)
@@ -707,35 +705,36 @@ static err_t close_again(void *arg, struct tcp_pcb *pcb)
     return ERR_OK;
 }
 
-static void tcp_close_op(struct shunt_sock *s, bool abort)
+static void stream_close(struct shunt_sock *s, bool abort)
 {
-    struct tcp_pcb *pcb = s->pcb.tcp;
+    struct shunt_tcp_sock *t = shunt_tcp_of(s);
+    struct tcp_pcb *pcb = t->pcb;
 
-    if (s->state == SOCK_LISTEN) {
+    if (t->state == SHUNT_TCP_LISTEN) {
         /* Connections nobody accepted are reset, as Linux does. */
-        for (struct shunt_sock *c = s->accept_head, *next; c != NULL; c = next) {
+        for (struct shunt_tcp_sock *c = t->accept_head, *next; c != NULL; c = next) {
             next = c->accept_next;
-            c->proto->close(c, true);
-            shunt_sock_free(c);
+            stream_close(&c->sock, true);
+            shunt_sock_free(&c->sock);
         }
-        s->accept_head = s->accept_tail = NULL;
-        s->accept_len = 0;
+        t->accept_head = t->accept_tail = NULL;
+        t->accept_len = 0;
         tcp_arg(pcb, NULL);
         tcp_accept(pcb, NULL);
         tcp_close(pcb);
-        s->pcb.tcp = NULL;
-        s->state = SOCK_CLOSED;
+        t->pcb = NULL;
+        t->state = SHUNT_TCP_CLOSED;
         return;
     }
 
     /* Closing with unread data resets the connection (RFC 2525, Linux). */
-    bool unread = s->rx_bytes > 0;
-    take(s, NULL, s->rx_bytes, false);
-    s->pcb.tcp = NULL;
+    bool unread = t->rx_bytes > 0;
+    take(t, NULL, t->rx_bytes, false);
+    t->pcb = NULL;
     if (pcb == NULL)
         return;
-    unhook(pcb);
-    if (abort || unread || s->state == SOCK_CONNECTING) {
+    detach_pcb(pcb);
+    if (abort || unread || t->state == SHUNT_TCP_CONNECTING) {
         tcp_abort(pcb);
     } else if (tcp_close(pcb) != ERR_OK) {
         tcp_poll(pcb, close_again, 1);
@@ -743,71 +742,120 @@ static void tcp_close_op(struct shunt_sock *s, bool abort)
     shunt_sock_flush();
 }
 
-static uint32_t tcp_events(struct shunt_sock *s)
+/* Drop what is queued and what comes after: SHUT_RD. */
+static void discard_input(struct shunt_tcp_sock *t)
 {
+    take(t, NULL, t->rx_bytes, false);
+    t->rx_discard = true;
+}
+
+static int stream_shutdown(struct shunt_sock *s, int how)
+{
+    struct shunt_tcp_sock *t = shunt_tcp_of(s);
+
+    switch (t->state) {
+    case SHUNT_TCP_LISTEN:
+        if (how != SHUT_WR)
+            stream_close(s, false);     /* shut for reading: stop listening */
+        return 0;
+    case SHUNT_TCP_CONNECTING:
+        tcp_abort(t->pcb);              /* on_err forgets the pcb */
+        return 0;
+    case SHUNT_TCP_CLOSED:
+        return -ENOTCONN;
+    case SHUNT_TCP_CONNECTED:
+        break;
+    }
+    if (how != SHUT_WR) {
+        s->rd_shut = true;
+        discard_input(t);
+    }
+    if (how != SHUT_RD && !s->wr_shut && t->pcb != NULL) {
+        s->wr_shut = true;
+        err_t err = tcp_shutdown(t->pcb, 0, 1);
+        if (err != ERR_OK && err != ERR_CONN)
+            return -shunt_sock_errno(err);
+        shunt_sock_flush();             /* the FIN leaves now */
+    }
+    shunt_sock_wakeup(s);
+    return 0;
+}
+
+/* ---- state --------------------------------------------------------------- */
+
+static uint32_t stream_events(struct shunt_sock *s)
+{
+    struct shunt_tcp_sock *t = shunt_tcp_of(s);
     uint32_t ev = 0;
 
-    if (s->state == SOCK_LISTEN)
-        return s->accept_head != NULL ? EPOLLIN | EPOLLRDNORM : 0;
+    if (t->state == SHUNT_TCP_LISTEN)
+        return t->accept_head != NULL ? EPOLLIN | EPOLLRDNORM : 0;
     /* Linux's tcp_poll(), condition by condition. */
     if (s->so_error != 0)
         ev |= EPOLLERR;
-    if ((s->rd_shut && s->wr_shut) || s->state == SOCK_CLOSED)
+    if ((s->rd_shut && s->wr_shut) || t->state == SHUNT_TCP_CLOSED)
         ev |= EPOLLHUP;
     if (s->rd_shut)
         ev |= EPOLLIN | EPOLLRDNORM | EPOLLRDHUP;
-    if (s->state != SOCK_CONNECTING) {
-        if (s->rx_bytes > 0)
+    if (t->state != SHUNT_TCP_CONNECTING) {
+        if (t->rx_bytes > 0)
             ev |= EPOLLIN | EPOLLRDNORM;
-        if (s->wr_shut || s->state != SOCK_CONNECTED || s->pcb.tcp == NULL ||
-            (send_room(s) >= TCP_SNDLOWAT && s->pcb.tcp->snd_queuelen < TCP_SNDQUEUELOWAT))
+        if (s->wr_shut || t->state != SHUNT_TCP_CONNECTED || t->pcb == NULL ||
+            (send_room(t) >= TCP_SNDLOWAT && t->pcb->snd_queuelen < TCP_SNDQUEUELOWAT))
             ev |= EPOLLOUT | EPOLLWRNORM;
     }
     return ev;
 }
 
-static int tcp_name(struct shunt_sock *s, bool peer, ip_addr_t *ip, uint16_t *port)
+static int stream_name(struct shunt_sock *s, bool peer, ip_addr_t *ip, uint16_t *port)
 {
+    struct shunt_tcp_sock *t = shunt_tcp_of(s);
+
     if (peer) {
-        if (s->state != SOCK_CONNECTED)
+        if (t->state != SHUNT_TCP_CONNECTED)
             return -ENOTCONN;
-        ip_addr_copy(*ip, s->peer_ip);
-        *port = s->peer_port;
+        ip_addr_copy(*ip, t->peer_ip);
+        *port = t->peer_port;
         return 0;
     }
-    if (s->pcb.tcp != NULL)
-        remember_names(s);
-    ip_addr_copy(*ip, s->local_ip);
-    *port = s->local_port;
+    if (t->pcb != NULL)
+        remember_names(t);
+    ip_addr_copy(*ip, t->local_ip);
+    *port = t->local_port;
     return 0;
 }
 
-static int tcp_pending(struct shunt_sock *s)
+static int stream_pending(struct shunt_sock *s)
 {
-    if (s->state == SOCK_LISTEN)
+    struct shunt_tcp_sock *t = shunt_tcp_of(s);
+
+    if (t->state == SHUNT_TCP_LISTEN)
         return -EINVAL;
-    return (int)LWIP_MIN(s->rx_bytes, (size_t)INT32_MAX);
+    return (int)LWIP_MIN(t->rx_bytes, (size_t)INT32_MAX);
 }
 
-static size_t tcp_unacked(struct shunt_sock *s)
+static size_t stream_unacked(struct shunt_sock *s)
 {
-    if (s->pcb.tcp == NULL || s->state != SOCK_CONNECTED)
+    struct shunt_tcp_sock *t = shunt_tcp_of(s);
+
+    if (t->pcb == NULL || t->state != SHUNT_TCP_CONNECTED)
         return 0;
-    return TCP_SND_BUF - s->pcb.tcp->snd_buf;
+    return TCP_SND_BUF - t->pcb->snd_buf;
 }
 
 /*
  * End of a loop turn: send what the application wrote, and an ACK that has
  * waited a full turn for a reply to carry it.
  */
-static void tcp_turn(struct shunt_sock *s)
+static void stream_turn(struct shunt_sock *s)
 {
-    struct tcp_pcb *pcb = s->pcb.tcp;
+    struct shunt_tcp_sock *t = shunt_tcp_of(s);
+    struct tcp_pcb *pcb = t->pcb;
 
-    if (pcb == NULL || s->state == SOCK_LISTEN)
+    if (pcb == NULL || t->state == SHUNT_TCP_LISTEN)
         return;
     if (pcb->flags & TF_ACK_DELAY) {
-        if (s->rx_turn == shunt_sock_turn_number())
+        if (t->rx_turn == shunt_sock_turn_number())
             shunt_sock_want_turn(s);    /* give the application its turn */
         else
             tcp_ack_now(pcb);
@@ -816,20 +864,94 @@ static void tcp_turn(struct shunt_sock *s)
 }
 
 const struct shunt_proto shunt_tcp_proto = {
-    .open = tcp_open,
-    .bind = tcp_bind_op,
-    .listen = tcp_listen_op,
-    .accept = tcp_accept_op,
-    .connect = tcp_connect_op,
-    .connected = tcp_connected,
-    .send = tcp_send,
-    .recv = tcp_recv_op,
-    .shutdown = tcp_shutdown_op,
-    .close = tcp_close_op,
-    .events = tcp_events,
-    .name = tcp_name,
-    .pending = tcp_pending,
-    .unacked = tcp_unacked,
-    .apply_options = tcp_apply_options,
-    .turn = tcp_turn,
+    .create = stream_create,
+    .destroy = stream_destroy,
+    .open = stream_open,
+    .bind = stream_bind,
+    .listen = stream_listen,
+    .accept = stream_accept,
+    .connect = stream_connect,
+    .connected = stream_connected,
+    .send = stream_send,
+    .recv = stream_recv,
+    .shutdown = stream_shutdown,
+    .close = stream_close,
+    .events = stream_events,
+    .name = stream_name,
+    .pending = stream_pending,
+    .unacked = stream_unacked,
+    .apply_options = stream_apply_options,
+    .turn = stream_turn,
 };
+
+/* ---- for the options ------------------------------------------------------ */
+
+void shunt_tcp_nodelay_on(struct shunt_sock *s)
+{
+    struct shunt_tcp_sock *t = shunt_tcp_of(s);
+
+    if (t->pcb != NULL && t->state == SHUNT_TCP_CONNECTED)
+        tcp_output(t->pcb);
+}
+
+void shunt_tcp_maxseg_set(struct shunt_sock *s)
+{
+    struct shunt_tcp_sock *t = shunt_tcp_of(s);
+
+    if (t->pcb != NULL && t->state == SHUNT_TCP_CONNECTED)
+        cap_mss(t);
+}
+
+int shunt_tcp_maxseg(const struct shunt_sock *s)
+{
+    const struct shunt_tcp_sock *t = shunt_tcp_of(s);
+
+    if (t->state == SHUNT_TCP_CONNECTED && t->pcb != NULL)
+        return t->pcb->mss;
+    return s->opt.maxseg != 0 ? s->opt.maxseg : DEFAULT_MSS;
+}
+
+/* lwIP's TCP states as Linux numbers them. */
+static const uint8_t linux_state[] = {
+    [CLOSED] = TCP_CLOSE,            [LISTEN] = TCP_LISTEN,
+    [SYN_SENT] = TCP_SYN_SENT,       [SYN_RCVD] = TCP_SYN_RECV,
+    [ESTABLISHED] = TCP_ESTABLISHED, [FIN_WAIT_1] = TCP_FIN_WAIT1,
+    [FIN_WAIT_2] = TCP_FIN_WAIT2,    [CLOSE_WAIT] = TCP_CLOSE_WAIT,
+    [CLOSING] = TCP_CLOSING,         [LAST_ACK] = TCP_LAST_ACK,
+    [TIME_WAIT] = TCP_TIME_WAIT,
+};
+
+void shunt_tcp_info(const struct shunt_sock *s, struct tcp_info *ti)
+{
+    const struct shunt_tcp_sock *t = shunt_tcp_of(s);
+    const struct tcp_pcb *pcb = t->pcb;
+    const uint32_t tick_us = TCP_SLOW_INTERVAL * 1000;
+
+    memset(ti, 0, sizeof(*ti));
+    if (pcb == NULL) {
+        ti->tcpi_state = TCP_CLOSE;
+        return;
+    }
+    ti->tcpi_state = linux_state[pcb->state];
+    if (t->state == SHUNT_TCP_LISTEN) {
+        ti->tcpi_unacked = (uint32_t)t->accept_len;     /* as Linux reports a listener */
+        ti->tcpi_sacked = (uint32_t)t->backlog;
+        return;
+    }
+    ti->tcpi_retransmits = pcb->nrtx;
+    ti->tcpi_rto = (uint32_t)pcb->rto * tick_us;
+    ti->tcpi_snd_mss = pcb->mss;
+    ti->tcpi_rcv_mss = pcb->mss;
+    ti->tcpi_rtt = shunt_tcp_rtt_us(s, pcb, &ti->tcpi_rttvar);
+    ti->tcpi_snd_cwnd = pcb->mss ? pcb->cwnd / pcb->mss : 0;
+    ti->tcpi_snd_ssthresh = pcb->mss ? pcb->ssthresh / pcb->mss : 0;
+    ti->tcpi_unacked = pcb->snd_queuelen;
+    ti->tcpi_rcv_space = pcb->rcv_wnd;
+    if (pcb->flags & TF_TIMESTAMP)
+        ti->tcpi_options |= TCPI_OPT_TIMESTAMPS;
+    if (pcb->flags & TF_WND_SCALE) {
+        ti->tcpi_options |= TCPI_OPT_WSCALE;
+        ti->tcpi_snd_wscale = pcb->snd_scale & 0xf;
+        ti->tcpi_rcv_wscale = pcb->rcv_scale & 0xf;
+    }
+}

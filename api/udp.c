@@ -11,23 +11,36 @@
  * Linux: the data of calls that say more follows is held, and the next call
  * without it sends it all as one datagram, to where the first call said.
  * lwIP fragments datagrams longer than the MTU.
+ *
+ * The protocol's operations are dgram_* (lwIP's own are udp_*).  Every pcb
+ * carries its struct shunt_udp_sock as its receive argument.
  */
 #include <errno.h>
 #include <stdlib.h>
 #include <sys/epoll.h>
-#include <unistd.h>
 
+#include "lwip/igmp.h"
 #include "lwip/ip6.h"
 #include "lwip/udp.h"
 
+#include "addr.h"
+#include "bind.h"
+#include "epoll.h"
 #include "counters.h"
-#include "sock.h"
+#include "udp.h"
 
 /* What one received buffer costs a socket, as Linux's truesize of a frame. */
 #define BUFFER_CHARGE 2304
 /* The largest payloads lwIP can carry: 65,535 bytes of IP with headers. */
 #define MAX_PAYLOAD4 (0xffff - 20 - 8)
 #define MAX_PAYLOAD6 (0xffff - 40 - 8)
+
+/* A received datagram, waiting to be read. */
+struct shunt_dgram {
+    struct pbuf *p;
+    ip_addr_t from;
+    uint16_t port;
+};
 
 static size_t charge(const struct pbuf *p)
 {
@@ -37,46 +50,64 @@ static size_t charge(const struct pbuf *p)
 static void on_recv(void *arg, struct udp_pcb *pcb, struct pbuf *p, const ip_addr_t *addr,
                     u16_t port)
 {
-    struct shunt_sock *s = arg;
+    struct shunt_udp_sock *u = arg;
 
     (void)pcb;
-    if (s->rd_shut || s->dgram_count == s->dgram_cap ||
-        s->dgram_charge + charge(p) > (size_t)s->opt.rcvbuf) {
+    if (u->sock.rd_shut || u->rx_count == u->rx_cap ||
+        u->rx_charge + charge(p) > (size_t)u->sock.opt.rcvbuf.bytes) {
         pbuf_free(p);
         shunt_sock_count_drop(SHUNT_DROP_SOCKET_FULL);
         return;
     }
-    struct shunt_dgram *d = &s->dgrams[(s->dgram_head + s->dgram_count) % s->dgram_cap];
+    struct shunt_dgram *d = &u->rx_ring[(u->rx_head + u->rx_count) % u->rx_cap];
     d->p = p;
     ip_addr_copy(d->from, *addr);
     d->port = port;
-    s->dgram_count++;
-    s->dgram_charge += charge(p);
-    shunt_sock_wakeup(s);
+    u->rx_count++;
+    u->rx_charge += charge(p);
+    shunt_sock_wakeup(&u->sock);
 }
 
 int shunt_udp_resize(struct shunt_sock *s)
 {
-    unsigned cap = (unsigned)(s->opt.rcvbuf / BUFFER_CHARGE) + 1;
+    struct shunt_udp_sock *u = shunt_udp_of(s);
+    unsigned cap = (unsigned)(s->opt.rcvbuf.bytes / BUFFER_CHARGE) + 1;
 
-    if (cap <= s->dgram_cap)
+    if (cap <= u->rx_cap)
         return 0;
     struct shunt_dgram *ring = malloc(cap * sizeof(*ring));
     if (ring == NULL)
         return -ENOMEM;
-    for (unsigned i = 0; i < s->dgram_count; i++)
-        ring[i] = s->dgrams[(s->dgram_head + i) % s->dgram_cap];
-    free(s->dgrams);
-    s->dgrams = ring;
-    s->dgram_cap = cap;
-    s->dgram_head = 0;
+    for (unsigned i = 0; i < u->rx_count; i++)
+        ring[i] = u->rx_ring[(u->rx_head + i) % u->rx_cap];
+    free(u->rx_ring);
+    u->rx_ring = ring;
+    u->rx_cap = cap;
+    u->rx_head = 0;
     return 0;
 }
 
-static void udp_apply_options(struct shunt_sock *s)
+static struct shunt_sock *dgram_create(void)
 {
-    struct udp_pcb *pcb = s->pcb.udp;
+    struct shunt_udp_sock *u = calloc(1, sizeof(*u));
 
+    return u != NULL ? &u->sock : NULL;
+}
+
+static void dgram_destroy(struct shunt_sock *s)
+{
+    struct shunt_udp_sock *u = shunt_udp_of(s);
+
+    free(u->rx_ring);
+    free(u);
+}
+
+static void dgram_apply_options(struct shunt_sock *s)
+{
+    struct udp_pcb *pcb = shunt_udp_of(s)->pcb;
+
+    if (pcb == NULL)
+        return;
     shunt_bind_mark(s);
     if (s->opt.broadcast)
         ip_set_option(pcb, SOF_BROADCAST);
@@ -92,50 +123,35 @@ static void udp_apply_options(struct shunt_sock *s)
         udp_clear_flags(pcb, UDP_FLAGS_MULTICAST_LOOP);
 }
 
-/* A fresh, unbound pcb for s. */
-static int new_pcb(struct shunt_sock *s)
+/* A fresh, unbound pcb for the socket. */
+static int dgram_new_pcb(struct shunt_udp_sock *u)
 {
-    u8_t type = s->family == AF_INET ? IPADDR_TYPE_V4
-              : s->opt.v6only ? IPADDR_TYPE_V6 : IPADDR_TYPE_ANY;
-    struct udp_pcb *pcb = udp_new_ip_type(type);
+    struct udp_pcb *pcb = udp_new_ip_type(shunt_addr_type(&u->sock));
 
     if (pcb == NULL)
         return -ENOBUFS;
-    s->pcb.udp = pcb;
-    udp_recv(pcb, on_recv, s);
-    udp_apply_options(s);
+    u->pcb = pcb;
+    udp_recv(pcb, on_recv, u);
+    dgram_apply_options(&u->sock);
     return 0;
 }
 
-static int udp_open(struct shunt_sock *s)
+static int dgram_open(struct shunt_sock *s)
 {
     if (shunt_udp_resize(s) != 0)
         return -ENOMEM;
-    return new_pcb(s);
+    return dgram_new_pcb(shunt_udp_of(s));
 }
 
-static int udp_bind_op(struct shunt_sock *s, const ip_addr_t *ip, uint16_t port)
+static int dgram_bind(struct shunt_sock *s, const ip_addr_t *ip, uint16_t port)
 {
-    ip_addr_t local = *ip;
+    int rc = shunt_bind_check(s, ip, port);
 
-    if (s->bound)
-        return -EINVAL;
-    if (!shunt_addr_is_local(ip))
-        return -EADDRNOTAVAIL;
-    if (port != 0 && port < 1024 && geteuid() != 0)
-        return -EACCES;
-    if (s->family == AF_INET6 && s->opt.v6only && ip_addr_isany(ip))
-        ip_addr_copy(local, *IP6_ADDR_ANY);
-    int rc = shunt_bind_check(s, &local, port);
     if (rc != 0)
         return rc;
-    err_t err = udp_bind(s->pcb.udp, &local, port);
-    if (err != ERR_OK)
-        return err == ERR_USE ? -EADDRINUSE : -shunt_sock_errno(err);
-    s->bound = true;
-    s->addr_by_hand = !ip_addr_isany(ip);
-    s->port_by_hand = port != 0;
-    return 0;
+    if ((rc = -shunt_sock_errno(udp_bind(shunt_udp_of(s)->pcb, ip, port))) == 0)
+        shunt_bind_named(s, ip, port);
+    return rc;
 }
 
 /* The address this host sends to ip from (Linux binds it at connect). */
@@ -156,37 +172,42 @@ static bool source_for(const ip_addr_t *ip, ip_addr_t *src)
     return true;
 }
 
-static int udp_connect_op(struct shunt_sock *s, const ip_addr_t *ip, uint16_t port)
+/* connect(AF_UNSPEC): no default peer any more.  What connect() bound goes
+ * back, what bind() named stays (Linux). */
+static int dgram_disconnect(struct shunt_udp_sock *u)
 {
-    if (ip == NULL) {                   /* AF_UNSPEC: no default peer any more */
-        s->udp_connected = false;
-        udp_disconnect(s->pcb.udp);
-        /* What connect() bound goes back, what bind() named stays (Linux). */
-        ip_addr_t local;
-        if (s->addr_by_hand)
-            ip_addr_copy(local, s->pcb.udp->local_ip);
-        else if (s->family == AF_INET)
-            ip_addr_set_zero_ip4(&local);
-        else
-            ip_addr_copy(local, *IP_ANY_TYPE);
-        if (s->port_by_hand)
-            return -shunt_sock_errno(udp_bind(s->pcb.udp, &local, s->pcb.udp->local_port));
-        udp_remove(s->pcb.udp);
-        s->bound = s->addr_by_hand;
-        int rc = new_pcb(s);
-        if (rc == 0 && s->addr_by_hand)
-            ip_addr_copy(s->pcb.udp->local_ip, local);  /* bound at the next send */
-        return rc;
-    }
-    if (s->family == AF_INET6 && s->opt.v6only && IP_IS_V4(ip))
+    struct shunt_sock *s = &u->sock;
+    ip_addr_t local;
+
+    u->connected = false;
+    udp_disconnect(u->pcb);
+    /* A copy: the pcb may go. */
+    ip_addr_copy(local, *(s->addr_by_hand ? &u->pcb->local_ip : shunt_addr_any(s)));
+    if (s->port_by_hand)
+        return -shunt_sock_errno(udp_bind(u->pcb, &local, u->pcb->local_port));
+    udp_remove(u->pcb);
+    s->bound = s->addr_by_hand;
+    int rc = dgram_new_pcb(u);
+    if (rc == 0 && s->addr_by_hand)
+        ip_addr_copy(u->pcb->local_ip, local);  /* bound at the next send */
+    return rc;
+}
+
+static int dgram_connect(struct shunt_sock *s, const ip_addr_t *ip, uint16_t port)
+{
+    struct shunt_udp_sock *u = shunt_udp_of(s);
+
+    if (ip == NULL)
+        return dgram_disconnect(u);
+    if (!shunt_addr_reaches(s, ip))
         return -ENETUNREACH;
-    err_t err = udp_connect(s->pcb.udp, ip, port);
+    err_t err = udp_connect(u->pcb, ip, port);
     if (err != ERR_OK)
         return -shunt_sock_errno(err);
     ip_addr_t src;
-    if (!s->addr_by_hand && ip_addr_isany(&s->pcb.udp->local_ip) && source_for(ip, &src))
-        udp_bind(s->pcb.udp, &src, s->pcb.udp->local_port);
-    s->udp_connected = true;
+    if (!s->addr_by_hand && ip_addr_isany(&u->pcb->local_ip) && source_for(ip, &src))
+        udp_bind(u->pcb, &src, u->pcb->local_port);
+    u->connected = true;
     s->bound = true;
     return 0;
 }
@@ -199,18 +220,18 @@ bool shunt_udp_unreachable(void *arg, const ip_addr_t *local, uint16_t lport,
     (void)arg;
     (void)local;
     for (struct udp_pcb *pcb = udp_pcbs; pcb != NULL; pcb = pcb->next) {
-        struct shunt_sock *s = pcb->recv_arg;
-        if (s == NULL || !s->udp_connected || pcb->local_port != lport ||
+        struct shunt_udp_sock *u = pcb->recv_arg;
+        if (u == NULL || !u->connected || pcb->local_port != lport ||
             pcb->remote_port != rport || !ip_addr_cmp(&pcb->remote_ip, remote))
             continue;
-        s->so_error = ECONNREFUSED;
-        shunt_sock_wakeup(s);
+        u->sock.so_error = ECONNREFUSED;
+        shunt_sock_wakeup(&u->sock);
         taken = true;
     }
     return taken;
 }
 
-static int udp_connected(struct shunt_sock *s)
+static int dgram_connected(struct shunt_sock *s)
 {
     (void)s;
     return 0;
@@ -224,61 +245,57 @@ static bool is_broadcast(const ip_addr_t *ip)
     return IP_IS_V4(ip) && n != NULL && ip4_addr_isbroadcast(ip_2_ip4(ip), n);
 }
 
-static void drop_cork(struct shunt_sock *s)
+static void drop_cork(struct shunt_udp_sock *u)
 {
-    if (s->cork != NULL)
-        pbuf_free(s->cork);
-    s->cork = NULL;
+    if (u->cork != NULL)
+        pbuf_free(u->cork);
+    u->cork = NULL;
 }
 
 /* Where a new datagram goes: 0, or the errno Linux gives for it. */
-static int check_destination(struct shunt_sock *s, const ip_addr_t *to, uint16_t port)
+static int check_destination(struct shunt_udp_sock *u, const ip_addr_t *to, uint16_t port)
 {
-    if (to == NULL && !s->udp_connected)
+    if (to == NULL && !u->connected)
         return EDESTADDRREQ;
     if (to != NULL && port == 0)
         return EINVAL;
-    const ip_addr_t *dest = to != NULL ? to : &s->pcb.udp->remote_ip;
-    if (s->family == AF_INET6 && s->opt.v6only && IP_IS_V4(dest))
+    const ip_addr_t *dest = to != NULL ? to : &u->pcb->remote_ip;
+    if (!shunt_addr_reaches(&u->sock, dest))
         return ENETUNREACH;
-    if (is_broadcast(dest) && !s->opt.broadcast)
+    if (is_broadcast(dest) && !u->sock.opt.broadcast)
         return EACCES;
     return 0;
 }
 
-static ssize_t udp_send_op(struct shunt_sock *s, const struct msghdr *msg, int flags,
-                        const ip_addr_t *to, uint16_t port)
+static ssize_t dgram_send(struct shunt_sock *s, const struct msghdr *msg, int flags,
+                          const ip_addr_t *to, uint16_t port)
 {
-    struct udp_pcb *pcb = s->pcb.udp;
-    size_t total = 0;
+    struct shunt_udp_sock *u = shunt_udp_of(s);
+    struct udp_pcb *pcb = u->pcb;
     int rc;
 
-    if (s->so_error != 0) {
-        int err = s->so_error;
-        s->so_error = 0;
-        return -err;
-    }
+    if (s->so_error != 0)
+        return -shunt_sock_take_error(s);
     if ((flags & MSG_OOB) && s->family == AF_INET)
         return -EOPNOTSUPP;             /* IPv6's UDP ignores it (Linux) */
     if (s->wr_shut)
         return -EPIPE;
     /* A corked datagram keeps the destination it started with. */
-    if (s->cork == NULL) {
-        if ((rc = check_destination(s, to, port)) != 0)
+    if (u->cork == NULL) {
+        if ((rc = check_destination(u, to, port)) != 0)
             return -rc;
-        ip_addr_copy(s->cork_to, *(to != NULL ? to : &pcb->remote_ip));
-        s->cork_port = to != NULL ? port : pcb->remote_port;
+        ip_addr_copy(u->cork_to, *(to != NULL ? to : &pcb->remote_ip));
+        u->cork_port = to != NULL ? port : pcb->remote_port;
     }
-    for (size_t i = 0; i < msg->msg_iovlen; i++)
-        total += msg->msg_iov[i].iov_len;
-    size_t held = s->cork != NULL ? s->cork->tot_len : 0;
-    if (held + total > (IP_IS_V4(&s->cork_to) ? MAX_PAYLOAD4 : MAX_PAYLOAD6)) {
-        drop_cork(s);                   /* Linux drops what was held too */
+    size_t total = shunt_iov_bytes(msg->msg_iov, msg->msg_iovlen);
+    size_t held = u->cork != NULL ? u->cork->tot_len : 0;
+    if (held + total > (IP_IS_V4(&u->cork_to) ? MAX_PAYLOAD4 : MAX_PAYLOAD6)) {
+        drop_cork(u);                   /* Linux drops what was held too */
         return -EMSGSIZE;
     }
 
     /* The first piece has room for the headers; later ones are chained on. */
-    struct pbuf *p = pbuf_alloc(s->cork != NULL ? PBUF_RAW : PBUF_TRANSPORT, (u16_t)total,
+    struct pbuf *p = pbuf_alloc(u->cork != NULL ? PBUF_RAW : PBUF_TRANSPORT, (u16_t)total,
                                 PBUF_RAM);
     if (p == NULL)
         return -ENOBUFS;
@@ -287,18 +304,18 @@ static ssize_t udp_send_op(struct shunt_sock *s, const struct msghdr *msg, int f
         pbuf_take_at(p, msg->msg_iov[i].iov_base, (u16_t)msg->msg_iov[i].iov_len, (u16_t)off);
         off += msg->msg_iov[i].iov_len;
     }
-    if (s->cork == NULL)
-        s->cork = p;
+    if (u->cork == NULL)
+        u->cork = p;
     else if (total > 0)
-        pbuf_cat(s->cork, p);
+        pbuf_cat(u->cork, p);
     else
         pbuf_free(p);
     if (flags & MSG_MORE)
         return (ssize_t)total;
 
-    struct pbuf *dgram = s->cork;
-    s->cork = NULL;
-    err_t err = udp_sendto(pcb, dgram, &s->cork_to, s->cork_port);
+    struct pbuf *dgram = u->cork;
+    u->cork = NULL;
+    err_t err = udp_sendto(pcb, dgram, &u->cork_to, u->cork_port);
     pbuf_free(dgram);
     if (err != ERR_OK)
         return -shunt_sock_errno(err);
@@ -307,30 +324,36 @@ static ssize_t udp_send_op(struct shunt_sock *s, const struct msghdr *msg, int f
     return (ssize_t)total;
 }
 
-static void drop_head(struct shunt_sock *s)
+static void drop_head(struct shunt_udp_sock *u)
 {
-    struct shunt_dgram *d = &s->dgrams[s->dgram_head];
+    struct shunt_dgram *d = &u->rx_ring[u->rx_head];
 
-    s->dgram_charge -= charge(d->p);
+    u->rx_charge -= charge(d->p);
     pbuf_free(d->p);
     d->p = NULL;
-    s->dgram_head = (s->dgram_head + 1) % s->dgram_cap;
-    s->dgram_count--;
+    u->rx_head = (u->rx_head + 1) % u->rx_cap;
+    u->rx_count--;
 }
 
-static ssize_t udp_recv_op(struct shunt_sock *s, struct msghdr *msg, int flags)
+/* Drop every datagram waiting: SHUT_RD, or close. */
+static void drop_all(struct shunt_udp_sock *u)
 {
-    if (s->dgram_count == 0) {
+    while (u->rx_count > 0)
+        drop_head(u);
+}
+
+static ssize_t dgram_recv(struct shunt_sock *s, struct msghdr *msg, int flags)
+{
+    struct shunt_udp_sock *u = shunt_udp_of(s);
+
+    if (u->rx_count == 0) {
         msg->msg_namelen = 0;
-        if (s->so_error != 0) {
-            int err = s->so_error;
-            s->so_error = 0;
-            return -err;
-        }
+        if (s->so_error != 0)
+            return -shunt_sock_take_error(s);
         return s->rd_shut ? 0 : -EAGAIN;
     }
 
-    const struct shunt_dgram *d = &s->dgrams[s->dgram_head];
+    const struct shunt_dgram *d = &u->rx_ring[u->rx_head];
     size_t len = d->p->tot_len, done = 0;
     for (size_t i = 0; i < msg->msg_iovlen && done < len; i++) {
         u16_t n = (u16_t)LWIP_MIN(msg->msg_iov[i].iov_len, len - done);
@@ -343,19 +366,20 @@ static ssize_t udp_recv_op(struct shunt_sock *s, struct msghdr *msg, int flags)
     if (done < len)
         msg->msg_flags |= MSG_TRUNC;
     if (!(flags & MSG_PEEK))
-        drop_head(s);
+        drop_head(u);
     /* MSG_TRUNC asks for the datagram's real length. */
     return (flags & MSG_TRUNC) ? (ssize_t)len : (ssize_t)done;
 }
 
-static int udp_shutdown_op(struct shunt_sock *s, int how)
+static int dgram_shutdown(struct shunt_sock *s, int how)
 {
-    if (!s->udp_connected)
+    struct shunt_udp_sock *u = shunt_udp_of(s);
+
+    if (!u->connected)
         return -ENOTCONN;
     if (how != SHUT_WR) {
         s->rd_shut = true;
-        while (s->dgram_count > 0)
-            drop_head(s);
+        drop_all(u);
     }
     if (how != SHUT_RD)
         s->wr_shut = true;
@@ -363,22 +387,70 @@ static int udp_shutdown_op(struct shunt_sock *s, int how)
     return 0;
 }
 
-static void udp_close_op(struct shunt_sock *s, bool abort)
+/* ---- IPv4 multicast groups ------------------------------------------------ */
+
+static int find_group(const struct shunt_udp_sock *u, const ip4_addr_t *group)
 {
-    (void)abort;
-    drop_cork(s);
-    while (s->dgram_count > 0)
-        drop_head(s);
-    if (s->pcb.udp != NULL)
-        udp_remove(s->pcb.udp);
-    s->pcb.udp = NULL;
+    for (int i = 0; i < u->ngroups; i++)
+        if (ip4_addr_cmp(&u->groups[i], group))
+            return i;
+    return -1;
 }
 
-static uint32_t udp_events(struct shunt_sock *s)
+int shunt_udp_join(struct shunt_sock *s, const ip4_addr_t *group)
 {
+    struct shunt_udp_sock *u = shunt_udp_of(s);
+    struct netif *n = shunt_sock_netif();
+
+    if (find_group(u, group) >= 0)
+        return -EADDRINUSE;
+    if (u->ngroups == SHUNT_MAX_GROUPS)
+        return -ENOBUFS;
+    if (n == NULL || igmp_joingroup_netif(n, group) != ERR_OK)
+        return -ENOBUFS;
+    u->groups[u->ngroups++] = *group;
+    return 0;
+}
+
+int shunt_udp_leave(struct shunt_sock *s, const ip4_addr_t *group)
+{
+    struct shunt_udp_sock *u = shunt_udp_of(s);
+    int i = find_group(u, group);
+    struct netif *n = shunt_sock_netif();
+
+    if (i < 0)
+        return -EADDRNOTAVAIL;
+    if (n != NULL)
+        igmp_leavegroup_netif(n, group);
+    u->groups[i] = u->groups[--u->ngroups];
+    return 0;
+}
+
+static void leave_groups(struct shunt_udp_sock *u)
+{
+    while (u->ngroups > 0)
+        shunt_udp_leave(&u->sock, &u->groups[u->ngroups - 1]);
+}
+
+static void dgram_close(struct shunt_sock *s, bool abort)
+{
+    struct shunt_udp_sock *u = shunt_udp_of(s);
+
+    (void)abort;
+    leave_groups(u);
+    drop_cork(u);
+    drop_all(u);
+    if (u->pcb != NULL)
+        udp_remove(u->pcb);
+    u->pcb = NULL;
+}
+
+static uint32_t dgram_events(struct shunt_sock *s)
+{
+    struct shunt_udp_sock *u = shunt_udp_of(s);
     uint32_t ev = EPOLLOUT | EPOLLWRNORM;
 
-    if (s->dgram_count > 0 || s->rd_shut)
+    if (u->rx_count > 0 || s->rd_shut)
         ev |= EPOLLIN | EPOLLRDNORM;
     if (s->rd_shut)
         ev |= EPOLLRDHUP;
@@ -389,12 +461,13 @@ static uint32_t udp_events(struct shunt_sock *s)
     return ev;
 }
 
-static int udp_name(struct shunt_sock *s, bool peer, ip_addr_t *ip, uint16_t *port)
+static int dgram_name(struct shunt_sock *s, bool peer, ip_addr_t *ip, uint16_t *port)
 {
-    const struct udp_pcb *pcb = s->pcb.udp;
+    const struct shunt_udp_sock *u = shunt_udp_of(s);
+    const struct udp_pcb *pcb = u->pcb;
 
     if (peer) {
-        if (!s->udp_connected)
+        if (!u->connected)
             return -ENOTCONN;
         ip_addr_copy(*ip, pcb->remote_ip);
         *port = pcb->remote_port;
@@ -406,32 +479,37 @@ static int udp_name(struct shunt_sock *s, bool peer, ip_addr_t *ip, uint16_t *po
 }
 
 /* FIONREAD on a UDP socket: the size of the next datagram, as Linux. */
-static int udp_pending(struct shunt_sock *s)
+static int dgram_pending(struct shunt_sock *s)
 {
-    return s->dgram_count > 0 ? s->dgrams[s->dgram_head].p->tot_len : 0;
+    const struct shunt_udp_sock *u = shunt_udp_of(s);
+
+    return u->rx_count > 0 ? u->rx_ring[u->rx_head].p->tot_len : 0;
 }
 
-static size_t udp_unacked(struct shunt_sock *s)
+static size_t dgram_unacked(struct shunt_sock *s)
 {
     (void)s;
     return 0;
 }
 
 const struct shunt_proto shunt_udp_proto = {
-    .open = udp_open,
-    .bind = udp_bind_op,
+    .create = dgram_create,
+    .destroy = dgram_destroy,
+    .open = dgram_open,
+    .bind = dgram_bind,
     .listen = NULL,                     /* socket.c refuses: EOPNOTSUPP */
     .accept = NULL,
-    .connect = udp_connect_op,
-    .connected = udp_connected,
-    .send = udp_send_op,
-    .recv = udp_recv_op,
-    .shutdown = udp_shutdown_op,
-    .close = udp_close_op,
-    .events = udp_events,
-    .name = udp_name,
-    .pending = udp_pending,
-    .unacked = udp_unacked,
-    .apply_options = udp_apply_options,
+    .connect = dgram_connect,
+    .connected = dgram_connected,
+    .send = dgram_send,
+    .recv = dgram_recv,
+    .shutdown = dgram_shutdown,
+    .close = dgram_close,
+    .events = dgram_events,
+    .name = dgram_name,
+    .pending = dgram_pending,
+    .unacked = dgram_unacked,
+    .apply_options = dgram_apply_options,
     .turn = NULL,                       /* UDP sends at once: nothing waits */
 };
+

@@ -68,6 +68,20 @@ static err_t port_linkoutput(struct netif *netif, struct pbuf *p)
     return ERR_OK;
 }
 
+/* The pool is low below 1/8 of its mbufs, and never above 1,024 free. */
+#define LOW_MBUFS_FRACTION 8
+#define LOW_MBUFS_MIN 1024
+
+bool shunt_netif_mbufs_low(struct shunt_netif *sn)
+{
+    /* Counting free mbufs walks every core's cache: look every 64th time. */
+    if ((sn->low_asked++ & 63) != 0)
+        return sn->low;
+    unsigned free = rte_mempool_avail_count(sn->conf.pool);
+    sn->low = free < LOW_MBUFS_MIN || free < sn->conf.pool->size / LOW_MBUFS_FRACTION;
+    return sn->low;
+}
+
 /* ---- Receive ------------------------------------------------------------- */
 
 static void rx_drop(struct shunt_netif *sn, struct rte_mbuf *m, enum shunt_drop_cause cause)

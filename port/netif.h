@@ -86,6 +86,8 @@ struct shunt_netif {
     struct shunt_netif_upcalls upcalls;
     u16_t checksums;                    /* lwIP's NETIF_CHECKSUM_* flags, as set up */
     bool looping;                       /* lwIP's loopback is handing packets in */
+    unsigned low_asked;                 /* shunt_netif_mbufs_low: calls, and */
+    bool low;                           /* what it found when it last looked */
     uint16_t tx_count;                  /* frames waiting in tx_buf */
     struct rte_mbuf *tx_buf[SHUNT_TX_BUFFER];
 };
@@ -115,5 +117,12 @@ void shunt_netif_loop_input(struct shunt_netif *sn);
 
 /* Send what this turn produced. */
 void shunt_netif_flush(struct shunt_netif *sn);
+
+/*
+ * Whether the mbuf pool runs low (below 1/8 of it, and never above 1,024
+ * free): the layer above then moves received data out of its mbufs, so
+ * slow readers cannot starve the port of buffers to receive into.
+ */
+bool shunt_netif_mbufs_low(struct shunt_netif *sn);
 
 #endif /* SHUNT_NETIF_H */

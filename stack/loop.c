@@ -9,7 +9,9 @@
 #include "lwip/stats.h"
 #include "lwip/timeouts.h"
 
+#include "netif.h"
 #include "stack.h"
+#include "telemetry.h"
 
 /* lwIP's timers count whole milliseconds: look at them once a millisecond. */
 #define TIMER_LOOK_NS 1000000u
@@ -25,10 +27,48 @@ void shunt_loop_init(struct shunt_loop *l, struct shunt_netif *netif,
     l->in_turn = false;
 }
 
-void shunt_loop_set_output(struct shunt_loop *l, void (*fn)(void *arg), void *arg)
+void shunt_loop_set_output(struct shunt_loop *l,
+                           void (*fn)(void *arg, struct shunt_turn_work *w), void *arg)
 {
     l->output = fn;
     l->output_arg = arg;
+}
+
+void shunt_loop_want_turn(struct shunt_loop *l, struct shunt_turn_work *w)
+{
+    if (w->queued)
+        return;
+    w->queued = true;
+    w->next = l->work;
+    l->work = w;
+}
+
+void shunt_loop_forget(struct shunt_loop *l, struct shunt_turn_work *w)
+{
+    if (!w->queued)
+        return;
+    for (struct shunt_turn_work **p = &l->work; *p != NULL; p = &(*p)->next) {
+        if (*p == w) {
+            *p = w->next;
+            break;
+        }
+    }
+    w->queued = false;
+}
+
+/* The output step: each node queued gets its work done (and may queue
+ * itself again, for the next turn). */
+static void run_output(struct shunt_loop *l)
+{
+    struct shunt_turn_work *list = l->work;
+
+    l->work = NULL;
+    while (list != NULL) {
+        struct shunt_turn_work *w = list;
+        list = w->next;
+        w->queued = false;
+        l->output(l->output_arg, w);
+    }
 }
 
 void shunt_set_poll_hook(shunt_poll_hook fn, void *arg)
@@ -104,7 +144,7 @@ int shunt_loop_turn(struct shunt_loop *l)
     /* 4. What sockets queued since the last turn: data the application
      *    wrote, ACKs its replies did not carry. */
     if (l->output != NULL)
-        l->output(l->output_arg);
+        run_output(l);
 
     /* 5. Everything this turn produced goes down the pipeline in one burst. */
     shunt_netif_flush(sn);

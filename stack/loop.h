@@ -18,9 +18,17 @@
 #include <stdint.h>
 
 #include "clock.h"
-#include "netif.h"
 #include "shunt/shunt.h"
-#include "telemetry.h"
+
+struct shunt_netif;
+struct shunt_telemetry;
+
+/* Work a socket (or anything above) leaves for the end of the turn: a node
+ * it embeds, on the loop's list until the turn does it. */
+struct shunt_turn_work {
+    struct shunt_turn_work *next;
+    bool queued;
+};
 
 struct shunt_loop {
     struct shunt_netif *netif;
@@ -28,19 +36,28 @@ struct shunt_loop {
     struct shunt_telemetry *telemetry;
     shunt_poll_hook hook;               /* the application's */
     void *hook_arg;
-    void (*output)(void *arg);          /* the socket layer's */
+    /* The layer above's work for each queued node (output the application
+     * queued, pending ACKs), run just before the TX flush. */
+    void (*output)(void *arg, struct shunt_turn_work *w);
     void *output_arg;
+    struct shunt_turn_work *work;       /* queued for this turn's output step */
     uint64_t next_timer_look;           /* on the clock, in ns */
-    uint64_t turns;                     /* turns begun */
+    uint64_t turns;                     /* turns begun: the one under way */
     bool in_turn;
 };
 
 void shunt_loop_init(struct shunt_loop *l, struct shunt_netif *netif,
                      const struct shunt_clock *clock, struct shunt_telemetry *telemetry);
 
-/* The socket layer's work for each turn (output queued by the application,
- * pending ACKs), run just before the TX flush. */
-void shunt_loop_set_output(struct shunt_loop *l, void (*fn)(void *arg), void *arg);
+void shunt_loop_set_output(struct shunt_loop *l,
+                           void (*fn)(void *arg, struct shunt_turn_work *w), void *arg);
+
+/* Have fn run for w at the end of this turn (once, however often asked);
+ * a node the turn may run again must ask again. */
+void shunt_loop_want_turn(struct shunt_loop *l, struct shunt_turn_work *w);
+
+/* Take w off the list (its owner is going away). */
+void shunt_loop_forget(struct shunt_loop *l, struct shunt_turn_work *w);
 
 /* One turn.  Returns the number of frames received, or -EDEADLK when
  * called from inside a turn. */

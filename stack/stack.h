@@ -28,8 +28,6 @@
 #include "netif.h"
 #include "telemetry.h"
 
-struct shunt_sockets;
-
 struct shunt_instance {
     enum { STACK_DOWN, STACK_EAL, STACK_UP, STACK_OVER } state;
     unsigned id;                        /* the port queue it owns; names its DPDK
@@ -42,7 +40,6 @@ struct shunt_instance {
     struct shunt_faults faults;         /* in the pipeline while faults.on */
     struct shunt_loop loop;
     struct shunt_telemetry telemetry;
-    struct shunt_sockets *sockets;      /* the socket layer's state (api/), once attached */
 };
 
 /* The process's instance (whatever its state). */
