@@ -69,7 +69,7 @@ static uint16_t be16(const uint8_t *b)
 
 /* The frame's address as lwIP keeps one.  (One netif: lwIP keeps no
  * IPv6 zones, LWIP_IPV6_SCOPES is off.) */
-static void lwip_addr(bool v6, const uint8_t *b, ip_addr_t *ip)
+static void addr_as_lwip(bool v6, const uint8_t *b, ip_addr_t *ip)
 {
     if (!v6) {
         uint32_t a;
@@ -108,7 +108,7 @@ static bool has_listener(uint16_t port, const ip_addr_t *dst)
     return false;
 }
 
-static enum shunt_verdict tcp_segment(const struct shunt_classifier *c, const struct packet *pk,
+static enum shunt_verdict judge_tcp(const struct shunt_classifier *c, const struct packet *pk,
                                       struct shunt_class *out)
 {
     if (pk->l4_room < TCP_MIN || (pk->l4[12] >> 4) * 4u < TCP_MIN ||
@@ -122,7 +122,7 @@ static enum shunt_verdict tcp_segment(const struct shunt_classifier *c, const st
     if (out->pcb != NULL)
         return verdict(out, SHUNT_VERDICT_TCP);
     ip_addr_t dst;
-    lwip_addr(pk->v6, pk->dst, &dst);
+    addr_as_lwip(pk->v6, pk->dst, &dst);
     return verdict(out, has_listener(t.lport, &dst) ? SHUNT_VERDICT_TCP_LISTEN
                                                     : SHUNT_VERDICT_NO_SOCKET);
 }
@@ -134,8 +134,8 @@ static bool has_udp_socket(const struct shunt_classifier *c, const struct packet
 {
     ip_addr_t dst, src;
 
-    lwip_addr(pk->v6, pk->dst, &dst);
-    lwip_addr(pk->v6, pk->src, &src);
+    addr_as_lwip(pk->v6, pk->dst, &dst);
+    addr_as_lwip(pk->v6, pk->src, &src);
     for (const struct udp_pcb *pcb = udp_pcbs; pcb != NULL; pcb = pcb->next) {
         if (pcb->local_port != dport)
             continue;
@@ -160,7 +160,7 @@ static bool has_udp_socket(const struct shunt_classifier *c, const struct packet
     return false;
 }
 
-static enum shunt_verdict udp_datagram(const struct shunt_classifier *c, const struct packet *pk,
+static enum shunt_verdict judge_udp(const struct shunt_classifier *c, const struct packet *pk,
                                        struct shunt_class *out)
 {
     if (pk->l4_room < UDP_LEN)
@@ -175,8 +175,8 @@ static enum shunt_verdict udp_datagram(const struct shunt_classifier *c, const s
 static void quoted_udp(bool v6, const uint8_t *src, const uint8_t *dst, const uint8_t *udp,
                        struct shunt_class *out)
 {
-    lwip_addr(v6, src, &out->local);
-    lwip_addr(v6, dst, &out->remote);
+    addr_as_lwip(v6, src, &out->local);
+    addr_as_lwip(v6, dst, &out->remote);
     out->lport = be16(udp);
     out->rport = be16(udp + 2);
 }
@@ -230,7 +230,7 @@ static enum shunt_verdict icmp6(const uint8_t *ip6,
 /* ---- IPv4 ---------------------------------------------------------------------- */
 
 /* The destination is this host: its address, a broadcast, or a joined group. */
-static bool ip4_for_us(const struct shunt_classifier *c, const uint8_t *dst, bool *to_group)
+static bool ipv4_for_us(const struct shunt_classifier *c, const uint8_t *dst, bool *to_group)
 {
     const ip4_addr_t *ours = netif_ip4_addr(c->netif);
     ip4_addr_t d;
@@ -265,15 +265,15 @@ static enum shunt_verdict ipv4(const struct shunt_classifier *c, const uint8_t *
         return malformed(out, SHUNT_DROP_BAD_CHECKSUM);
 
     struct packet pk = { ip + hl, RTE_MIN(room, total) - hl, false, false, ip + 12, ip + 16 };
-    if (!ip4_for_us(c, pk.dst, &pk.to_group))
+    if (!ipv4_for_us(c, pk.dst, &pk.to_group))
         return not_ours(out);
     if ((be16(ip + 6) & (IP_MF | IP_OFFMASK)) != 0)
         return verdict(out, SHUNT_VERDICT_FRAGMENT);
     switch (ip[9]) {
     case IP_PROTO_TCP:
-        return tcp_segment(c, &pk, out);
+        return judge_tcp(c, &pk, out);
     case IP_PROTO_UDP:
-        return udp_datagram(c, &pk, out);
+        return judge_udp(c, &pk, out);
     case IP_PROTO_ICMP:
         return icmp4(pk.l4, total - hl, pk.l4_room, out);
     case IP_PROTO_IGMP:
@@ -285,7 +285,7 @@ static enum shunt_verdict ipv4(const struct shunt_classifier *c, const uint8_t *
 
 /* ---- IPv6 ---------------------------------------------------------------------- */
 
-static bool ip6_for_us(const struct shunt_classifier *c, const uint8_t *dst, bool *to_group)
+static bool ipv6_for_us(const struct shunt_classifier *c, const uint8_t *dst, bool *to_group)
 {
     ip6_addr_t d;
 
@@ -322,7 +322,7 @@ static enum shunt_verdict ipv6(const struct shunt_classifier *c, const uint8_t *
     room = RTE_MIN(room, total);
 
     struct packet pk = { NULL, 0, true, false, ip + 8, ip + 24 };
-    if (!ip6_for_us(c, pk.dst, &pk.to_group))
+    if (!ipv6_for_us(c, pk.dst, &pk.to_group))
         return not_ours(out);
     /* Past the extension headers that come before the transport's. */
     uint8_t next = ip[6];
@@ -345,9 +345,9 @@ static enum shunt_verdict ipv6(const struct shunt_classifier *c, const uint8_t *
             return malformed(out, SHUNT_DROP_TOO_BIG);
         return verdict(out, SHUNT_VERDICT_FRAGMENT);
     case IP6_NEXTH_TCP:
-        return tcp_segment(c, &pk, out);
+        return judge_tcp(c, &pk, out);
     case IP6_NEXTH_UDP:
-        return udp_datagram(c, &pk, out);
+        return judge_udp(c, &pk, out);
     case IP6_NEXTH_ICMP6:
         if (off != IP6_LEN)
             return verdict(out, SHUNT_VERDICT_ICMP);

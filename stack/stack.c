@@ -46,7 +46,7 @@ int shunt_stack_start_eal(const struct shunt_config *c)
     return 0;
 }
 
-static void netif_conf(const struct shunt_config *c, const struct shunt_dev *d,
+static void conf_for_netif(const struct shunt_config *c, const struct shunt_dev *d,
                        const char *demux_name, struct shunt_netif_conf *nc)
 {
     memset(nc, 0, sizeof(*nc));
@@ -129,7 +129,7 @@ int shunt_stack_start(void)
     shunt_clock_init(&in->clock);
     shunt_sys_set_clock(&in->clock);
     lwip_init();
-    netif_conf(c, &in->dev, demux_name, &nc);
+    conf_for_netif(c, &in->dev, demux_name, &nc);
     int rc = shunt_netif_add(&in->netif, &nc);
     if (rc != 0) {
         if (rc == -ENOMEM)
