@@ -1106,6 +1106,25 @@ END_TEST
 
 /* An IPv6 datagram socket sends to and connects to an IPv4 peer given as
  * a sockaddr_in, unless it is IPv6-only; it hears back v4-mapped. */
+/* An IPv6-only socket stays IPv6-only when connect(AF_UNSPEC) dissolves
+ * its association: its port's IPv4 side is free for another socket. */
+START_TEST(udp6_only_stays_so_after_disconnect)
+{
+    int only = sock(AF_INET6, SOCK_DGRAM), v4 = sock(AF_INET, SOCK_DGRAM);
+    int peer = bound(AF_INET6, SOCK_DGRAM);
+    struct addr wild = any(AF_INET6, 0), to = name_of(peer);
+    struct sockaddr un = { .sa_family = AF_UNSPEC };
+
+    setint(only, IPPROTO_IPV6, IPV6_V6ONLY, 1);
+    OK(shunt_bind(only, &wild.sa, wild.len));
+    struct addr mine = name_of(only);
+    OK(shunt_connect(only, &to.sa, to.len));
+    IS(0, shunt_connect(only, &un, sizeof(un)));
+    struct addr v4_same_port = any(AF_INET, port_in(&mine));
+    IS(0, shunt_bind(v4, &v4_same_port.sa, v4_same_port.len));
+}
+END_TEST
+
 START_TEST(udp6_takes_an_ipv4_peer)
 {
     int v4 = bound(AF_INET, SOCK_DGRAM), v6 = sock(AF_INET6, SOCK_DGRAM);
@@ -2035,6 +2054,9 @@ START_TEST(getsockopt_lengths)
     EQ(len, sizeof(int));
     len = 0;
     IS(0, shunt_getsockopt(fd, SOL_SOCKET, SO_TYPE, &v, &len));
+    EQ(len, 0);
+    /* No buffer at all, and room for nothing: nothing to write, no error. */
+    IS(0, shunt_getsockopt(fd, SOL_SOCKET, SO_TYPE, NULL, &len));
     EQ(len, 0);
     len = (socklen_t)-1;
     FAILS(EINVAL, shunt_getsockopt(fd, SOL_SOCKET, SO_TYPE, &v, &len));
@@ -3375,7 +3397,7 @@ int main(void)
                                       connect_again_after_failure);
     add_loop_tests(tc, EVERY_FAMILY_AND_TYPE, connect_bad_addresses);
     add_loop_tests(tc, BOTH_FAMILIES, udp_connect_and_disconnect, udp_connected_to_closed_port);
-    add_loop_tests(tc, ONE_CASE, udp6_takes_an_ipv4_peer);
+    add_loop_tests(tc, ONE_CASE, udp6_takes_an_ipv4_peer, udp6_only_stays_so_after_disconnect);
 
     tc = socket_case(s, "shutdown_close");
     add_loop_tests(tc, EVERY_FAMILY_AND_TYPE, shutdown_bad_how, shutdown_not_connected);
