@@ -42,8 +42,8 @@ struct shunt_class {
     enum shunt_verdict verdict;
     enum shunt_drop_cause cause;        /* NOT_OURS, ARP_OTHER, MALFORMED: what to count */
     bool l4_checked;                    /* the NIC found the TCP/UDP checksum good */
-    /* TCP, TCP_LISTEN, NO_SOCKET of TCP: what the demux found, and whether
-     * it answered for every connection (see port/demux.h). */
+    /* TCP, TCP_LISTEN, NO_SOCKET of TCP: the connection the demux found
+     * (port/demux.h), and that it looked (certain: lwIP need not). */
     struct tcp_pcb *pcb;
     bool certain;
     /* UNREACHABLE: the datagram the message is about, as this host sent it. */

@@ -12,7 +12,7 @@
 
 #include "lwip/priv/tcp_priv.h"
 #include "lwip/tcp.h"
-#include "netif/ethernet.h"
+#include "lwip/ip.h"
 
 /*
  * Below this many connections lwIP's walk beats a hash lookup.  Measured
@@ -161,7 +161,7 @@ unsigned shunt_demux_count(const struct shunt_demux *d)
 }
 
 /* Whether pcb is the connection t names (lwIP's own test, on the frame's bytes). */
-static bool same_connection(const struct tcp_pcb *pcb, const struct shunt_tuple *t)
+static inline bool same_connection(const struct tcp_pcb *pcb, const struct shunt_tuple *t)
 {
     if (pcb->local_port != t->lport || pcb->remote_port != t->rport ||
         IP_IS_V6_VAL(pcb->local_ip) != t->v6)
@@ -173,7 +173,7 @@ static bool same_connection(const struct tcp_pcb *pcb, const struct shunt_tuple 
            memcmp(ip_2_ip6(&pcb->remote_ip)->addr, t->raddr, 16) == 0;
 }
 
-static struct tcp_pcb *walk(struct tcp_pcb *list, const struct shunt_tuple *t)
+static inline __attribute__((always_inline)) struct tcp_pcb *walk(struct tcp_pcb *list, const struct shunt_tuple *t)
 {
     for (struct tcp_pcb *pcb = list; pcb != NULL; pcb = pcb->next)
         if (same_connection(pcb, t))
@@ -181,22 +181,18 @@ static struct tcp_pcb *walk(struct tcp_pcb *list, const struct shunt_tuple *t)
     return NULL;
 }
 
-struct tcp_pcb *shunt_demux_find(struct shunt_demux *d, const struct shunt_tuple *t,
-                                 bool *certain)
+struct tcp_pcb *shunt_demux_find(struct shunt_demux *d, const struct shunt_tuple *t)
 {
-    *certain = false;
     if (d->count >= DEMUX_MIN) {
         struct key k;
         tuple_key(t, &k);
         int32_t position = rte_hash_lookup(d->table, &k);
         if (position >= 0) {
             d->stats.hits++;
-            *certain = true;
             return d->entries[position].pcb;
         }
         if (d->all_hashed) {
             d->stats.misses++;
-            *certain = true;
             return NULL;
         }
     }
@@ -217,8 +213,8 @@ static void unlink_pcb(struct tcp_pcb **head, struct tcp_pcb *pcb, struct tcp_pc
 }
 
 /*
- * lwIP's input for one segment of pcb, with an active list of pcb alone (or
- * empty: pcb NULL, or not on the active list).  lwIP may take pcb off that
+ * lwIP's IP input for one segment of pcb, with an active list of pcb alone
+ * (or empty: pcb NULL, or not on the active list).  lwIP may take pcb off that
  * list (a reset, a close, TIME-WAIT, freed) and may put new pcbs on it;
  * afterwards the real list gets the same changes.
  */
@@ -227,12 +223,17 @@ err_t shunt_demux_input(struct pbuf *p, struct netif *netif, struct tcp_pcb *fou
     bool active = found != NULL && found->state != TIME_WAIT && found->state != CLOSED &&
                   found->state != LISTEN;
     struct tcp_pcb *pcb = active ? found : NULL;
+
+    /* First in the list already (a connection that was just busy): lwIP's
+     * walk ends where it starts. */
+    if (pcb != NULL && pcb == tcp_active_pcbs)
+        return ip_input(p, netif);
     struct tcp_pcb *list = tcp_active_pcbs, *next = pcb != NULL ? pcb->next : NULL;
 
     tcp_active_pcbs = pcb;
     if (pcb != NULL)
         pcb->next = NULL;
-    err_t err = ethernet_input(p, netif);
+    err_t err = ip_input(p, netif);
 
     /* What lwIP left: pcb still there or not, and anything it added. */
     bool kept = false;

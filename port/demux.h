@@ -7,15 +7,15 @@
  * is most of what a segment costs.  So Shunt keeps a hash of its connections,
  * each from its first segment on (the SYN it sends or answers).  The
  * classifier (port/classify.c) asks it which connection a segment belongs
- * to; when the hash answers, lwIP is handed an active list holding just that
- * pcb while it processes the segment, and the real list is put back
+ * to, and lwIP is handed an active list holding just that pcb while it
+ * processes the segment, and the real list is put back
  * afterwards - without the pcb, if lwIP closed it meanwhile, and with any pcb
  * lwIP added.  A segment the hash does not know belongs to no active
  * connection (a SYN for a listener, most often): lwIP is handed an empty
  * active list, and goes straight to TIME-WAIT and the listeners.
  *
- * It stays out of the way while there are few connections: walking lwIP's
- * lists is cheaper than a hash lookup then.
+ * While there are few connections it walks lwIP's lists instead of the
+ * hash, which is cheaper then; lwIP still walks no list of its own.
  */
 #ifndef SHUNT_DEMUX_H
 #define SHUNT_DEMUX_H
@@ -76,15 +76,17 @@ void shunt_demux_add(struct shunt_demux *d, struct tcp_pcb *pcb);
 void shunt_demux_listen(struct shunt_demux *d, struct tcp_pcb *lpcb);
 
 /*
- * The connection (active or in TIME-WAIT) a segment belongs to, or NULL.
- * *certain is true when the hash answered for every connection there is,
- * so lwIP need not walk its list: give the segment to shunt_demux_input.
+ * The connection (active or in TIME-WAIT) a segment belongs to, or NULL:
+ * from the hash, or while there are few connections (or the hash could not
+ * take them all) from a walk of lwIP's lists.  Either way the answer holds
+ * for lwIP too: give the segment to shunt_demux_input, and lwIP will not
+ * walk its active list again.
  */
-struct tcp_pcb *shunt_demux_find(struct shunt_demux *d, const struct shunt_tuple *t,
-                                 bool *certain);
+struct tcp_pcb *shunt_demux_find(struct shunt_demux *d, const struct shunt_tuple *t);
 
-/* lwIP's input for a frame whose connection the hash answered for: found
- * is what shunt_demux_find returned (NULL: none). */
+/* lwIP's IP input for a packet (its Ethernet header taken off) whose
+ * connection shunt_demux_find found (NULL: none): lwIP sees an active list
+ * of that connection alone, or an empty one. */
 err_t shunt_demux_input(struct pbuf *p, struct netif *netif, struct tcp_pcb *found);
 
 /* Connections in the hash. */

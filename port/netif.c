@@ -7,7 +7,9 @@
 #include <string.h>
 
 #include "lwip/etharp.h"
+#include "lwip/ip.h"
 #include "lwip/ethip6.h"
+#include "lwip/prot/ethernet.h"
 #include "lwip/prot/tcp.h"
 #include "netif/ethernet.h"
 
@@ -90,16 +92,28 @@ static void rx_drop(struct shunt_netif *sn, struct rte_mbuf *m, enum shunt_drop_
     rte_pktmbuf_free(m);
 }
 
-/* The frame is lwIP's: from here the pbuf owns the mbuf, and lwIP frees
- * it, whatever happens. */
-static void to_lwip(struct shunt_netif *sn, struct rte_mbuf *m, const struct shunt_class *v)
+/*
+ * The frame is lwIP's: from here the pbuf owns the mbuf, and lwIP frees it,
+ * whatever happens.  The classifier has read the link layer already, so an
+ * IP packet goes straight to lwIP's IP input - what ethernet_input would do
+ * after the same tests - and ARP goes through ethernet_input.
+ */
+static void to_lwip(struct shunt_netif *sn, struct rte_mbuf *m, enum shunt_verdict verdict,
+                    const struct shunt_class *v)
 {
-    if (sn->classifier.nic_checksums)
-        NETIF_SET_CHECKSUM_CTRL(&sn->netif, v->l4_checked ? sn->checksums & (u16_t)~CHECK_L4
-                                                          : sn->checksums);
     struct pbuf *p = shunt_pbuf_from_mbuf(m);
-    err_t err = v->certain ? shunt_demux_input(p, &sn->netif, v->pcb)
-                           : ethernet_input(p, &sn->netif);
+    err_t err;
+
+    if (verdict == SHUNT_VERDICT_ARP || verdict == SHUNT_VERDICT_ARP_OTHER) {
+        err = ethernet_input(p, &sn->netif);
+    } else {
+        if (sn->classifier.nic_checksums)
+            NETIF_SET_CHECKSUM_CTRL(&sn->netif, v->l4_checked ? sn->checksums & (u16_t)~CHECK_L4
+                                                              : sn->checksums);
+        p->if_idx = netif_get_index(&sn->netif);
+        pbuf_remove_header(p, SIZEOF_ETH_HDR);
+        err = v->certain ? shunt_demux_input(p, &sn->netif, v->pcb) : ip_input(p, &sn->netif);
+    }
     if (err != ERR_OK)
         pbuf_free(p);
 }
@@ -137,7 +151,7 @@ static void input_one(struct shunt_netif *sn, struct rte_mbuf *m)
     default:
         break;
     }
-    to_lwip(sn, m, &v);
+    to_lwip(sn, m, verdict, &v);
 }
 
 void shunt_netif_input(struct shunt_netif *sn, struct rte_mbuf **pkts, unsigned n)
