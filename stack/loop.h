@@ -63,10 +63,4 @@ void shunt_loop_forget(struct shunt_loop *l, struct shunt_turn_work *w);
  * called from inside a turn. */
 int shunt_loop_turn(struct shunt_loop *l);
 
-/* Whether a turn is under way (a call from the hook, or from lwIP). */
-static inline bool shunt_loop_busy(const struct shunt_loop *l)
-{
-    return l->in_turn;
-}
-
 #endif /* SHUNT_LOOP_H */
