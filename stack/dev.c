@@ -188,81 +188,6 @@ static int set_mac(uint16_t port, const char *name, const struct shunt_config *c
     return 0;
 }
 
-static int start(uint16_t port, const struct shunt_config *c, const char *pool_name,
-                 struct shunt_dev *d, struct why *why)
-{
-    char name[RTE_ETH_NAME_MAX_LEN];
-    int socket = rte_eth_dev_socket_id(port);
-    uint16_t rxd = (uint16_t)c->rx_ring, txd = (uint16_t)c->tx_ring;
-    int rc;
-
-    rte_eth_dev_get_name_by_port(port, name);
-    if (socket < 0)
-        socket = (int)rte_socket_id();
-    if (configure(port, c, d, why) != 0)
-        return -1;
-    if ((rc = rte_eth_dev_adjust_nb_rx_tx_desc(port, &rxd, &txd)) != 0)
-        return fail(why, -rc, "port %s: rx_ring/tx_ring: %s", name, rte_strerror(-rc));
-
-    if (d->pool == NULL) {
-        d->pool = rte_pktmbuf_pool_create(pool_name, c->mbufs, c->mbuf_cache,
-                                          SHUNT_MBUF_PRIV_SIZE,
-                                          (uint16_t)(c->mbuf_size + RTE_PKTMBUF_HEADROOM),
-                                          socket);
-        if (d->pool == NULL)
-            return fail(why, ENOMEM, "cannot make a pool of %u mbufs (%s): reserve more "
-                        "hugepages or lower mbufs in %s", c->mbufs, rte_strerror(rte_errno),
-                        c->source), config_error(why);
-    }
-    for (uint16_t q = 0; q <= c->queue; q++) {
-        if ((rc = rte_eth_rx_queue_setup(port, q, rxd, socket, NULL, d->pool)) != 0)
-            return fail(why, -rc, "port %s: cannot set up RX queue %u: %s", name, q,
-                        rte_strerror(-rc));
-        if ((rc = rte_eth_tx_queue_setup(port, q, txd, socket, NULL)) != 0)
-            return fail(why, -rc, "port %s: cannot set up TX queue %u: %s", name, q,
-                        rte_strerror(-rc));
-    }
-    if ((rc = rte_eth_dev_start(port)) != 0)
-        return fail(why, -rc, "port %s does not start: %s", name, rte_strerror(-rc));
-
-    /* The port fills its RX queue from the pool (AF_XDP takes 2,048 whatever
-     * rx_ring says); what is left must carry TX and the data sockets hold. */
-    unsigned left = rte_mempool_avail_count(d->pool);
-    if (left < MIN_SPARE_MBUFS) {
-        rte_eth_dev_stop(port);
-        return fail(why, ENOBUFS, "port %s keeps %u of the %u mbufs for itself: raise mbufs in "
-                    "%s to at least %u", name, c->mbufs - left, c->mbufs, c->source,
-                    c->mbufs - left + MIN_SPARE_MBUFS), config_error(why);
-    }
-
-    /* lwIP filters multicast groups itself; the port lets them all in. */
-    if (rte_eth_allmulticast_enable(port) != 0)
-        SHUNT_LOG(DEBUG, "port %s cannot receive all multicast", name);
-    if (set_mac(port, name, c, d, why) != 0)
-        return -1;
-    rte_eth_dev_get_mtu(port, &d->mtu);
-    d->port_id = port;
-    d->queue_id = (uint16_t)c->queue;
-    snprintf(d->name, sizeof(d->name), "%s", name);
-    return 0;
-}
-
-/* Open iface with net_af_packet; the port id, or -1. */
-static int probe_af_packet(const char *iface, struct why *why)
-{
-    char name[RTE_ETH_NAME_MAX_LEN], devargs[RTE_ETH_NAME_MAX_LEN + 32];
-    uint16_t port;
-
-    snprintf(name, sizeof(name), "net_af_packet_%s", iface);
-    snprintf(devargs, sizeof(devargs), "%s,iface=%s", name, iface);
-    if (rte_dev_probe(devargs) != 0)
-        return fail(why, ENODEV, "net_af_packet cannot open %s either: does the interface "
-                    "exist, and is it up?", iface);
-    if (rte_eth_dev_get_port_by_name(name, &port) != 0)
-        return fail(why, ENODEV, "net_af_packet made no port for %s", iface);
-    return port;
-}
-
 /* ---- the kernel's ring drops -------------------------------------------------- */
 
 /*
@@ -335,6 +260,84 @@ uint64_t shunt_dev_ring_drops(struct shunt_dev *d)
     return d->ring_kind == RING_XDP ? xdp_drops : d->packet_drops;
 }
 
+/* ---- the port ----------------------------------------------------------------- */
+
+static int start(uint16_t port, const struct shunt_config *c, const char *pool_name,
+                 struct shunt_dev *d, struct why *why)
+{
+    char name[RTE_ETH_NAME_MAX_LEN];
+    int socket = rte_eth_dev_socket_id(port);
+    uint16_t rxd = (uint16_t)c->rx_ring, txd = (uint16_t)c->tx_ring;
+    int rc;
+
+    rte_eth_dev_get_name_by_port(port, name);
+    if (socket < 0)
+        socket = (int)rte_socket_id();
+    if (configure(port, c, d, why) != 0)
+        return -1;
+    if ((rc = rte_eth_dev_adjust_nb_rx_tx_desc(port, &rxd, &txd)) != 0)
+        return fail(why, -rc, "port %s: rx_ring/tx_ring: %s", name, rte_strerror(-rc));
+
+    if (d->pool == NULL) {
+        d->pool = rte_pktmbuf_pool_create(pool_name, c->mbufs, c->mbuf_cache,
+                                          SHUNT_MBUF_PRIV_SIZE,
+                                          (uint16_t)(c->mbuf_size + RTE_PKTMBUF_HEADROOM),
+                                          socket);
+        if (d->pool == NULL)
+            return fail(why, ENOMEM, "cannot make a pool of %u mbufs (%s): reserve more "
+                        "hugepages or lower mbufs in %s", c->mbufs, rte_strerror(rte_errno),
+                        c->source), config_error(why);
+    }
+    for (uint16_t q = 0; q <= c->queue; q++) {
+        if ((rc = rte_eth_rx_queue_setup(port, q, rxd, socket, NULL, d->pool)) != 0)
+            return fail(why, -rc, "port %s: cannot set up RX queue %u: %s", name, q,
+                        rte_strerror(-rc));
+        if ((rc = rte_eth_tx_queue_setup(port, q, txd, socket, NULL)) != 0)
+            return fail(why, -rc, "port %s: cannot set up TX queue %u: %s", name, q,
+                        rte_strerror(-rc));
+    }
+    if ((rc = rte_eth_dev_start(port)) != 0)
+        return fail(why, -rc, "port %s does not start: %s", name, rte_strerror(-rc));
+
+    /* The port fills its RX queue from the pool (AF_XDP takes 2,048 whatever
+     * rx_ring says); what is left must carry TX and the data sockets hold. */
+    unsigned left = rte_mempool_avail_count(d->pool);
+    if (left < MIN_SPARE_MBUFS) {
+        rte_eth_dev_stop(port);
+        return fail(why, ENOBUFS, "port %s keeps %u of the %u mbufs for itself: raise mbufs in "
+                    "%s to at least %u", name, c->mbufs - left, c->mbufs, c->source,
+                    c->mbufs - left + MIN_SPARE_MBUFS), config_error(why);
+    }
+
+    /* lwIP filters multicast groups itself; the port lets them all in. */
+    if (rte_eth_allmulticast_enable(port) != 0)
+        SHUNT_LOG(DEBUG, "port %s cannot receive all multicast", name);
+    if (set_mac(port, name, c, d, why) != 0)
+        return -1;
+    rte_eth_dev_get_mtu(port, &d->mtu);
+    d->port_id = port;
+    d->queue_id = (uint16_t)c->queue;
+    snprintf(d->name, sizeof(d->name), "%s", name);
+    find_ring_sockets(d);
+    return 0;
+}
+
+/* Open iface with net_af_packet; the port id, or -1. */
+static int probe_af_packet(const char *iface, struct why *why)
+{
+    char name[RTE_ETH_NAME_MAX_LEN], devargs[RTE_ETH_NAME_MAX_LEN + 32];
+    uint16_t port;
+
+    snprintf(name, sizeof(name), "net_af_packet_%s", iface);
+    snprintf(devargs, sizeof(devargs), "%s,iface=%s", name, iface);
+    if (rte_dev_probe(devargs) != 0)
+        return fail(why, ENODEV, "net_af_packet cannot open %s either: does the interface "
+                    "exist, and is it up?", iface);
+    if (rte_eth_dev_get_port_by_name(name, &port) != 0)
+        return fail(why, ENODEV, "net_af_packet made no port for %s", iface);
+    return port;
+}
+
 /* ---- open and close ------------------------------------------------------------ */
 
 int shunt_dev_open(struct shunt_dev *d, const struct shunt_config *c, const char *pool_name)
@@ -344,10 +347,8 @@ int shunt_dev_open(struct shunt_dev *d, const struct shunt_config *c, const char
 
     memset(d, 0, sizeof(*d));
     int port = find_port(c, &why);
-    if (port >= 0 && start((uint16_t)port, c, pool_name, d, &why) == 0) {
-        find_ring_sockets(d);
+    if (port >= 0 && start((uint16_t)port, c, pool_name, d, &why) == 0)
         return 0;
-    }
 
     if (!why.config && af_xdp_iface(c->eal, iface, sizeof(iface))) {
         SHUNT_LOG(WARNING, "AF_XDP cannot start on %s (%s): falling back to net_af_packet, "
@@ -355,10 +356,8 @@ int shunt_dev_open(struct shunt_dev *d, const struct shunt_config *c, const char
         if (port >= 0)
             rte_eth_dev_close((uint16_t)port);
         port = probe_af_packet(iface, &why);
-        if (port >= 0 && start((uint16_t)port, c, pool_name, d, &why) == 0) {
-            find_ring_sockets(d);
+        if (port >= 0 && start((uint16_t)port, c, pool_name, d, &why) == 0)
             return 0;
-        }
     }
     SHUNT_LOG(ERR, "%s", why.text);
     shunt_dev_close(d);
