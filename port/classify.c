@@ -131,32 +131,35 @@ static inline __attribute__((always_inline)) enum shunt_verdict judge_tcp(const 
 
 /* lwIP's udp_input, as a question: would a socket take this datagram?
  * (SO_REUSE_RXTOALL: one that matches is enough, whichever it is.) */
+/* A broadcast reaches a socket bound to the wildcard or to an address of
+ * the subnet (Shunt does not ask for SO_BROADCAST). */
+static bool broadcast_match(const ip_addr_t *local, const ip_addr_t *dst, struct netif *netif)
+{
+    if (IP_IS_ANY_TYPE_VAL(*local))
+        return true;
+    return IP_IS_V4_VAL(*local) &&
+           (ip4_addr_isany(ip_2_ip4(local)) || ip4_addr_get_u32(ip_2_ip4(dst)) == IPADDR_BROADCAST ||
+            ip4_addr_netcmp(ip_2_ip4(local), ip_2_ip4(dst), netif_ip4_netmask(netif)));
+}
+
 static bool has_udp_socket(const struct shunt_classifier *c, const struct packet *pk,
                            uint16_t sport, uint16_t dport)
 {
-    ip_addr_t dst, src;
+    ip_addr_t dst;
 
     addr_as_lwip(pk->v6, pk->dst, &dst);
-    addr_as_lwip(pk->v6, pk->src, &src);
+    bool broadcast = pk->to_group && !pk->v6 && !ip_addr_ismulticast(&dst);
     for (const struct udp_pcb *pcb = udp_pcbs; pcb != NULL; pcb = pcb->next) {
-        if (pcb->local_port != dport)
-            continue;
-        /* A broadcast reaches a socket bound to the wildcard or to an
-         * address of the subnet (Shunt does not ask for SO_BROADCAST). */
-        bool local = pk->to_group && !pk->v6 && !ip_addr_ismulticast(&dst)
-                   ? IP_IS_ANY_TYPE_VAL(pcb->local_ip) ||
-                     (IP_IS_V4_VAL(pcb->local_ip) &&
-                      (ip4_addr_isany(ip_2_ip4(&pcb->local_ip)) ||
-                       ip4_addr_get_u32(ip_2_ip4(&dst)) == IPADDR_BROADCAST ||
-                       ip4_addr_netcmp(ip_2_ip4(&pcb->local_ip), ip_2_ip4(&dst),
-                                       netif_ip4_netmask(c->netif))))
-                   : local_match(&pcb->local_ip, &dst);
-        if (!local)
+        if (pcb->local_port != dport ||
+            !(broadcast ? broadcast_match(&pcb->local_ip, &dst, c->netif)
+                        : local_match(&pcb->local_ip, &dst)))
             continue;
         if (!(pcb->flags & UDP_FLAGS_CONNECTED))
             return true;
-        if (pcb->remote_port == sport &&
-            (ip_addr_isany_val(pcb->remote_ip) || ip_addr_cmp(&pcb->remote_ip, &src)))
+        if (pcb->remote_port != sport)
+            continue;
+        if (ip_addr_isany_val(pcb->remote_ip) ||
+            shunt_tuple_addr_is(&pcb->remote_ip, pk->v6, pk->src))
             return true;
     }
     return false;

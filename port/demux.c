@@ -163,14 +163,9 @@ unsigned shunt_demux_count(const struct shunt_demux *d)
 /* Whether pcb is the connection t names (lwIP's own test, on the frame's bytes). */
 static inline bool same_connection(const struct tcp_pcb *pcb, const struct shunt_tuple *t)
 {
-    if (pcb->local_port != t->lport || pcb->remote_port != t->rport ||
-        IP_IS_V6_VAL(pcb->local_ip) != t->v6)
-        return false;
-    if (!t->v6)
-        return memcmp(&ip_2_ip4(&pcb->local_ip)->addr, t->laddr, 4) == 0 &&
-               memcmp(&ip_2_ip4(&pcb->remote_ip)->addr, t->raddr, 4) == 0;
-    return memcmp(ip_2_ip6(&pcb->local_ip)->addr, t->laddr, 16) == 0 &&
-           memcmp(ip_2_ip6(&pcb->remote_ip)->addr, t->raddr, 16) == 0;
+    return pcb->local_port == t->lport && pcb->remote_port == t->rport &&
+           shunt_tuple_addr_is(&pcb->local_ip, t->v6, t->laddr) &&
+           shunt_tuple_addr_is(&pcb->remote_ip, t->v6, t->raddr);
 }
 
 static inline __attribute__((always_inline)) struct tcp_pcb *walk(struct tcp_pcb *list, const struct shunt_tuple *t)

@@ -22,8 +22,10 @@
 
 #include <stdbool.h>
 #include <stdint.h>
+#include <string.h>
 
 #include "lwip/err.h"
+#include "lwip/ip_addr.h"
 #include "lwip/netif.h"
 #include "lwip/pbuf.h"
 
@@ -39,6 +41,14 @@ struct shunt_tuple {
     const uint8_t *laddr;               /* 4 or 16 bytes */
     const uint8_t *raddr;
 };
+
+/* Whether lwIP's address a is the frame's raw one (4 or 16 bytes). */
+static inline bool shunt_tuple_addr_is(const ip_addr_t *a, bool v6, const uint8_t *raw)
+{
+    if (IP_IS_V6_VAL(*a) != v6)
+        return false;
+    return v6 ? memcmp(ip_2_ip6(a)->addr, raw, 16) == 0 : memcmp(&ip_2_ip4(a)->addr, raw, 4) == 0;
+}
 
 /* What the demux found, for tests and telemetry. */
 struct shunt_demux_stats {
