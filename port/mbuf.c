@@ -124,30 +124,32 @@ static bool ipv4_is_fragment(const struct rte_ipv4_hdr *ip)
             RTE_BE16(RTE_IPV4_HDR_MF_FLAG | RTE_IPV4_HDR_OFFSET_MASK)) != 0;
 }
 
+/* Where in its header the L4 checksum a TX flag asks for lies. */
+static uint16_t l4_cksum_at(uint64_t l4_flag)
+{
+    return l4_flag == RTE_MBUF_F_TX_TCP_CKSUM ? offsetof(struct rte_tcp_hdr, cksum)
+                                             : offsetof(struct rte_udp_hdr, dgram_cksum);
+}
+
 /*
  * Where the L4 checksum field is, for the protocols a NIC can checksum;
  * 0 for any other protocol.
  */
 static uint16_t l4_cksum_offset(uint8_t proto, uint64_t offloads, uint64_t *flag)
 {
-    if (proto == IPPROTO_TCP && (offloads & RTE_ETH_TX_OFFLOAD_TCP_CKSUM)) {
+    if (proto == IPPROTO_TCP && (offloads & RTE_ETH_TX_OFFLOAD_TCP_CKSUM))
         *flag = RTE_MBUF_F_TX_TCP_CKSUM;
-        return offsetof(struct rte_tcp_hdr, cksum);
-    }
-    if (proto == IPPROTO_UDP && (offloads & RTE_ETH_TX_OFFLOAD_UDP_CKSUM)) {
+    else if (proto == IPPROTO_UDP && (offloads & RTE_ETH_TX_OFFLOAD_UDP_CKSUM))
         *flag = RTE_MBUF_F_TX_UDP_CKSUM;
-        return offsetof(struct rte_udp_hdr, dgram_cksum);
-    }
-    return 0;
+    else
+        return 0;
+    return l4_cksum_at(*flag);
 }
 
 /* The L4 checksum field of a frame whose offload fields are set. */
 static rte_be16_t *l4_cksum_field(struct rte_mbuf *m, uint64_t l4_flag)
 {
-    uint16_t at = l4_flag == RTE_MBUF_F_TX_TCP_CKSUM ? offsetof(struct rte_tcp_hdr, cksum)
-                                                      : offsetof(struct rte_udp_hdr, dgram_cksum);
-
-    return rte_pktmbuf_mtod_offset(m, rte_be16_t *, m->l2_len + m->l3_len + at);
+    return rte_pktmbuf_mtod_offset(m, rte_be16_t *, m->l2_len + m->l3_len + l4_cksum_at(l4_flag));
 }
 
 void shunt_mbuf_tx_offload(struct rte_mbuf *m, uint64_t offloads)
