@@ -4,9 +4,8 @@
  * calls a timed loop makes for each message.
  *
  * Those calls (recv_polled, send_all, ...) are inline here rather than in
- * client.c: they sit inside the timed loops, each mode's file has its own
- * copy to inline, and a round trip pays no call it did not pay before
- * shunt-perf was split into files.
+ * client.c: they sit inside the timed loops, and each mode's file inlines
+ * its own copy, so a round trip pays no call for them.
  */
 #ifndef SHUNT_APPS_PERF_CLIENT_H
 #define SHUNT_APPS_PERF_CLIENT_H
@@ -135,9 +134,11 @@ static inline int send_all(int fd, const void *buf, size_t len)
 }
 
 /* Wait until the TSC reaches t, turning the loop (Shunt) meanwhile. */
+/* Turn the loop until TSC time t; 0 (an unpaced run) does not wait and
+ * reads no clock. */
 static inline void wait_until(uint64_t t)
 {
-    while (tsc_now() < t && !stop)
+    while (t != 0 && tsc_now() < t && !stop)
         shunt_poll();
 }
 

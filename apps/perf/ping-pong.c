@@ -8,11 +8,11 @@
 
 #include "client.h"
 
-/* A TCP echo: all of it, checked.  0, or -1 after saying why. */
-static int tcp_echo(struct client *cl, int fd, uint64_t seq)
+/* A TCP echo, by the deadline: all of it, checked.  0, or -1
+ * after saying why. */
+static int tcp_echo(struct client *cl, int fd, uint64_t seq, uint64_t deadline)
 {
     size_t size = cl->o->size, got = 0;
-    uint64_t deadline = tsc_now() + tsc_from_s(STALL_SECONDS);
 
     while (got < size) {
         ssize_t n = recv_polled(cl, fd, cl->buf + got, size - got, deadline);
@@ -35,14 +35,13 @@ static int tcp_echo(struct client *cl, int fd, uint64_t seq)
 }
 
 /*
- * A UDP echo of datagram seq.  1 when it came, 0 when it did not within
- * --timeout (lost, so far), -1 on error.  Echoes of earlier datagrams, come
+ * A UDP echo of datagram seq.  1 when it came, 0 when it did not by the
+ * deadline (lost, so far), -1 on error.  Echoes of earlier datagrams, come
  * after their time, are counted received but out of order.
  */
-static int udp_echo(struct client *cl, int fd, uint64_t seq)
+static int udp_echo(struct client *cl, int fd, uint64_t seq, uint64_t deadline)
 {
     size_t size = cl->o->size;
-    uint64_t deadline = tsc_now() + tsc_from_s(cl->o->timeout_ms / 1e3);
 
     for (;;) {
         ssize_t n = recv_polled(cl, fd, cl->buf, UDP_MAX_PAYLOAD, deadline);
@@ -76,6 +75,8 @@ int ping_pong(struct client *cl)
     struct pacer pace;
     uint64_t seq = 0;
     int rc = -1;
+    /* How long an echo may take, worked out once, outside the timing. */
+    uint64_t wait = o->udp ? tsc_from_s(o->timeout_ms / 1e3) : tsc_from_s(STALL_SECONDS);
 
     if (fd < 0)
         return -1;
@@ -92,7 +93,8 @@ int ping_pong(struct client *cl)
                 fprintf(stderr, PROG ": send: %s\n", strerror(errno));
             goto out;
         }
-        int got = o->udp ? udp_echo(cl, fd, seq) : (tcp_echo(cl, fd, seq) == 0 ? 1 : -1);
+        int got = o->udp ? udp_echo(cl, fd, seq, t0 + wait)
+                         : (tcp_echo(cl, fd, seq, t0 + wait) == 0 ? 1 : -1);
         uint64_t t1 = tsc_now();
         if (got < 0)
             goto out;
