@@ -338,7 +338,6 @@ static int client_connect_all(struct client *cl)
 }
 
 /* How long the client waits without any progress before it gives up. */
-#define STALL_SECONDS 10
 
 static int tcp_client(const struct options *o, const struct target *t)
 {

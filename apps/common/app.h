@@ -18,6 +18,9 @@ extern volatile sig_atomic_t stop;
  * soon. */
 #define TICK_MS 100
 
+/* No answer for this long ends a client's TCP wait, in seconds. */
+#define STALL_SECONDS 10
+
 /*
  * SIGINT and SIGTERM set stop.  No SA_RESTART: a signal also cuts short a
  * kernel call that would block (epoll_wait, read), so loops see stop at once.

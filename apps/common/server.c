@@ -21,7 +21,6 @@
 
 /* An echo connection's bytes read but not yet echoed; while they fill it
  * the connection is not read. */
-#define CONN_BUF    (64 * 1024)
 #define BATCH       64          /* accepts or datagrams per event: the others get their turn */
 #define FLOWS       16          /* UDP streams counted at once; the least recently used goes */
 
@@ -40,7 +39,7 @@ struct conn {
     uint32_t events;            /* what epoll watches for now */
     bool eof;                   /* the peer sent FIN: echo the rest, then close */
     size_t head, tail;          /* unsent bytes are buf[head, tail) */
-    unsigned char buf[];        /* CONN_BUF bytes, echo connections only */
+    unsigned char buf[];        /* SERVER_ECHO_BUF bytes, echo connections only */
 };
 
 /* One UDP stream on the discard port, by sender and run id. */
@@ -241,12 +240,12 @@ static int conn_read(struct server *srv, struct conn *c)
 {
     if (c->head == c->tail) {
         c->head = c->tail = 0;
-    } else if (c->tail == CONN_BUF && c->head > 0) {
+    } else if (c->tail == SERVER_ECHO_BUF && c->head > 0) {
         memmove(c->buf, c->buf + c->head, conn_pending(c));
         c->tail -= c->head;
         c->head = 0;
     }
-    ssize_t n = shunt_read(c->ep.fd, c->buf + c->tail, CONN_BUF - c->tail);
+    ssize_t n = shunt_read(c->ep.fd, c->buf + c->tail, SERVER_ECHO_BUF - c->tail);
     if (n > 0) {
         c->tail += (size_t)n;
     } else if (n == 0) {
@@ -281,7 +280,7 @@ static int conn_rewatch(struct server *srv, struct conn *c)
 {
     uint32_t want = 0;
 
-    if (!c->eof && conn_pending(c) < CONN_BUF)
+    if (!c->eof && conn_pending(c) < SERVER_ECHO_BUF)
         want |= EPOLLIN;
     if (conn_pending(c) > 0)
         want |= EPOLLOUT;
@@ -303,13 +302,8 @@ static void echo_conn(struct server *srv, struct conn *c, uint32_t events)
     if (conn_flush(srv, c) != 0)
         return;
     if (c->eof && conn_pending(c) == 0) {
-        /* The peer is done and has all its echo: our FIN, then let go.
-         * shutdown first, so the FIN is explicit even if close would not
-         * send it (a descriptor shared elsewhere). */
-        if (shunt_shutdown(c->ep.fd, SHUT_WR) != 0 && errno != ENOTCONN) {
-            conn_fail(srv, c, errno);
-            return;
-        }
+        /* The peer is done and has all its echo: close sends our FIN (the
+         * descriptor is the server's alone, and nothing is left unread). */
         conn_close(srv, c);
         return;
     }
@@ -347,7 +341,7 @@ static int conn_add(struct server *srv, int fd, bool echo, const struct sockaddr
         shunt_close(fd);
         return -1;
     }
-    struct conn *c = malloc(sizeof(*c) + (echo ? CONN_BUF : 0));
+    struct conn *c = malloc(sizeof(*c) + (echo ? SERVER_ECHO_BUF : 0));
     if (c == NULL) {
         fprintf(stderr, "%s: out of memory for a connection\n", app_name);
         shunt_close(fd);

@@ -16,6 +16,11 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+/* The echo a connection holds at most, unread by its peer: a message the
+ * server echoes whole can be no bigger (a literal: shunt-perf's help prints
+ * it). */
+#define SERVER_ECHO_BUF 65536
+
 struct server_config {
     uint16_t port;              /* echo; port + 1 discards, with discard */
     bool discard;

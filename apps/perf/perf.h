@@ -16,11 +16,12 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "server.h"
+
 #define PROG            "shunt-perf"
 #define DEFAULT_PORT    11111
-#define TCP_MAX_ECHO    65536       /* the server's echo buffer per connection */
+#define TCP_MAX_ECHO    SERVER_ECHO_BUF     /* the server echoes a message whole */
 #define STREAM_MAX      1048576     /* 1 MiB: the largest stream message */
-#define STALL_SECONDS   10          /* no answer for this long ends a TCP client */
 
 enum test { SERVER, PING_PONG, RR, CONNRATE, STREAM };
 enum poll_method { POLL_RECV, POLL_EPOLL, POLL_BLOCK };
