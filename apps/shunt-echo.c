@@ -192,15 +192,10 @@ static int open_connection(const struct options *o, const struct target *t, int 
 
 static int client_watch(struct client *cl, struct client_conn *c, uint32_t want)
 {
-    struct epoll_event ev = { .events = want, .data.ptr = c };
-    int op = c->events == 0 ? EPOLL_CTL_ADD : EPOLL_CTL_MOD;
-
     if (want == c->events)
         return 0;
-    if (shunt_epoll_ctl(cl->epfd, op, c->fd, &ev) != 0) {
-        fprintf(stderr, "shunt-echo: epoll_ctl: %s\n", strerror(errno));
+    if (epoll_watch(cl->epfd, c->events == 0 ? EPOLL_CTL_ADD : EPOLL_CTL_MOD, c->fd, want, c) != 0)
         return -1;
-    }
     c->events = want;
     return 0;
 }
@@ -505,7 +500,6 @@ static int keepalive_client(const struct options *o, const struct target *t)
  * reset (SO_LINGER on, timeout 0). */
 static int abort_client(const struct options *o, const struct target *t)
 {
-    struct linger lg = { .l_onoff = 1, .l_linger = 0 };
     uint32_t revents;
     char c = 'x';
     int fd = connect_one(o, t);
@@ -519,15 +513,8 @@ static int abort_client(const struct options *o, const struct target *t)
         shunt_close(fd);
         return 1;
     }
-    if (shunt_setsockopt(fd, SOL_SOCKET, SO_LINGER, &lg, sizeof(lg)) != 0) {
-        fprintf(stderr, "shunt-echo: SO_LINGER: %s\n", strerror(errno));
-        shunt_close(fd);
+    if (close_socket(fd, true) != 0)
         return 1;
-    }
-    if (shunt_close(fd) != 0) {
-        fprintf(stderr, "shunt-echo: close: %s\n", strerror(errno));
-        return 1;
-    }
     printf("shunt-echo: connected to %s, echoed one byte, closed with a reset\n", t->name);
     return 0;
 }

@@ -63,13 +63,7 @@ struct server {
 
 static int watch(int epfd, int op, struct endpoint *ep, uint32_t events)
 {
-    struct epoll_event ev = { .events = events, .data.ptr = ep };
-
-    if (shunt_epoll_ctl(epfd, op, ep->fd, &ev) != 0) {
-        fprintf(stderr, "%s: epoll_ctl: %s\n", app_name, strerror(errno));
-        return -1;
-    }
-    return 0;
+    return epoll_watch(epfd, op, ep->fd, events, ep);
 }
 
 /* ---- the sockets ---------------------------------------------------------- */

@@ -41,6 +41,33 @@ int set_nonblocking(int fd)
     return shunt_fcntl(fd, F_SETFL, flags | O_NONBLOCK);
 }
 
+int epoll_watch(int epfd, int op, int fd, uint32_t events, void *ptr)
+{
+    struct epoll_event ev = { .events = events, .data.ptr = ptr };
+
+    if (shunt_epoll_ctl(epfd, op, fd, &ev) != 0) {
+        fprintf(stderr, "%s: epoll_ctl: %s\n", app_name, strerror(errno));
+        return -1;
+    }
+    return 0;
+}
+
+int close_socket(int fd, bool reset)
+{
+    struct linger lg = { .l_onoff = 1, .l_linger = 0 };
+
+    if (reset && shunt_setsockopt(fd, SOL_SOCKET, SO_LINGER, &lg, sizeof(lg)) != 0) {
+        fprintf(stderr, "%s: SO_LINGER: %s\n", app_name, strerror(errno));
+        shunt_close(fd);
+        return -1;
+    }
+    if (shunt_close(fd) != 0) {
+        fprintf(stderr, "%s: close: %s\n", app_name, strerror(errno));
+        return -1;
+    }
+    return 0;
+}
+
 static void raise_fd_limit(void)
 {
     struct rlimit rl;

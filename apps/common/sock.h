@@ -22,6 +22,14 @@ int socket_error(int fd);
 
 int set_nonblocking(int fd);
 
+/* epoll_ctl(epfd, op, fd) for events, the event's data ptr: 0, or -1
+ * after saying why. */
+int epoll_watch(int epfd, int op, int fd, uint32_t events, void *ptr);
+
+/* Close fd, with a reset (SO_LINGER on, timeout 0) when reset: 0, or -1
+ * after saying why (fd is closed either way). */
+int close_socket(int fd, bool reset);
+
 /*
  * What a program on these sockets does before its first socket: stdout
  * line-buffered (scripts read its lines as they come), the descriptor

@@ -42,13 +42,7 @@ fail:
 
 int watch_client(struct client *cl, int fd, uint32_t events, void *ptr)
 {
-    struct epoll_event ev = { .events = events, .data.ptr = ptr };
-
-    if (shunt_epoll_ctl(cl->epfd, EPOLL_CTL_ADD, fd, &ev) != 0) {
-        fprintf(stderr, PROG ": epoll_ctl: %s\n", strerror(errno));
-        return -1;
-    }
-    return 0;
+    return epoll_watch(cl->epfd, EPOLL_CTL_ADD, fd, events, ptr);
 }
 
 int open_polled_socket(struct client *cl, const struct target *t, int type, bool nodelay,

@@ -37,16 +37,7 @@ static int one_connection(struct client *cl)
         }
         got += (size_t)n;
     }
-    struct linger lg = { .l_onoff = 1, .l_linger = 0 };
-    if (cl->o->rst && shunt_setsockopt(fd, SOL_SOCKET, SO_LINGER, &lg, sizeof(lg)) != 0) {
-        fprintf(stderr, PROG ": SO_LINGER: %s\n", strerror(errno));
-        goto fail;
-    }
-    if (shunt_close(fd) != 0) {
-        fprintf(stderr, PROG ": close: %s\n", strerror(errno));
-        return -1;
-    }
-    return 0;
+    return close_socket(fd, cl->o->rst);
 fail:
     shunt_close(fd);
     return -1;
