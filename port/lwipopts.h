@@ -149,8 +149,8 @@
 /*
  * lwIP's backlog counts half-open connections too (at most 255), so a burst
  * of SYNs beyond it is dropped and retried a second later.  Shunt keeps
- * Linux's rule instead (port/hooks.h): SYNs are refused only while the
- * accept queue is full.
+ * Linux's rule instead (api/tcp.c, reached through port/hooks.h): SYNs
+ * are refused only while the accept queue is full.
  */
 #define TCP_LISTEN_BACKLOG              0
 /* A pcb carries its socket's SO_REUSEADDR/SO_REUSEPORT into TIME-WAIT
