@@ -45,11 +45,10 @@ struct shunt_epitem {
 };
 
 struct shunt_epoll {
-    int fd;
+    int fd;                             /* a kernel epoll: it holds the kernel descriptors */
     struct shunt_epitem *items;
     struct shunt_epitem *ready_head;
     struct shunt_epitem *ready_tail;
-    int kfd;                            /* kernel epoll for kernel descriptors */
     int nkernel;
 };
 
@@ -144,22 +143,32 @@ void shunt_epoll_forget(struct shunt_sock *s)
 /* Add, change or remove a kernel descriptor in the inner kernel epoll. */
 static int ctl_kernel(struct shunt_epoll *ep, int op, int fd, struct epoll_event *event)
 {
-    if (ep->kfd < 0) {
-        if (op != EPOLL_CTL_ADD) {
-            errno = ENOENT;
-            return -1;
-        }
-        ep->kfd = K->epoll_create1(EPOLL_CLOEXEC);
-        if (ep->kfd < 0)
-            return -1;
-    }
-    if (K->epoll_ctl(ep->kfd, op, fd, event) != 0)
+    if (K->epoll_ctl(ep->fd, op, fd, event) != 0)
         return -1;
     ep->nkernel += op == EPOLL_CTL_ADD ? 1 : op == EPOLL_CTL_DEL ? -1 : 0;
     return 0;
 }
 
 /* ---- the calls ------------------------------------------------------------- */
+
+/* A Shunt epoll instance on the kernel epoll kfd, which holds nkernel
+ * kernel descriptors; -1 with errno (kfd's own error, or ENOMEM). */
+static int epoll_on(int kfd, int nkernel)
+{
+    struct shunt_epoll *ep = calloc(1, sizeof(*ep));
+
+    if (ep == NULL) {
+        errno = ENOMEM;
+        return -1;
+    }
+    ep->fd = kfd;
+    ep->nkernel = nkernel;
+    if (shunt_fd_claim(kfd, SHUNT_FD_EPOLL, ep) != 0) {
+        free(ep);
+        return -1;
+    }
+    return kfd;
+}
 
 int shunt_epoll_create1(int flags)
 {
@@ -169,18 +178,30 @@ int shunt_epoll_create1(int flags)
         errno = EINVAL;
         return -1;
     }
-    struct shunt_epoll *ep = calloc(1, sizeof(*ep));
-    if (ep == NULL) {
-        errno = ENOMEM;
+    /* The kernel epoll under the number also holds the kernel descriptors
+     * added to this instance. */
+    int kfd = K->epoll_create1(flags);
+    if (kfd < 0)
         return -1;
+    int fd = epoll_on(kfd, 0);
+    if (fd < 0) {
+        int err = errno;
+        K->close(kfd);
+        errno = err;
     }
-    ep->kfd = -1;
-    ep->fd = shunt_fd_alloc(SHUNT_FD_EPOLL, ep, (flags & EPOLL_CLOEXEC) != 0);
-    if (ep->fd < 0) {
-        free(ep);
-        return -1;
-    }
-    return ep->fd;
+    return fd;
+}
+
+int shunt_epoll_adopt(int epfd, int nkernel)
+{
+    return epoll_on(epfd, nkernel) < 0 ? -1 : 0;
+}
+
+bool shunt_epoll_watches_sockets(int epfd)
+{
+    struct shunt_epoll *ep = shunt_fd_get(epfd, SHUNT_FD_EPOLL);
+
+    return ep != NULL && ep->items != NULL;
 }
 
 int shunt_epoll_ctl(int epfd, int op, int fd, struct epoll_event *event)
@@ -226,6 +247,9 @@ int shunt_epoll_ctl(int epfd, int op, int fd, struct epoll_event *event)
         return ctl_kernel(ep, op, fd, event);
     }
 
+    /* A wildcard listener's kernel half is watched in the kernel epoll. */
+    if (s->kernel_listens && ctl_kernel(ep, op, fd, event) != 0)
+        return -1;
     struct shunt_epitem *it = find_item(ep, s);
     switch (op) {
     case EPOLL_CTL_ADD:
@@ -297,7 +321,7 @@ static int collect(struct shunt_epoll *ep, struct epoll_event *events, int maxev
         it = next;
     }
     if (ep->nkernel > 0 && n < maxevents) {
-        int k = K->epoll_wait(ep->kfd, events + n, maxevents - n, 0);
+        int k = K->epoll_wait(ep->fd, events + n, maxevents - n, 0);
         if (k > 0)
             n += k;
     }
@@ -330,8 +354,9 @@ int shunt_epoll_wait(int epfd, struct epoll_event *events, int maxevents, int ti
         /* Every call turns the loop: what the application wrote since
          * leaves, and what arrived is taken in.  From inside a turn it can
          * only look, not wait. */
-        if (shunt_sock_wait_turn() < 0 && timeout != 0) {
-            errno = EDEADLK;
+        int rc = shunt_sock_wait_turn(false);
+        if (rc < 0 && timeout != 0) {
+            errno = -rc;                /* EINTR, EDEADLK */
             return -1;
         }
         int n = collect(ep, events, maxevents);
@@ -351,11 +376,10 @@ int shunt_epoll_close(int epfd)
 {
     struct shunt_epoll *ep = shunt_fd_get(epfd, SHUNT_FD_EPOLL);
 
+    if (shunt_fd_release(epfd))
+        return 0;                       /* a dup still holds the instance */
     while (ep->items != NULL)
         item_free(ep->items);
-    if (ep->kfd >= 0)
-        K->close(ep->kfd);
-    shunt_fd_release(epfd);
     free(ep);
     return 0;
 }

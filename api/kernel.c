@@ -54,6 +54,9 @@ const struct shunt_kernel *shunt_kernel(void)
     FIND(epoll_create1);
     FIND(epoll_ctl);
     FIND(epoll_wait);
+    FIND(dup);
+    FIND(dup3);
+    FIND(close_range);
 #undef FIND
     found = 1;
     return &calls;

@@ -41,6 +41,9 @@ struct shunt_kernel {
     int (*epoll_create1)(int);
     int (*epoll_ctl)(int, int, int, struct epoll_event *);
     int (*epoll_wait)(int, struct epoll_event *, int, int);
+    int (*dup)(int);
+    int (*dup3)(int, int, int);
+    int (*close_range)(unsigned, unsigned, int);
 };
 
 /* The calls, filled in on first use of shunt_kernel(). */

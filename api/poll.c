@@ -29,6 +29,9 @@ static short revents_of(const struct pollfd *pfd)
     } else {
         struct shunt_sock *s = shunt_fd_get(pfd->fd, SHUNT_FD_SOCKET);
         ev = s->proto->events(s);
+        struct pollfd k = { pfd->fd, POLLIN, 0 };
+        if (s->kernel_listens && K->poll(&k, 1, 0) == 1)
+            ev |= EPOLLIN;
     }
     /* EPOLL* and POLL* share their values; errors and hang-ups always count. */
     return (short)(ev & ((uint16_t)pfd->events | POLLERR | POLLHUP));
@@ -85,9 +88,10 @@ int shunt_poll_fds(struct pollfd *fds, nfds_t nfds, int timeout)
     int ready;
     do {
         /* From inside a loop turn it can only look, not wait. */
-        if (shunt_sock_wait_turn() < 0 && timeout != 0) {
+        int rc = shunt_sock_wait_turn(false);
+        if (rc < 0 && timeout != 0) {
             free(kfds);
-            errno = EDEADLK;
+            errno = -rc;                /* EINTR, EDEADLK */
             return -1;
         }
         ready = pass(fds, nfds, kfds, nk);

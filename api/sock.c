@@ -87,8 +87,20 @@ void shunt_sock_attach_stack(void)
     shunt_telemetry_set_sockets(&in->telemetry, shunt_sockstat_describe);
 }
 
-int shunt_sock_wait_turn(void)
+static const struct shunt_wait_hooks *wait_hooks;
+
+void shunt_sock_set_wait_hooks(const struct shunt_wait_hooks *h)
 {
+    wait_hooks = h;
+}
+
+int shunt_sock_wait_turn(bool restartable)
+{
+    if (wait_hooks != NULL) {
+        wait_hooks->pause();
+        if (wait_hooks->interrupted(restartable))
+            return -EINTR;
+    }
     return shunt_stack_poll();
 }
 

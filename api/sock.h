@@ -117,6 +117,10 @@ struct shunt_sock {
     bool port_by_hand;          /* bind() named a port (not 0) */
     bool rd_shut;               /* no more to read: peer's FIN, SHUT_RD, or reset */
     bool wr_shut;               /* no more to write: SHUT_WR, or reset */
+    /* The kernel socket under fd listens on the same port too (a wildcard
+     * listener under the interposer, api/preload.c): accept() and readiness
+     * take this host's own connections from it as well. */
+    bool kernel_listens;
 
     struct shunt_sockopts opt;
 
@@ -163,9 +167,26 @@ uint64_t shunt_sock_turn_number(void);
 /* Hook the socket layer's per-turn work into the stack's loop. */
 void shunt_sock_attach_stack(void);
 
-/* Turn the loop once, for a call that waits: the frames received, or
- * -EDEADLK from inside a turn (nothing happens then). */
-int shunt_sock_wait_turn(void);
+/*
+ * Turn the loop once, for a call that waits: the frames received, -EINTR
+ * when a signal handler ran that the call does not restart after (a
+ * restartable call, restartable true, restarts after SA_RESTART handlers),
+ * or -EDEADLK from inside a turn (nothing happens then).
+ */
+int shunt_sock_wait_turn(bool restartable);
+
+/*
+ * What a waiting call does before each turn when the stack is shared with
+ * other threads and with signal handlers (set by the interposer,
+ * api/preload.c; without hooks it only turns).
+ */
+struct shunt_wait_hooks {
+    /* Let other threads' calls in: drop the stack's lock and take it back. */
+    void (*pause)(void);
+    /* Whether a signal handler ran since the call began that ends it. */
+    bool (*interrupted)(bool restartable);
+};
+void shunt_sock_set_wait_hooks(const struct shunt_wait_hooks *h);
 
 /* Now, on the stack's clock, in nanoseconds. */
 uint64_t shunt_sock_now_ns(void);
@@ -195,5 +216,18 @@ bool shunt_sock_mbufs_low(void);
 
 /* The bytes n iovecs hold (a msghdr's: msg_iov, msg_iovlen). */
 size_t shunt_iov_bytes(const struct iovec *iov, size_t n);
+
+/* ---- api/socket.c, for the interposer (api/preload.c) ------------------- */
+
+/*
+ * Make the program's kernel socket fd (unbound, unconnected) a Shunt socket
+ * of the same domain and type (SOCK_NONBLOCK/SOCK_CLOEXEC as it has them).
+ * fd or -1 with errno; fd stays the kernel's on failure.
+ */
+int shunt_socket_adopt(int fd, int domain, int type);
+
+/* The Shunt socket fd (a TCP socket bound to the wildcard, not yet
+ * listening) listens on the kernel's side as well when it listens. */
+void shunt_socket_listen_both(int fd);
 
 #endif /* SHUNT_SOCK_H */

@@ -19,6 +19,7 @@
 #include "epoll.h"
 #include "fd.h"
 #include "kernel.h"
+#include "log.h"
 #include "path.h"
 #include "shunt/socket.h"
 #include "sock.h"
@@ -68,9 +69,11 @@ static uint64_t deadline(const struct timeval *tv)
 /*
  * For a call that got -EAGAIN: 0 to try again after a loop turn (which this
  * then runs), else the error the call gives - -EAGAIN when it may wait no
- * longer, -EDEADLK when it would have to wait from inside a loop turn (an
- * application's poll hook making a blocking call).  A blocking call turns
- * the loop until its deadline.  A non-blocking one gets a single turn:
+ * longer, -EINTR when a signal handler ran (api/sock.h: Linux restarts a
+ * socket call after an SA_RESTART handler unless the socket has a timeout,
+ * signal(7)), -EDEADLK when it would have to wait from inside a loop turn
+ * (an application's poll hook making a blocking call).  A blocking call
+ * turns the loop until its deadline.  A non-blocking one gets a single turn:
  * Shunt moves packets only in loop turns, and a program that just polls its
  * sockets without ever waiting (one under LD_PRELOAD, say) must still see
  * its data arrive.
@@ -81,13 +84,43 @@ static int wait_more(const struct shunt_sock *s, int flags, uint64_t until, unsi
 
     if (nonblock && *turns > 0)
         return -EAGAIN;
-    if (shunt_sock_wait_turn() < 0)
-        return nonblock ? -EAGAIN : -EDEADLK;
+    int rc = shunt_sock_wait_turn(until == UINT64_MAX);
+    if (rc < 0)
+        return nonblock ? -EAGAIN : rc;
     ++*turns;
     return nonblock || shunt_sock_now_ns() < until ? 0 : -EAGAIN;
 }
 
 /* ---- creating and connecting -------------------------------------------- */
+
+/*
+ * Make the kernel socket fd a Shunt socket of the same kind: fd's number
+ * becomes the Shunt socket's, and the kernel socket stays under it unused
+ * (api/fd.h says why).  fd is not closed on failure.
+ */
+static int open_on(int fd, int domain, int type)
+{
+    struct shunt_sock *s = shunt_sock_new(domain, type & ~(SOCK_NONBLOCK | SOCK_CLOEXEC));
+    if (s == NULL) {
+        errno = ENOMEM;
+        return -1;
+    }
+    s->nonblock = (type & SOCK_NONBLOCK) != 0;
+    s->cloexec = (type & SOCK_CLOEXEC) != 0;
+    int rc = s->proto->open(s);
+    if (rc < 0) {
+        shunt_sock_free(s);
+        return (int)result(rc);
+    }
+    if (shunt_fd_claim(fd, SHUNT_FD_SOCKET, s) != 0) {
+        s->proto->close(s, true);
+        shunt_sock_free(s);
+        errno = ENOMEM;
+        return -1;
+    }
+    s->fd = fd;
+    return fd;
+}
 
 int shunt_socket(int domain, int type, int protocol)
 {
@@ -108,27 +141,25 @@ int shunt_socket(int domain, int type, int protocol)
         return -1;
     }
 
-    struct shunt_sock *s = shunt_sock_new(domain, kind);
-    if (s == NULL) {
-        errno = ENOMEM;
-        return -1;
-    }
-    s->nonblock = (type & SOCK_NONBLOCK) != 0;
-    s->cloexec = (type & SOCK_CLOEXEC) != 0;
-    int rc = s->proto->open(s);
-    if (rc < 0) {
-        shunt_sock_free(s);
-        return (int)result(rc);
-    }
-    s->fd = shunt_fd_alloc(SHUNT_FD_SOCKET, s, s->cloexec);
-    if (s->fd < 0) {
+    int fd = K->socket(domain, type, protocol);
+    if (fd < 0)
+        return -1;                      /* EMFILE, ENFILE: the kernel's word */
+    if (open_on(fd, domain, type) < 0) {
         int err = errno;
-        s->proto->close(s, true);
-        shunt_sock_free(s);
+        K->close(fd);
         errno = err;
         return -1;
     }
-    return s->fd;
+    return fd;
+}
+
+int shunt_socket_adopt(int fd, int domain, int type)
+{
+    if (shunt_path() != SHUNT_PATH_STACK) {
+        errno = ENODEV;
+        return -1;
+    }
+    return open_on(fd, domain, type);
 }
 
 int shunt_bind(int fd, const struct sockaddr *addr, socklen_t addrlen)
@@ -153,6 +184,34 @@ int shunt_bind(int fd, const struct sockaddr *addr, socklen_t addrlen)
     return (int)result(rc);
 }
 
+void shunt_socket_listen_both(int fd)
+{
+    struct shunt_sock *s = sock_of(fd);
+
+    if (s != NULL && s->type == SOCK_STREAM)
+        s->kernel_listens = true;
+}
+
+/* The kernel's half of a wildcard listener: the kernel socket under the
+ * descriptor listens on the port Shunt's half has.  Without it (the kernel
+ * has the port), Shunt's half listens alone. */
+static void listen_kernel_too(struct shunt_sock *s, int backlog)
+{
+    struct sockaddr_storage ss;
+    socklen_t len = sizeof(ss);
+    ip_addr_t ip;
+    uint16_t port;
+
+    s->proto->name(s, false, &ip, &port);
+    shunt_addr_out(s, &ip, port, (struct sockaddr *)&ss, &len);
+    if (K->bind(s->fd, (struct sockaddr *)&ss, len) != 0 || K->listen(s->fd, backlog) != 0 ||
+        K->fcntl(s->fd, F_SETFL, O_NONBLOCK) != 0) {
+        SHUNT_LOG(WARNING, "port %u: the kernel's side cannot listen too (%s): this host's "
+                  "own programs will not reach it", port, strerror(errno));
+        s->kernel_listens = false;
+    }
+}
+
 int shunt_listen(int fd, int backlog)
 {
     struct shunt_sock *s = sock_of(fd);
@@ -163,7 +222,10 @@ int shunt_listen(int fd, int backlog)
         errno = EOPNOTSUPP;
         return -1;
     }
-    return (int)result(s->proto->listen(s, backlog));
+    int rc = s->proto->listen(s, backlog);
+    if (rc == 0 && s->kernel_listens)
+        listen_kernel_too(s, backlog);
+    return (int)result(rc);
 }
 
 int shunt_accept4(int fd, struct sockaddr *addr, socklen_t *addrlen, int flags)
@@ -195,16 +257,28 @@ int shunt_accept4(int fd, struct sockaddr *addr, socklen_t *addrlen, int flags)
 
     /* The number first, as Linux does: out of descriptors, the connection
      * stays queued for a later accept(). */
-    int newfd = shunt_fd_alloc(SHUNT_FD_SOCKET, NULL, flags & SOCK_CLOEXEC);
+    int newfd = K->socket(s->family, SOCK_STREAM | (flags & SOCK_CLOEXEC), 0);
     if (newfd < 0)
         return -1;
+    if (shunt_fd_claim(newfd, SHUNT_FD_SOCKET, NULL) != 0) {
+        K->close(newfd);
+        errno = ENOMEM;
+        return -1;
+    }
     uint64_t until = deadline(&s->opt.rcvtimeo);
     unsigned turns = 0;
     int rc, waited = 0;
-    while ((rc = s->proto->accept(s, &child)) == -EAGAIN &&
-           (waited = wait_more(s, 0, until, &turns)) == 0)
-        ;
-    if (waited == -EDEADLK)
+    while ((rc = s->proto->accept(s, &child)) == -EAGAIN) {
+        /* A connection on the kernel's side is the kernel's socket. */
+        int kfd = s->kernel_listens ? K->accept4(fd, addr, addrlen, flags) : -1;
+        if (kfd >= 0) {
+            shunt_fd_release(newfd);
+            return kfd;
+        }
+        if ((waited = wait_more(s, 0, until, &turns)) != 0)
+            break;
+    }
+    if (waited < 0)
         rc = waited;
     if (rc < 0) {
         shunt_fd_release(newfd);
@@ -253,7 +327,8 @@ int shunt_connect(int fd, const struct sockaddr *addr, socklen_t addrlen)
     while ((rc = s->proto->connected(s)) == -EINPROGRESS &&
            (waited = wait_more(s, 0, until, &turns)) == 0)
         ;
-    return (int)result(waited == -EDEADLK ? waited : rc);
+    /* Out of time, it is still under way: EINPROGRESS, as Linux. */
+    return (int)result(waited < 0 && waited != -EAGAIN ? waited : rc);
 }
 
 int shunt_shutdown(int fd, int how)
@@ -276,7 +351,7 @@ static void linger(struct shunt_sock *s)
     uint64_t until = shunt_sock_now_ns() + (uint64_t)s->opt.linger.l_linger * 1000000000u;
 
     while (!s->nonblock && s->proto->unacked(s) > 0 && shunt_sock_now_ns() < until &&
-           shunt_sock_wait_turn() >= 0)
+           shunt_sock_wait_turn(false) >= 0)
         ;
 }
 
@@ -289,13 +364,14 @@ int shunt_close(int fd)
         return shunt_epoll_close(fd);
     if (s == NULL)
         return K->close(fd);
+    if (shunt_fd_release(fd))
+        return 0;                       /* a dup still holds the socket */
 
     bool abort = s->opt.linger.l_onoff && s->opt.linger.l_linger == 0;
     if (s->opt.linger.l_onoff && !abort)
         linger(s);
     shunt_epoll_forget(s);
     s->proto->close(s, abort);
-    shunt_fd_release(fd);
     shunt_sock_free(s);
     return 0;
 }

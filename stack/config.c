@@ -12,6 +12,7 @@
 #include <rte_log.h>
 
 #include "faults.h"
+#include "policy.h"
 #include "text.h"
 
 enum kind {
@@ -24,6 +25,7 @@ enum kind {
     KIND_IP4_PREFIX,    /* struct in_addr, then its prefix length */
     KIND_IP6_PREFIX,    /* struct in6_addr, then its prefix length */
     KIND_FAULTS,        /* a char array: a fault specification (port/faults.h) */
+    KIND_RULES,         /* a char array: socket rules (stack/policy.h) */
 };
 
 struct key {
@@ -65,6 +67,12 @@ static const struct key keys[] = {
     { "faults", KIND_FAULTS, AT(faults), sizeof(((struct shunt_config *)0)->faults), 0, 0, 0, 0,
       "rx:drop=0.01,reorder=0.05;tx:dup=0.01" },
     UINT("faults_seed", faults_seed, 0, UINT32_MAX),
+    STRING("program", program, "redis-server"),
+    { "accelerate", KIND_RULES, AT(accelerate), sizeof(((struct shunt_config *)0)->accelerate),
+      0, 0, 0, 0, "tcp:6379, udp" },
+    { "kernel", KIND_RULES, AT(kernel), sizeof(((struct shunt_config *)0)->kernel),
+      0, 0, 0, 0, "udp:53, 10.9.0.7" },
+    UINT("progress_us", progress_us, 0, 1000000),
 };
 #define NKEYS (sizeof(keys) / sizeof(keys[0]))
 
@@ -80,6 +88,7 @@ static void defaults(struct shunt_config *c)
     c->stats = true;
     c->log_level = RTE_LOG_INFO;
     c->faults_seed = 1;
+    c->progress_us = 500;
 }
 
 static const char *const log_levels[] = {
@@ -117,9 +126,13 @@ static int set_value(struct shunt_config *c, const struct key *k, const char *va
 
     switch (k->kind) {
     case KIND_FAULTS:
+    case KIND_RULES:
     case KIND_STRING: {
-        struct shunt_faults_conf faults;    /* parsed again when they start */
+        struct shunt_faults_conf faults;    /* parsed again when used */
+        struct shunt_rules rules;
         if (k->kind == KIND_FAULTS && shunt_faults_parse(value, &faults, why, whylen) != 0)
+            return -1;
+        if (k->kind == KIND_RULES && shunt_rules_parse(value, &rules, why, whylen) != 0)
             return -1;
         if (strlen(value) >= k->size)
             return shunt_fail(why, whylen, "longer than %zu characters", k->size - 1);

@@ -33,6 +33,13 @@
  *   capture_rotate  start a new file every this many MiB (never)
  *   faults          inject faults, e.g. rx:drop=0.01;tx:dup=0.01 (port/faults.h)
  *   faults_seed     the seed of their random choices (1)
+ * Under shunt-run (LD_PRELOAD), which sockets Shunt takes (stack/policy.h):
+ *   program     only this program's, by name (any)
+ *   accelerate  only those these rules match, e.g. tcp:6379, udp (all)
+ *   kernel      never those these rules match, e.g. udp:53 (none)
+ *   progress_us turn the loop from a thread of Shunt's when the program has
+ *               not for this long: it sleeps, computes, or waits in the
+ *               kernel (500; 0: never, for a thread that polls all the time)
  * At least one of ip and ip6 is required.
  *
  * Errors come back as one line naming the file, the line, what is wrong
@@ -78,6 +85,10 @@ struct shunt_config {
     uint32_t capture_rotate_mib;
     char faults[512];               /* "": none */
     uint32_t faults_seed;
+    char program[64];               /* "": any */
+    char accelerate[512];           /* "": every socket the default takes */
+    char kernel[512];
+    uint32_t progress_us;
 };
 
 /*
