@@ -201,7 +201,14 @@ static void listen_kernel_too(struct shunt_sock *s, int backlog)
     socklen_t len = sizeof(ss);
     ip_addr_t ip;
     uint16_t port;
+    int on = 0;
+    socklen_t onlen = sizeof(on);
 
+    /* listen() again (nginx does): the backlog changes, nothing else. */
+    if (K->getsockopt(s->fd, SOL_SOCKET, SO_ACCEPTCONN, &on, &onlen) == 0 && on) {
+        K->listen(s->fd, backlog);
+        return;
+    }
     s->proto->name(s, false, &ip, &port);
     shunt_addr_out(s, &ip, port, (struct sockaddr *)&ss, &len);
     if (K->bind(s->fd, (struct sockaddr *)&ss, len) != 0 || K->listen(s->fd, backlog) != 0 ||
