@@ -347,10 +347,14 @@ static ssize_t dgram_recv(struct shunt_sock *s, struct msghdr *msg, int flags)
     struct shunt_udp_sock *u = shunt_udp_of(s);
 
     if (u->rx_count == 0) {
-        msg->msg_namelen = 0;
+        /* msg_namelen is left as it is: the caller tries again after a
+         * loop turn, with the room it had. */
         if (s->so_error != 0)
             return -shunt_sock_take_error(s);
-        return s->rd_shut ? 0 : -EAGAIN;
+        if (!s->rd_shut)
+            return -EAGAIN;
+        msg->msg_namelen = 0;
+        return 0;
     }
 
     const struct shunt_dgram *d = &u->rx_ring[u->rx_head];

@@ -241,3 +241,59 @@ for _ in range(5000):
         fail "the peer sent $((tx1 - tx0b)) to $((tx2 - tx0)) frames, Shunt received or counted $counted"
     echo "ok: a stalled loop: the peer sent $((tx1 - tx0b)) to $((tx2 - tx0)) frames, $((counted - missed)) received, $missed counted as rx_nombuf"
 }
+
+# ---- unmodified programs under shunt-run --------------------------------------
+# run_up [EXTRA-CONFIG-LINES]: the namespace, and Shunt's config for
+# shunt-run in $WORK/shunt.conf.
+SHUNT_RUN="$top_builddir/apps/shunt-run"
+run_up() {
+    topo_up "$TAG"
+    topo_conf "$TAG" > "$WORK/shunt.conf"
+    [ $# -gt 0 ] && printf '%s\n' "$@" >> "$WORK/shunt.conf"
+    return 0
+}
+
+# run_start LOG PATTERN CMD...: CMD under `shunt-run -v` in the background
+# (RUN_PID), once LOG has a line matching PATTERN.  The programs are not
+# ours: under AddressSanitizer their own leaks are not reported.
+run_start() {
+    local log=$1 pattern=$2
+    shift 2
+    bg "$log" env ASAN_OPTIONS=detect_leaks=0 "$SHUNT_RUN" -v -c "$WORK/shunt.conf" "$@"
+    RUN_PID=$BG_PID
+    RUN_LOG=$log
+    wait_for_line "$log" "$pattern" 20 || { cat "$log" >&2; fail "$* did not start"; }
+    echo "started: shunt-run $*"
+}
+
+# run_stop [SIGNAL]: stop it (SIGTERM) within 20 s, or fail.
+run_stop() {
+    local pid=$RUN_PID
+    kill -"${1:-TERM}" "$pid" 2>/dev/null || true
+    for _ in $(seq 200); do
+        running "$pid" || break
+        sleep 0.1
+    done
+    running "$pid" && { cat "$RUN_LOG" >&2; fail "pid $pid did not stop within 20 s"; }
+    wait "$pid" 2>/dev/null || true
+}
+
+# expect_in FILE PATTERN: FILE has a line matching PATTERN; shows it.
+expect_in() {
+    grep -qE -- "$2" "$1" || { cat "$1" >&2; fail "$1 has no line matching '$2'"; }
+    echo "ok: $(grep -E -- "$2" "$1" | head -1)"
+}
+
+# shunt_rx LOG: the packets Shunt received, from the counters it printed at exit.
+shunt_rx() {
+    grep -oE "^shunt: rx [0-9]+ packets" "$1" | grep -oE "[0-9]+" | tail -1
+}
+
+# expect_through_shunt LOG MIN: the program's traffic went through Shunt's
+# port: at least MIN packets received there.
+expect_through_shunt() {
+    local rx
+    rx=$(shunt_rx "$1")
+    [ -n "$rx" ] && [ "$rx" -ge "$2" ] || { cat "$1" >&2; fail "Shunt received ${rx:-no} packets, expected at least $2"; }
+    echo "ok: Shunt's port received $rx packets (at least $2)"
+}
