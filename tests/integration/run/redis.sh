@@ -1,0 +1,61 @@
+#!/bin/bash
+# redis.sh - Debian's redis-server, unchanged, on Shunt under shunt-run
+# (Debian's redis.conf; only the bind address, `--save ''`, and what keeps
+# it in the foreground changed), against redis-benchmark and redis-cli in
+# the peer's namespace, and redis-cli on this host's loopback (the wildcard
+# listener's kernel side).  A BGSAVE during load forks a child that closes
+# the listeners and exits with the clients' sockets open: no client may
+# notice.
+. "$(dirname "$0")/../lib.sh"
+
+run_up
+ip=$TOPO_SHUNT4
+port=16379
+cli() { timeout 10 redis-cli -p $port "$@"; }
+
+run_start "$WORK/redis.log" "Ready to accept connections" \
+    redis-server /etc/redis/redis.conf --save '' --bind 0.0.0.0 --port $port \
+    --protected-mode no --daemonize no --supervised no --logfile '' --dir "$WORK" \
+    --pidfile "$WORK/redis.pid"
+expect_in "$WORK/redis.log" "fd [0-9]+ \(tcp\): Shunt, the wildcard address"
+
+expect_ok "^PONG$" peer redis-cli -h $ip -p $port ping
+expect_ok "^OK$" peer redis-cli -h $ip -p $port set shunt-key through-shunt
+expect_ok "^through-shunt$" cli -h 127.0.0.1 get shunt-key          # loopback: the kernel's side
+expect_ok "^OK$" cli -h 127.0.0.1 set host-key through-loopback
+expect_ok "^through-loopback$" peer redis-cli -h $ip -p $port get host-key
+
+# Every request answered: the commands the server processed add up.
+processed() { cli -h 127.0.0.1 info stats | tr -d '\r' | sed -n 's/^total_commands_processed://p'; }
+for pipeline in 1 16; do
+    before=$(processed)
+    expect_ok "GET: .* requests per second" peer timeout 60 redis-benchmark -h $ip -p $port \
+        -t set,get -n 20000 -c 20 -P $pipeline -q
+    after=$(processed)
+    # 40,000 requests, and the benchmark's own CONFIG GET per client.
+    [ $((after - before)) -ge 40000 ] || fail "-P $pipeline: the server processed $((after - before)) commands, not 40000"
+    echo "ok: -P $pipeline: $((after - before)) commands processed"
+done
+
+# A BGSAVE while clients are busy.
+bg "$WORK/bench.log" ip netns exec "shunt-$TAG" timeout 60 redis-benchmark -h $ip -p $port \
+    -t set -n 200000 -c 10 -q
+bench=$BG_PID
+sleep 0.5
+expect_ok "Background saving started" cli -h 127.0.0.1 bgsave
+for _ in $(seq 100); do
+    cli -h 127.0.0.1 info persistence | grep -q "rdb_bgsave_in_progress:0" && break
+    sleep 0.1
+done
+expect_ok "rdb_last_bgsave_status:ok" cli -h 127.0.0.1 info persistence
+wait $bench || fail "redis-benchmark failed during BGSAVE: $(cat "$WORK/bench.log")"
+expect_in "$WORK/bench.log" "SET: .* requests per second"
+grep -qiE "error|reset|closed" "$WORK/bench.log" && fail "a client saw an error during BGSAVE: $(cat "$WORK/bench.log")"
+expect_in "$WORK/redis.log" "Background saving terminated with success"
+[ -s "$WORK/dump.rdb" ] || fail "BGSAVE wrote no dump.rdb"
+expect_ok "^through-shunt$" peer redis-cli -h $ip -p $port get shunt-key
+
+run_stop TERM                           # SIGTERM without SA_RESTART ends its epoll_wait
+expect_in "$WORK/redis.log" "Redis is now ready to exit"
+expect_through_shunt "$WORK/redis.log" 40000
+echo "redis: PASS"
