@@ -5,6 +5,7 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "log.h"
 #include "path.h"
@@ -12,6 +13,7 @@
 #include "shunt/socket.h"
 #include "sock.h"
 #include "stack.h"
+#include "tcp.h"
 
 /* Set for the kernel path and after shunt_exit; the stack path is whenever
  * the stack is up (tests bring it up without shunt_init). */
@@ -89,9 +91,31 @@ int shunt_capture(const char *path, const char *filter)
     return 0;
 }
 
+/*
+ * At exit the kernel closes a process's sockets and goes on sending what
+ * they hold.  Shunt's sockets die with the process, so it closes them as the
+ * kernel would and turns the loop until everything written has been
+ * acknowledged and every FIN has gone out - for at most EXIT_DRAIN_MS, real
+ * time (a test's driven clock may stand still).
+ */
+#define EXIT_DRAIN_MS 2000
+
+static uint64_t real_ms(void)
+{
+    struct timespec ts;
+
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+}
+
 void shunt_exit(void)
 {
-    if (shunt_path() == SHUNT_PATH_STACK)
+    if (shunt_path() == SHUNT_PATH_STACK) {
+        shunt_socket_close_all();
+        uint64_t until = real_ms() + EXIT_DRAIN_MS;
+        while (!shunt_tcp_all_sent() && real_ms() < until && shunt_stack_poll() >= 0)
+            ;
         shunt_stack_exit();
+    }
     path = SHUNT_PATH_OVER;
 }

@@ -226,6 +226,9 @@ size_t shunt_iov_bytes(const struct iovec *iov, size_t n);
  */
 int shunt_socket_adopt(int fd, int domain, int type);
 
+/* Close every Shunt descriptor, as the kernel closes a process's at exit. */
+void shunt_socket_close_all(void);
+
 /* The Shunt socket fd (a TCP socket bound to the wildcard, not yet
  * listening) listens on the kernel's side as well when it listens. */
 void shunt_socket_listen_both(int fd);

@@ -362,6 +362,13 @@ static void linger(struct shunt_sock *s)
         ;
 }
 
+void shunt_socket_close_all(void)
+{
+    for (int fd = 0; fd < shunt_fd_limit(); fd++)
+        if (shunt_fd_kind(fd) != SHUNT_FD_NONE)
+            shunt_close(fd);
+}
+
 int shunt_close(int fd)
 {
     enum shunt_fd_kind kind = shunt_fd_kind(fd);

@@ -886,6 +886,15 @@ const struct shunt_proto shunt_tcp_proto = {
 
 /* ---- for the options ------------------------------------------------------ */
 
+bool shunt_tcp_all_sent(void)
+{
+    for (const struct tcp_pcb *pcb = tcp_active_pcbs; pcb != NULL; pcb = pcb->next)
+        if (pcb->unsent != NULL || pcb->unacked != NULL || pcb->state == FIN_WAIT_1 ||
+            pcb->state == CLOSING || pcb->state == LAST_ACK)
+            return false;
+    return true;
+}
+
 void shunt_tcp_nodelay_on(struct shunt_sock *s)
 {
     struct shunt_tcp_sock *t = shunt_tcp_of(s);

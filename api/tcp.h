@@ -110,6 +110,10 @@ uint32_t shunt_tcp_rtt_us(const struct shunt_sock *s, const struct tcp_pcb *pcb,
  * on Linux. */
 void shunt_tcp_nodelay_on(struct shunt_sock *s);
 
+/* Whether every connection has sent all it holds, its FIN included, and
+ * had it acknowledged (for an exit that lets them finish). */
+bool shunt_tcp_all_sent(void);
+
 /* TCP_MAXSEG was set: a connection's MSS comes down to it (never up). */
 void shunt_tcp_maxseg_set(struct shunt_sock *s);
 

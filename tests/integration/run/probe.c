@@ -1,0 +1,214 @@
+/*
+ * probe.c - a plain Linux socket program, built without Shunt, that
+ * semantics.sh runs under shunt-run to check what the interposer promises:
+ *
+ *   probe escape PORT    a raw syscall on a Shunt socket fails loudly
+ *   probe eintr PORT     a blocking accept() ends with EINTR after a handler
+ *                        without SA_RESTART, and goes on after one with it
+ *   probe progress PORT  the peer's handshake completes while the program
+ *                        sleeps in the kernel
+ *   probe fork PORT      a forked child that closes its copies (_exit, then
+ *                        exit) leaves the parent's connection alone
+ *   probe threads PORT   two threads echo on their own connections at once
+ *   probe dup PORT       a dup()ed socket outlives the original's close()
+ *
+ * Each listens on PORT (the wildcard: Shunt's), and prints one line per
+ * check, "ok: ..." or "FAIL: ..."; it exits 1 on the first failure.
+ */
+#define _GNU_SOURCE
+#include <arpa/inet.h>
+#include <errno.h>
+#include <netinet/in.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+static void check(int ok, const char *what)
+{
+    printf("%s: %s\n", ok ? "ok" : "FAIL", what);
+    fflush(stdout);
+    if (!ok)
+        exit(1);
+}
+
+static int listener(int port)
+{
+    int fd = socket(AF_INET, SOCK_STREAM, 0), on = 1;
+    struct sockaddr_in a = { .sin_family = AF_INET, .sin_port = htons((uint16_t)port) };
+
+    setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &on, sizeof(on));
+    check(bind(fd, (struct sockaddr *)&a, sizeof(a)) == 0, "bind to the wildcard");
+    check(listen(fd, 16) == 0, "listen");
+    printf("listening on %d\n", port);
+    fflush(stdout);
+    return fd;
+}
+
+/* Echo one connection until the peer closes it; the bytes echoed. */
+static long echo(int fd)
+{
+    char buf[4096];
+    long total = 0;
+    ssize_t n;
+
+    while ((n = read(fd, buf, sizeof(buf))) > 0) {
+        for (ssize_t off = 0; off < n;) {
+            ssize_t w = write(fd, buf + off, (size_t)(n - off));
+            if (w <= 0)
+                return -1;
+            off += w;
+        }
+        total += n;
+    }
+    return n == 0 ? total : -1;
+}
+
+static void escape(int port)
+{
+    int fd = listener(port);
+    char c;
+
+    check(fd < 1024, "a Shunt descriptor is a small number (FD_SET works)");
+    errno = 0;
+    long r = syscall(SYS_read, fd, &c, 1);
+    check(r == -1 && errno == ENOTCONN, "a raw read() past the interposer fails with ENOTCONN");
+    struct sockaddr_in a;
+    socklen_t len = sizeof(a);
+    r = syscall(SYS_getpeername, fd, &a, &len);
+    check(r == -1 && errno == ENOTCONN, "a raw getpeername() fails with ENOTCONN");
+    len = sizeof(a);
+    check(getsockname(fd, (struct sockaddr *)&a, &len) == 0 && ntohs(a.sin_port) == port,
+          "getsockname() through the interposer is Shunt's");
+}
+
+static volatile sig_atomic_t alarms;
+static void on_alarm(int sig)
+{
+    (void)sig;
+    alarms++;
+}
+
+static void eintr(int port)
+{
+    int fd = listener(port);
+    struct sigaction sa = { .sa_handler = on_alarm };
+
+    sigaction(SIGALRM, &sa, NULL);
+    alarm(1);
+    int c = accept(fd, NULL, NULL);
+    check(c == -1 && errno == EINTR && alarms == 1,
+          "accept() ends with EINTR after a handler without SA_RESTART");
+
+    sa.sa_flags = SA_RESTART;
+    sigaction(SIGALRM, &sa, NULL);
+    struct sigaction old;
+    sigaction(SIGALRM, NULL, &old);
+    check(old.sa_handler == on_alarm && (old.sa_flags & SA_RESTART),
+          "sigaction() reports the program's handler, not the trampoline");
+    alarm(1);
+    printf("waiting for a connection\n");
+    fflush(stdout);
+    c = accept(fd, NULL, NULL);
+    check(c >= 0 && alarms == 2, "accept() goes on after a handler with SA_RESTART");
+    check(echo(c) > 0, "the connection echoes");
+}
+
+static void progress(int port)
+{
+    int fd = listener(port);
+
+    printf("sleeping\n");
+    fflush(stdout);
+    sleep(3);                           /* the peer connects and sends meanwhile */
+    int c = accept(fd, NULL, NULL);
+    check(c >= 0, "accept() finds the connection made while the program slept");
+    check(echo(c) > 0, "the connection echoes what was sent meanwhile");
+}
+
+static void fork_children(int port)
+{
+    int fd = listener(port);
+    int c = accept(fd, NULL, NULL);
+
+    check(c >= 0, "accept");
+    for (int i = 0; i < 2; i++) {
+        pid_t pid = fork();
+        if (pid == 0) {
+            close(fd);
+            close(c);
+            if (i == 0)
+                _exit(0);
+            exit(0);                    /* destructors run: the stack is not the child's */
+        }
+        int status;
+        check(waitpid(pid, &status, 0) == pid && WIFEXITED(status) && WEXITSTATUS(status) == 0,
+              i == 0 ? "a child closes its copies and _exits" : "a child closes its copies and exits");
+    }
+    printf("children gone\n");
+    fflush(stdout);
+    check(echo(c) > 0, "the parent's connection still echoes");
+}
+
+static void *echo_thread(void *arg)
+{
+    return (void *)echo((int)(long)arg);
+}
+
+static void threads(int port)
+{
+    int fd = listener(port);
+    int a = accept(fd, NULL, NULL), b = accept(fd, NULL, NULL);
+    pthread_t ta, tb;
+    void *ra, *rb;
+
+    check(a >= 0 && b >= 0, "two connections");
+    pthread_create(&ta, NULL, echo_thread, (void *)(long)a);
+    pthread_create(&tb, NULL, echo_thread, (void *)(long)b);
+    pthread_join(ta, &ra);
+    pthread_join(tb, &rb);
+    check((long)ra > 0 && (long)rb > 0, "two threads echoed on their own connections at once");
+}
+
+static void dups(int port)
+{
+    int fd = listener(port);
+    int c = accept(fd, NULL, NULL);
+    int d = dup(c);
+
+    check(d >= 0 && d != c, "dup() of a Shunt socket");
+    check(close(c) == 0, "close() the original");
+    check(close(c) == -1 && errno == EBADF, "a second close() is EBADF");
+    check(echo(d) > 0, "the duplicate still echoes");
+}
+
+int main(int argc, char **argv)
+{
+    if (argc != 3) {
+        fprintf(stderr, "usage: probe escape|eintr|progress|fork|threads|dup PORT\n");
+        return 2;
+    }
+    int port = atoi(argv[2]);
+    setvbuf(stdout, NULL, _IOLBF, 0);
+    if (strcmp(argv[1], "escape") == 0)
+        escape(port);
+    else if (strcmp(argv[1], "eintr") == 0)
+        eintr(port);
+    else if (strcmp(argv[1], "progress") == 0)
+        progress(port);
+    else if (strcmp(argv[1], "fork") == 0)
+        fork_children(port);
+    else if (strcmp(argv[1], "threads") == 0)
+        threads(port);
+    else if (strcmp(argv[1], "dup") == 0)
+        dups(port);
+    else
+        return 2;
+    printf("probe %s: done\n", argv[1]);
+    return 0;
+}

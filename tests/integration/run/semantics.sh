@@ -1,0 +1,79 @@
+#!/bin/bash
+# semantics.sh - what shunt-run promises a program, checked with probe.c (a
+# plain socket program, built here without Shunt) and a kernel client in the
+# peer's namespace: raw syscalls fail loudly, signals interrupt blocking
+# calls as Linux's do, TCP progresses while the program sleeps, forked
+# children leave the parent's connections alone, threads share the stack,
+# and dup()ed sockets live on.
+. "$(dirname "$0")/../lib.sh"
+
+probe="$WORK/probe"
+${SHUNT_CC:-cc} -Wall -Wextra -O1 -pthread -o "$probe" "$top_srcdir/tests/integration/run/probe.c" ||
+    fail "probe.c does not build"
+run_up
+port=7100
+
+# client [CONNECT-TIMEOUT] [COUNT]: COUNT connections at once to the probe,
+# each sending 64 KiB and reading it back byte for byte.
+client() {
+    peer timeout 30 /usr/bin/python3 - "$TOPO_SHUNT4" $port "${1:-5}" "${2:-1}" <<'PY'
+import socket, sys, threading, os
+host, port, ctimeout, count = sys.argv[1], int(sys.argv[2]), float(sys.argv[3]), int(sys.argv[4])
+data = os.urandom(65536)
+socks = []
+for _ in range(count):
+    s = socket.create_connection((host, port), timeout=ctimeout)
+    s.settimeout(20)
+    socks.append(s)
+errors = []
+def run(s):
+    try:
+        echo(s)
+    except OSError as e:
+        errors.append(repr(e))
+def echo(s):
+    s.sendall(data)
+    s.shutdown(socket.SHUT_WR)
+    got = b""
+    while len(got) < len(data):
+        b = s.recv(65536)
+        if not b:
+            break
+        got += b
+    if got != data:
+        errors.append("echoed %d bytes, not the %d sent" % (len(got), len(data)))
+ts = [threading.Thread(target=run, args=(s,)) for s in socks]
+[t.start() for t in ts]
+[t.join() for t in ts]
+print("echo:", "; ".join(errors) if errors else "%d x %d bytes back" % (count, len(data)))
+sys.exit(1 if errors else 0)
+PY
+}
+
+# probe_case CASE READY-LINE DELAY CLIENT-ARGS...: run the case, let the
+# client in DELAY seconds after the probe says READY-LINE, and check both ends.
+probe_case() {
+    local case=$1 ready=$2 delay=$3
+    shift 3
+    run_start "$WORK/$case.log" "$ready" "$probe" "$case" $port
+    sleep "$delay"
+    if [ $# -gt 0 ]; then
+        expect_ok "bytes back" client "$@"
+    fi
+    for _ in $(seq 100); do running "$RUN_PID" || break; sleep 0.1; done
+    run_stop
+    expect_in "$WORK/$case.log" "probe $case: done"
+    grep -q "^FAIL" "$WORK/$case.log" && fail "$(grep ^FAIL "$WORK/$case.log")"
+    grep "^ok:" "$WORK/$case.log"
+    port=$((port + 1))
+}
+
+probe_case escape "listening on" 0
+# The connection comes after the second alarm, which accept() outlives.
+probe_case eintr "waiting for a connection" 2 5
+# The handshake must complete while the probe sleeps: a 1 s connect timeout.
+probe_case progress "sleeping" 0 1
+probe_case fork "listening on" 0 5
+probe_case threads "listening on" 0 5 2
+probe_case dup "listening on" 0 5
+echo "semantics: PASS"
