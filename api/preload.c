@@ -38,6 +38,7 @@
 #include <string.h>
 #include <sys/epoll.h>
 #include <sys/ioctl.h>
+#include <sys/resource.h>
 #include <sys/select.h>
 #include <sys/socket.h>
 #include <unistd.h>
@@ -118,6 +119,42 @@ __attribute__((destructor)) static void preload_exit(void)
     }
 }
 
+/*
+ * DPDK opens some forty descriptors while the stack starts (hugepage files,
+ * the AF_XDP socket, eventfds).  Taken from the bottom, they would push the
+ * program's next sockets to numbers a kernel program never sees this early,
+ * past the small tables programs size by their connection count (wrk's
+ * event loop holds 10 + 3 per connection).  So the numbers above the
+ * program's own are filled with placeholders while the stack starts -
+ * DPDK's land above them - and given back afterwards.
+ */
+static int reserve_low_fds(int *fds, int max)
+{
+    struct rlimit rl;
+    int n = 0;
+
+    if (getrlimit(RLIMIT_NOFILE, &rl) != 0)
+        return 0;
+    if ((rlim_t)max > rl.rlim_cur / 2)     /* half the limit stays DPDK's */
+        max = (int)(rl.rlim_cur / 2);
+    while (n < max && (fds[n] = K->fcntl(STDERR_FILENO, F_DUPFD_CLOEXEC, 0)) >= 0)
+        n++;
+    return n;
+}
+
+#define RESERVED_FDS 512
+
+static int start_stack(void)
+{
+    int fds[RESERVED_FDS];
+    int n = reserve_low_fds(fds, RESERVED_FDS);
+    int rc = shunt_init(config.source);
+
+    for (int i = 0; i < n; i++)
+        K->close(fds[i]);
+    return rc;
+}
+
 /* Start the stack for the first socket it takes; false if it cannot. */
 static bool stack_started(void)
 {
@@ -126,7 +163,7 @@ static bool stack_started(void)
     pthread_mutex_lock(&start_lock);
     if (stack_state == DOWN) {
         shunt_share_guard(1);           /* DPDK's own calls are the kernel's */
-        int rc = shunt_init(config.source);
+        int rc = start_stack();
         shunt_share_guard(-1);
         if (rc != 0) {
             say("shunt: %s: the stack did not start (above): every socket stays on the kernel",
