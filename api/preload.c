@@ -20,6 +20,9 @@
  * is added to it, and then becomes Shunt's around the kernel epoll, which
  * keeps the kernel descriptors it holds.
  *
+ * Built as libshunt-wrap.so, the same calls are named __wrap_socket and so
+ * on, for programs relinked with -Wl,--wrap (pkg-config shunt-wrap).
+ *
  * The stack starts on the first socket the policy gives it.  SHUNT_CONFIG
  * names the config file (shunt-run -c); SHUNT_KERNEL=1 (shunt-run --kernel)
  * keeps every socket on the kernel with the interposer in place, the
@@ -56,6 +59,19 @@
 
 #define K (shunt_kernel())
 #define EXPORT __attribute__((visibility("default")))
+
+/*
+ * The same calls serve the relink: built with SHUNT_WRAP (libshunt-wrap.so)
+ * each is named __wrap_X, which `-Wl,--wrap=X` sends a program's X to
+ * (pkg-config --libs shunt-wrap).
+ */
+#ifdef SHUNT_WRAP
+#define NAME(f) __wrap_##f
+#define NAME_STR(f) "__wrap_" #f
+#else
+#define NAME(f) f
+#define NAME_STR(f) #f
+#endif
 
 /* ---- the process's choices ------------------------------------------------- */
 
@@ -339,7 +355,7 @@ static inline bool kernels(int fd)
 
 /* ---- creating, naming, connecting ------------------------------------------------ */
 
-EXPORT int socket(int domain, int type, int protocol)
+EXPORT int NAME(socket)(int domain, int type, int protocol)
 {
     int fd = K->socket(domain, type, protocol);
     int kind = type & ~(SOCK_NONBLOCK | SOCK_CLOEXEC);
@@ -357,7 +373,7 @@ EXPORT int socket(int domain, int type, int protocol)
     return fd;
 }
 
-EXPORT int bind(int fd, const struct sockaddr *addr, socklen_t len)
+EXPORT int NAME(bind)(int fd, const struct sockaddr *addr, socklen_t len)
 {
     if (undecided_get(fd) != NULL && !shunt_share_inside())
         decide(fd, SHUNT_POLICY_BIND, addr, len);
@@ -366,7 +382,7 @@ EXPORT int bind(int fd, const struct sockaddr *addr, socklen_t len)
     ON_SHUNT(int, shunt_bind(fd, addr, len));
 }
 
-EXPORT int listen(int fd, int backlog)
+EXPORT int NAME(listen)(int fd, int backlog)
 {
     struct undecided *u = undecided_get(fd);
 
@@ -379,7 +395,7 @@ EXPORT int listen(int fd, int backlog)
     ON_SHUNT(int, shunt_listen(fd, backlog));
 }
 
-EXPORT int connect(int fd, const struct sockaddr *addr, socklen_t len)
+EXPORT int NAME(connect)(int fd, const struct sockaddr *addr, socklen_t len)
 {
     if (undecided_get(fd) != NULL && !shunt_share_inside())
         decide(fd, SHUNT_POLICY_CONNECT, addr, len);
@@ -388,40 +404,40 @@ EXPORT int connect(int fd, const struct sockaddr *addr, socklen_t len)
     ON_SHUNT(int, shunt_connect(fd, addr, len));
 }
 
-EXPORT int accept4(int fd, struct sockaddr *addr, socklen_t *len, int flags)
+EXPORT int NAME(accept4)(int fd, struct sockaddr *addr, socklen_t *len, int flags)
 {
     if (kernels(fd))
         return K->accept4(fd, addr, len, flags);
     ON_SHUNT(int, shunt_accept4(fd, addr, len, flags));
 }
 
-EXPORT int accept(int fd, struct sockaddr *addr, socklen_t *len)
+EXPORT int NAME(accept)(int fd, struct sockaddr *addr, socklen_t *len)
 {
-    return accept4(fd, addr, len, 0);
+    return NAME(accept4)(fd, addr, len, 0);
 }
 
-EXPORT int shutdown(int fd, int how)
+EXPORT int NAME(shutdown)(int fd, int how)
 {
     if (kernels(fd))
         return K->shutdown(fd, how);
     ON_SHUNT(int, shunt_shutdown(fd, how));
 }
 
-EXPORT int getsockname(int fd, struct sockaddr *addr, socklen_t *len)
+EXPORT int NAME(getsockname)(int fd, struct sockaddr *addr, socklen_t *len)
 {
     if (kernels(fd))
         return K->getsockname(fd, addr, len);
     ON_SHUNT(int, shunt_getsockname(fd, addr, len));
 }
 
-EXPORT int getpeername(int fd, struct sockaddr *addr, socklen_t *len)
+EXPORT int NAME(getpeername)(int fd, struct sockaddr *addr, socklen_t *len)
 {
     if (kernels(fd))
         return K->getpeername(fd, addr, len);
     ON_SHUNT(int, shunt_getpeername(fd, addr, len));
 }
 
-EXPORT int setsockopt(int fd, int level, int name, const void *val, socklen_t len)
+EXPORT int NAME(setsockopt)(int fd, int level, int name, const void *val, socklen_t len)
 {
     if (kernels(fd)) {
         int rc = K->setsockopt(fd, level, name, val, len);
@@ -433,7 +449,7 @@ EXPORT int setsockopt(int fd, int level, int name, const void *val, socklen_t le
     ON_SHUNT(int, shunt_setsockopt(fd, level, name, val, len));
 }
 
-EXPORT int getsockopt(int fd, int level, int name, void *val, socklen_t *len)
+EXPORT int NAME(getsockopt)(int fd, int level, int name, void *val, socklen_t *len)
 {
     if (kernels(fd))
         return K->getsockopt(fd, level, name, val, len);
@@ -442,7 +458,7 @@ EXPORT int getsockopt(int fd, int level, int name, void *val, socklen_t *len)
 
 /* ---- closing and duplicating ------------------------------------------------------ */
 
-EXPORT int close(int fd)
+EXPORT int NAME(close)(int fd)
 {
     undecided_free(undecided_take(fd));
     if (kernels(fd))
@@ -467,7 +483,7 @@ static int dup_onto(int oldfd, int newfd, int flags)
         return -1;
     }
     if (!kernels(newfd))
-        close(newfd);
+        NAME(close)(newfd);
     if (!shunt_share_enter())
         return -1;
     int fd = K->dup3(oldfd, newfd, flags);
@@ -480,12 +496,12 @@ static int dup_onto(int oldfd, int newfd, int flags)
     return fd;
 }
 
-EXPORT int dup3(int oldfd, int newfd, int flags)
+EXPORT int NAME(dup3)(int oldfd, int newfd, int flags)
 {
     return dup_onto(oldfd, newfd, flags);
 }
 
-EXPORT int dup2(int oldfd, int newfd)
+EXPORT int NAME(dup2)(int oldfd, int newfd)
 {
     if (oldfd == newfd)                 /* dup2 checks oldfd and does nothing */
         return K->fcntl(oldfd, F_GETFD) < 0 ? -1 : newfd;
@@ -513,67 +529,67 @@ static int dup_from(int oldfd, int min, bool cloexec)
     return fd;
 }
 
-EXPORT int dup(int oldfd)
+EXPORT int NAME(dup)(int oldfd)
 {
     return dup_from(oldfd, 0, false);
 }
 
-EXPORT int close_range(unsigned first, unsigned last, int flags)
+EXPORT int NAME(close_range)(unsigned first, unsigned last, int flags)
 {
     /* Shunt's own in the range close as close() would close them. */
     unsigned limit = (unsigned)(shunt_fd_limit() > undecided_size ? shunt_fd_limit() : undecided_size);
     if (!(flags & CLOSE_RANGE_CLOEXEC))
         for (unsigned fd = first; fd <= last && fd < limit; fd++)
             if (!kernels((int)fd) || undecided_get((int)fd) != NULL)
-                close((int)fd);
+                NAME(close)((int)fd);
     return K->close_range(first, last, flags);
 }
 
 /* ---- data -------------------------------------------------------------------------- */
 
-EXPORT ssize_t read(int fd, void *buf, size_t len)
+EXPORT ssize_t NAME(read)(int fd, void *buf, size_t len)
 {
     if (kernels(fd))
         return K->read(fd, buf, len);
     ON_SHUNT(ssize_t, shunt_read(fd, buf, len));
 }
 
-EXPORT ssize_t write(int fd, const void *buf, size_t len)
+EXPORT ssize_t NAME(write)(int fd, const void *buf, size_t len)
 {
     if (kernels(fd))
         return K->write(fd, buf, len);
     ON_SHUNT(ssize_t, shunt_write(fd, buf, len));
 }
 
-EXPORT ssize_t readv(int fd, const struct iovec *iov, int n)
+EXPORT ssize_t NAME(readv)(int fd, const struct iovec *iov, int n)
 {
     if (kernels(fd))
         return K->readv(fd, iov, n);
     ON_SHUNT(ssize_t, shunt_readv(fd, iov, n));
 }
 
-EXPORT ssize_t writev(int fd, const struct iovec *iov, int n)
+EXPORT ssize_t NAME(writev)(int fd, const struct iovec *iov, int n)
 {
     if (kernels(fd))
         return K->writev(fd, iov, n);
     ON_SHUNT(ssize_t, shunt_writev(fd, iov, n));
 }
 
-EXPORT ssize_t recv(int fd, void *buf, size_t len, int flags)
+EXPORT ssize_t NAME(recv)(int fd, void *buf, size_t len, int flags)
 {
     if (kernels(fd))
         return K->recvfrom(fd, buf, len, flags, NULL, NULL);
     ON_SHUNT(ssize_t, shunt_recv(fd, buf, len, flags));
 }
 
-EXPORT ssize_t send(int fd, const void *buf, size_t len, int flags)
+EXPORT ssize_t NAME(send)(int fd, const void *buf, size_t len, int flags)
 {
     if (kernels(fd))
         return K->sendto(fd, buf, len, flags, NULL, 0);
     ON_SHUNT(ssize_t, shunt_send(fd, buf, len, flags));
 }
 
-EXPORT ssize_t recvfrom(int fd, void *buf, size_t len, int flags, struct sockaddr *from,
+EXPORT ssize_t NAME(recvfrom)(int fd, void *buf, size_t len, int flags, struct sockaddr *from,
                         socklen_t *fromlen)
 {
     if (kernels(fd))
@@ -588,7 +604,7 @@ static void decide_by_peer(int fd, const struct sockaddr *to, socklen_t tolen)
         decide(fd, SHUNT_POLICY_CONNECT, to, tolen);
 }
 
-EXPORT ssize_t sendto(int fd, const void *buf, size_t len, int flags, const struct sockaddr *to,
+EXPORT ssize_t NAME(sendto)(int fd, const void *buf, size_t len, int flags, const struct sockaddr *to,
                       socklen_t tolen)
 {
     decide_by_peer(fd, to, tolen);
@@ -597,14 +613,14 @@ EXPORT ssize_t sendto(int fd, const void *buf, size_t len, int flags, const stru
     ON_SHUNT(ssize_t, shunt_sendto(fd, buf, len, flags, to, tolen));
 }
 
-EXPORT ssize_t recvmsg(int fd, struct msghdr *msg, int flags)
+EXPORT ssize_t NAME(recvmsg)(int fd, struct msghdr *msg, int flags)
 {
     if (kernels(fd))
         return K->recvmsg(fd, msg, flags);
     ON_SHUNT(ssize_t, shunt_recvmsg(fd, msg, flags));
 }
 
-EXPORT ssize_t sendmsg(int fd, const struct msghdr *msg, int flags)
+EXPORT ssize_t NAME(sendmsg)(int fd, const struct msghdr *msg, int flags)
 {
     if (msg != NULL)
         decide_by_peer(fd, msg->msg_name, msg->msg_namelen);
@@ -615,7 +631,7 @@ EXPORT ssize_t sendmsg(int fd, const struct msghdr *msg, int flags)
 
 /* ---- control ------------------------------------------------------------------------- */
 
-EXPORT int fcntl(int fd, int cmd, ...)
+EXPORT int NAME(fcntl)(int fd, int cmd, ...)
 {
     va_list ap;
 
@@ -631,9 +647,9 @@ EXPORT int fcntl(int fd, int cmd, ...)
 
 /* glibc's fcntl for 64-bit offsets: the same call here (locks are the
  * kernel's on any descriptor, with the struct flock64 pointer as is). */
-EXPORT int fcntl64(int fd, int cmd, ...) __attribute__((alias("fcntl")));
+EXPORT int NAME(fcntl64)(int fd, int cmd, ...) __attribute__((alias(NAME_STR(fcntl))));
 
-EXPORT int ioctl(int fd, unsigned long request, ...)
+EXPORT int NAME(ioctl)(int fd, unsigned long request, ...)
 {
     va_list ap;
 
@@ -647,7 +663,7 @@ EXPORT int ioctl(int fd, unsigned long request, ...)
 
 /* ---- readiness -------------------------------------------------------------------------- */
 
-EXPORT int poll(struct pollfd *fds, nfds_t n, int timeout)
+EXPORT int NAME(poll)(struct pollfd *fds, nfds_t n, int timeout)
 {
     bool any = false;
 
@@ -658,7 +674,7 @@ EXPORT int poll(struct pollfd *fds, nfds_t n, int timeout)
     ON_SHUNT(int, shunt_poll_fds(fds, n, timeout));
 }
 
-EXPORT int select(int n, fd_set *r, fd_set *w, fd_set *e, struct timeval *timeout)
+EXPORT int NAME(select)(int n, fd_set *r, fd_set *w, fd_set *e, struct timeval *timeout)
 {
     bool any = false;
 
@@ -670,7 +686,7 @@ EXPORT int select(int n, fd_set *r, fd_set *w, fd_set *e, struct timeval *timeou
     ON_SHUNT(int, shunt_select(n, r, w, e, timeout));
 }
 
-EXPORT int epoll_create1(int flags)
+EXPORT int NAME(epoll_create1)(int flags)
 {
     int fd = K->epoll_create1(flags);
 
@@ -684,16 +700,16 @@ EXPORT int epoll_create1(int flags)
     return fd;
 }
 
-EXPORT int epoll_create(int size)
+EXPORT int NAME(epoll_create)(int size)
 {
     if (size <= 0) {
         errno = EINVAL;
         return -1;
     }
-    return epoll_create1(0);
+    return NAME(epoll_create1)(0);
 }
 
-EXPORT int epoll_ctl(int epfd, int op, int fd, struct epoll_event *ev)
+EXPORT int NAME(epoll_ctl)(int epfd, int op, int fd, struct epoll_event *ev)
 {
     struct undecided *u = undecided_get(epfd);
 
@@ -717,7 +733,7 @@ EXPORT int epoll_ctl(int epfd, int op, int fd, struct epoll_event *ev)
     ON_SHUNT(int, shunt_epoll_ctl(epfd, op, fd, ev));
 }
 
-EXPORT int epoll_wait(int epfd, struct epoll_event *events, int max, int timeout)
+EXPORT int NAME(epoll_wait)(int epfd, struct epoll_event *events, int max, int timeout)
 {
     /* Only kernel descriptors in it: wait in the kernel epoll under it. */
     if (kernels(epfd) || !shunt_epoll_watches_sockets(epfd))
@@ -727,23 +743,23 @@ EXPORT int epoll_wait(int epfd, struct epoll_event *events, int max, int timeout
 
 /* ---- signals ----------------------------------------------------------------------------- */
 
-EXPORT int sigaction(int sig, const struct sigaction *act, struct sigaction *old)
+EXPORT int NAME(sigaction)(int sig, const struct sigaction *act, struct sigaction *old)
 {
     return shunt_signals_sigaction(sig, act, old);
 }
 
 /* glibc's signal() and bsd_signal() have BSD's semantics: SA_RESTART. */
-EXPORT __sighandler_t signal(int sig, __sighandler_t handler)
+EXPORT __sighandler_t NAME(signal)(int sig, __sighandler_t handler)
 {
     return shunt_signals_signal(sig, handler, SA_RESTART);
 }
 
-EXPORT __sighandler_t bsd_signal(int sig, __sighandler_t handler)
+EXPORT __sighandler_t NAME(bsd_signal)(int sig, __sighandler_t handler)
 {
     return shunt_signals_signal(sig, handler, SA_RESTART);
 }
 
-EXPORT __sighandler_t sysv_signal(int sig, __sighandler_t handler)
+EXPORT __sighandler_t NAME(sysv_signal)(int sig, __sighandler_t handler)
 {
     return shunt_signals_signal(sig, handler, SA_RESETHAND | SA_NODEFER);
 }

@@ -76,4 +76,34 @@ probe_case progress "sleeping" 0 1
 probe_case fork "listening on" 0 5
 probe_case threads "listening on" 0 5 2
 probe_case dup "listening on" 0 5
+
+# The same program relinked with -Wl,--wrap (pkg-config shunt-wrap, here
+# pointed at this build's library) needs no shunt-run.
+wrap=$(PKG_CONFIG_PATH="$top_builddir/api" pkg-config --define-variable=libdir="$top_builddir/.libs" \
+       --libs shunt-wrap) || fail "pkg-config cannot read shunt-wrap.pc"
+# shellcheck disable=SC2086
+${SHUNT_CC:-cc} -Wall -Wextra -O1 -pthread -o "$WORK/probe-wrapped" \
+    "$top_srcdir/tests/integration/run/probe.c" $wrap || fail "probe.c does not relink with shunt-wrap"
+env ASAN_OPTIONS=detect_leaks=0 SHUNT_CONFIG="$WORK/shunt.conf" SHUNT_LOG=debug \
+    LD_LIBRARY_PATH="$top_builddir/.libs" "$WORK/probe-wrapped" escape $port > "$WORK/wrapped.log" 2>&1 ||
+    fail "the relinked probe failed: $(cat "$WORK/wrapped.log")"
+expect_in "$WORK/wrapped.log" "fd [0-9]+ \(tcp\): Shunt, the wildcard address"
+expect_in "$WORK/wrapped.log" "a raw read\(\) past the interposer fails with ENOTCONN"
+expect_in "$WORK/wrapped.log" "probe escape: done"
+
+# shunt-run --kernel: the interposer in place, every socket on the kernel.
+ASAN_OPTIONS=detect_leaks=0 "$SHUNT_RUN" --kernel -v "$probe" escape $port > "$WORK/kernel.log" 2>&1 ||
+    fail "probe on --kernel failed: $(cat "$WORK/kernel.log")"
+expect_in "$WORK/kernel.log" "SHUNT_KERNEL=1: every socket on the kernel"
+grep -q "Shunt, " "$WORK/kernel.log" && fail "a socket went to Shunt under --kernel"
+expect_in "$WORK/kernel.log" "probe escape: done"
+
+# The policy's rules: a kernel rule keeps the listener on the kernel.
+echo "kernel = tcp:$port" >> "$WORK/shunt.conf"
+ASAN_OPTIONS=detect_leaks=0 "$SHUNT_RUN" -v -c "$WORK/shunt.conf" "$probe" escape $port \
+    > "$WORK/rule.log" 2>&1 || fail "probe with a kernel rule failed: $(cat "$WORK/rule.log")"
+expect_in "$WORK/rule.log" "fd [0-9]+ \(tcp\): kernel, a kernel rule"
+# A rule that is not one stops the program before main(), in one line.
+echo "accelerate = tcp:0" >> "$WORK/shunt.conf"
+expect_error "accelerate: 'tcp:0' is not a rule" env "$SHUNT_RUN" -c "$WORK/shunt.conf" "$probe" escape $port
 echo "semantics: PASS"
