@@ -19,6 +19,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <arpa/inet.h>
 #include <sys/socket.h>
 #include <sys/un.h>
 #include <time.h>
@@ -135,6 +136,9 @@ static int only_prefix(char *prefix, size_t len)
     return found == 1 ? 0 : -1;
 }
 
+/* The process the telemetry socket belongs to (its greeting says). */
+static long target_pid;
+
 static int connect_to(const char *prefix)
 {
     struct sockaddr_un sun;
@@ -147,10 +151,15 @@ static int connect_to(const char *prefix)
                 "telemetry, and --file-prefix=%s?)\n", sun.sun_path, strerror(errno), prefix);
         exit(1);
     }
-    if (read(fd, info, sizeof(info)) <= 0) {    /* the greeting: version, pid */
+    ssize_t n = read(fd, info, sizeof(info) - 1);
+    if (n <= 0) {                               /* the greeting: version, pid */
         fprintf(stderr, "shunt-stat: %s said nothing\n", sun.sun_path);
         exit(1);
     }
+    info[n] = '\0';
+    json_t *greeting = json_loads(info, 0, NULL);
+    target_pid = (long)json_integer_value(json_object_get(greeting, "pid"));
+    json_decref(greeting);
     return fd;
 }
 
@@ -256,8 +265,120 @@ static int stats_view(int fd, bool json, double interval, unsigned long count)
     return 0;
 }
 
-/* Every socket, page by page, as ss -tuna shows them; or, with json, one
- * document: {"sockets": [{...}, ...]}. */
+/* ---- the process's kernel sockets (a program under shunt-run has both) --------- */
+
+/* ss's names for the kernel's TCP states (/proc/net/tcp's st, 1..11). */
+static const char *const kernel_states[] = {
+    "?", "ESTAB", "SYN-SENT", "SYN-RECV", "FIN-WAIT-1", "FIN-WAIT-2", "TIME-WAIT",
+    "CLOSE", "CLOSE-WAIT", "LAST-ACK", "LISTEN", "CLOSING",
+};
+
+/* /proc/net's "0100007F:1F90" (IPv4) or 32 hex digits (IPv6) as ss shows it. */
+static void kernel_endpoint(const char *hex, char *out, size_t len)
+{
+    char addr[INET6_ADDRSTRLEN];
+    unsigned port = 0;
+    const char *colon = strchr(hex, ':');
+    size_t digits = colon != NULL ? (size_t)(colon - hex) : 0;
+    uint32_t w[4] = { 0 };
+
+    if (colon == NULL || (digits != 8 && digits != 32)) {
+        snprintf(out, len, "?");
+        return;
+    }
+    sscanf(colon + 1, "%x", &port);
+    for (size_t i = 0; i < digits / 8; i++)     /* each word in host order */
+        sscanf(hex + 8 * i, "%8x", &w[i]);
+    bool any = (w[0] | w[1] | w[2] | w[3]) == 0;
+    if (any) {
+        snprintf(out, len, "*:%u", port);
+        return;
+    }
+    inet_ntop(digits == 8 ? AF_INET : AF_INET6, w, addr, sizeof(addr));
+    snprintf(out, len, digits == 8 ? "%s:%u" : "[%s]:%u", addr, port);
+}
+
+/* The socket inodes of pid's descriptors: inode -> fd, in two arrays. */
+static size_t kernel_fds(long pid, unsigned long *inodes, int *fds, size_t max)
+{
+    char dir[64], path[PATH_MAX], link[64];
+    size_t n = 0;
+    struct dirent *e;
+
+    snprintf(dir, sizeof(dir), "/proc/%ld/fd", pid);
+    DIR *d = opendir(dir);
+    if (d == NULL)
+        return 0;
+    while ((e = readdir(d)) != NULL && n < max) {
+        snprintf(path, sizeof(path), "%s/%s", dir, e->d_name);
+        ssize_t len = readlink(path, link, sizeof(link) - 1);
+        if (len <= 0)
+            continue;
+        link[len] = '\0';
+        if (sscanf(link, "socket:[%lu]", &inodes[n]) == 1)
+            fds[n++] = atoi(e->d_name);
+    }
+    closedir(d);
+    return n;
+}
+
+/*
+ * The kernel's TCP and UDP sockets of the process, marked "kernel": those
+ * the policy left there, the kernel sides of wildcard listeners, and what
+ * they accepted.  (Under each Shunt socket lies a kernel socket that is
+ * never bound: /proc/net does not list those.)
+ */
+static void kernel_sockets(bool json, unsigned *listed)
+{
+    static const char *const tables[] = { "tcp", "tcp6", "udp", "udp6" };
+    unsigned long inodes[4096];
+    int fds[4096];
+    size_t n = target_pid > 0 ? kernel_fds(target_pid, inodes, fds, 4096) : 0;
+
+    for (size_t t = 0; t < 4 && n > 0; t++) {
+        char path[64], line[512];
+        snprintf(path, sizeof(path), "/proc/%ld/net/%s", target_pid, tables[t]);
+        FILE *f = fopen(path, "r");
+        if (f == NULL)
+            continue;
+        while (fgets(line, sizeof(line), f) != NULL) {
+            char local[64], peer[64], l[80], r[80];
+            unsigned st;
+            unsigned long txq, rxq, inode;
+            if (sscanf(line, " %*d: %63s %63s %x %lx:%lx %*s %*s %*s %*s %lu", local, peer,
+                       &st, &txq, &rxq, &inode) != 6)
+                continue;
+            size_t i = 0;
+            while (i < n && inodes[i] != inode)
+                i++;
+            if (i == n)
+                continue;
+            kernel_endpoint(local, l, sizeof(l));
+            kernel_endpoint(peer, r, sizeof(r));
+            bool udp = tables[t][0] == 'u';
+            const char *state = udp ? (st == 1 ? "ESTAB" : "UNCONN")
+                                    : st < 12 ? kernel_states[st] : "?";
+            if (json) {
+                json_t *o = json_pack("{s:s, s:s, s:i, s:I, s:I, s:s, s:s, s:s}", "proto",
+                                      tables[t], "state", state, "fd", fds[i], "recv_q",
+                                      (json_int_t)rxq, "send_q", (json_int_t)txq, "local", l,
+                                      "peer", r, "path", "kernel");
+                if ((*listed)++ > 0)
+                    putchar(',');
+                json_dumpf(o, stdout, JSON_COMPACT);
+                json_decref(o);
+            } else {
+                printf("%-5s %-10s %5d %8lu %8lu %-28s %-28s %s\n", tables[t], state, fds[i],
+                       rxq, txq, l, r, "kernel");
+            }
+        }
+        fclose(f);
+    }
+}
+
+/* Every socket, page by page, as ss -tuna shows them - Shunt's, then the
+ * process's kernel sockets, marked "kernel"; or, with json, one document:
+ * {"sockets": [{...}, ...]}. */
 static int sockets_view(int fd, bool json)
 {
     char *raw = malloc(REPLY_MAX), command[64];
@@ -279,6 +400,7 @@ static int sockets_view(int fd, bool json)
             if (json) {
                 if (listed++ > 0)
                     putchar(',');
+                json_object_set_new(s, "path", json_string("shunt"));
                 json_dumpf(s, stdout, JSON_COMPACT);
                 continue;
             }
@@ -294,6 +416,7 @@ static int sockets_view(int fd, bool json)
         from = (unsigned)number(page, "next");
         json_decref(reply);
     } while (from != 0);
+    kernel_sockets(json, &listed);
     if (json)
         printf("]}\n");
     free(raw);

@@ -25,6 +25,19 @@ expect_ok "^through-shunt$" cli -h 127.0.0.1 get shunt-key          # loopback: 
 expect_ok "^OK$" cli -h 127.0.0.1 set host-key through-loopback
 expect_ok "^through-loopback$" peer redis-cli -h $ip -p $port get host-key
 
+# shunt-stat --sockets lists both sides: Shunt's listener and connection,
+# and the kernel's half of the listener with what it accepted.
+bg "$WORK/blpop-shunt.log" ip netns exec "shunt-$TAG" redis-cli -h $ip -p $port blpop nothing 3
+bg "$WORK/blpop-kernel.log" redis-cli -h 127.0.0.1 -p $port blpop nothing 3
+sleep 1
+socks=$("$top_builddir/apps/shunt-stat" -p "shunt-$TAG" --sockets) || fail "shunt-stat --sockets failed: $socks"
+echo "$socks"
+grep -qE "^tcp +ESTAB +[0-9]+ .* $ip:$port +$TOPO_PEER4:[0-9]+ +rtt:" <<<"$socks" || fail "no Shunt connection listed"
+grep -qE "^tcp +LISTEN .*\*:$port .* kernel$" <<<"$socks" || fail "the kernel's listener is not listed"
+grep -qE "^tcp +ESTAB .* 127.0.0.1:$port +127.0.0.1:[0-9]+ +kernel$" <<<"$socks" ||
+    fail "the loopback connection is not listed as the kernel's"
+echo "ok: shunt-stat --sockets marks the kernel's sockets"
+
 # Every request answered: the commands the server processed add up.
 processed() { cli -h 127.0.0.1 info stats | tr -d '\r' | sed -n 's/^total_commands_processed://p'; }
 for pipeline in 1 16; do
