@@ -37,8 +37,9 @@
 /* Inside Shunt: the interposer sends this thread's calls to the kernel. */
 bool shunt_share_inside(void);
 
-/* The stack is up: start sharing it (the lock, the progress thread, fork). */
-void shunt_share_start(uint32_t progress_us);
+/* The stack is up: start sharing it (the lock, the progress thread every
+ * progress_us, fork; a waiting call sleeps sleep_us between idle turns). */
+void shunt_share_start(uint32_t progress_us, uint32_t sleep_us);
 
 /*
  * A call on a Shunt descriptor begins: inside, the lock held, signals

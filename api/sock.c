@@ -94,14 +94,19 @@ void shunt_sock_set_wait_hooks(const struct shunt_wait_hooks *h)
     wait_hooks = h;
 }
 
+/* Whether the last turn a waiting call ran found nothing to do. */
+static bool last_turn_idle;
+
 int shunt_sock_wait_turn(bool restartable)
 {
     if (wait_hooks != NULL) {
-        wait_hooks->pause();
+        wait_hooks->pause(last_turn_idle);
         if (wait_hooks->interrupted(restartable))
             return -EINTR;
     }
-    return shunt_stack_poll();
+    int n = shunt_stack_poll();
+    last_turn_idle = n == 0;
+    return n;
 }
 
 uint64_t shunt_sock_now_ns(void)

@@ -181,8 +181,9 @@ int shunt_sock_wait_turn(bool restartable);
  * api/preload.c; without hooks it only turns).
  */
 struct shunt_wait_hooks {
-    /* Let other threads' calls in: drop the stack's lock and take it back. */
-    void (*pause)(void);
+    /* Let other threads' calls in: drop the stack's lock and take it back
+     * (idle: the last turn received nothing, so the wait may sleep). */
+    void (*pause)(bool idle);
     /* Whether a signal handler ran since the call began that ends it. */
     bool (*interrupted)(bool restartable);
 };

@@ -73,6 +73,7 @@ static const struct key keys[] = {
     { "kernel", KIND_RULES, AT(kernel), sizeof(((struct shunt_config *)0)->kernel),
       0, 0, 0, 0, "udp:53, 10.9.0.7" },
     UINT("progress_us", progress_us, 0, 1000000),
+    UINT("wait_sleep_us", wait_sleep_us, 0, 999999),
 };
 #define NKEYS (sizeof(keys) / sizeof(keys[0]))
 

@@ -40,6 +40,8 @@
  *   progress_us turn the loop from a thread of Shunt's when the program has
  *               not for this long: it sleeps, computes, or waits in the
  *               kernel (500; 0: never, for a thread that polls all the time)
+ *   wait_sleep_us  a blocking call sleeps this long between loop turns that
+ *               received nothing, instead of spinning (0: it spins)
  * At least one of ip and ip6 is required.
  *
  * Errors come back as one line naming the file, the line, what is wrong
@@ -89,6 +91,7 @@ struct shunt_config {
     char accelerate[512];           /* "": every socket the default takes */
     char kernel[512];
     uint32_t progress_us;
+    uint32_t wait_sleep_us;
 };
 
 /*

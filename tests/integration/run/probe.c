@@ -11,6 +11,8 @@
  *                        exit) leaves the parent's connection alone
  *   probe threads PORT   two threads echo on their own connections at once
  *   probe dup PORT       a dup()ed socket outlives the original's close()
+ *   probe idle PORT      a blocking accept() that waits 2 s (SO_RCVTIMEO)
+ *                        sleeps most of it (run with wait_sleep_us set)
  *
  * Each listens on PORT (the wildcard: Shunt's), and prints one line per
  * check, "ok: ..." or "FAIL: ..."; it exits 1 on the first failure.
@@ -24,6 +26,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
@@ -187,10 +191,37 @@ static void dups(int port)
     check(echo(d) > 0, "the duplicate still echoes");
 }
 
+static double cpu_seconds(void)
+{
+    struct rusage ru;
+
+    getrusage(RUSAGE_SELF, &ru);
+    return (double)(ru.ru_utime.tv_sec + ru.ru_stime.tv_sec) +
+           (double)(ru.ru_utime.tv_usec + ru.ru_stime.tv_usec) / 1e6;
+}
+
+static void idle(int port)
+{
+    int fd = listener(port);
+    struct timeval tv = { 2, 0 };
+    struct timespec t0, t1;
+
+    setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+    double cpu0 = cpu_seconds();
+    clock_gettime(CLOCK_MONOTONIC, &t0);
+    int c = accept(fd, NULL, NULL);
+    clock_gettime(CLOCK_MONOTONIC, &t1);
+    double wall = (double)(t1.tv_sec - t0.tv_sec) + (double)(t1.tv_nsec - t0.tv_nsec) / 1e9;
+    double cpu = cpu_seconds() - cpu0;
+    check(c == -1 && errno == EAGAIN && wall >= 1.9, "accept() times out after SO_RCVTIMEO");
+    printf("waited %.2f s on %.2f s of CPU\n", wall, cpu);
+    check(cpu < wall / 2, "the wait slept: under half its time on the CPU");
+}
+
 int main(int argc, char **argv)
 {
     if (argc != 3) {
-        fprintf(stderr, "usage: probe escape|eintr|progress|fork|threads|dup PORT\n");
+        fprintf(stderr, "usage: probe escape|eintr|progress|fork|threads|dup|idle PORT\n");
         return 2;
     }
     int port = atoi(argv[2]);
@@ -207,6 +238,8 @@ int main(int argc, char **argv)
         threads(port);
     else if (strcmp(argv[1], "dup") == 0)
         dups(port);
+    else if (strcmp(argv[1], "idle") == 0)
+        idle(port);
     else
         return 2;
     printf("probe %s: done\n", argv[1]);

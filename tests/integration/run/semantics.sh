@@ -76,6 +76,11 @@ probe_case progress "sleeping" 0 1
 probe_case fork "listening on" 0 5
 probe_case threads "listening on" 0 5 2
 probe_case dup "listening on" 0 5
+# With wait_sleep_us, a blocking call sleeps between idle turns.
+cp "$WORK/shunt.conf" "$WORK/spin.conf"
+printf 'wait_sleep_us = 1000\nprogress_us = 0\n' >> "$WORK/shunt.conf"
+probe_case idle "listening on" 0
+cp "$WORK/spin.conf" "$WORK/shunt.conf"
 
 # The same program relinked with -Wl,--wrap (pkg-config shunt-wrap, here
 # pointed at this build's library) needs no shunt-run.
