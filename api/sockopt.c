@@ -12,13 +12,9 @@
  */
 #include <errno.h>
 #include <limits.h>
+#include <linux/tcp.h>          /* the kernel's struct tcp_info, longer than glibc's */
 #include <netinet/in.h>
-#include <netinet/tcp.h>
 #include <string.h>
-
-/* glibc's <netinet/tcp.h> still defines the historical TCP_MSS (512); the
- * TCP_MSS that matters below is lwIP's, from lwipopts.h. */
-#undef TCP_MSS
 
 #include "lwip/opt.h"
 

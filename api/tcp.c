@@ -21,14 +21,11 @@
  * shunt_tcp_sock as its callback argument.
  */
 #include <errno.h>
-#include <netinet/tcp.h>                /* struct tcp_info */
+#include <linux/bpf.h>                  /* BPF_TCP_*: Linux's TCP state numbers */
+#include <linux/tcp.h>                  /* struct tcp_info, the kernel's whole layout */
 #include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
-
-/* glibc's <netinet/tcp.h> still defines the historical TCP_MSS (512); the
- * TCP_MSS lwIP's sizes are built on is lwipopts.h's. */
-#undef TCP_MSS
 
 #include "lwip/priv/tcp_priv.h"
 #include "lwip/prot/tcp.h"
@@ -911,15 +908,21 @@ int shunt_tcp_maxseg(const struct shunt_sock *s)
     return s->opt.maxseg != 0 ? s->opt.maxseg : DEFAULT_MSS;
 }
 
-/* lwIP's TCP states as Linux numbers them. */
+/* lwIP's TCP states as Linux numbers them (the BPF names are Linux's
+ * include/net/tcp_states.h, which no other user header has next to
+ * <linux/tcp.h>). */
 static const uint8_t linux_state[] = {
-    [CLOSED] = TCP_CLOSE,            [LISTEN] = TCP_LISTEN,
-    [SYN_SENT] = TCP_SYN_SENT,       [SYN_RCVD] = TCP_SYN_RECV,
-    [ESTABLISHED] = TCP_ESTABLISHED, [FIN_WAIT_1] = TCP_FIN_WAIT1,
-    [FIN_WAIT_2] = TCP_FIN_WAIT2,    [CLOSE_WAIT] = TCP_CLOSE_WAIT,
-    [CLOSING] = TCP_CLOSING,         [LAST_ACK] = TCP_LAST_ACK,
-    [TIME_WAIT] = TCP_TIME_WAIT,
+    [CLOSED] = BPF_TCP_CLOSE,             [LISTEN] = BPF_TCP_LISTEN,
+    [SYN_SENT] = BPF_TCP_SYN_SENT,        [SYN_RCVD] = BPF_TCP_SYN_RECV,
+    [ESTABLISHED] = BPF_TCP_ESTABLISHED,  [FIN_WAIT_1] = BPF_TCP_FIN_WAIT1,
+    [FIN_WAIT_2] = BPF_TCP_FIN_WAIT2,     [CLOSE_WAIT] = BPF_TCP_CLOSE_WAIT,
+    [CLOSING] = BPF_TCP_CLOSING,          [LAST_ACK] = BPF_TCP_LAST_ACK,
+    [TIME_WAIT] = BPF_TCP_TIME_WAIT,
 };
+
+/* Linux's tcp_reordering default; lwIP's fast retransmit waits for as many
+ * duplicate ACKs. */
+#define REORDERING 3
 
 void shunt_tcp_info(const struct shunt_sock *s, struct tcp_info *ti)
 {
@@ -929,7 +932,7 @@ void shunt_tcp_info(const struct shunt_sock *s, struct tcp_info *ti)
 
     memset(ti, 0, sizeof(*ti));
     if (pcb == NULL) {
-        ti->tcpi_state = TCP_CLOSE;
+        ti->tcpi_state = BPF_TCP_CLOSE;
         return;
     }
     ti->tcpi_state = linux_state[pcb->state];
@@ -938,17 +941,32 @@ void shunt_tcp_info(const struct shunt_sock *s, struct tcp_info *ti)
         ti->tcpi_sacked = (uint32_t)t->backlog;
         return;
     }
+    struct netif *n = shunt_sock_netif();
+    ti->tcpi_ca_state = (pcb->flags & TF_INFR) ? TCP_CA_Recovery
+                      : (pcb->flags & TF_RTO) ? TCP_CA_Loss : TCP_CA_Open;
     ti->tcpi_retransmits = pcb->nrtx;
+    ti->tcpi_backoff = pcb->nrtx;
     ti->tcpi_rto = (uint32_t)pcb->rto * tick_us;
     ti->tcpi_snd_mss = pcb->mss;
     ti->tcpi_rcv_mss = pcb->mss;
+    ti->tcpi_advmss = pcb->mss;
+    ti->tcpi_pmtu = n != NULL ? n->mtu : 0;
     ti->tcpi_rtt = shunt_tcp_rtt_us(s, pcb, &ti->tcpi_rttvar);
     ti->tcpi_snd_cwnd = pcb->mss ? pcb->cwnd / pcb->mss : 0;
     ti->tcpi_snd_ssthresh = pcb->mss ? pcb->ssthresh / pcb->mss : 0;
-    ti->tcpi_unacked = pcb->snd_queuelen;
+    ti->tcpi_reordering = REORDERING;
+    /* Linux counts segments in flight; lwIP keeps them on its unacked list. */
+    for (const struct tcp_seg *seg = pcb->unacked; seg != NULL; seg = seg->next)
+        ti->tcpi_unacked++;
+    for (const struct tcp_seg *seg = pcb->unsent; seg != NULL; seg = seg->next)
+        ti->tcpi_notsent_bytes += seg->len;
     ti->tcpi_rcv_space = pcb->rcv_wnd;
+    ti->tcpi_rcv_ssthresh = pcb->rcv_ann_wnd;
+    ti->tcpi_snd_wnd = pcb->snd_wnd;
     if (pcb->flags & TF_TIMESTAMP)
         ti->tcpi_options |= TCPI_OPT_TIMESTAMPS;
+    if (pcb->flags & TF_SACK)
+        ti->tcpi_options |= TCPI_OPT_SACK;
     if (pcb->flags & TF_WND_SCALE) {
         ti->tcpi_options |= TCPI_OPT_WSCALE;
         ti->tcpi_snd_wscale = pcb->snd_scale & 0xf;

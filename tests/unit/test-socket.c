@@ -50,6 +50,7 @@
 #include <unistd.h>
 
 #include "clock.h"
+#include "linux-tcp-info.h"
 #include "ring.h"
 #include "shunt/shunt.h"
 #include "shunt/socket.h"
@@ -817,15 +818,47 @@ START_TEST(listen_binds_unbound_socket)
 }
 END_TEST
 
+/* A listener's backlog, as TCP_INFO reports it (tcpi_sacked). */
+static int backlog_of(int fd)
+{
+    struct tcp_info ti;
+    socklen_t len = sizeof(ti);
+
+    OK(shunt_getsockopt(fd, IPPROTO_TCP, TCP_INFO, &ti, &len));
+    EQ(ti.tcpi_state, TCP_LISTEN);
+    return (int)ti.tcpi_sacked;
+}
+
+/* net.core.somaxconn, which holds every backlog (Shunt's is Linux's
+ * default, 4096). */
+static int somaxconn(void)
+{
+    FILE *f = on_shunt ? NULL : fopen("/proc/sys/net/core/somaxconn", "r");
+    int v = 4096;
+
+    if (f != NULL) {
+        EQ(fscanf(f, "%d", &v), 1);
+        fclose(f);
+    }
+    return v;
+}
+
 START_TEST(listen_twice_and_odd_backlogs)
 {
     int fd = bound(FAM, SOCK_STREAM);
 
     OK(shunt_listen(fd, 4));
-    OK(shunt_listen(fd, 100));          /* only changes the backlog */
+    EQ(backlog_of(fd), 4);
+    IS(0, shunt_listen(fd, 100));       /* only changes the backlog */
+    EQ(backlog_of(fd), 100);
+    /* Linux compares the backlog unsigned: a negative one is the most. */
     int neg = bound(FAM, SOCK_STREAM), huge = bound(FAM, SOCK_STREAM);
     OK(shunt_listen(neg, -1));
+    EQ(backlog_of(neg), somaxconn());
     OK(shunt_listen(huge, INT_MAX));
+    EQ(backlog_of(huge), somaxconn());
+    IS(0, shunt_listen(huge, 0));
+    EQ(backlog_of(huge), 0);
 }
 END_TEST
 
@@ -2433,6 +2466,43 @@ START_TEST(tcp_info_state)
 }
 END_TEST
 
+/* TCP_INFO in Linux's own layout (iperf3 reads tcpi_snd_wnd, past the end
+ * of glibc's struct): as much as the buffer holds, and the length copied. */
+START_TEST(tcp_info_linux_layout)
+{
+    struct pair p = tcp_pair(FAM);
+    size_t size = linux_tcp_info_size();
+    unsigned char buf[1024];
+    struct tcp_info ti;
+    socklen_t len = sizeof(buf);
+
+    send_all(p.c, "ping", 4);
+    wait_for(p.s, POLLIN);
+    settle();
+    memset(buf, 0xaa, sizeof(buf));
+    OK(shunt_getsockopt(p.c, IPPROTO_TCP, TCP_INFO, buf, &len));
+    /* This kernel may know more fields than the headers Shunt was built with. */
+    if (on_shunt)
+        EQ(len, size);
+    else
+        CMP(len, >=, size);
+    EQ(buf[len], 0xaa);
+    len = (socklen_t)size;
+    OK(shunt_getsockopt(p.c, IPPROTO_TCP, TCP_INFO, buf, &len));
+    EQ(len, size);
+    memcpy(&ti, buf, sizeof(ti));
+    EQ(ti.tcpi_state, TCP_ESTABLISHED);
+    CMP(ti.tcpi_snd_mss, >, 0);
+    CMP(ti.tcpi_pmtu, >, 0);
+    CMP(ti.tcpi_snd_cwnd, >, 0);
+    CMP(ti.tcpi_rto, >, 0);
+    CMP(ti.tcpi_rcv_space, >, 0);
+    EQ(ti.tcpi_options & (TCPI_OPT_TIMESTAMPS | TCPI_OPT_SACK | TCPI_OPT_WSCALE),
+       TCPI_OPT_TIMESTAMPS | TCPI_OPT_SACK | TCPI_OPT_WSCALE);
+    CMP(linux_tcp_info_snd_wnd(buf), >, 0);
+}
+END_TEST
+
 START_TEST(ipv6_v6only)
 {
     int fd = sock(AF_INET6, TYPE_ONLY), fd4 = sock(AF_INET, TYPE_ONLY), v = 1;
@@ -3435,7 +3505,7 @@ int main(void)
     add_loop_tests(tc, EVERY_FAMILY_AND_TYPE, so_error_and_so_type, so_linger_values);
     add_loop_tests(tc, ONE_CASE, so_broadcast_needed);
     add_loop_tests(tc, BOTH_FAMILIES, tcp_nodelay, tcp_options_on_udp, tcp_keepalive_parameters,
-                                      tcp_maxseg, tcp_info_state);
+                                      tcp_maxseg, tcp_info_state, tcp_info_linux_layout);
     add_loop_tests(tc, BOTH_TYPES, ipv6_v6only);
     add_loop_tests(tc, ONE_CASE, ipv6_dual_stack);
     add_loop_tests(tc, BOTH_TYPES, ip_ttl, ip_tos);
