@@ -91,6 +91,7 @@ struct shunt_sockopts {
     bool keepalive;
     bool broadcast;
     bool nodelay;
+    bool cork;                  /* TCP_CORK */
     bool v6only;
     int ttl;                    /* IP_TTL / IPV6_UNICAST_HOPS */
     int tos;
@@ -98,6 +99,8 @@ struct shunt_sockopts {
     int keepintvl;
     int keepcnt;
     int maxseg;                 /* TCP_MAXSEG asked for; 0: from the MTU */
+    int defer_accept;           /* TCP_DEFER_ACCEPT as Linux keeps it: in
+                                 * SYN-ACK retransmissions, not seconds */
     int mcast_ttl;
     bool mcast_loop;
     ip4_addr_t mcast_if;

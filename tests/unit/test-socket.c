@@ -2466,6 +2466,153 @@ START_TEST(tcp_info_state)
 }
 END_TEST
 
+/* A connection whose client asked for TCP_MAXSEG 1000 before connecting:
+ * segments of the same size on both paths. */
+static struct pair small_segment_pair(int fam)
+{
+    struct pair p;
+
+    p.l = listener(fam, 4);
+    p.c = sock(fam, SOCK_STREAM);
+    setint(p.c, IPPROTO_TCP, TCP_MAXSEG, 1000);
+    struct addr a = local(fam, port_of(p.l));
+    OK(shunt_connect(p.c, &a.sa, a.len));
+    wait_for(p.l, POLLIN);
+    p.s = (int)OK(shunt_accept(p.l, NULL, NULL));
+    return p;
+}
+
+/* Bytes queued at fd to read, once what is in flight has landed. */
+static int arrived(int fd)
+{
+    int n = -1;
+
+    settle();
+    IS(0, shunt_ioctl(fd, FIONREAD, &n));
+    return n;
+}
+
+/* TCP_CORK (nginx's tcp_nopush): while it is on only full segments leave;
+ * taking it off, a shutdown or TCP_NODELAY sends the rest. */
+START_TEST(tcp_cork)
+{
+    struct pair p = small_segment_pair(FAM);
+    static char out[2500], in[2500];
+
+    for (size_t k = 0; k < sizeof(out); k++)
+        out[k] = (char)('a' + k % 26);
+    EQ(getint(p.c, IPPROTO_TCP, TCP_CORK), 0);
+    setint(p.c, IPPROTO_TCP, TCP_CORK, 5);
+    EQ(getint(p.c, IPPROTO_TCP, TCP_CORK), 1);
+
+    send_all(p.c, out, 10);
+    assert_not(p.s, POLLIN);
+    setint(p.c, IPPROTO_TCP, TCP_CORK, 0);
+    wait_for(p.s, POLLIN);
+    EQ(arrived(p.s), 10);
+    IS(10, shunt_recv(p.s, in, sizeof(in), 0));
+
+    /* Two and a half segments: the full ones arrive, the half waits. */
+    setint(p.c, IPPROTO_TCP, TCP_CORK, 1);
+    send_all(p.c, out, sizeof(out));
+    wait_for(p.s, POLLIN);
+    int got = arrived(p.s);
+    CMP(got, >=, 1500);
+    CMP(got, <=, 2000);
+    setint(p.c, IPPROTO_TCP, TCP_NODELAY, 1);
+    IS(sizeof(out), shunt_recv(p.s, in, sizeof(in), MSG_WAITALL));
+    MEMEQ(in, out, sizeof(out));
+
+    /* What the cork holds goes before the FIN. */
+    send_all(p.c, out, 7);
+    IS(0, shunt_shutdown(p.c, SHUT_WR));
+    wait_for(p.s, POLLIN);
+    IS(7, shunt_recv(p.s, in, sizeof(in), MSG_WAITALL));
+    IS(0, shunt_recv(p.s, in, sizeof(in), 0));
+
+    int u = sock(FAM, SOCK_DGRAM), v = 1;
+    FAILS(ENOPROTOOPT, shunt_setsockopt(u, IPPROTO_TCP, TCP_CORK, &v, sizeof(v)));
+}
+END_TEST
+
+/* TCP_DEFER_ACCEPT, set after listen() as nginx does: Linux keeps it in
+ * SYN-ACK retransmissions and reports the seconds they last. */
+START_TEST(tcp_defer_accept)
+{
+    static const struct { int set, get; } round[] = {
+        { 1, 1 }, { 2, 3 }, { 3, 3 }, { 5, 7 }, { 100, 127 }, { 0, 0 }, { -3, 0 },
+        { INT_MAX, 29887 },
+    };
+    int l = listener(FAM, 4), v = 1;
+
+    EQ(getint(l, IPPROTO_TCP, TCP_DEFER_ACCEPT), 0);
+    for (size_t k = 0; k < sizeof(round) / sizeof(round[0]); k++) {
+        setint(l, IPPROTO_TCP, TCP_DEFER_ACCEPT, round[k].set);
+        EQ(getint(l, IPPROTO_TCP, TCP_DEFER_ACCEPT), round[k].get);
+    }
+    FAILS(EINVAL, shunt_setsockopt(l, IPPROTO_TCP, TCP_DEFER_ACCEPT, &v, 2));
+    int fresh = sock(FAM, SOCK_STREAM);
+    setint(fresh, IPPROTO_TCP, TCP_DEFER_ACCEPT, 10);
+    EQ(getint(fresh, IPPROTO_TCP, TCP_DEFER_ACCEPT), 15);
+}
+END_TEST
+
+/* TCP_CONGESTION: the name in a 16-byte buffer; an unknown one is ENOENT.
+ * reno is what lwIP does (and what every Linux has). */
+START_TEST(tcp_congestion)
+{
+    static const char reno[16] = "reno";
+    int fd = sock(FAM, SOCK_STREAM);
+    char name[64];
+    socklen_t len;
+
+    IS(0, shunt_setsockopt(fd, IPPROTO_TCP, TCP_CONGESTION, "reno", 4));
+    memset(name, 0xaa, sizeof(name));
+    len = sizeof(name);
+    IS(0, shunt_getsockopt(fd, IPPROTO_TCP, TCP_CONGESTION, name, &len));
+    EQ(len, 16);
+    MEMEQ(name, reno, 16);
+    EQ((unsigned char)name[16], 0xaa);
+    len = 2;
+    IS(0, shunt_getsockopt(fd, IPPROTO_TCP, TCP_CONGESTION, name, &len));
+    EQ(len, 2);
+    MEMEQ(name, "re", 2);
+    IS(0, shunt_setsockopt(fd, IPPROTO_TCP, TCP_CONGESTION, "reno\0junk", 9));
+    FAILS(ENOENT, shunt_setsockopt(fd, IPPROTO_TCP, TCP_CONGESTION, "no-such-cc", 10));
+    FAILS(ENOENT, shunt_setsockopt(fd, IPPROTO_TCP, TCP_CONGESTION, "ren", 3));
+    FAILS(EINVAL, shunt_setsockopt(fd, IPPROTO_TCP, TCP_CONGESTION, "reno", 0));
+
+    /* The connection uses it. */
+    int l = listener(FAM, 4);
+    struct addr a = local(FAM, port_of(l));
+    OK(shunt_connect(fd, &a.sa, a.len));
+    len = 16;
+    IS(0, shunt_getsockopt(fd, IPPROTO_TCP, TCP_CONGESTION, name, &len));
+    MEMEQ(name, reno, 16);
+}
+END_TEST
+
+/* SO_RCVBUF and SO_SNDBUF on a listener (iperf3 asks), which its
+ * connections inherit. */
+START_TEST(buffers_of_a_listener)
+{
+    int l = listener(FAM, 4);
+
+    CMP(getint(l, SOL_SOCKET, SO_RCVBUF), >, 0);
+    CMP(getint(l, SOL_SOCKET, SO_SNDBUF), >, 0);
+    setint(l, SOL_SOCKET, SO_RCVBUF, 65536);
+    setint(l, SOL_SOCKET, SO_SNDBUF, 32768);
+    EQ(getint(l, SOL_SOCKET, SO_RCVBUF), 131072);
+    EQ(getint(l, SOL_SOCKET, SO_SNDBUF), 65536);
+    int c = connect_to(FAM, l);
+    wait_for(l, POLLIN);
+    int s = (int)OK(shunt_accept(l, NULL, NULL));
+    EQ(getint(s, SOL_SOCKET, SO_RCVBUF), 131072);
+    EQ(getint(s, SOL_SOCKET, SO_SNDBUF), 65536);
+    (void)c;
+}
+END_TEST
+
 /* TCP_INFO in Linux's own layout (iperf3 reads tcpi_snd_wnd, past the end
  * of glibc's struct): as much as the buffer holds, and the length copied. */
 START_TEST(tcp_info_linux_layout)
@@ -3505,7 +3652,9 @@ int main(void)
     add_loop_tests(tc, EVERY_FAMILY_AND_TYPE, so_error_and_so_type, so_linger_values);
     add_loop_tests(tc, ONE_CASE, so_broadcast_needed);
     add_loop_tests(tc, BOTH_FAMILIES, tcp_nodelay, tcp_options_on_udp, tcp_keepalive_parameters,
-                                      tcp_maxseg, tcp_info_state, tcp_info_linux_layout);
+                                      tcp_maxseg, tcp_info_state, tcp_info_linux_layout,
+                                      tcp_cork, tcp_defer_accept, tcp_congestion,
+                                      buffers_of_a_listener);
     add_loop_tests(tc, BOTH_TYPES, ipv6_v6only);
     add_loop_tests(tc, ONE_CASE, ipv6_dual_stack);
     add_loop_tests(tc, BOTH_TYPES, ip_ttl, ip_tos);
