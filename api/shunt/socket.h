@@ -32,6 +32,8 @@
 extern "C" {
 #endif
 
+struct mmsghdr;                 /* <sys/socket.h> has it with _GNU_SOURCE */
+
 /* Use the kernel's sockets for every call below (no DPDK, no lwIP). */
 int shunt_init_kernel(void);
 
@@ -59,6 +61,13 @@ ssize_t shunt_recvfrom(int fd, void *buf, size_t len, int flags,
                        struct sockaddr *from, socklen_t *fromlen);
 ssize_t shunt_sendmsg(int fd, const struct msghdr *msg, int flags);
 ssize_t shunt_recvmsg(int fd, struct msghdr *msg, int flags);
+/* Linux's sendmmsg() and recvmmsg(); up to vlen messages. */
+int shunt_sendmmsg(int fd, struct mmsghdr *msgvec, unsigned int vlen, int flags);
+int shunt_recvmmsg(int fd, struct mmsghdr *msgvec, unsigned int vlen, int flags,
+                   struct timespec *timeout);
+/* sendfile(2): from a file (read at *offset, or at its position when offset
+ * is NULL) to a socket. */
+ssize_t shunt_sendfile(int out_fd, int in_fd, off_t *offset, size_t count);
 
 int shunt_getsockname(int fd, struct sockaddr *addr, socklen_t *addrlen);
 int shunt_getpeername(int fd, struct sockaddr *addr, socklen_t *addrlen);

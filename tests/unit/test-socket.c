@@ -1954,6 +1954,181 @@ START_TEST(tcp_sendto_ignores_address)
 }
 END_TEST
 
+/* ==== sendfile() ============================================================= */
+
+/* An unlinked file of n bytes, a pattern (its position at the end). */
+static int temp_file(char *data, size_t n)
+{
+    char path[] = "/tmp/shunt-test-XXXXXX";
+    int fd = (int)OK(mkstemp(path));
+
+    unlink(path);
+    for (size_t k = 0; k < n; k++)
+        data[k] = (char)(k * 7 + k / 251);
+    IS(n, write(fd, data, n));
+    return fd;
+}
+
+START_TEST(sendfile_offsets)
+{
+    struct pair p = tcp_pair(FAM);
+    static char data[100000], in[100000];
+    int f = temp_file(data, sizeof(data));
+    off_t off = 1000;
+
+    /* At *offset, which moves on; the file's position does not. */
+    IS(50000, shunt_sendfile(p.c, f, &off, 50000));
+    EQ(off, 51000);
+    EQ(lseek(f, 0, SEEK_CUR), sizeof(data));
+    IS(50000, shunt_recv(p.s, in, 50000, MSG_WAITALL));
+    MEMEQ(in, data + 1000, 50000);
+    /* No offset: from the file's position, which moves on. */
+    EQ(lseek(f, 10, SEEK_SET), 10);
+    IS(20, shunt_sendfile(p.c, f, NULL, 20));
+    EQ(lseek(f, 0, SEEK_CUR), 30);
+    IS(20, shunt_recv(p.s, in, 20, MSG_WAITALL));
+    MEMEQ(in, data + 10, 20);
+    /* Near the end: what there is; at the end, or for nothing: 0. */
+    off = sizeof(data) - 3;
+    IS(3, shunt_sendfile(p.c, f, &off, 100));
+    EQ(off, sizeof(data));
+    IS(0, shunt_sendfile(p.c, f, &off, 100));
+    off = 0;
+    IS(0, shunt_sendfile(p.c, f, &off, 0));
+    EQ(off, 0);
+    IS(3, shunt_recv(p.s, in, 3, MSG_WAITALL));
+    MEMEQ(in, data + sizeof(data) - 3, 3);
+}
+END_TEST
+
+START_TEST(sendfile_errors)
+{
+    struct pair p = tcp_pair(FAM);
+    char data[16];
+    int f = temp_file(data, sizeof(data)), pp[2];
+    int wo = (int)OK(open("/dev/null", O_WRONLY));
+    off_t off = 0;
+
+    EQ(pipe(pp), 0);
+    FAILS(EBADF, shunt_sendfile(p.c, closed_fd(), NULL, 10));
+    FAILS(EBADF, shunt_sendfile(p.c, wo, NULL, 10));
+    FAILS(ESPIPE, shunt_sendfile(p.c, pp[0], &off, 10));
+    FAILS(ESPIPE, shunt_sendfile(p.c, p.s, &off, 10));
+    FAILS(EINVAL, shunt_sendfile(p.c, p.s, NULL, 10));
+    off = -1;
+    FAILS(EINVAL, shunt_sendfile(p.c, f, &off, 10));
+    EQ(off, -1);
+    /* Onto a kernel descriptor: the kernel's sendfile. */
+    off = 0;
+    IS(16, shunt_sendfile(pp[1], f, &off, 16));
+    /* A socket shut for writing: EPIPE, and SIGPIPE (sendfile has no
+     * MSG_NOSIGNAL). */
+    IS(0, shunt_shutdown(p.c, SHUT_WR));
+    off = 0;
+    FAILS(EPIPE, shunt_sendfile(p.c, f, &off, 10));
+    EQ(sigpipes, 1);
+    EQ(off, 0);
+}
+END_TEST
+
+/* A non-blocking socket takes what fits, *offset says how much, and then
+ * EAGAIN (nginx sends a large file this way). */
+START_TEST(sendfile_nonblocking_partial)
+{
+    struct pair p = tcp_pair(FAM);
+    char path[] = "/tmp/shunt-test-XXXXXX";
+    int f = (int)OK(mkstemp(path));
+    const size_t size = 64u << 20;          /* sparse: it reads as zeros */
+    static char in[65536];
+
+    unlink(path);
+    EQ(ftruncate(f, (off_t)size), 0);
+    OK(shunt_fcntl(p.c, F_SETFL, O_NONBLOCK));
+    off_t off = 0;
+    ssize_t n = OK(shunt_sendfile(p.c, f, &off, size));
+    CMP(n, >, 0);
+    CMP(n, <, size);
+    EQ(off, n);
+    int k = 0;
+    while (k++ < 1000 && (n = shunt_sendfile(p.c, f, &off, size)) > 0)
+        settle();
+    FAILS(EAGAIN, shunt_sendfile(p.c, f, &off, size));
+    off_t stuck = off;
+    FAILS(EAGAIN, shunt_sendfile(p.c, f, &off, size));
+    EQ(off, stuck);
+    /* Room again once the peer reads. */
+    for (int r = 0; r < 64; r++)
+        shunt_recv(p.s, in, sizeof(in), MSG_DONTWAIT);
+    settle();
+    CMP(shunt_sendfile(p.c, f, &off, size), >, 0);
+    CMP(off, >, stuck);
+}
+END_TEST
+
+/* ==== sendmmsg() and recvmmsg() ================================================ */
+
+START_TEST(sendmmsg_recvmmsg)
+{
+    int a = bound(FAM, SOCK_DGRAM), b = bound(FAM, SOCK_DGRAM);
+    struct addr to = name_of(b), me = name_of(a);
+    static char out[3][8] = { "one", "two22", "three33" }, in[4][16], big[70000];
+    const size_t lens[3] = { 3, 5, 7 };
+    struct iovec oiov[3], iiov[4];
+    struct mmsghdr om[3], im[4];
+    struct addr from[4];
+
+    for (int k = 0; k < 3; k++) {
+        oiov[k] = (struct iovec){ out[k], lens[k] };
+        om[k] = (struct mmsghdr){ { &to.sa, to.len, &oiov[k], 1, NULL, 0, 0 }, 99 };
+    }
+    for (int k = 0; k < 4; k++) {
+        iiov[k] = (struct iovec){ in[k], sizeof(in[k]) };
+        im[k] = (struct mmsghdr){ { &from[k].sa, sizeof(from[k].ss), &iiov[k], 1, NULL, 0, 0 },
+                                  99 };
+    }
+    IS(0, shunt_sendmmsg(a, om, 0, 0));
+    IS(3, shunt_sendmmsg(a, om, 3, 0));
+    for (int k = 0; k < 3; k++)
+        EQ(om[k].msg_len, lens[k]);
+    wait_for(b, POLLIN);
+    settle();
+    IS(2, shunt_recvmmsg(b, im, 2, MSG_DONTWAIT, NULL));
+    EQ(im[0].msg_len, 3);
+    EQ(im[1].msg_len, 5);
+    MEMEQ(in[1], "two22", 5);
+    from[1].len = im[1].msg_hdr.msg_namelen;
+    assert_addr(from[1], me);
+    IS(1, shunt_recvmmsg(b, im, 4, MSG_DONTWAIT, NULL));
+    EQ(im[0].msg_len, 7);
+    MEMEQ(in[0], "three33", 7);
+    FAILS(EAGAIN, shunt_recvmmsg(b, im, 4, MSG_DONTWAIT, NULL));
+
+    /* MSG_WAITFORONE: wait for one, then take only what is there. */
+    IS(2, shunt_sendmmsg(a, om, 2, 0));
+    wait_for(b, POLLIN);
+    settle();
+    IS(2, shunt_recvmmsg(b, im, 4, MSG_WAITFORONE, NULL));
+
+    /* The timeout ends a batch between messages, a zero one after the
+     * first; the time left is written back. */
+    IS(2, shunt_sendmmsg(a, om, 2, 0));
+    wait_for(b, POLLIN);
+    settle();
+    struct timespec ts = { 0, 0 };
+    IS(1, shunt_recvmmsg(b, im, 4, 0, &ts));
+    ts = (struct timespec){ 5, 0 };
+    IS(1, shunt_recvmmsg(b, im, 4, MSG_DONTWAIT, &ts));
+    EQ(ts.tv_sec, 4);
+    ts = (struct timespec){ 0, 1000000000 };
+    FAILS(EINVAL, shunt_recvmmsg(b, im, 4, 0, &ts));
+
+    /* An error after the first message: the count of those sent. */
+    oiov[1] = (struct iovec){ big, sizeof(big) };
+    IS(1, shunt_sendmmsg(a, om, 3, 0));
+    FAILS(EMSGSIZE, shunt_sendmmsg(a, &om[1], 2, 0));
+}
+END_TEST
+
 /* ==== getsockname() and getpeername() ======================================== */
 
 START_TEST(name_of_unbound_socket)
@@ -3639,6 +3814,10 @@ int main(void)
     add_loop_tests(tc, EVERY_FAMILY_AND_TYPE, recv_trunc);
     add_loop_tests(tc, BOTH_FAMILIES, readv_writev, sendmsg_recvmsg_udp, recvfrom_udp_address,
                                       tcp_recvfrom_gives_no_address, tcp_sendto_ignores_address);
+
+    tc = socket_case(s, "sendfile_mmsg");
+    add_loop_tests(tc, BOTH_FAMILIES, sendfile_offsets, sendfile_errors,
+                                      sendfile_nonblocking_partial, sendmmsg_recvmmsg);
 
     tc = socket_case(s, "names");
     add_loop_tests(tc, EVERY_FAMILY_AND_TYPE, name_of_unbound_socket, getpeername_not_connected);
