@@ -434,6 +434,10 @@ ssize_t shunt_sendto(int fd, const void *buf, size_t len, int flags,
 
     if (shunt_fd_kind(fd) == SHUNT_FD_NONE)
         return K->sendto(fd, buf, len, flags, to, tolen);
+    /* Linux copies an address in before any protocol looks at it (a TCP
+     * socket then ignores it), so its length is checked for every socket. */
+    if (to != NULL && tolen > sizeof(struct sockaddr_storage))
+        return result(-EINVAL);
     return shunt_sendmsg(fd, &msg, flags);
 }
 

@@ -1085,6 +1085,10 @@ START_TEST(connect_error_reported_by_next_call)
     wait_for(n, POLLERR);
     /* The pending error is the next connect's answer. */
     FAILS(ECONNREFUSED, shunt_connect(n, &a.sa, a.len));
+    /* Told once: the next connect tries again. */
+    FAILS(EINPROGRESS, shunt_connect(n, &a.sa, a.len));
+    wait_for(n, POLLERR);
+    FAILS(ECONNREFUSED, shunt_connect(n, &a.sa, a.len));
 }
 END_TEST
 
@@ -1941,6 +1945,48 @@ START_TEST(tcp_recvfrom_gives_no_address)
 }
 END_TEST
 
+/* sockperf passes MSG_NOSIGNAL to its receive calls too: ignored. */
+START_TEST(receive_calls_take_msg_nosignal)
+{
+    char buf[8];
+    struct iovec iov = { buf, 1 };
+    struct msghdr m = { .msg_iov = &iov, .msg_iovlen = 1 };
+    int rx, tx;
+
+    if (TYPE == SOCK_STREAM) {
+        struct pair p = tcp_pair(FAM);
+        rx = p.s;
+        tx = p.c;
+        send_all(tx, "abc", 3);
+    } else {
+        /* Connected both ways: read(), write(), send() and recv() work. */
+        rx = bound(FAM, SOCK_DGRAM);
+        tx = bound(FAM, SOCK_DGRAM);
+        struct addr ra = name_of(rx), ta = name_of(tx);
+        OK(shunt_connect(tx, &ra.sa, ra.len));
+        OK(shunt_connect(rx, &ta.sa, ta.len));
+        IS(1, shunt_write(tx, "a", 1));
+        IS(1, shunt_send(tx, "b", 1, 0));
+        IS(1, shunt_write(tx, "c", 1));
+        IS(1, shunt_write(tx, "d", 1));
+        wait_for(rx, POLLIN);
+        settle();
+        IS(1, shunt_read(rx, buf, sizeof(buf)));
+        IS(1, shunt_send(rx, "r", 1, 0));
+        wait_for(tx, POLLIN);
+        IS(1, shunt_recv(tx, buf, sizeof(buf), 0));
+        EQ(buf[0], 'r');
+    }
+    wait_for(rx, POLLIN);
+    settle();
+    IS(1, shunt_recv(rx, buf, 1, MSG_NOSIGNAL));
+    IS(1, shunt_recvfrom(rx, buf, 1, MSG_NOSIGNAL, NULL, NULL));
+    EQ(buf[0], TYPE == SOCK_STREAM ? 'b' : 'c');
+    IS(1, shunt_recvmsg(rx, &m, MSG_NOSIGNAL | MSG_DONTWAIT));
+    EQ(buf[0], TYPE == SOCK_STREAM ? 'c' : 'd');
+}
+END_TEST
+
 START_TEST(tcp_sendto_ignores_address)
 {
     struct pair p = tcp_pair(FAM);
@@ -1948,9 +1994,15 @@ START_TEST(tcp_sendto_ignores_address)
     char buf[8];
 
     IS(2, shunt_sendto(p.c, "hi", 2, 0, &elsewhere.sa, elsewhere.len));
-    wait_for(p.s, POLLIN);
-    IS(2, shunt_recv(p.s, buf, sizeof(buf), 0));
-    MEMEQ(buf, "hi", 2);
+    /* sockperf's uninitialised sockaddr: any family, any bytes. */
+    unsigned char junk[16];
+    memset(junk, 0xa5, sizeof(junk));
+    IS(2, shunt_sendto(p.c, "jk", 2, MSG_NOSIGNAL, (struct sockaddr *)junk, sizeof(junk)));
+    /* Only its length is checked, as for any sendto(). */
+    FAILS(EINVAL, shunt_sendto(p.c, "no", 2, 0, (struct sockaddr *)junk,
+                               sizeof(struct sockaddr_storage) + 1));
+    IS(4, shunt_recv(p.s, buf, 4, MSG_WAITALL));
+    MEMEQ(buf, "hijk", 4);
 }
 END_TEST
 
@@ -2876,6 +2928,59 @@ START_TEST(ipv6_dual_stack)
     FAILS(ECONNREFUSED, shunt_connect(sock(AF_INET, SOCK_STREAM), &a.sa, a.len));
     a4 = any(AF_INET, port_of(l6));
     OK(shunt_bind(sock(AF_INET, SOCK_STREAM), &a4.sa, a4.len));
+}
+END_TEST
+
+/* The other ends of dual stack (iperf3): an IPv6 socket that connects to
+ * a v4-mapped address, and a UDP one on :: that hears IPv4 as mapped,
+ * answers there, connects there, and then reads and writes. */
+START_TEST(ipv6_dual_stack_mapped_peers)
+{
+    char mapped[64], buf[16];
+
+    snprintf(mapped, sizeof(mapped), "::ffff:%s", local_ip(AF_INET));
+    int l4 = listener(AF_INET, 4);
+    int c = sock(AF_INET6, SOCK_STREAM);
+    setint(c, IPPROTO_IPV6, IPV6_V6ONLY, 0);
+    struct addr to = make(AF_INET6, mapped, port_of(l4));
+    OK(shunt_connect(c, &to.sa, to.len));
+    struct addr pn = peer_of(c), cn = name_of(c);
+    assert_addr(pn, to);
+    struct addr want = make(AF_INET6, mapped, port_in(&cn));
+    assert_addr(cn, want);
+    wait_for(l4, POLLIN);
+    int s = (int)OK(shunt_accept(l4, NULL, NULL));
+    struct addr sp = peer_of(s);
+    want = local(AF_INET, port_in(&cn));
+    assert_addr(sp, want);
+    send_all(c, "v4", 2);
+    IS(2, shunt_recv(s, buf, 2, MSG_WAITALL));
+
+    int u6 = sock(AF_INET6, SOCK_DGRAM), u4 = bound(AF_INET, SOCK_DGRAM);
+    setint(u6, IPPROTO_IPV6, IPV6_V6ONLY, 0);
+    bind_to(u6, any(AF_INET6, 0));
+    struct addr dst = local(AF_INET, port_of(u6));
+    IS(5, shunt_sendto(u4, "hello", 5, 0, &dst.sa, dst.len));
+    wait_for(u6, POLLIN);
+    struct addr from;
+    from.len = sizeof(from.ss);
+    IS(5, shunt_recvfrom(u6, buf, sizeof(buf), 0, &from.sa, &from.len));
+    want = make(AF_INET6, mapped, port_of(u4));
+    assert_addr(from, want);
+    IS(2, shunt_sendto(u6, "hi", 2, 0, &from.sa, from.len));
+    wait_for(u4, POLLIN);
+    IS(2, shunt_recv(u4, buf, sizeof(buf), 0));
+    OK(shunt_connect(u6, &from.sa, from.len));
+    struct addr pu = peer_of(u6);
+    assert_addr(pu, want);
+    IS(3, shunt_write(u6, "abc", 3));
+    wait_for(u4, POLLIN);
+    IS(3, shunt_read(u4, buf, sizeof(buf)));
+    MEMEQ(buf, "abc", 3);
+    IS(3, shunt_sendto(u4, "xyz", 3, 0, &dst.sa, dst.len));
+    wait_for(u6, POLLIN);
+    IS(3, shunt_read(u6, buf, sizeof(buf)));
+    MEMEQ(buf, "xyz", 3);
 }
 END_TEST
 
@@ -3814,6 +3919,7 @@ int main(void)
     add_loop_tests(tc, EVERY_FAMILY_AND_TYPE, recv_trunc);
     add_loop_tests(tc, BOTH_FAMILIES, readv_writev, sendmsg_recvmsg_udp, recvfrom_udp_address,
                                       tcp_recvfrom_gives_no_address, tcp_sendto_ignores_address);
+    add_loop_tests(tc, EVERY_FAMILY_AND_TYPE, receive_calls_take_msg_nosignal);
 
     tc = socket_case(s, "sendfile_mmsg");
     add_loop_tests(tc, BOTH_FAMILIES, sendfile_offsets, sendfile_errors,
@@ -3835,7 +3941,7 @@ int main(void)
                                       tcp_cork, tcp_defer_accept, tcp_congestion,
                                       buffers_of_a_listener);
     add_loop_tests(tc, BOTH_TYPES, ipv6_v6only);
-    add_loop_tests(tc, ONE_CASE, ipv6_dual_stack);
+    add_loop_tests(tc, ONE_CASE, ipv6_dual_stack, ipv6_dual_stack_mapped_peers);
     add_loop_tests(tc, BOTH_TYPES, ip_ttl, ip_tos);
     add_loop_tests(tc, ONE_CASE, ip_multicast_options, ip_membership, multicast_loopback);
     add_loop_tests(tc, EVERY_FAMILY_AND_TYPE, unknown_options);
