@@ -21,6 +21,7 @@
 #ifndef SHUNT_SOCK_H
 #define SHUNT_SOCK_H
 
+#include <signal.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -195,6 +196,19 @@ void shunt_sock_flush(void);
  * port of buffers to receive into.
  */
 bool shunt_sock_mbufs_low(void);
+
+/*
+ * A wait with a signal mask (ppoll, pselect, epoll_pwait): wait(arg, false)
+ * runs with mask as the thread's signal mask (unchanged when NULL), the old
+ * one back after.  A signal the mask lets through that is pending already
+ * ends it as on Linux: if wait(arg, true), a look without waiting, finds
+ * nothing ready, its handler runs and the call fails with EINTR; else the
+ * signal stays pending.
+ */
+int shunt_sock_masked_wait(const sigset_t *mask, int (*wait)(void *arg, bool look), void *arg);
+
+/* The size of the kernel's signal set, for the system calls that take one. */
+#define SHUNT_KERNEL_SIGSET_SIZE (_NSIG / 8)
 
 /* The bytes n iovecs hold (a msghdr's: msg_iov, msg_iovlen). */
 size_t shunt_iov_bytes(const struct iovec *iov, size_t n);

@@ -3830,6 +3830,120 @@ START_TEST(epoll_mixes_kernel_fds)
 }
 END_TEST
 
+/* ==== waits with a signal mask ================================================= */
+
+static volatile sig_atomic_t usr1s;
+
+static void on_usr1(int sig)
+{
+    (void)sig;
+    usr1s++;
+}
+
+/* Whether SIGUSR1 is blocked now. */
+static bool usr1_blocked(void)
+{
+    sigset_t now;
+
+    pthread_sigmask(SIG_SETMASK, NULL, &now);
+    return sigismember(&now, SIGUSR1) == 1;
+}
+
+/* ppoll, pselect and epoll_pwait wait with the mask given and give the old
+ * one back; a pending signal the mask lets through ends a wait that finds
+ * nothing ready (EINTR, after its handler ran), and waits for a later call
+ * when something is ready. */
+START_TEST(waits_take_a_signal_mask)
+{
+    struct pair q = tcp_pair(FAM);
+    struct sigaction sa = { .sa_handler = on_usr1 };
+    sigset_t usr1, none;
+    struct timespec ts = { 0, 20 * 1000000 };
+    struct pollfd pf = { q.s, POLLIN, 0 };
+    struct epoll_event ev = { .events = EPOLLIN, .data.u64 = 5 };
+    fd_set r;
+    int ep = (int)OK(shunt_epoll_create(1));
+
+    IS(0, shunt_epoll_ctl(ep, EPOLL_CTL_ADD, q.s, &ev));
+    sigemptyset(&sa.sa_mask);
+    sigaction(SIGUSR1, &sa, NULL);
+    sigemptyset(&none);
+    sigemptyset(&usr1);
+    sigaddset(&usr1, SIGUSR1);
+    pthread_sigmask(SIG_BLOCK, &usr1, NULL);
+    usr1s = 0;
+
+    raise(SIGUSR1);
+    EQ(usr1s, 0);
+    FAILS(EINTR, shunt_ppoll(&pf, 1, &ts, &none));
+    EQ(usr1s, 1);
+    CHECK(usr1_blocked(), "%s", "SIGUSR1 blocked again after ppoll");
+    EQ(ts.tv_nsec, 20 * 1000000);
+    raise(SIGUSR1);
+    FD_ZERO(&r);
+    FD_SET(q.s, &r);
+    FAILS(EINTR, shunt_pselect(q.s + 1, &r, NULL, NULL, &ts, &none));
+    EQ(usr1s, 2);
+    CHECK(FD_ISSET(q.s, &r), "%s", "an interrupted pselect leaves its sets");
+    CHECK(usr1_blocked(), "%s", "SIGUSR1 blocked again after pselect");
+    raise(SIGUSR1);
+    FAILS(EINTR, shunt_epoll_pwait(ep, &ev, 1, 20, &none));
+    EQ(usr1s, 3);
+    CHECK(usr1_blocked(), "%s", "SIGUSR1 blocked again after epoll_pwait");
+
+    /* A mask that blocks it: the waits time out, the signal stays pending. */
+    raise(SIGUSR1);
+    IS(0, shunt_ppoll(&pf, 1, &ts, &usr1));
+    IS(0, shunt_pselect(q.s + 1, &r, NULL, NULL, &ts, &usr1));
+    IS(0, shunt_epoll_pwait(ep, &ev, 1, 20, NULL));
+    EQ(usr1s, 3);
+    /* Something ready: the count, and the signal still waits. */
+    send_all(q.c, "x", 1);
+    wait_for(q.s, POLLIN);
+    IS(1, shunt_ppoll(&pf, 1, &ts, &none));
+    IS(1, shunt_epoll_pwait(ep, &ev, 1, 20, &none));
+    EQ(ev.data.u64, 5);
+    FD_SET(q.s, &r);
+    IS(1, shunt_pselect(q.s + 1, &r, NULL, NULL, NULL, &none));
+    EQ(usr1s, 3);
+    pthread_sigmask(SIG_UNBLOCK, &usr1, NULL);
+    EQ(usr1s, 4);
+    ts.tv_nsec = 1000000000;
+    FAILS(EINVAL, shunt_ppoll(&pf, 1, &ts, NULL));
+    FAILS(EINVAL, shunt_pselect(q.s + 1, &r, NULL, NULL, &ts, NULL));
+}
+END_TEST
+
+/* nginx's listeners with worker_processes > 1: EPOLLEXCLUSIVE, which
+ * EPOLL_CTL_MOD refuses, so a DEL and an ADD after each accept. */
+START_TEST(epoll_exclusive_del_add)
+{
+    int l = sock(FAM, SOCK_STREAM | SOCK_NONBLOCK);
+    struct epoll_event ev = { .events = EPOLLIN | EPOLLEXCLUSIVE, .data.u64 = 7 }, out[4];
+
+    FAILS(EINVAL, shunt_epoll_create(0));
+    FAILS(EINVAL, shunt_epoll_create(-1));
+    int ep = (int)OK(shunt_epoll_create(128));
+    bind_to(l, local(FAM, 0));
+    OK(shunt_listen(l, 16));
+    IS(0, shunt_epoll_ctl(ep, EPOLL_CTL_ADD, l, &ev));
+    FAILS(EINVAL, shunt_epoll_ctl(ep, EPOLL_CTL_MOD, l, &ev));
+    for (int k = 0; k < 3; k++) {
+        int c = sock(FAM, SOCK_STREAM | SOCK_NONBLOCK);
+        struct addr a = local(FAM, port_of(l));
+        FAILS(EINPROGRESS, shunt_connect(c, &a.sa, a.len));
+        IS(1, shunt_epoll_wait(ep, out, 4, 2000));
+        EQ(out[0].events, EPOLLIN);
+        EQ(out[0].data.u64, 7);
+        OK(shunt_accept4(l, NULL, NULL, SOCK_NONBLOCK));
+        FAILS(EAGAIN, shunt_accept4(l, NULL, NULL, SOCK_NONBLOCK));
+        IS(0, shunt_epoll_ctl(ep, EPOLL_CTL_DEL, l, NULL));
+        IS(0, shunt_epoll_ctl(ep, EPOLL_CTL_ADD, l, &ev));
+        IS(0, shunt_epoll_wait(ep, out, 4, 0));
+    }
+}
+END_TEST
+
 /* ==== the suite =============================================================== */
 
 /* A test case of the suite: each test on a fresh path (path_up, path_down),
@@ -3960,7 +4074,8 @@ int main(void)
     add_loop_tests(tc, EVERY_FAMILY_AND_TYPE, epoll_ctl_errors);
     add_loop_tests(tc, BOTH_FAMILIES, epoll_wait_errors, epoll_level_triggered,
                                       epoll_edge_triggered, epoll_oneshot, epoll_rdhup_hup_err,
-                                      epoll_close_removes, epoll_timeout_and_maxevents);
+                                      epoll_close_removes, epoll_timeout_and_maxevents,
+                                      epoll_exclusive_del_add, waits_take_a_signal_mask);
 
     tc = socket_case(s, "limits");
     add_loop_tests(tc, BOTH_FAMILIES, emfile_and_recovery);
