@@ -939,6 +939,8 @@ static void stream_turn(struct shunt_sock *s)
 
     if (pcb == NULL || t->state == SHUNT_TCP_LISTEN)
         return;
+    if (!s->opt.cork && !cork_flush(t, false))
+        shunt_sock_want_turn(s);        /* uncorked while lwIP was full: again */
     if (pcb->flags & TF_ACK_DELAY) {
         if (t->rx_turn == shunt_sock_turn_number())
             shunt_sock_want_turn(s);    /* give the application its turn */
