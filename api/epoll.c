@@ -17,6 +17,8 @@
 #include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/syscall.h>
+#include <unistd.h>
 
 #include "epoll.h"
 #include "fd.h"
@@ -204,6 +206,15 @@ bool shunt_epoll_watches_sockets(int epfd)
     return ep != NULL && ep->items != NULL;
 }
 
+int shunt_epoll_create(int size)
+{
+    if (size <= 0) {                    /* ignored since Linux 2.6.8, but checked */
+        errno = EINVAL;
+        return -1;
+    }
+    return shunt_epoll_create1(0);
+}
+
 int shunt_epoll_ctl(int epfd, int op, int fd, struct epoll_event *event)
 {
     struct shunt_epoll *ep = shunt_fd_get(epfd, SHUNT_FD_EPOLL);
@@ -363,6 +374,33 @@ int shunt_epoll_wait(int epfd, struct epoll_event *events, int maxevents, int ti
         if (n > 0 || shunt_sock_now_ns() >= until)
             return n;
     }
+}
+
+struct pwait_args {
+    int epfd;
+    struct epoll_event *events;
+    int maxevents;
+    int timeout;
+};
+
+static int pwait_wait(void *arg, bool look)
+{
+    struct pwait_args *a = arg;
+
+    return shunt_epoll_wait(a->epfd, a->events, a->maxevents, look ? 0 : a->timeout);
+}
+
+int shunt_epoll_pwait(int epfd, struct epoll_event *events, int maxevents, int timeout,
+                      const sigset_t *sigmask)
+{
+    struct pwait_args a = { epfd, events, maxevents, timeout };
+
+    /* The kernel's own: the system call, which sets the mask and waits in
+     * one step. */
+    if (shunt_fd_kind(epfd) == SHUNT_FD_NONE)
+        return (int)syscall(SYS_epoll_pwait, epfd, events, maxevents, timeout, sigmask,
+                            SHUNT_KERNEL_SIGSET_SIZE);
+    return shunt_sock_masked_wait(sigmask, pwait_wait, &a);
 }
 
 uint32_t shunt_epoll_events(int epfd)

@@ -7,8 +7,11 @@
  * arguments translated.
  */
 #include <errno.h>
+#include <limits.h>
 #include <stdlib.h>
 #include <sys/resource.h>
+#include <sys/syscall.h>
+#include <unistd.h>
 
 #include "epoll.h"
 #include "fd.h"
@@ -160,4 +163,121 @@ int shunt_select(int nfds, fd_set *readfds, fd_set *writefds, fd_set *exceptfds,
         timeout->tv_usec = (suseconds_t)(left_us % 1000000);
     }
     return count;
+}
+
+/* A timespec as poll()'s milliseconds, rounded up (the wait lasts at least
+ * what was asked); -1 for none; false if Linux refuses it (EINVAL). */
+static bool timespec_ms(const struct timespec *ts, int *ms)
+{
+    if (ts == NULL) {
+        *ms = -1;
+        return true;
+    }
+    if (ts->tv_sec < 0 || ts->tv_nsec < 0 || ts->tv_nsec >= 1000000000)
+        return false;
+    long long v = (long long)ts->tv_sec * 1000 + (ts->tv_nsec + 999999) / 1000000;
+    *ms = v > INT_MAX ? INT_MAX : (int)v;
+    return true;
+}
+
+/*
+ * ppoll and pselect on the kernel path: the system calls themselves, which
+ * set the mask and wait in one step.  They write the time left back, which
+ * the C library's wrappers hide: so do these, with a copy.
+ */
+static int kernel_ppoll(struct pollfd *fds, nfds_t nfds, const struct timespec *timeout,
+                        const sigset_t *sigmask)
+{
+    struct timespec ts, *t = timeout != NULL ? (ts = *timeout, &ts) : NULL;
+
+    return (int)syscall(SYS_ppoll, fds, nfds, t, sigmask, SHUNT_KERNEL_SIGSET_SIZE);
+}
+
+static int kernel_pselect(int nfds, fd_set *readfds, fd_set *writefds, fd_set *exceptfds,
+                          const struct timespec *timeout, const sigset_t *sigmask)
+{
+    struct timespec ts, *t = timeout != NULL ? (ts = *timeout, &ts) : NULL;
+    struct { const sigset_t *set; size_t size; } mask = { sigmask, SHUNT_KERNEL_SIGSET_SIZE };
+
+    return (int)syscall(SYS_pselect6, nfds, readfds, writefds, exceptfds, t, &mask);
+}
+
+struct ppoll_args {
+    struct pollfd *fds;
+    nfds_t nfds;
+    int ms;
+};
+
+static int ppoll_wait(void *arg, bool look)
+{
+    struct ppoll_args *a = arg;
+
+    return shunt_poll_fds(a->fds, a->nfds, look ? 0 : a->ms);
+}
+
+int shunt_ppoll(struct pollfd *fds, nfds_t nfds, const struct timespec *timeout,
+                const sigset_t *sigmask)
+{
+    struct ppoll_args a = { fds, nfds, -1 };
+
+    if (shunt_path() != SHUNT_PATH_STACK)
+        return kernel_ppoll(fds, nfds, timeout, sigmask);
+    if (!timespec_ms(timeout, &a.ms)) {
+        errno = EINVAL;
+        return -1;
+    }
+    return shunt_sock_masked_wait(sigmask, ppoll_wait, &a);
+}
+
+struct pselect_args {
+    int nfds;
+    fd_set *sets[3];                    /* read, write, except */
+    struct timeval *timeout;
+};
+
+/* A look leaves the sets alone when nothing is ready, as an interrupted
+ * select does. */
+static int pselect_wait(void *arg, bool look)
+{
+    struct pselect_args *a = arg;
+    fd_set copy[3], *sets[3];
+    struct timeval zero = { 0, 0 };
+
+    for (int k = 0; k < 3; k++) {
+        sets[k] = a->sets[k];
+        if (look && sets[k] != NULL) {
+            copy[k] = *sets[k];
+            sets[k] = &copy[k];
+        }
+    }
+    int n = shunt_select(a->nfds, sets[0], sets[1], sets[2], look ? &zero : a->timeout);
+    for (int k = 0; k < 3 && look && n > 0; k++)
+        if (a->sets[k] != NULL)
+            *a->sets[k] = copy[k];
+    return n;
+}
+
+int shunt_pselect(int nfds, fd_set *readfds, fd_set *writefds, fd_set *exceptfds,
+                  const struct timespec *timeout, const sigset_t *sigmask)
+{
+    struct timeval tv;
+    struct pselect_args a = { nfds, { readfds, writefds, exceptfds }, NULL };
+
+    if (shunt_path() != SHUNT_PATH_STACK)
+        return kernel_pselect(nfds, readfds, writefds, exceptfds, timeout, sigmask);
+    if (timeout != NULL) {
+        if (timeout->tv_sec < 0 || timeout->tv_nsec < 0 || timeout->tv_nsec >= 1000000000) {
+            errno = EINVAL;
+            return -1;
+        }
+        /* select()'s microseconds, rounded up; pselect leaves timeout as it was. */
+        tv.tv_sec = timeout->tv_sec;
+        tv.tv_usec = (suseconds_t)((timeout->tv_nsec + 999) / 1000);
+        if (tv.tv_usec == 1000000) {
+            tv.tv_sec++;
+            tv.tv_usec = 0;
+        }
+        a.timeout = &tv;
+    }
+    return shunt_sock_masked_wait(sigmask, pselect_wait, &a);
 }

@@ -193,3 +193,38 @@ size_t shunt_iov_bytes(const struct iovec *iov, size_t n)
         total += iov[i].iov_len;
     return total;
 }
+
+/* Whether a signal is pending that mask would let through. */
+static bool signal_let_through(const sigset_t *mask)
+{
+    sigset_t pending;
+
+    if (sigpending(&pending) != 0)
+        return false;
+    for (int sig = 1; sig < NSIG; sig++)
+        if (sigismember(&pending, sig) == 1 && sigismember(mask, sig) == 0)
+            return true;
+    return false;
+}
+
+int shunt_sock_masked_wait(const sigset_t *mask, int (*wait)(void *arg, bool look), void *arg)
+{
+    sigset_t old;
+
+    if (mask == NULL)
+        return wait(arg, false);
+    if (signal_let_through(mask)) {
+        int n = wait(arg, true);        /* Linux looks at the descriptors first */
+        if (n != 0)
+            return n;
+        pthread_sigmask(SIG_SETMASK, mask, &old);      /* the handler runs here */
+        pthread_sigmask(SIG_SETMASK, &old, NULL);
+        errno = EINTR;
+        return -1;
+    }
+    pthread_sigmask(SIG_SETMASK, mask, &old);
+    int n = wait(arg, false), err = errno;
+    pthread_sigmask(SIG_SETMASK, &old, NULL);
+    errno = err;
+    return n;
+}

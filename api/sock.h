@@ -21,6 +21,7 @@
 #ifndef SHUNT_SOCK_H
 #define SHUNT_SOCK_H
 
+#include <signal.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -91,6 +92,7 @@ struct shunt_sockopts {
     bool keepalive;
     bool broadcast;
     bool nodelay;
+    bool cork;                  /* TCP_CORK */
     bool v6only;
     int ttl;                    /* IP_TTL / IPV6_UNICAST_HOPS */
     int tos;
@@ -98,6 +100,8 @@ struct shunt_sockopts {
     int keepintvl;
     int keepcnt;
     int maxseg;                 /* TCP_MAXSEG asked for; 0: from the MTU */
+    int defer_accept;           /* TCP_DEFER_ACCEPT as Linux keeps it: in
+                                 * SYN-ACK retransmissions, not seconds */
     int mcast_ttl;
     bool mcast_loop;
     ip4_addr_t mcast_if;
@@ -214,6 +218,19 @@ void shunt_sock_flush(void);
  * port of buffers to receive into.
  */
 bool shunt_sock_mbufs_low(void);
+
+/*
+ * A wait with a signal mask (ppoll, pselect, epoll_pwait): wait(arg, false)
+ * runs with mask as the thread's signal mask (unchanged when NULL), the old
+ * one back after.  A signal the mask lets through that is pending already
+ * ends it as on Linux: if wait(arg, true), a look without waiting, finds
+ * nothing ready, its handler runs and the call fails with EINTR; else the
+ * signal stays pending.
+ */
+int shunt_sock_masked_wait(const sigset_t *mask, int (*wait)(void *arg, bool look), void *arg);
+
+/* The size of the kernel's signal set, for the system calls that take one. */
+#define SHUNT_KERNEL_SIGSET_SIZE (_NSIG / 8)
 
 /* The bytes n iovecs hold (a msghdr's: msg_iov, msg_iovlen). */
 size_t shunt_iov_bytes(const struct iovec *iov, size_t n);

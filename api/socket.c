@@ -12,8 +12,13 @@
 #include <netinet/in.h>
 #include <signal.h>
 #include <stdarg.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <time.h>
+#include <unistd.h>
 
 #include "addr.h"
 #include "epoll.h"
@@ -448,6 +453,48 @@ static bool iov_msg(const struct iovec *iov, int iovcnt, struct msghdr *msg)
     return true;
 }
 
+/*
+ * Send msg on s, waiting as a blocking send does: a stream send goes on
+ * until every byte is queued (or SO_SNDTIMEO ends it).  The bytes queued, or
+ * -errno when none were.
+ */
+static ssize_t send_msg(struct shunt_sock *s, const struct msghdr *msg, int flags,
+                        const ip_addr_t *to, uint16_t port)
+{
+    size_t total = shunt_iov_bytes(msg->msg_iov, msg->msg_iovlen), done = 0;
+    uint64_t until = deadline(&s->opt.sndtimeo);
+    unsigned turns = 0;
+    struct iovec iov[IOV_MAX];
+    struct msghdr rest;
+    ssize_t rc;
+
+    for (;;) {
+        rc = s->proto->send(s, skip_bytes((struct msghdr *)msg, done, &rest, iov), flags, to,
+                            port);
+        if (rc > 0)
+            done += (size_t)rc;
+        if (rc >= 0 && (done == total || s->type == SOCK_DGRAM || s->nonblock ||
+                        (flags & MSG_DONTWAIT)))
+            break;
+        if (rc < 0 && rc != -EAGAIN)
+            break;
+        int waited = wait_more(s, flags, until, &turns);
+        if (waited != 0) {
+            rc = waited;
+            break;
+        }
+    }
+    return done > 0 ? (ssize_t)done : rc;
+}
+
+/* A send's result as the call's: EPIPE raises SIGPIPE unless MSG_NOSIGNAL. */
+static ssize_t sent(ssize_t rc, int flags)
+{
+    if (rc == -EPIPE && !(flags & MSG_NOSIGNAL))
+        raise(SIGPIPE);
+    return result(rc);
+}
+
 ssize_t shunt_sendmsg(int fd, const struct msghdr *msg, int flags)
 {
     struct shunt_sock *s = sock_of(fd);
@@ -466,34 +513,7 @@ ssize_t shunt_sendmsg(int fd, const struct msghdr *msg, int flags)
             return result(rc);
         has_to = true;
     }
-
-    size_t total = shunt_iov_bytes(msg->msg_iov, msg->msg_iovlen), done = 0;
-    uint64_t until = deadline(&s->opt.sndtimeo);
-    unsigned turns = 0;
-    struct iovec iov[IOV_MAX];
-    struct msghdr rest;
-    for (;;) {
-        rc = s->proto->send(s, skip_bytes((struct msghdr *)msg, done, &rest, iov), flags,
-                            has_to ? &to : NULL, port);
-        if (rc > 0)
-            done += (size_t)rc;
-        /* A blocking stream send goes on until every byte is queued. */
-        if (rc >= 0 && (done == total || s->type == SOCK_DGRAM || s->nonblock ||
-                        (flags & MSG_DONTWAIT)))
-            break;
-        if (rc < 0 && rc != -EAGAIN)
-            break;
-        int waited = wait_more(s, flags, until, &turns);
-        if (waited != 0) {
-            rc = waited;
-            break;
-        }
-    }
-    if (done > 0)
-        return (ssize_t)done;
-    if (rc == -EPIPE && !(flags & MSG_NOSIGNAL))
-        raise(SIGPIPE);
-    return result(rc);
+    return sent(send_msg(s, msg, flags, has_to ? &to : NULL, port), flags);
 }
 
 ssize_t shunt_sendto(int fd, const void *buf, size_t len, int flags,
@@ -504,6 +524,10 @@ ssize_t shunt_sendto(int fd, const void *buf, size_t len, int flags,
 
     if (shunt_fd_kind(fd) == SHUNT_FD_NONE)
         return K->sendto(fd, buf, len, flags, to, tolen);
+    /* Linux copies an address in before any protocol looks at it (a TCP
+     * socket then ignores it), so its length is checked for every socket. */
+    if (to != NULL && tolen > sizeof(struct sockaddr_storage))
+        return result(-EINVAL);
     return shunt_sendmsg(fd, &msg, flags);
 }
 
@@ -534,6 +558,95 @@ ssize_t shunt_write(int fd, const void *buf, size_t len)
         return -1;
     }
     return shunt_writev(fd, &iov, 1);
+}
+
+/* ---- sendfile ------------------------------------------------------------ */
+
+/* What one pread() of sendfile reads: a bounce buffer's worth, handed to
+ * the send path, which copies it once into the stack's segments. */
+#define SENDFILE_CHUNK (64 * 1024)
+
+/* Linux's most for one read or write (MAX_RW_COUNT). */
+#define MAX_RW_COUNT (INT_MAX & ~4095L)
+
+/*
+ * Linux's checks of sendfile()'s input, in its order (do_sendfile,
+ * splice_direct_to_actor): an open descriptor that reads, one that can be
+ * read at an offset when one is given, no negative offset, and a regular
+ * file (or block device).  0, or -errno.
+ */
+static int sendfile_source(int in_fd, const off_t *offset, off_t pos)
+{
+    struct stat st;
+
+    if (in_fd < 0 || fstat(in_fd, &st) != 0)
+        return -EBADF;
+    int fl = K->fcntl(in_fd, F_GETFL);
+    if (fl < 0 || (fl & O_ACCMODE) == O_WRONLY)
+        return -EBADF;
+    bool shunt = shunt_fd_kind(in_fd) != SHUNT_FD_NONE;
+    if (offset != NULL && (shunt || S_ISFIFO(st.st_mode) || S_ISSOCK(st.st_mode)))
+        return -ESPIPE;
+    if (pos < 0)
+        return -EINVAL;
+    if (shunt || !(S_ISREG(st.st_mode) || S_ISBLK(st.st_mode)))
+        return -EINVAL;
+    return 0;
+}
+
+ssize_t shunt_sendfile(int out_fd, int in_fd, off_t *offset, size_t count)
+{
+    struct shunt_sock *s = sock_of(out_fd);
+
+    /* The kernel's own call for its descriptors (the system call itself,
+     * which no interposer on the C library's names can turn back to us). */
+    if (s == NULL) {
+        if (shunt_fd_kind(out_fd) != SHUNT_FD_NONE)
+            return result(-EINVAL);     /* an epoll descriptor takes no data */
+        return syscall(SYS_sendfile, out_fd, in_fd, offset, count);
+    }
+
+    off_t pos = offset != NULL ? *offset : lseek(in_fd, 0, SEEK_CUR);
+    int rc = sendfile_source(in_fd, offset, pos);
+    if (rc != 0)
+        return result(rc);
+    if (count > MAX_RW_COUNT)
+        count = MAX_RW_COUNT;
+    if ((off_t)count > INT64_MAX - pos)
+        return result(-EOVERFLOW);
+
+    char *buf = count > 0 ? malloc(count < SENDFILE_CHUNK ? count : SENDFILE_CHUNK) : NULL;
+    if (count > 0 && buf == NULL)
+        return result(-ENOMEM);
+    size_t done = 0;
+    ssize_t n = 0;
+    while (done < count) {
+        size_t want = count - done < SENDFILE_CHUNK ? count - done : SENDFILE_CHUNK;
+        ssize_t got = pread(in_fd, buf, want, pos + (off_t)done);
+        if (got <= 0) {                 /* the end of the file, or its error */
+            n = got < 0 ? -errno : 0;
+            break;
+        }
+        /* Linux's MSG_MORE until the last piece: a stream pushes once, a
+         * datagram socket sends the whole as one. */
+        struct iovec iov = { buf, (size_t)got };
+        struct msghdr msg = { NULL, 0, &iov, 1, NULL, 0, 0 };
+        int more = done + (size_t)got < count ? MSG_MORE : 0;
+        n = send_msg(s, &msg, more, NULL, 0);
+        if (n > 0)
+            done += (size_t)n;
+        if (n < got)                    /* no room (non-blocking, a timeout), or an error */
+            break;
+    }
+    free(buf);
+    if (done > 0) {
+        if (offset != NULL)
+            *offset = pos + (off_t)done;
+        else
+            lseek(in_fd, pos + (off_t)done, SEEK_SET);
+        return (ssize_t)done;
+    }
+    return sent(n, 0);                  /* sendfile has no MSG_NOSIGNAL */
 }
 
 /* ---- receiving ----------------------------------------------------------- */
@@ -641,6 +754,81 @@ ssize_t shunt_read(int fd, void *buf, size_t len)
     if (len == 0 && shunt_fd_kind(fd) == SHUNT_FD_SOCKET)
         return 0;
     return shunt_readv(fd, &iov, 1);
+}
+
+/* ---- many messages at once ----------------------------------------------- */
+
+/* Linux's most messages for one sendmmsg() or recvmmsg() (UIO_MAXIOV). */
+#define MMSG_MAX 1024
+
+int shunt_sendmmsg(int fd, struct mmsghdr *msgvec, unsigned int vlen, int flags)
+{
+    if (shunt_fd_kind(fd) == SHUNT_FD_NONE)
+        return (int)syscall(SYS_sendmmsg, fd, msgvec, vlen, flags);
+    if (vlen > MMSG_MAX)
+        vlen = MMSG_MAX;
+    if (vlen > 0 && msgvec == NULL)
+        return (int)result(-EFAULT);
+    /* Each message is a sendmsg(); an error after the first is lost, as
+     * Linux loses it, and the count says how far it went. */
+    unsigned int n = 0;
+    for (; n < vlen; n++) {
+        ssize_t rc = shunt_sendmsg(fd, &msgvec[n].msg_hdr, flags);
+        if (rc < 0)
+            return n > 0 ? (int)n : -1;
+        msgvec[n].msg_len = (unsigned int)rc;
+    }
+    return (int)n;
+}
+
+int shunt_recvmmsg(int fd, struct mmsghdr *msgvec, unsigned int vlen, int flags,
+                   struct timespec *timeout)
+{
+    struct shunt_sock *s = sock_of(fd);
+
+    if (shunt_fd_kind(fd) == SHUNT_FD_NONE)
+        return (int)syscall(SYS_recvmmsg, fd, msgvec, vlen, flags, timeout);
+    if (timeout != NULL && (timeout->tv_sec < 0 || timeout->tv_nsec < 0 ||
+                            timeout->tv_nsec >= 1000000000))
+        return (int)result(-EINVAL);
+    if (s == NULL)
+        return (int)not_a_socket(fd);
+    if (vlen > MMSG_MAX)
+        vlen = MMSG_MAX;
+    if (vlen > 0 && msgvec == NULL)
+        return (int)result(-EFAULT);
+
+    /* Linux's timeout ends the batch only between messages (a blocking
+     * receive still waits for each); a zero one, after the first. */
+    uint64_t now = shunt_sock_now_ns(), end = 0;
+    if (timeout != NULL && (timeout->tv_sec != 0 || timeout->tv_nsec != 0))
+        end = now + (uint64_t)timeout->tv_sec * 1000000000u + (uint64_t)timeout->tv_nsec;
+    unsigned int n = 0;
+    ssize_t rc = 0;
+    while (n < vlen) {
+        rc = shunt_recvmsg(fd, &msgvec[n].msg_hdr, flags & ~MSG_WAITFORONE);
+        if (rc < 0) {
+            rc = -errno;
+            break;
+        }
+        msgvec[n++].msg_len = (unsigned int)rc;
+        if (flags & MSG_WAITFORONE)     /* after one, take only what is there */
+            flags |= MSG_DONTWAIT;
+        if (timeout != NULL) {
+            now = shunt_sock_now_ns();
+            uint64_t left = end > now ? end - now : 0;
+            timeout->tv_sec = (time_t)(left / 1000000000u);
+            timeout->tv_nsec = (long)(left % 1000000000u);
+            if (left == 0)
+                break;
+        }
+    }
+    if (n == 0)
+        return (int)result(rc);
+    /* A later message's error waits for the next call, as on Linux. */
+    if (rc < 0 && rc != -EAGAIN)
+        s->so_error = (int)-rc;
+    return (int)n;
 }
 
 /* ---- names, options, descriptor flags ------------------------------------ */

@@ -12,13 +12,9 @@
  */
 #include <errno.h>
 #include <limits.h>
+#include <linux/tcp.h>          /* the kernel's struct tcp_info, longer than glibc's */
 #include <netinet/in.h>
-#include <netinet/tcp.h>
 #include <string.h>
-
-/* glibc's <netinet/tcp.h> still defines the historical TCP_MSS (512); the
- * TCP_MSS that matters below is lwIP's, from lwipopts.h. */
-#undef TCP_MSS
 
 #include "lwip/opt.h"
 
@@ -216,13 +212,90 @@ static int store_rcvbuf(struct shunt_sock *s, const struct sockopt *o, int v)
     return s->type == SOCK_DGRAM ? shunt_udp_resize(s) : 0;
 }
 
-/* TCP_NODELAY on: what is queued leaves now, as on Linux. */
+/* TCP_NODELAY on, or TCP_CORK off: what is held back leaves now, as on
+ * Linux. */
 static int store_nodelay(struct shunt_sock *s, const struct sockopt *o, int v)
 {
     store_value(s, o, v);
     if (s->opt.nodelay)
-        shunt_tcp_nodelay_on(s);
+        shunt_tcp_push(s);
     return 0;
+}
+
+static int store_cork(struct shunt_sock *s, const struct sockopt *o, int v)
+{
+    store_value(s, o, v);
+    if (!s->opt.cork)
+        shunt_tcp_push(s);
+    return 0;
+}
+
+/*
+ * TCP_DEFER_ACCEPT: Linux keeps seconds as the number of SYN-ACK
+ * retransmissions that last as long (the first after 1 s, each wait twice
+ * the last, at most 120 s) and reports that back in seconds, rounded up
+ * (secs_to_retrans, retrans_to_secs in net/ipv4/tcp.c).
+ */
+#define DEFER_FIRST_S 1                 /* TCP_TIMEOUT_INIT */
+#define DEFER_MAX_S 120                 /* TCP_RTO_MAX */
+#define DEFER_MAX_RETRANS 255
+
+static int store_defer_accept(struct shunt_sock *s, const struct sockopt *o, int v)
+{
+    int retrans = 0;
+
+    (void)o;
+    for (int wait = DEFER_FIRST_S, period = 0; v > period && retrans < DEFER_MAX_RETRANS;
+         retrans++) {
+        period += wait;
+        wait = wait * 2 > DEFER_MAX_S ? DEFER_MAX_S : wait * 2;
+    }
+    s->opt.defer_accept = retrans;
+    return 0;
+}
+
+static int report_defer_accept(struct shunt_sock *s)
+{
+    int period = 0;
+
+    for (int n = 0, wait = DEFER_FIRST_S; n < s->opt.defer_accept; n++) {
+        period += wait;
+        wait = wait * 2 > DEFER_MAX_S ? DEFER_MAX_S : wait * 2;
+    }
+    return period;
+}
+
+/* TCP_CONGESTION: lwIP has one algorithm, NewReno, which Linux calls reno. */
+#define CONGESTION_NAME "reno"
+#define CA_NAME_MAX 16                  /* Linux's TCP_CA_NAME_MAX */
+
+static int set_congestion(struct shunt_sock *s, const struct sockopt *o, const void *val,
+                          socklen_t len)
+{
+    char name[CA_NAME_MAX];
+
+    (void)s;
+    (void)o;
+    if ((int)len < 1)
+        return -EINVAL;
+    if (val == NULL)
+        return -EFAULT;
+    /* Linux reads at most CA_NAME_MAX - 1 bytes, up to a NUL. */
+    size_t n = len < CA_NAME_MAX - 1 ? len : CA_NAME_MAX - 1;
+    memcpy(name, val, n);
+    name[n] = '\0';
+    return strcmp(name, CONGESTION_NAME) == 0 ? 0 : -ENOENT;
+}
+
+/* The name in a buffer of CA_NAME_MAX bytes, NUL-padded, as Linux's. */
+static int get_congestion(struct shunt_sock *s, const struct sockopt *o, void *val,
+                          socklen_t *len)
+{
+    char name[CA_NAME_MAX] = CONGESTION_NAME;
+
+    (void)s;
+    (void)o;
+    return put(name, sizeof(name), val, len);
 }
 
 static int store_maxseg(struct shunt_sock *s, const struct sockopt *o, int v)
@@ -377,6 +450,10 @@ static const struct sockopt options[] = {
     { LEVEL_TCP(TCP_MAXSEG), INT(maxseg, MAXSEG_MIN, MAXSEG_MAX), .store = store_maxseg,
       .report = report_maxseg },
     { LEVEL_TCP(TCP_INFO), CUSTOM(NULL, get_tcp_info) },
+    { LEVEL_TCP(TCP_CORK), BOOL(cork), .store = store_cork },
+    { LEVEL_TCP(TCP_DEFER_ACCEPT), INT(defer_accept, INT_MIN, INT_MAX),
+      .store = store_defer_accept, .report = report_defer_accept },
+    { LEVEL_TCP(TCP_CONGESTION), CUSTOM(set_congestion, get_congestion) },
 
     { LEVEL_IP(IP_TTL), INT(ttl, 1, 255), .flags = BYTE_OK | RESETS, .reset = IP_DEFAULT_TTL },
     { LEVEL_IP(IP_TOS), INT(tos, INT_MIN, INT_MAX), .flags = BYTE_OK, .store = store_tos },

@@ -21,14 +21,11 @@
  * shunt_tcp_sock as its callback argument.
  */
 #include <errno.h>
-#include <netinet/tcp.h>                /* struct tcp_info */
+#include <linux/bpf.h>                  /* BPF_TCP_*: Linux's TCP state numbers */
+#include <linux/tcp.h>                  /* struct tcp_info, the kernel's whole layout */
 #include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
-
-/* glibc's <netinet/tcp.h> still defines the historical TCP_MSS (512); the
- * TCP_MSS lwIP's sizes are built on is lwipopts.h's. */
-#undef TCP_MSS
 
 #include "lwip/priv/tcp_priv.h"
 #include "lwip/prot/tcp.h"
@@ -211,7 +208,10 @@ static struct shunt_sock *stream_create(void)
 
 static void stream_destroy(struct shunt_sock *s)
 {
-    free(shunt_tcp_of(s));
+    struct shunt_tcp_sock *t = shunt_tcp_of(s);
+
+    free(t->cork_buf);
+    free(t);
 }
 
 static void stream_apply_options(struct shunt_sock *s)
@@ -546,7 +546,8 @@ static int stream_connected(struct shunt_sock *s)
 
 /* ---- sending and receiving ---------------------------------------------- */
 
-/* Room in the send buffer for this socket (lwIP's, and SO_SNDBUF's). */
+/* Room in the send buffer for this socket (lwIP's, and SO_SNDBUF's), less
+ * what TCP_CORK holds back. */
 static size_t send_room(const struct shunt_tcp_sock *t)
 {
     const struct tcp_pcb *pcb = t->pcb;
@@ -559,7 +560,104 @@ static size_t send_room(const struct shunt_tcp_sock *t)
         size_t queued = TCP_SND_BUF - pcb->snd_buf, limit = (size_t)sndbuf->bytes / 2;
         room = queued >= limit ? 0 : room < limit - queued ? room : limit - queued;
     }
-    return room;
+    return room > t->cork_len ? room - t->cork_len : 0;
+}
+
+/* The payload of a full segment, as tcp_write() cuts them: the MSS (or half
+ * the largest window the peer offered, if less) less the options. */
+static size_t full_segment(const struct tcp_pcb *pcb)
+{
+    size_t mss = LWIP_MIN(pcb->mss, TCPWND_MIN16(pcb->snd_wnd_max / 2));
+
+    if (mss == 0)
+        mss = pcb->mss;
+    /* (lwIP's macro is a sum without parentheses of its own.) */
+    return mss - (LWIP_TCP_OPT_LENGTH((pcb->flags & TF_TIMESTAMP) ? TF_SEG_OPTS_TS : 0));
+}
+
+/* Queue n bytes of msg's buffers, from byte off on, into lwIP; returns how
+ * many it took (fewer when lwIP is out of segments or memory). */
+static size_t write_iov(struct tcp_pcb *pcb, const struct msghdr *msg, size_t off, size_t n,
+                        bool more)
+{
+    size_t sent = 0;
+
+    for (size_t i = 0; i < msg->msg_iovlen && sent < n; i++) {
+        const char *base = msg->msg_iov[i].iov_base;
+        size_t left = msg->msg_iov[i].iov_len;
+        size_t skip = LWIP_MIN(off, left);
+        off -= skip;
+        base += skip;
+        left -= skip;
+        while (left > 0 && sent < n) {
+            u16_t k = (u16_t)LWIP_MIN(LWIP_MIN(left, n - sent), 0xffff);
+            bool after = more || k < n - sent;
+            if (tcp_write(pcb, base, k, TCP_WRITE_FLAG_COPY | (after ? TCP_WRITE_FLAG_MORE : 0))
+                != ERR_OK)
+                return sent;
+            base += k;
+            left -= k;
+            sent += k;
+        }
+    }
+    return sent;
+}
+
+/* Add n bytes of msg's buffers, from byte off on, to what TCP_CORK holds. */
+static void cork_add(struct shunt_tcp_sock *t, const struct msghdr *msg, size_t off, size_t n)
+{
+    for (size_t i = 0; i < msg->msg_iovlen && n > 0; i++) {
+        size_t len = msg->msg_iov[i].iov_len, skip = LWIP_MIN(off, len);
+        size_t part = LWIP_MIN(len - skip, n);
+        off -= skip;
+        memcpy(t->cork_buf + t->cork_len, (const char *)msg->msg_iov[i].iov_base + skip, part);
+        t->cork_len += part;
+        n -= part;
+    }
+}
+
+/* Hand what TCP_CORK holds to lwIP; false if lwIP has no room for it yet. */
+static bool cork_flush(struct shunt_tcp_sock *t, bool more)
+{
+    if (t->cork_len == 0)
+        return true;
+    if (tcp_write(t->pcb, t->cork_buf, (u16_t)t->cork_len,
+                  TCP_WRITE_FLAG_COPY | (more ? TCP_WRITE_FLAG_MORE : 0)) != ERR_OK)
+        return false;
+    t->cork_len = 0;
+    return true;
+}
+
+/*
+ * Queue up to n bytes of msg while TCP_CORK is on: as Linux does, only full
+ * segments leave; the bytes short of one wait in the socket (at most a
+ * segment's worth, copied once more) until later writes fill it or the cork
+ * comes off.  Returns the bytes taken, counting those held.
+ */
+static size_t write_corked(struct shunt_tcp_sock *t, const struct msghdr *msg, size_t n)
+{
+    size_t seg = full_segment(t->pcb), total = t->cork_len + n, tail = total % seg;
+
+    if (t->cork_buf == NULL && (t->cork_buf = malloc(TCP_MSS)) == NULL)
+        return write_iov(t->pcb, msg, 0, n, false);     /* no room to hold: send */
+    if (total < seg) {
+        cork_add(t, msg, 0, n);
+        return n;
+    }
+    if (!cork_flush(t, true))
+        return 0;
+    size_t sent = write_iov(t->pcb, msg, 0, n - tail, tail > 0);
+    if (sent < n - tail)
+        return sent;
+    cork_add(t, msg, n - tail, tail);
+    return n;
+}
+
+/* Send now what is queued (TCP_NODELAY's latency, or a cork coming off). */
+static void push(struct shunt_tcp_sock *t)
+{
+    tcp_output(t->pcb);
+    shunt_sock_flush();
 }
 
 static ssize_t stream_send(struct shunt_sock *s, const struct msghdr *msg, int flags,
@@ -575,34 +673,18 @@ static ssize_t stream_send(struct shunt_sock *s, const struct msghdr *msg, int f
         return -EAGAIN;
     if (t->state != SHUNT_TCP_CONNECTED || s->wr_shut || t->pcb == NULL)
         return -EPIPE;
-    if (shunt_iov_bytes(msg->msg_iov, msg->msg_iovlen) == 0)
+    size_t want = shunt_iov_bytes(msg->msg_iov, msg->msg_iovlen);
+    if (want == 0)
         return 0;
 
-    struct tcp_pcb *pcb = t->pcb;
-    size_t room = send_room(t), sent = 0;
-    for (size_t i = 0; i < msg->msg_iovlen && sent < room; i++) {
-        const char *base = msg->msg_iov[i].iov_base;
-        size_t left = msg->msg_iov[i].iov_len;
-        while (left > 0 && sent < room) {
-            u16_t n = (u16_t)LWIP_MIN(LWIP_MIN(left, room - sent), 0xffff);
-            bool more = n < left || i + 1 < msg->msg_iovlen;
-            if (tcp_write(pcb, base, n, TCP_WRITE_FLAG_COPY | (more ? TCP_WRITE_FLAG_MORE : 0))
-                != ERR_OK)
-                goto queued;            /* lwIP is out of segments or memory */
-            base += n;
-            left -= n;
-            sent += n;
-        }
-    }
-queued:
+    size_t n = LWIP_MIN(want, send_room(t));
+    size_t sent = s->opt.cork ? write_corked(t, msg, n) : write_iov(t->pcb, msg, 0, n, false);
     if (sent == 0)
         return -EAGAIN;
-    if (s->opt.nodelay && !(flags & MSG_MORE)) {
-        tcp_output(pcb);                /* latency first: send it now */
-        shunt_sock_flush();
-    } else {
+    if (s->opt.nodelay && !(flags & MSG_MORE))
+        push(t);                        /* latency first: send it now */
+    else
         shunt_sock_want_turn(s);        /* at the end of the turn */
-    }
     return (ssize_t)sent;
 }
 
@@ -730,6 +812,8 @@ static void stream_close(struct shunt_sock *s, bool abort)
     /* Closing with unread data resets the connection (RFC 2525, Linux). */
     bool unread = t->rx_bytes > 0;
     take(t, NULL, t->rx_bytes, false);
+    if (pcb != NULL && !abort && !unread)
+        cork_flush(t, false);           /* what TCP_CORK holds goes before the FIN */
     t->pcb = NULL;
     if (pcb == NULL)
         return;
@@ -772,6 +856,7 @@ static int stream_shutdown(struct shunt_sock *s, int how)
     }
     if (how != SHUT_RD && !s->wr_shut && t->pcb != NULL) {
         s->wr_shut = true;
+        cork_flush(t, false);           /* what TCP_CORK holds goes before the FIN */
         err_t err = tcp_shutdown(t->pcb, 0, 1);
         if (err != ERR_OK && err != ERR_CONN)
             return -shunt_sock_errno(err);
@@ -854,6 +939,8 @@ static void stream_turn(struct shunt_sock *s)
 
     if (pcb == NULL || t->state == SHUNT_TCP_LISTEN)
         return;
+    if (!s->opt.cork && !cork_flush(t, false))
+        shunt_sock_want_turn(s);        /* uncorked while lwIP was full: again */
     if (pcb->flags & TF_ACK_DELAY) {
         if (t->rx_turn == shunt_sock_turn_number())
             shunt_sock_want_turn(s);    /* give the application its turn */
@@ -895,12 +982,15 @@ bool shunt_tcp_all_sent(void)
     return true;
 }
 
-void shunt_tcp_nodelay_on(struct shunt_sock *s)
+void shunt_tcp_push(struct shunt_sock *s)
 {
     struct shunt_tcp_sock *t = shunt_tcp_of(s);
 
-    if (t->pcb != NULL && t->state == SHUNT_TCP_CONNECTED)
-        tcp_output(t->pcb);
+    if (t->pcb == NULL || t->state != SHUNT_TCP_CONNECTED)
+        return;
+    if (!cork_flush(t, false))
+        shunt_sock_want_turn(s);        /* lwIP is full: what is left waits */
+    push(t);
 }
 
 void shunt_tcp_maxseg_set(struct shunt_sock *s)
@@ -920,15 +1010,21 @@ int shunt_tcp_maxseg(const struct shunt_sock *s)
     return s->opt.maxseg != 0 ? s->opt.maxseg : DEFAULT_MSS;
 }
 
-/* lwIP's TCP states as Linux numbers them. */
+/* lwIP's TCP states as Linux numbers them (the BPF names are Linux's
+ * include/net/tcp_states.h, which no other user header has next to
+ * <linux/tcp.h>). */
 static const uint8_t linux_state[] = {
-    [CLOSED] = TCP_CLOSE,            [LISTEN] = TCP_LISTEN,
-    [SYN_SENT] = TCP_SYN_SENT,       [SYN_RCVD] = TCP_SYN_RECV,
-    [ESTABLISHED] = TCP_ESTABLISHED, [FIN_WAIT_1] = TCP_FIN_WAIT1,
-    [FIN_WAIT_2] = TCP_FIN_WAIT2,    [CLOSE_WAIT] = TCP_CLOSE_WAIT,
-    [CLOSING] = TCP_CLOSING,         [LAST_ACK] = TCP_LAST_ACK,
-    [TIME_WAIT] = TCP_TIME_WAIT,
+    [CLOSED] = BPF_TCP_CLOSE,             [LISTEN] = BPF_TCP_LISTEN,
+    [SYN_SENT] = BPF_TCP_SYN_SENT,        [SYN_RCVD] = BPF_TCP_SYN_RECV,
+    [ESTABLISHED] = BPF_TCP_ESTABLISHED,  [FIN_WAIT_1] = BPF_TCP_FIN_WAIT1,
+    [FIN_WAIT_2] = BPF_TCP_FIN_WAIT2,     [CLOSE_WAIT] = BPF_TCP_CLOSE_WAIT,
+    [CLOSING] = BPF_TCP_CLOSING,          [LAST_ACK] = BPF_TCP_LAST_ACK,
+    [TIME_WAIT] = BPF_TCP_TIME_WAIT,
 };
+
+/* Linux's tcp_reordering default; lwIP's fast retransmit waits for as many
+ * duplicate ACKs. */
+#define REORDERING 3
 
 void shunt_tcp_info(const struct shunt_sock *s, struct tcp_info *ti)
 {
@@ -938,7 +1034,7 @@ void shunt_tcp_info(const struct shunt_sock *s, struct tcp_info *ti)
 
     memset(ti, 0, sizeof(*ti));
     if (pcb == NULL) {
-        ti->tcpi_state = TCP_CLOSE;
+        ti->tcpi_state = BPF_TCP_CLOSE;
         return;
     }
     ti->tcpi_state = linux_state[pcb->state];
@@ -947,17 +1043,32 @@ void shunt_tcp_info(const struct shunt_sock *s, struct tcp_info *ti)
         ti->tcpi_sacked = (uint32_t)t->backlog;
         return;
     }
+    struct netif *n = shunt_sock_netif();
+    ti->tcpi_ca_state = (pcb->flags & TF_INFR) ? TCP_CA_Recovery
+                      : (pcb->flags & TF_RTO) ? TCP_CA_Loss : TCP_CA_Open;
     ti->tcpi_retransmits = pcb->nrtx;
+    ti->tcpi_backoff = pcb->nrtx;
     ti->tcpi_rto = (uint32_t)pcb->rto * tick_us;
     ti->tcpi_snd_mss = pcb->mss;
     ti->tcpi_rcv_mss = pcb->mss;
+    ti->tcpi_advmss = pcb->mss;
+    ti->tcpi_pmtu = n != NULL ? n->mtu : 0;
     ti->tcpi_rtt = shunt_tcp_rtt_us(s, pcb, &ti->tcpi_rttvar);
     ti->tcpi_snd_cwnd = pcb->mss ? pcb->cwnd / pcb->mss : 0;
     ti->tcpi_snd_ssthresh = pcb->mss ? pcb->ssthresh / pcb->mss : 0;
-    ti->tcpi_unacked = pcb->snd_queuelen;
+    ti->tcpi_reordering = REORDERING;
+    /* Linux counts segments in flight; lwIP keeps them on its unacked list. */
+    for (const struct tcp_seg *seg = pcb->unacked; seg != NULL; seg = seg->next)
+        ti->tcpi_unacked++;
+    for (const struct tcp_seg *seg = pcb->unsent; seg != NULL; seg = seg->next)
+        ti->tcpi_notsent_bytes += seg->len;
     ti->tcpi_rcv_space = pcb->rcv_wnd;
+    ti->tcpi_rcv_ssthresh = pcb->rcv_ann_wnd;
+    ti->tcpi_snd_wnd = pcb->snd_wnd;
     if (pcb->flags & TF_TIMESTAMP)
         ti->tcpi_options |= TCPI_OPT_TIMESTAMPS;
+    if (pcb->flags & TF_SACK)
+        ti->tcpi_options |= TCPI_OPT_SACK;
     if (pcb->flags & TF_WND_SCALE) {
         ti->tcpi_options |= TCPI_OPT_WSCALE;
         ti->tcpi_snd_wscale = pcb->snd_scale & 0xf;

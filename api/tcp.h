@@ -55,6 +55,10 @@ struct shunt_tcp_sock {
     bool rx_discard;            /* SHUT_RD: drop what arrives */
     uint64_t rx_turn;           /* the loop turn data last arrived in */
 
+    /* TCP_CORK: bytes short of a full segment, not yet given to lwIP. */
+    char *cork_buf;             /* TCP_MSS bytes, from the first corked write */
+    size_t cork_len;
+
     /* The round-trip time on the stack's clock.  lwIP times one segment at
      * a time in 200 ms ticks; Shunt times the same segment in nanoseconds
      * and keeps RFC 6298's smoothed estimate, for TCP_INFO and shunt-stat. */
@@ -106,9 +110,9 @@ uint32_t shunt_tcp_rtt_us(const struct shunt_sock *s, const struct tcp_pcb *pcb,
 
 /* ---- for the options (api/sockopt.c) -------------------------------------- */
 
-/* TCP_NODELAY was turned on: what a connection has queued leaves now, as
- * on Linux. */
-void shunt_tcp_nodelay_on(struct shunt_sock *s);
+/* TCP_NODELAY turned on, or TCP_CORK off: what the connection holds back
+ * (Nagle's wait, the cork's partial segment) leaves now, as Linux pushes. */
+void shunt_tcp_push(struct shunt_sock *s);
 
 /* Whether every connection has sent all it holds, its FIN included, and
  * had it acknowledged (for an exit that lets them finish). */

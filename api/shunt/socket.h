@@ -22,6 +22,7 @@
 #define SHUNT_SOCKET_H
 
 #include <poll.h>
+#include <signal.h>
 #include <sys/epoll.h>
 #include <sys/select.h>
 #include <sys/socket.h>
@@ -31,6 +32,8 @@
 #ifdef __cplusplus
 extern "C" {
 #endif
+
+struct mmsghdr;                 /* <sys/socket.h> has it with _GNU_SOURCE */
 
 /* Use the kernel's sockets for every call below (no DPDK, no lwIP). */
 int shunt_init_kernel(void);
@@ -59,6 +62,13 @@ ssize_t shunt_recvfrom(int fd, void *buf, size_t len, int flags,
                        struct sockaddr *from, socklen_t *fromlen);
 ssize_t shunt_sendmsg(int fd, const struct msghdr *msg, int flags);
 ssize_t shunt_recvmsg(int fd, struct msghdr *msg, int flags);
+/* Linux's sendmmsg() and recvmmsg(); up to vlen messages. */
+int shunt_sendmmsg(int fd, struct mmsghdr *msgvec, unsigned int vlen, int flags);
+int shunt_recvmmsg(int fd, struct mmsghdr *msgvec, unsigned int vlen, int flags,
+                   struct timespec *timeout);
+/* sendfile(2): from a file (read at *offset, or at its position when offset
+ * is NULL) to a socket. */
+ssize_t shunt_sendfile(int out_fd, int in_fd, off_t *offset, size_t count);
 
 int shunt_getsockname(int fd, struct sockaddr *addr, socklen_t *addrlen);
 int shunt_getpeername(int fd, struct sockaddr *addr, socklen_t *addrlen);
@@ -74,10 +84,23 @@ int shunt_ioctl(int fd, unsigned long request, ... /* int *arg */);
 int shunt_poll_fds(struct pollfd *fds, nfds_t nfds, int timeout);
 int shunt_select(int nfds, fd_set *readfds, fd_set *writefds, fd_set *exceptfds,
                  struct timeval *timeout);
+/* ppoll() and pselect(): the wait runs with sigmask as the thread's signal
+ * mask (unchanged when NULL), the old mask back after; timeout is left as
+ * it was.  A signal pending already that sigmask lets through ends a wait
+ * with nothing ready: EINTR, once its handler has run. */
+int shunt_ppoll(struct pollfd *fds, nfds_t nfds, const struct timespec *timeout,
+                const sigset_t *sigmask);
+int shunt_pselect(int nfds, fd_set *readfds, fd_set *writefds, fd_set *exceptfds,
+                  const struct timespec *timeout, const sigset_t *sigmask);
 
+/* epoll_create(): size must be positive, and means nothing more. */
+int shunt_epoll_create(int size);
 int shunt_epoll_create1(int flags);
 int shunt_epoll_ctl(int epfd, int op, int fd, struct epoll_event *event);
 int shunt_epoll_wait(int epfd, struct epoll_event *events, int maxevents, int timeout);
+/* epoll_wait() with sigmask as the thread's signal mask while it waits. */
+int shunt_epoll_pwait(int epfd, struct epoll_event *events, int maxevents, int timeout,
+                      const sigset_t *sigmask);
 
 #ifdef __cplusplus
 }

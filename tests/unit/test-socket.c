@@ -50,6 +50,7 @@
 #include <unistd.h>
 
 #include "clock.h"
+#include "linux-tcp-info.h"
 #include "ring.h"
 #include "shunt/shunt.h"
 #include "shunt/socket.h"
@@ -817,15 +818,47 @@ START_TEST(listen_binds_unbound_socket)
 }
 END_TEST
 
+/* A listener's backlog, as TCP_INFO reports it (tcpi_sacked). */
+static int backlog_of(int fd)
+{
+    struct tcp_info ti;
+    socklen_t len = sizeof(ti);
+
+    OK(shunt_getsockopt(fd, IPPROTO_TCP, TCP_INFO, &ti, &len));
+    EQ(ti.tcpi_state, TCP_LISTEN);
+    return (int)ti.tcpi_sacked;
+}
+
+/* net.core.somaxconn, which holds every backlog (Shunt's is Linux's
+ * default, 4096). */
+static int somaxconn(void)
+{
+    FILE *f = on_shunt ? NULL : fopen("/proc/sys/net/core/somaxconn", "r");
+    int v = 4096;
+
+    if (f != NULL) {
+        EQ(fscanf(f, "%d", &v), 1);
+        fclose(f);
+    }
+    return v;
+}
+
 START_TEST(listen_twice_and_odd_backlogs)
 {
     int fd = bound(FAM, SOCK_STREAM);
 
     OK(shunt_listen(fd, 4));
-    OK(shunt_listen(fd, 100));          /* only changes the backlog */
+    EQ(backlog_of(fd), 4);
+    IS(0, shunt_listen(fd, 100));       /* only changes the backlog */
+    EQ(backlog_of(fd), 100);
+    /* Linux compares the backlog unsigned: a negative one is the most. */
     int neg = bound(FAM, SOCK_STREAM), huge = bound(FAM, SOCK_STREAM);
     OK(shunt_listen(neg, -1));
+    EQ(backlog_of(neg), somaxconn());
     OK(shunt_listen(huge, INT_MAX));
+    EQ(backlog_of(huge), somaxconn());
+    IS(0, shunt_listen(huge, 0));
+    EQ(backlog_of(huge), 0);
 }
 END_TEST
 
@@ -1051,6 +1084,10 @@ START_TEST(connect_error_reported_by_next_call)
     FAILS(EINPROGRESS, shunt_connect(n, &a.sa, a.len));
     wait_for(n, POLLERR);
     /* The pending error is the next connect's answer. */
+    FAILS(ECONNREFUSED, shunt_connect(n, &a.sa, a.len));
+    /* Told once: the next connect tries again. */
+    FAILS(EINPROGRESS, shunt_connect(n, &a.sa, a.len));
+    wait_for(n, POLLERR);
     FAILS(ECONNREFUSED, shunt_connect(n, &a.sa, a.len));
 }
 END_TEST
@@ -1908,6 +1945,48 @@ START_TEST(tcp_recvfrom_gives_no_address)
 }
 END_TEST
 
+/* sockperf passes MSG_NOSIGNAL to its receive calls too: ignored. */
+START_TEST(receive_calls_take_msg_nosignal)
+{
+    char buf[8];
+    struct iovec iov = { buf, 1 };
+    struct msghdr m = { .msg_iov = &iov, .msg_iovlen = 1 };
+    int rx, tx;
+
+    if (TYPE == SOCK_STREAM) {
+        struct pair p = tcp_pair(FAM);
+        rx = p.s;
+        tx = p.c;
+        send_all(tx, "abc", 3);
+    } else {
+        /* Connected both ways: read(), write(), send() and recv() work. */
+        rx = bound(FAM, SOCK_DGRAM);
+        tx = bound(FAM, SOCK_DGRAM);
+        struct addr ra = name_of(rx), ta = name_of(tx);
+        OK(shunt_connect(tx, &ra.sa, ra.len));
+        OK(shunt_connect(rx, &ta.sa, ta.len));
+        IS(1, shunt_write(tx, "a", 1));
+        IS(1, shunt_send(tx, "b", 1, 0));
+        IS(1, shunt_write(tx, "c", 1));
+        IS(1, shunt_write(tx, "d", 1));
+        wait_for(rx, POLLIN);
+        settle();
+        IS(1, shunt_read(rx, buf, sizeof(buf)));
+        IS(1, shunt_send(rx, "r", 1, 0));
+        wait_for(tx, POLLIN);
+        IS(1, shunt_recv(tx, buf, sizeof(buf), 0));
+        EQ(buf[0], 'r');
+    }
+    wait_for(rx, POLLIN);
+    settle();
+    IS(1, shunt_recv(rx, buf, 1, MSG_NOSIGNAL));
+    IS(1, shunt_recvfrom(rx, buf, 1, MSG_NOSIGNAL, NULL, NULL));
+    EQ(buf[0], TYPE == SOCK_STREAM ? 'b' : 'c');
+    IS(1, shunt_recvmsg(rx, &m, MSG_NOSIGNAL | MSG_DONTWAIT));
+    EQ(buf[0], TYPE == SOCK_STREAM ? 'c' : 'd');
+}
+END_TEST
+
 START_TEST(tcp_sendto_ignores_address)
 {
     struct pair p = tcp_pair(FAM);
@@ -1915,9 +1994,190 @@ START_TEST(tcp_sendto_ignores_address)
     char buf[8];
 
     IS(2, shunt_sendto(p.c, "hi", 2, 0, &elsewhere.sa, elsewhere.len));
-    wait_for(p.s, POLLIN);
-    IS(2, shunt_recv(p.s, buf, sizeof(buf), 0));
-    MEMEQ(buf, "hi", 2);
+    /* sockperf's uninitialised sockaddr: any family, any bytes. */
+    unsigned char junk[16];
+    memset(junk, 0xa5, sizeof(junk));
+    IS(2, shunt_sendto(p.c, "jk", 2, MSG_NOSIGNAL, (struct sockaddr *)junk, sizeof(junk)));
+    /* Only its length is checked, as for any sendto(). */
+    FAILS(EINVAL, shunt_sendto(p.c, "no", 2, 0, (struct sockaddr *)junk,
+                               sizeof(struct sockaddr_storage) + 1));
+    IS(4, shunt_recv(p.s, buf, 4, MSG_WAITALL));
+    MEMEQ(buf, "hijk", 4);
+}
+END_TEST
+
+/* ==== sendfile() ============================================================= */
+
+/* An unlinked file of n bytes, a pattern (its position at the end). */
+static int temp_file(char *data, size_t n)
+{
+    char path[] = "/tmp/shunt-test-XXXXXX";
+    int fd = (int)OK(mkstemp(path));
+
+    unlink(path);
+    for (size_t k = 0; k < n; k++)
+        data[k] = (char)(k * 7 + k / 251);
+    IS(n, write(fd, data, n));
+    return fd;
+}
+
+START_TEST(sendfile_offsets)
+{
+    struct pair p = tcp_pair(FAM);
+    static char data[100000], in[100000];
+    int f = temp_file(data, sizeof(data));
+    off_t off = 1000;
+
+    /* At *offset, which moves on; the file's position does not. */
+    IS(50000, shunt_sendfile(p.c, f, &off, 50000));
+    EQ(off, 51000);
+    EQ(lseek(f, 0, SEEK_CUR), sizeof(data));
+    IS(50000, shunt_recv(p.s, in, 50000, MSG_WAITALL));
+    MEMEQ(in, data + 1000, 50000);
+    /* No offset: from the file's position, which moves on. */
+    EQ(lseek(f, 10, SEEK_SET), 10);
+    IS(20, shunt_sendfile(p.c, f, NULL, 20));
+    EQ(lseek(f, 0, SEEK_CUR), 30);
+    IS(20, shunt_recv(p.s, in, 20, MSG_WAITALL));
+    MEMEQ(in, data + 10, 20);
+    /* Near the end: what there is; at the end, or for nothing: 0. */
+    off = sizeof(data) - 3;
+    IS(3, shunt_sendfile(p.c, f, &off, 100));
+    EQ(off, sizeof(data));
+    IS(0, shunt_sendfile(p.c, f, &off, 100));
+    off = 0;
+    IS(0, shunt_sendfile(p.c, f, &off, 0));
+    EQ(off, 0);
+    IS(3, shunt_recv(p.s, in, 3, MSG_WAITALL));
+    MEMEQ(in, data + sizeof(data) - 3, 3);
+}
+END_TEST
+
+START_TEST(sendfile_errors)
+{
+    struct pair p = tcp_pair(FAM);
+    char data[16];
+    int f = temp_file(data, sizeof(data)), pp[2];
+    int wo = (int)OK(open("/dev/null", O_WRONLY));
+    off_t off = 0;
+
+    EQ(pipe(pp), 0);
+    FAILS(EBADF, shunt_sendfile(p.c, closed_fd(), NULL, 10));
+    FAILS(EBADF, shunt_sendfile(p.c, wo, NULL, 10));
+    FAILS(ESPIPE, shunt_sendfile(p.c, pp[0], &off, 10));
+    FAILS(ESPIPE, shunt_sendfile(p.c, p.s, &off, 10));
+    FAILS(EINVAL, shunt_sendfile(p.c, p.s, NULL, 10));
+    off = -1;
+    FAILS(EINVAL, shunt_sendfile(p.c, f, &off, 10));
+    EQ(off, -1);
+    /* Onto a kernel descriptor: the kernel's sendfile. */
+    off = 0;
+    IS(16, shunt_sendfile(pp[1], f, &off, 16));
+    /* A socket shut for writing: EPIPE, and SIGPIPE (sendfile has no
+     * MSG_NOSIGNAL). */
+    IS(0, shunt_shutdown(p.c, SHUT_WR));
+    off = 0;
+    FAILS(EPIPE, shunt_sendfile(p.c, f, &off, 10));
+    EQ(sigpipes, 1);
+    EQ(off, 0);
+}
+END_TEST
+
+/* A non-blocking socket takes what fits, *offset says how much, and then
+ * EAGAIN (nginx sends a large file this way). */
+START_TEST(sendfile_nonblocking_partial)
+{
+    struct pair p = tcp_pair(FAM);
+    char path[] = "/tmp/shunt-test-XXXXXX";
+    int f = (int)OK(mkstemp(path));
+    const size_t size = 64u << 20;          /* sparse: it reads as zeros */
+    static char in[65536];
+
+    unlink(path);
+    EQ(ftruncate(f, (off_t)size), 0);
+    OK(shunt_fcntl(p.c, F_SETFL, O_NONBLOCK));
+    off_t off = 0;
+    ssize_t n = OK(shunt_sendfile(p.c, f, &off, size));
+    CMP(n, >, 0);
+    CMP(n, <, size);
+    EQ(off, n);
+    int k = 0;
+    while (k++ < 1000 && (n = shunt_sendfile(p.c, f, &off, size)) > 0)
+        settle();
+    FAILS(EAGAIN, shunt_sendfile(p.c, f, &off, size));
+    off_t stuck = off;
+    FAILS(EAGAIN, shunt_sendfile(p.c, f, &off, size));
+    EQ(off, stuck);
+    /* Room again once the peer reads. */
+    for (int r = 0; r < 64; r++)
+        shunt_recv(p.s, in, sizeof(in), MSG_DONTWAIT);
+    settle();
+    CMP(shunt_sendfile(p.c, f, &off, size), >, 0);
+    CMP(off, >, stuck);
+}
+END_TEST
+
+/* ==== sendmmsg() and recvmmsg() ================================================ */
+
+START_TEST(sendmmsg_recvmmsg)
+{
+    int a = bound(FAM, SOCK_DGRAM), b = bound(FAM, SOCK_DGRAM);
+    struct addr to = name_of(b), me = name_of(a);
+    static char out[3][8] = { "one", "two22", "three33" }, in[4][16], big[70000];
+    const size_t lens[3] = { 3, 5, 7 };
+    struct iovec oiov[3], iiov[4];
+    struct mmsghdr om[3], im[4];
+    struct addr from[4];
+
+    for (int k = 0; k < 3; k++) {
+        oiov[k] = (struct iovec){ out[k], lens[k] };
+        om[k] = (struct mmsghdr){ { &to.sa, to.len, &oiov[k], 1, NULL, 0, 0 }, 99 };
+    }
+    for (int k = 0; k < 4; k++) {
+        iiov[k] = (struct iovec){ in[k], sizeof(in[k]) };
+        im[k] = (struct mmsghdr){ { &from[k].sa, sizeof(from[k].ss), &iiov[k], 1, NULL, 0, 0 },
+                                  99 };
+    }
+    IS(0, shunt_sendmmsg(a, om, 0, 0));
+    IS(3, shunt_sendmmsg(a, om, 3, 0));
+    for (int k = 0; k < 3; k++)
+        EQ(om[k].msg_len, lens[k]);
+    wait_for(b, POLLIN);
+    settle();
+    IS(2, shunt_recvmmsg(b, im, 2, MSG_DONTWAIT, NULL));
+    EQ(im[0].msg_len, 3);
+    EQ(im[1].msg_len, 5);
+    MEMEQ(in[1], "two22", 5);
+    from[1].len = im[1].msg_hdr.msg_namelen;
+    assert_addr(from[1], me);
+    IS(1, shunt_recvmmsg(b, im, 4, MSG_DONTWAIT, NULL));
+    EQ(im[0].msg_len, 7);
+    MEMEQ(in[0], "three33", 7);
+    FAILS(EAGAIN, shunt_recvmmsg(b, im, 4, MSG_DONTWAIT, NULL));
+
+    /* MSG_WAITFORONE: wait for one, then take only what is there. */
+    IS(2, shunt_sendmmsg(a, om, 2, 0));
+    wait_for(b, POLLIN);
+    settle();
+    IS(2, shunt_recvmmsg(b, im, 4, MSG_WAITFORONE, NULL));
+
+    /* The timeout ends a batch between messages, a zero one after the
+     * first; the time left is written back. */
+    IS(2, shunt_sendmmsg(a, om, 2, 0));
+    wait_for(b, POLLIN);
+    settle();
+    struct timespec ts = { 0, 0 };
+    IS(1, shunt_recvmmsg(b, im, 4, 0, &ts));
+    ts = (struct timespec){ 5, 0 };
+    IS(1, shunt_recvmmsg(b, im, 4, MSG_DONTWAIT, &ts));
+    EQ(ts.tv_sec, 4);
+    ts = (struct timespec){ 0, 1000000000 };
+    FAILS(EINVAL, shunt_recvmmsg(b, im, 4, 0, &ts));
+
+    /* An error after the first message: the count of those sent. */
+    oiov[1] = (struct iovec){ big, sizeof(big) };
+    IS(1, shunt_sendmmsg(a, om, 3, 0));
+    FAILS(EMSGSIZE, shunt_sendmmsg(a, &om[1], 2, 0));
 }
 END_TEST
 
@@ -2433,6 +2693,190 @@ START_TEST(tcp_info_state)
 }
 END_TEST
 
+/* A connection whose client asked for TCP_MAXSEG 1000 before connecting:
+ * segments of the same size on both paths. */
+static struct pair small_segment_pair(int fam)
+{
+    struct pair p;
+
+    p.l = listener(fam, 4);
+    p.c = sock(fam, SOCK_STREAM);
+    setint(p.c, IPPROTO_TCP, TCP_MAXSEG, 1000);
+    struct addr a = local(fam, port_of(p.l));
+    OK(shunt_connect(p.c, &a.sa, a.len));
+    wait_for(p.l, POLLIN);
+    p.s = (int)OK(shunt_accept(p.l, NULL, NULL));
+    return p;
+}
+
+/* Bytes queued at fd to read, once what is in flight has landed. */
+static int arrived(int fd)
+{
+    int n = -1;
+
+    settle();
+    IS(0, shunt_ioctl(fd, FIONREAD, &n));
+    return n;
+}
+
+/* TCP_CORK (nginx's tcp_nopush): while it is on only full segments leave;
+ * taking it off, a shutdown or TCP_NODELAY sends the rest. */
+START_TEST(tcp_cork)
+{
+    struct pair p = small_segment_pair(FAM);
+    static char out[2500], in[2500];
+
+    for (size_t k = 0; k < sizeof(out); k++)
+        out[k] = (char)('a' + k % 26);
+    EQ(getint(p.c, IPPROTO_TCP, TCP_CORK), 0);
+    setint(p.c, IPPROTO_TCP, TCP_CORK, 5);
+    EQ(getint(p.c, IPPROTO_TCP, TCP_CORK), 1);
+
+    send_all(p.c, out, 10);
+    assert_not(p.s, POLLIN);
+    setint(p.c, IPPROTO_TCP, TCP_CORK, 0);
+    wait_for(p.s, POLLIN);
+    EQ(arrived(p.s), 10);
+    IS(10, shunt_recv(p.s, in, sizeof(in), 0));
+
+    /* Two and a half segments: the full ones arrive, the half waits. */
+    setint(p.c, IPPROTO_TCP, TCP_CORK, 1);
+    send_all(p.c, out, sizeof(out));
+    wait_for(p.s, POLLIN);
+    int got = arrived(p.s);
+    CMP(got, >=, 1500);
+    CMP(got, <=, 2000);
+    setint(p.c, IPPROTO_TCP, TCP_NODELAY, 1);
+    IS(sizeof(out), shunt_recv(p.s, in, sizeof(in), MSG_WAITALL));
+    MEMEQ(in, out, sizeof(out));
+
+    /* What the cork holds goes before the FIN. */
+    send_all(p.c, out, 7);
+    IS(0, shunt_shutdown(p.c, SHUT_WR));
+    wait_for(p.s, POLLIN);
+    IS(7, shunt_recv(p.s, in, sizeof(in), MSG_WAITALL));
+    IS(0, shunt_recv(p.s, in, sizeof(in), 0));
+
+    int u = sock(FAM, SOCK_DGRAM), v = 1;
+    FAILS(ENOPROTOOPT, shunt_setsockopt(u, IPPROTO_TCP, TCP_CORK, &v, sizeof(v)));
+}
+END_TEST
+
+/* TCP_DEFER_ACCEPT, set after listen() as nginx does: Linux keeps it in
+ * SYN-ACK retransmissions and reports the seconds they last. */
+START_TEST(tcp_defer_accept)
+{
+    static const struct { int set, get; } round[] = {
+        { 1, 1 }, { 2, 3 }, { 3, 3 }, { 5, 7 }, { 100, 127 }, { 0, 0 }, { -3, 0 },
+        { INT_MAX, 29887 },
+    };
+    int l = listener(FAM, 4), v = 1;
+
+    EQ(getint(l, IPPROTO_TCP, TCP_DEFER_ACCEPT), 0);
+    for (size_t k = 0; k < sizeof(round) / sizeof(round[0]); k++) {
+        setint(l, IPPROTO_TCP, TCP_DEFER_ACCEPT, round[k].set);
+        EQ(getint(l, IPPROTO_TCP, TCP_DEFER_ACCEPT), round[k].get);
+    }
+    FAILS(EINVAL, shunt_setsockopt(l, IPPROTO_TCP, TCP_DEFER_ACCEPT, &v, 2));
+    int fresh = sock(FAM, SOCK_STREAM);
+    setint(fresh, IPPROTO_TCP, TCP_DEFER_ACCEPT, 10);
+    EQ(getint(fresh, IPPROTO_TCP, TCP_DEFER_ACCEPT), 15);
+}
+END_TEST
+
+/* TCP_CONGESTION: the name in a 16-byte buffer; an unknown one is ENOENT.
+ * reno is what lwIP does (and what every Linux has). */
+START_TEST(tcp_congestion)
+{
+    static const char reno[16] = "reno";
+    int fd = sock(FAM, SOCK_STREAM);
+    char name[64];
+    socklen_t len;
+
+    IS(0, shunt_setsockopt(fd, IPPROTO_TCP, TCP_CONGESTION, "reno", 4));
+    memset(name, 0xaa, sizeof(name));
+    len = sizeof(name);
+    IS(0, shunt_getsockopt(fd, IPPROTO_TCP, TCP_CONGESTION, name, &len));
+    EQ(len, 16);
+    MEMEQ(name, reno, 16);
+    EQ((unsigned char)name[16], 0xaa);
+    len = 2;
+    IS(0, shunt_getsockopt(fd, IPPROTO_TCP, TCP_CONGESTION, name, &len));
+    EQ(len, 2);
+    MEMEQ(name, "re", 2);
+    IS(0, shunt_setsockopt(fd, IPPROTO_TCP, TCP_CONGESTION, "reno\0junk", 9));
+    FAILS(ENOENT, shunt_setsockopt(fd, IPPROTO_TCP, TCP_CONGESTION, "no-such-cc", 10));
+    FAILS(ENOENT, shunt_setsockopt(fd, IPPROTO_TCP, TCP_CONGESTION, "ren", 3));
+    FAILS(EINVAL, shunt_setsockopt(fd, IPPROTO_TCP, TCP_CONGESTION, "reno", 0));
+
+    /* The connection uses it. */
+    int l = listener(FAM, 4);
+    struct addr a = local(FAM, port_of(l));
+    OK(shunt_connect(fd, &a.sa, a.len));
+    len = 16;
+    IS(0, shunt_getsockopt(fd, IPPROTO_TCP, TCP_CONGESTION, name, &len));
+    MEMEQ(name, reno, 16);
+}
+END_TEST
+
+/* SO_RCVBUF and SO_SNDBUF on a listener (iperf3 asks), which its
+ * connections inherit. */
+START_TEST(buffers_of_a_listener)
+{
+    int l = listener(FAM, 4);
+
+    CMP(getint(l, SOL_SOCKET, SO_RCVBUF), >, 0);
+    CMP(getint(l, SOL_SOCKET, SO_SNDBUF), >, 0);
+    setint(l, SOL_SOCKET, SO_RCVBUF, 65536);
+    setint(l, SOL_SOCKET, SO_SNDBUF, 32768);
+    EQ(getint(l, SOL_SOCKET, SO_RCVBUF), 131072);
+    EQ(getint(l, SOL_SOCKET, SO_SNDBUF), 65536);
+    int c = connect_to(FAM, l);
+    wait_for(l, POLLIN);
+    int s = (int)OK(shunt_accept(l, NULL, NULL));
+    EQ(getint(s, SOL_SOCKET, SO_RCVBUF), 131072);
+    EQ(getint(s, SOL_SOCKET, SO_SNDBUF), 65536);
+    (void)c;
+}
+END_TEST
+
+/* TCP_INFO in Linux's own layout (iperf3 reads tcpi_snd_wnd, past the end
+ * of glibc's struct): as much as the buffer holds, and the length copied. */
+START_TEST(tcp_info_linux_layout)
+{
+    struct pair p = tcp_pair(FAM);
+    size_t size = linux_tcp_info_size();
+    unsigned char buf[1024];
+    struct tcp_info ti;
+    socklen_t len = sizeof(buf);
+
+    send_all(p.c, "ping", 4);
+    wait_for(p.s, POLLIN);
+    settle();
+    memset(buf, 0xaa, sizeof(buf));
+    OK(shunt_getsockopt(p.c, IPPROTO_TCP, TCP_INFO, buf, &len));
+    /* This kernel may know more fields than the headers Shunt was built with. */
+    if (on_shunt)
+        EQ(len, size);
+    else
+        CMP(len, >=, size);
+    EQ(buf[len], 0xaa);
+    len = (socklen_t)size;
+    OK(shunt_getsockopt(p.c, IPPROTO_TCP, TCP_INFO, buf, &len));
+    EQ(len, size);
+    memcpy(&ti, buf, sizeof(ti));
+    EQ(ti.tcpi_state, TCP_ESTABLISHED);
+    CMP(ti.tcpi_snd_mss, >, 0);
+    CMP(ti.tcpi_pmtu, >, 0);
+    CMP(ti.tcpi_snd_cwnd, >, 0);
+    CMP(ti.tcpi_rto, >, 0);
+    CMP(ti.tcpi_rcv_space, >, 0);
+    EQ(ti.tcpi_options & (TCPI_OPT_TIMESTAMPS | TCPI_OPT_SACK | TCPI_OPT_WSCALE),
+       TCPI_OPT_TIMESTAMPS | TCPI_OPT_SACK | TCPI_OPT_WSCALE);
+    CMP(linux_tcp_info_snd_wnd(buf), >, 0);
+}
+END_TEST
+
 START_TEST(ipv6_v6only)
 {
     int fd = sock(AF_INET6, TYPE_ONLY), fd4 = sock(AF_INET, TYPE_ONLY), v = 1;
@@ -2484,6 +2928,59 @@ START_TEST(ipv6_dual_stack)
     FAILS(ECONNREFUSED, shunt_connect(sock(AF_INET, SOCK_STREAM), &a.sa, a.len));
     a4 = any(AF_INET, port_of(l6));
     OK(shunt_bind(sock(AF_INET, SOCK_STREAM), &a4.sa, a4.len));
+}
+END_TEST
+
+/* The other ends of dual stack (iperf3): an IPv6 socket that connects to
+ * a v4-mapped address, and a UDP one on :: that hears IPv4 as mapped,
+ * answers there, connects there, and then reads and writes. */
+START_TEST(ipv6_dual_stack_mapped_peers)
+{
+    char mapped[64], buf[16];
+
+    snprintf(mapped, sizeof(mapped), "::ffff:%s", local_ip(AF_INET));
+    int l4 = listener(AF_INET, 4);
+    int c = sock(AF_INET6, SOCK_STREAM);
+    setint(c, IPPROTO_IPV6, IPV6_V6ONLY, 0);
+    struct addr to = make(AF_INET6, mapped, port_of(l4));
+    OK(shunt_connect(c, &to.sa, to.len));
+    struct addr pn = peer_of(c), cn = name_of(c);
+    assert_addr(pn, to);
+    struct addr want = make(AF_INET6, mapped, port_in(&cn));
+    assert_addr(cn, want);
+    wait_for(l4, POLLIN);
+    int s = (int)OK(shunt_accept(l4, NULL, NULL));
+    struct addr sp = peer_of(s);
+    want = local(AF_INET, port_in(&cn));
+    assert_addr(sp, want);
+    send_all(c, "v4", 2);
+    IS(2, shunt_recv(s, buf, 2, MSG_WAITALL));
+
+    int u6 = sock(AF_INET6, SOCK_DGRAM), u4 = bound(AF_INET, SOCK_DGRAM);
+    setint(u6, IPPROTO_IPV6, IPV6_V6ONLY, 0);
+    bind_to(u6, any(AF_INET6, 0));
+    struct addr dst = local(AF_INET, port_of(u6));
+    IS(5, shunt_sendto(u4, "hello", 5, 0, &dst.sa, dst.len));
+    wait_for(u6, POLLIN);
+    struct addr from;
+    from.len = sizeof(from.ss);
+    IS(5, shunt_recvfrom(u6, buf, sizeof(buf), 0, &from.sa, &from.len));
+    want = make(AF_INET6, mapped, port_of(u4));
+    assert_addr(from, want);
+    IS(2, shunt_sendto(u6, "hi", 2, 0, &from.sa, from.len));
+    wait_for(u4, POLLIN);
+    IS(2, shunt_recv(u4, buf, sizeof(buf), 0));
+    OK(shunt_connect(u6, &from.sa, from.len));
+    struct addr pu = peer_of(u6);
+    assert_addr(pu, want);
+    IS(3, shunt_write(u6, "abc", 3));
+    wait_for(u4, POLLIN);
+    IS(3, shunt_read(u4, buf, sizeof(buf)));
+    MEMEQ(buf, "abc", 3);
+    IS(3, shunt_sendto(u4, "xyz", 3, 0, &dst.sa, dst.len));
+    wait_for(u6, POLLIN);
+    IS(3, shunt_read(u6, buf, sizeof(buf)));
+    MEMEQ(buf, "xyz", 3);
 }
 END_TEST
 
@@ -3333,6 +3830,120 @@ START_TEST(epoll_mixes_kernel_fds)
 }
 END_TEST
 
+/* ==== waits with a signal mask ================================================= */
+
+static volatile sig_atomic_t usr1s;
+
+static void on_usr1(int sig)
+{
+    (void)sig;
+    usr1s++;
+}
+
+/* Whether SIGUSR1 is blocked now. */
+static bool usr1_blocked(void)
+{
+    sigset_t now;
+
+    pthread_sigmask(SIG_SETMASK, NULL, &now);
+    return sigismember(&now, SIGUSR1) == 1;
+}
+
+/* ppoll, pselect and epoll_pwait wait with the mask given and give the old
+ * one back; a pending signal the mask lets through ends a wait that finds
+ * nothing ready (EINTR, after its handler ran), and waits for a later call
+ * when something is ready. */
+START_TEST(waits_take_a_signal_mask)
+{
+    struct pair q = tcp_pair(FAM);
+    struct sigaction sa = { .sa_handler = on_usr1 };
+    sigset_t usr1, none;
+    struct timespec ts = { 0, 20 * 1000000 };
+    struct pollfd pf = { q.s, POLLIN, 0 };
+    struct epoll_event ev = { .events = EPOLLIN, .data.u64 = 5 };
+    fd_set r;
+    int ep = (int)OK(shunt_epoll_create(1));
+
+    IS(0, shunt_epoll_ctl(ep, EPOLL_CTL_ADD, q.s, &ev));
+    sigemptyset(&sa.sa_mask);
+    sigaction(SIGUSR1, &sa, NULL);
+    sigemptyset(&none);
+    sigemptyset(&usr1);
+    sigaddset(&usr1, SIGUSR1);
+    pthread_sigmask(SIG_BLOCK, &usr1, NULL);
+    usr1s = 0;
+
+    raise(SIGUSR1);
+    EQ(usr1s, 0);
+    FAILS(EINTR, shunt_ppoll(&pf, 1, &ts, &none));
+    EQ(usr1s, 1);
+    CHECK(usr1_blocked(), "%s", "SIGUSR1 blocked again after ppoll");
+    EQ(ts.tv_nsec, 20 * 1000000);
+    raise(SIGUSR1);
+    FD_ZERO(&r);
+    FD_SET(q.s, &r);
+    FAILS(EINTR, shunt_pselect(q.s + 1, &r, NULL, NULL, &ts, &none));
+    EQ(usr1s, 2);
+    CHECK(FD_ISSET(q.s, &r), "%s", "an interrupted pselect leaves its sets");
+    CHECK(usr1_blocked(), "%s", "SIGUSR1 blocked again after pselect");
+    raise(SIGUSR1);
+    FAILS(EINTR, shunt_epoll_pwait(ep, &ev, 1, 20, &none));
+    EQ(usr1s, 3);
+    CHECK(usr1_blocked(), "%s", "SIGUSR1 blocked again after epoll_pwait");
+
+    /* A mask that blocks it: the waits time out, the signal stays pending. */
+    raise(SIGUSR1);
+    IS(0, shunt_ppoll(&pf, 1, &ts, &usr1));
+    IS(0, shunt_pselect(q.s + 1, &r, NULL, NULL, &ts, &usr1));
+    IS(0, shunt_epoll_pwait(ep, &ev, 1, 20, NULL));
+    EQ(usr1s, 3);
+    /* Something ready: the count, and the signal still waits. */
+    send_all(q.c, "x", 1);
+    wait_for(q.s, POLLIN);
+    IS(1, shunt_ppoll(&pf, 1, &ts, &none));
+    IS(1, shunt_epoll_pwait(ep, &ev, 1, 20, &none));
+    EQ(ev.data.u64, 5);
+    FD_SET(q.s, &r);
+    IS(1, shunt_pselect(q.s + 1, &r, NULL, NULL, NULL, &none));
+    EQ(usr1s, 3);
+    pthread_sigmask(SIG_UNBLOCK, &usr1, NULL);
+    EQ(usr1s, 4);
+    ts.tv_nsec = 1000000000;
+    FAILS(EINVAL, shunt_ppoll(&pf, 1, &ts, NULL));
+    FAILS(EINVAL, shunt_pselect(q.s + 1, &r, NULL, NULL, &ts, NULL));
+}
+END_TEST
+
+/* nginx's listeners with worker_processes > 1: EPOLLEXCLUSIVE, which
+ * EPOLL_CTL_MOD refuses, so a DEL and an ADD after each accept. */
+START_TEST(epoll_exclusive_del_add)
+{
+    int l = sock(FAM, SOCK_STREAM | SOCK_NONBLOCK);
+    struct epoll_event ev = { .events = EPOLLIN | EPOLLEXCLUSIVE, .data.u64 = 7 }, out[4];
+
+    FAILS(EINVAL, shunt_epoll_create(0));
+    FAILS(EINVAL, shunt_epoll_create(-1));
+    int ep = (int)OK(shunt_epoll_create(128));
+    bind_to(l, local(FAM, 0));
+    OK(shunt_listen(l, 16));
+    IS(0, shunt_epoll_ctl(ep, EPOLL_CTL_ADD, l, &ev));
+    FAILS(EINVAL, shunt_epoll_ctl(ep, EPOLL_CTL_MOD, l, &ev));
+    for (int k = 0; k < 3; k++) {
+        int c = sock(FAM, SOCK_STREAM | SOCK_NONBLOCK);
+        struct addr a = local(FAM, port_of(l));
+        FAILS(EINPROGRESS, shunt_connect(c, &a.sa, a.len));
+        IS(1, shunt_epoll_wait(ep, out, 4, 2000));
+        EQ(out[0].events, EPOLLIN);
+        EQ(out[0].data.u64, 7);
+        OK(shunt_accept4(l, NULL, NULL, SOCK_NONBLOCK));
+        FAILS(EAGAIN, shunt_accept4(l, NULL, NULL, SOCK_NONBLOCK));
+        IS(0, shunt_epoll_ctl(ep, EPOLL_CTL_DEL, l, NULL));
+        IS(0, shunt_epoll_ctl(ep, EPOLL_CTL_ADD, l, &ev));
+        IS(0, shunt_epoll_wait(ep, out, 4, 0));
+    }
+}
+END_TEST
+
 /* ==== the suite =============================================================== */
 
 /* A test case of the suite: each test on a fresh path (path_up, path_down),
@@ -3422,6 +4033,11 @@ int main(void)
     add_loop_tests(tc, EVERY_FAMILY_AND_TYPE, recv_trunc);
     add_loop_tests(tc, BOTH_FAMILIES, readv_writev, sendmsg_recvmsg_udp, recvfrom_udp_address,
                                       tcp_recvfrom_gives_no_address, tcp_sendto_ignores_address);
+    add_loop_tests(tc, EVERY_FAMILY_AND_TYPE, receive_calls_take_msg_nosignal);
+
+    tc = socket_case(s, "sendfile_mmsg");
+    add_loop_tests(tc, BOTH_FAMILIES, sendfile_offsets, sendfile_errors,
+                                      sendfile_nonblocking_partial, sendmmsg_recvmmsg);
 
     tc = socket_case(s, "names");
     add_loop_tests(tc, EVERY_FAMILY_AND_TYPE, name_of_unbound_socket, getpeername_not_connected);
@@ -3435,9 +4051,11 @@ int main(void)
     add_loop_tests(tc, EVERY_FAMILY_AND_TYPE, so_error_and_so_type, so_linger_values);
     add_loop_tests(tc, ONE_CASE, so_broadcast_needed);
     add_loop_tests(tc, BOTH_FAMILIES, tcp_nodelay, tcp_options_on_udp, tcp_keepalive_parameters,
-                                      tcp_maxseg, tcp_info_state);
+                                      tcp_maxseg, tcp_info_state, tcp_info_linux_layout,
+                                      tcp_cork, tcp_defer_accept, tcp_congestion,
+                                      buffers_of_a_listener);
     add_loop_tests(tc, BOTH_TYPES, ipv6_v6only);
-    add_loop_tests(tc, ONE_CASE, ipv6_dual_stack);
+    add_loop_tests(tc, ONE_CASE, ipv6_dual_stack, ipv6_dual_stack_mapped_peers);
     add_loop_tests(tc, BOTH_TYPES, ip_ttl, ip_tos);
     add_loop_tests(tc, ONE_CASE, ip_multicast_options, ip_membership, multicast_loopback);
     add_loop_tests(tc, EVERY_FAMILY_AND_TYPE, unknown_options);
@@ -3456,7 +4074,8 @@ int main(void)
     add_loop_tests(tc, EVERY_FAMILY_AND_TYPE, epoll_ctl_errors);
     add_loop_tests(tc, BOTH_FAMILIES, epoll_wait_errors, epoll_level_triggered,
                                       epoll_edge_triggered, epoll_oneshot, epoll_rdhup_hup_err,
-                                      epoll_close_removes, epoll_timeout_and_maxevents);
+                                      epoll_close_removes, epoll_timeout_and_maxevents,
+                                      epoll_exclusive_del_add, waits_take_a_signal_mask);
 
     tc = socket_case(s, "limits");
     add_loop_tests(tc, BOTH_FAMILIES, emfile_and_recovery);
