@@ -54,6 +54,12 @@ const struct shunt_kernel *shunt_kernel(void)
     FIND(epoll_create1);
     FIND(epoll_ctl);
     FIND(epoll_wait);
+    FIND(epoll_pwait);
+    FIND(ppoll);
+    FIND(pselect);
+    FIND(sendfile);
+    FIND(sendmmsg);
+    FIND(recvmmsg);
     FIND(dup);
     FIND(dup3);
     FIND(close_range);

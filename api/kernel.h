@@ -9,10 +9,13 @@
 #define SHUNT_KERNEL_H
 
 #include <poll.h>
+#include <signal.h>
 #include <sys/epoll.h>
 #include <sys/select.h>
 #include <sys/socket.h>
 #include <sys/uio.h>
+
+struct mmsghdr;                 /* <sys/socket.h> has it with _GNU_SOURCE */
 
 struct shunt_kernel {
     int (*socket)(int, int, int);
@@ -41,6 +44,12 @@ struct shunt_kernel {
     int (*epoll_create1)(int);
     int (*epoll_ctl)(int, int, int, struct epoll_event *);
     int (*epoll_wait)(int, struct epoll_event *, int, int);
+    int (*epoll_pwait)(int, struct epoll_event *, int, int, const sigset_t *);
+    int (*ppoll)(struct pollfd *, nfds_t, const struct timespec *, const sigset_t *);
+    int (*pselect)(int, fd_set *, fd_set *, fd_set *, const struct timespec *, const sigset_t *);
+    ssize_t (*sendfile)(int, int, off_t *, size_t);
+    int (*sendmmsg)(int, struct mmsghdr *, unsigned int, int);
+    int (*recvmmsg)(int, struct mmsghdr *, unsigned int, int, struct timespec *);
     int (*dup)(int);
     int (*dup3)(int, int, int);
     int (*close_range)(unsigned, unsigned, int);

@@ -43,6 +43,7 @@
 #include <sys/ioctl.h>
 #include <sys/resource.h>
 #include <sys/select.h>
+#include <sys/sendfile.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -629,6 +630,34 @@ EXPORT ssize_t NAME(sendmsg)(int fd, const struct msghdr *msg, int flags)
     ON_SHUNT(ssize_t, shunt_sendmsg(fd, msg, flags));
 }
 
+EXPORT int NAME(sendmmsg)(int fd, struct mmsghdr *vec, unsigned int n, int flags)
+{
+    for (unsigned i = 0; i < n && vec != NULL && undecided_get(fd) != NULL; i++)
+        decide_by_peer(fd, vec[i].msg_hdr.msg_name, vec[i].msg_hdr.msg_namelen);
+    if (kernels(fd))
+        return K->sendmmsg(fd, vec, n, flags);
+    ON_SHUNT(int, shunt_sendmmsg(fd, vec, n, flags));
+}
+
+EXPORT int NAME(recvmmsg)(int fd, struct mmsghdr *vec, unsigned int n, int flags,
+                          struct timespec *timeout)
+{
+    if (kernels(fd))
+        return K->recvmmsg(fd, vec, n, flags, timeout);
+    ON_SHUNT(int, shunt_recvmmsg(fd, vec, n, flags, timeout));
+}
+
+EXPORT ssize_t NAME(sendfile)(int out, int in, off_t *offset, size_t count)
+{
+    if (kernels(out))
+        return K->sendfile(out, in, offset, count);
+    ON_SHUNT(ssize_t, shunt_sendfile(out, in, offset, count));
+}
+
+/* off_t is 64 bits on x86-64: sendfile64 is the same call. */
+EXPORT ssize_t NAME(sendfile64)(int out, int in, off_t *offset, size_t count)
+    __attribute__((alias(NAME_STR(sendfile))));
+
 /* ---- control ------------------------------------------------------------------------- */
 
 EXPORT int NAME(fcntl)(int fd, int cmd, ...)
@@ -663,27 +692,53 @@ EXPORT int NAME(ioctl)(int fd, unsigned long request, ...)
 
 /* ---- readiness -------------------------------------------------------------------------- */
 
+/* Whether a poll() set names a Shunt descriptor (if not, it waits in the kernel). */
+static bool polls_shunt(const struct pollfd *fds, nfds_t n)
+{
+    for (nfds_t i = 0; i < n && fds != NULL; i++)
+        if (!kernels(fds[i].fd))
+            return true;
+    return false;
+}
+
 EXPORT int NAME(poll)(struct pollfd *fds, nfds_t n, int timeout)
 {
-    bool any = false;
-
-    for (nfds_t i = 0; i < n && !any && fds != NULL; i++)
-        any = !kernels(fds[i].fd);
-    if (!any)                           /* only the kernel's: wait in the kernel */
+    if (!polls_shunt(fds, n))           /* only the kernel's: wait in the kernel */
         return K->poll(fds, n, timeout);
     ON_SHUNT(int, shunt_poll_fds(fds, n, timeout));
 }
 
+EXPORT int NAME(ppoll)(struct pollfd *fds, nfds_t n, const struct timespec *timeout,
+                       const sigset_t *mask)
+{
+    if (!polls_shunt(fds, n))
+        return K->ppoll(fds, n, timeout, mask);
+    ON_SHUNT(int, shunt_ppoll(fds, n, timeout, mask));
+}
+
+/* Whether select()'s sets name a Shunt descriptor. */
+static bool selects_shunt(int n, const fd_set *r, const fd_set *w, const fd_set *e)
+{
+    for (int fd = 0; fd < n && fd < FD_SETSIZE; fd++)
+        if (((r != NULL && FD_ISSET(fd, r)) || (w != NULL && FD_ISSET(fd, w)) ||
+             (e != NULL && FD_ISSET(fd, e))) && !kernels(fd))
+            return true;
+    return false;
+}
+
 EXPORT int NAME(select)(int n, fd_set *r, fd_set *w, fd_set *e, struct timeval *timeout)
 {
-    bool any = false;
-
-    for (int fd = 0; fd < n && fd < FD_SETSIZE && !any; fd++)
-        any = ((r != NULL && FD_ISSET(fd, r)) || (w != NULL && FD_ISSET(fd, w)) ||
-               (e != NULL && FD_ISSET(fd, e))) && !kernels(fd);
-    if (!any)
+    if (!selects_shunt(n, r, w, e))
         return K->select(n, r, w, e, timeout);
     ON_SHUNT(int, shunt_select(n, r, w, e, timeout));
+}
+
+EXPORT int NAME(pselect)(int n, fd_set *r, fd_set *w, fd_set *e, const struct timespec *timeout,
+                         const sigset_t *mask)
+{
+    if (!selects_shunt(n, r, w, e))
+        return K->pselect(n, r, w, e, timeout, mask);
+    ON_SHUNT(int, shunt_pselect(n, r, w, e, timeout, mask));
 }
 
 EXPORT int NAME(epoll_create1)(int flags)
@@ -702,7 +757,7 @@ EXPORT int NAME(epoll_create1)(int flags)
 
 EXPORT int NAME(epoll_create)(int size)
 {
-    if (size <= 0) {
+    if (size <= 0) {                    /* the one thing size still means */
         errno = EINVAL;
         return -1;
     }
@@ -739,6 +794,14 @@ EXPORT int NAME(epoll_wait)(int epfd, struct epoll_event *events, int max, int t
     if (kernels(epfd) || !shunt_epoll_watches_sockets(epfd))
         return K->epoll_wait(epfd, events, max, timeout);
     ON_SHUNT(int, shunt_epoll_wait(epfd, events, max, timeout));
+}
+
+EXPORT int NAME(epoll_pwait)(int epfd, struct epoll_event *events, int max, int timeout,
+                             const sigset_t *mask)
+{
+    if (kernels(epfd) || !shunt_epoll_watches_sockets(epfd))
+        return K->epoll_pwait(epfd, events, max, timeout, mask);
+    ON_SHUNT(int, shunt_epoll_pwait(epfd, events, max, timeout, mask));
 }
 
 /* ---- signals ----------------------------------------------------------------------------- */
