@@ -311,7 +311,17 @@ int shunt_epoll_ctl(int epfd, int op, int fd, struct epoll_event *event)
 }
 
 /* Report ready items into events; returns how many. */
-static int collect(struct shunt_epoll *ep, struct epoll_event *events, int maxevents)
+/*
+ * A wait asks the kernel epoll (kernel descriptors in the set: redis's
+ * pipe, nginx's eventfd) on its first pass and then every KERNEL_EVERY
+ * turns, not on every one: asking is a system call, as long as a turn
+ * that finds nothing, and it would halve the rate a spinning wait turns
+ * the loop at.  A kernel descriptor's event waits at most that many turns.
+ */
+#define KERNEL_EVERY 8
+
+static int collect(struct shunt_epoll *ep, struct epoll_event *events, int maxevents,
+                   bool ask_kernel)
 {
     int n = 0;
     struct shunt_epitem *it = ep->ready_head, *last = ep->ready_tail;
@@ -331,7 +341,7 @@ static int collect(struct shunt_epoll *ep, struct epoll_event *events, int maxev
         }
         it = next;
     }
-    if (ep->nkernel > 0 && n < maxevents) {
+    if (ask_kernel && ep->nkernel > 0 && n < maxevents) {
         int k = K->epoll_wait(ep->fd, events + n, maxevents - n, 0);
         if (k > 0)
             n += k;
@@ -361,7 +371,7 @@ int shunt_epoll_wait(int epfd, struct epoll_event *events, int maxevents, int ti
 
     uint64_t until = timeout < 0 ? UINT64_MAX
                    : shunt_sock_now_ns() + (uint64_t)timeout * 1000000u;
-    for (;;) {
+    for (unsigned pass = 0;; pass++) {
         /* Every call turns the loop: what the application wrote since
          * leaves, and what arrived is taken in.  From inside a turn it can
          * only look, not wait. */
@@ -370,7 +380,7 @@ int shunt_epoll_wait(int epfd, struct epoll_event *events, int maxevents, int ti
             errno = -rc;                /* EINTR, EDEADLK */
             return -1;
         }
-        int n = collect(ep, events, maxevents);
+        int n = collect(ep, events, maxevents, pass % KERNEL_EVERY == 0);
         if (n > 0 || shunt_sock_now_ns() >= until)
             return n;
     }
