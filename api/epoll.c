@@ -17,7 +17,6 @@
 #include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/syscall.h>
 #include <unistd.h>
 
 #include "epoll.h"
@@ -405,11 +404,9 @@ int shunt_epoll_pwait(int epfd, struct epoll_event *events, int maxevents, int t
 {
     struct pwait_args a = { epfd, events, maxevents, timeout };
 
-    /* The kernel's own: the system call, which sets the mask and waits in
-     * one step. */
+    /* The kernel's own, which sets the mask and waits in one step. */
     if (shunt_fd_kind(epfd) == SHUNT_FD_NONE)
-        return (int)syscall(SYS_epoll_pwait, epfd, events, maxevents, timeout, sigmask,
-                            SHUNT_KERNEL_SIGSET_SIZE);
+        return K->epoll_pwait(epfd, events, maxevents, timeout, sigmask);
     return shunt_sock_masked_wait(sigmask, pwait_wait, &a);
 }
 

@@ -10,7 +10,6 @@
 #include <limits.h>
 #include <stdlib.h>
 #include <sys/resource.h>
-#include <sys/syscall.h>
 #include <unistd.h>
 
 #include "epoll.h"
@@ -180,28 +179,6 @@ static bool timespec_ms(const struct timespec *ts, int *ms)
     return true;
 }
 
-/*
- * ppoll and pselect on the kernel path: the system calls themselves, which
- * set the mask and wait in one step.  They write the time left back, which
- * the C library's wrappers hide: so do these, with a copy.
- */
-static int kernel_ppoll(struct pollfd *fds, nfds_t nfds, const struct timespec *timeout,
-                        const sigset_t *sigmask)
-{
-    struct timespec ts, *t = timeout != NULL ? (ts = *timeout, &ts) : NULL;
-
-    return (int)syscall(SYS_ppoll, fds, nfds, t, sigmask, SHUNT_KERNEL_SIGSET_SIZE);
-}
-
-static int kernel_pselect(int nfds, fd_set *readfds, fd_set *writefds, fd_set *exceptfds,
-                          const struct timespec *timeout, const sigset_t *sigmask)
-{
-    struct timespec ts, *t = timeout != NULL ? (ts = *timeout, &ts) : NULL;
-    struct { const sigset_t *set; size_t size; } mask = { sigmask, SHUNT_KERNEL_SIGSET_SIZE };
-
-    return (int)syscall(SYS_pselect6, nfds, readfds, writefds, exceptfds, t, &mask);
-}
-
 struct ppoll_args {
     struct pollfd *fds;
     nfds_t nfds;
@@ -221,7 +198,7 @@ int shunt_ppoll(struct pollfd *fds, nfds_t nfds, const struct timespec *timeout,
     struct ppoll_args a = { fds, nfds, -1 };
 
     if (shunt_path() != SHUNT_PATH_STACK)
-        return kernel_ppoll(fds, nfds, timeout, sigmask);
+        return K->ppoll(fds, nfds, timeout, sigmask);
     if (!timespec_ms(timeout, &a.ms)) {
         errno = EINVAL;
         return -1;
@@ -264,7 +241,7 @@ int shunt_pselect(int nfds, fd_set *readfds, fd_set *writefds, fd_set *exceptfds
     struct pselect_args a = { nfds, { readfds, writefds, exceptfds }, NULL };
 
     if (shunt_path() != SHUNT_PATH_STACK)
-        return kernel_pselect(nfds, readfds, writefds, exceptfds, timeout, sigmask);
+        return K->pselect(nfds, readfds, writefds, exceptfds, timeout, sigmask);
     if (timeout != NULL) {
         if (timeout->tv_sec < 0 || timeout->tv_nsec < 0 || timeout->tv_nsec >= 1000000000) {
             errno = EINVAL;

@@ -229,9 +229,6 @@ bool shunt_sock_mbufs_low(void);
  */
 int shunt_sock_masked_wait(const sigset_t *mask, int (*wait)(void *arg, bool look), void *arg);
 
-/* The size of the kernel's signal set, for the system calls that take one. */
-#define SHUNT_KERNEL_SIGSET_SIZE (_NSIG / 8)
-
 /* The bytes n iovecs hold (a msghdr's: msg_iov, msg_iovlen). */
 size_t shunt_iov_bytes(const struct iovec *iov, size_t n);
 

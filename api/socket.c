@@ -16,7 +16,6 @@
 #include <string.h>
 #include <sys/ioctl.h>
 #include <sys/stat.h>
-#include <sys/syscall.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -598,12 +597,11 @@ ssize_t shunt_sendfile(int out_fd, int in_fd, off_t *offset, size_t count)
 {
     struct shunt_sock *s = sock_of(out_fd);
 
-    /* The kernel's own call for its descriptors (the system call itself,
-     * which no interposer on the C library's names can turn back to us). */
+    /* The kernel's own call for its descriptors. */
     if (s == NULL) {
         if (shunt_fd_kind(out_fd) != SHUNT_FD_NONE)
             return result(-EINVAL);     /* an epoll descriptor takes no data */
-        return syscall(SYS_sendfile, out_fd, in_fd, offset, count);
+        return K->sendfile(out_fd, in_fd, offset, count);
     }
 
     off_t pos = offset != NULL ? *offset : lseek(in_fd, 0, SEEK_CUR);
@@ -764,7 +762,7 @@ ssize_t shunt_read(int fd, void *buf, size_t len)
 int shunt_sendmmsg(int fd, struct mmsghdr *msgvec, unsigned int vlen, int flags)
 {
     if (shunt_fd_kind(fd) == SHUNT_FD_NONE)
-        return (int)syscall(SYS_sendmmsg, fd, msgvec, vlen, flags);
+        return K->sendmmsg(fd, msgvec, vlen, flags);
     if (vlen > MMSG_MAX)
         vlen = MMSG_MAX;
     if (vlen > 0 && msgvec == NULL)
@@ -787,7 +785,7 @@ int shunt_recvmmsg(int fd, struct mmsghdr *msgvec, unsigned int vlen, int flags,
     struct shunt_sock *s = sock_of(fd);
 
     if (shunt_fd_kind(fd) == SHUNT_FD_NONE)
-        return (int)syscall(SYS_recvmmsg, fd, msgvec, vlen, flags, timeout);
+        return K->recvmmsg(fd, msgvec, vlen, flags, timeout);
     if (timeout != NULL && (timeout->tv_sec < 0 || timeout->tv_nsec < 0 ||
                             timeout->tv_nsec >= 1000000000))
         return (int)result(-EINVAL);

@@ -2483,7 +2483,8 @@ START_TEST(so_sndtimeo_on_full_buffer)
     long el = ms_since(t0);
     CHECK((n == -1 && errno == EAGAIN) || (n > 0 && n < (ssize_t)sizeof(chunk)),
                   "send: %zd %s", n, errname(errno));
-    CHECK(el >= 145 && el < 1650, "send gave up after %ld ms", el);
+    /* Linux counts the timeout in jiffies (4 ms at HZ=250): a little short. */
+    CHECK(el >= 140 && el < 1650, "send gave up after %ld ms", el);
 }
 END_TEST
 

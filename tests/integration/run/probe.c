@@ -154,6 +154,27 @@ static void fork_children(int port)
         check(waitpid(pid, &status, 0) == pid && WIFEXITED(status) && WEXITSTATUS(status) == 0,
               i == 0 ? "a child closes its copies and _exits" : "a child closes its copies and exits");
     }
+    /* A child that uses a socket once the parent has taken the stack back:
+     * EBADF, and one log line, never the parent's connection. */
+    int go[2];
+    check(pipe(go) == 0, "a pipe");
+    pid_t pid = fork();
+    if (pid == 0) {
+        char b;
+        close(go[1]);
+        if (read(go[0], &b, 1) != 1)
+            _exit(3);
+        errno = 0;
+        _exit(write(c, "x", 1) == -1 && errno == EBADF ? 0 : 1);
+    }
+    close(go[0]);
+    struct sockaddr_in me;
+    socklen_t len = sizeof(me);
+    check(getsockname(c, (struct sockaddr *)&me, &len) == 0, "the parent uses its socket first");
+    check(write(go[1], "g", 1) == 1, "the child goes");
+    int status;
+    check(waitpid(pid, &status, 0) == pid && WIFEXITED(status) && WEXITSTATUS(status) == 0,
+          "a child's write() on the parent's socket fails with EBADF");
     printf("children gone\n");
     fflush(stdout);
     check(echo(c) > 0, "the parent's connection still echoes");

@@ -74,6 +74,7 @@ probe_case eintr "waiting for a connection" 2 5
 # The handshake must complete while the probe sleeps: a 1 s connect timeout.
 probe_case progress "sleeping" 0 1
 probe_case fork "listening on" 0 5
+expect_in "$WORK/fork.log" "cannot use Shunt's sockets: process [0-9]+ drives the stack"
 probe_case threads "listening on" 0 5 2
 probe_case dup "listening on" 0 5
 # With wait_sleep_us, a blocking call sleeps between idle turns.
