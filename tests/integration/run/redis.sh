@@ -71,4 +71,20 @@ expect_ok "^through-shunt$" peer redis-cli -h $ip -p $port get shunt-key
 run_stop TERM                           # SIGTERM without SA_RESTART ends its epoll_wait
 expect_in "$WORK/redis.log" "Redis is now ready to exit"
 expect_through_shunt "$WORK/redis.log" 40000
+
+# Again with I/O threads: they read and write other clients' sockets while
+# the main thread runs its loop.
+run_start "$WORK/redis-io.log" "Ready to accept connections" \
+    redis-server /etc/redis/redis.conf --save '' --bind 0.0.0.0 --port $port \
+    --protected-mode no --daemonize no --supervised no --logfile '' --dir "$WORK" \
+    --io-threads 2 --io-threads-do-reads yes
+expect_in "$WORK/redis-io.log" "fd [0-9]+ \(tcp\): Shunt, the wildcard address"
+before=$(processed)
+expect_ok "SET: .* requests per second" peer timeout 60 redis-benchmark -h $ip -p $port \
+    -t set,get -n 20000 -c 50 -q
+after=$(processed)
+[ $((after - before)) -ge 40000 ] || fail "with I/O threads: $((after - before)) commands processed, not 40000"
+echo "ok: with --io-threads 2: $((after - before)) commands processed"
+run_stop TERM
+expect_in "$WORK/redis-io.log" "Redis is now ready to exit"
 echo "redis: PASS"
