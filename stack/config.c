@@ -12,6 +12,7 @@
 #include <rte_log.h>
 
 #include "faults.h"
+#include "recovery.h"
 #include "text.h"
 
 enum kind {
@@ -65,6 +66,8 @@ static const struct key keys[] = {
     { "faults", KIND_FAULTS, AT(faults), sizeof(((struct shunt_config *)0)->faults), 0, 0, 0, 0,
       "rx:drop=0.01,reorder=0.05;tx:dup=0.01" },
     UINT("faults_seed", faults_seed, 0, UINT32_MAX),
+    UINT("tcp_rto_min_us", tcp_rto_min_us, 1, SHUNT_RTO_MAX_US),
+    UINT("tcp_rto_max_us", tcp_rto_max_us, 1, SHUNT_RTO_MAX_US),
 };
 #define NKEYS (sizeof(keys) / sizeof(keys[0]))
 
@@ -80,6 +83,8 @@ static void defaults(struct shunt_config *c)
     c->stats = true;
     c->log_level = RTE_LOG_INFO;
     c->faults_seed = 1;
+    c->tcp_rto_min_us = SHUNT_RTO_MIN_US;
+    c->tcp_rto_max_us = SHUNT_RTO_MAX_US;
 }
 
 static const char *const log_levels[] = {
@@ -207,6 +212,10 @@ static int check_whole(const struct shunt_config *c, char *err, size_t errlen)
                         "a gateway must be on the local link", c->source, gw);
         }
     }
+    if (c->tcp_rto_min_us > c->tcp_rto_max_us)
+        return shunt_fail(err, errlen, "%s: tcp_rto_min_us = %u is above tcp_rto_max_us = %u: "
+                    "the minimum RTO must not exceed the maximum", c->source,
+                    c->tcp_rto_min_us, c->tcp_rto_max_us);
     if (c->mbufs < 2 * (c->rx_ring + c->tx_ring))
         return shunt_fail(err, errlen, "%s: mbufs = %u cannot fill rx_ring + tx_ring twice over: "
                     "raise mbufs to at least %u", c->source, c->mbufs,

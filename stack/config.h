@@ -33,6 +33,8 @@
  *   capture_rotate  start a new file every this many MiB (never)
  *   faults          inject faults, e.g. rx:drop=0.01;tx:dup=0.01 (port/faults.h)
  *   faults_seed     the seed of their random choices (1)
+ *   tcp_rto_min_us  the retransmission timeout's floor, in µs (200000)
+ *   tcp_rto_max_us  and its ceiling, backoff included (120000000)
  * At least one of ip and ip6 is required.
  *
  * Errors come back as one line naming the file, the line, what is wrong
@@ -78,6 +80,8 @@ struct shunt_config {
     uint32_t capture_rotate_mib;
     char faults[512];               /* "": none */
     uint32_t faults_seed;
+    uint32_t tcp_rto_min_us;
+    uint32_t tcp_rto_max_us;
 };
 
 /*
