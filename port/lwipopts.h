@@ -216,9 +216,10 @@
 #define TCP_TMR_INTERVAL                100
 #define LWIP_TCP_RTO_EXTERNAL           1
 /* What port/recovery.c keeps on each segment (port/lwip-patches/0001): when
- * it last left, in the instance's clock's nanoseconds, and its marks
- * (SACKed, lost, retransmitted). */
+ * it last left, in the instance's clock's nanoseconds (0: never), and its
+ * marks (SACKed, lost, retransmitted). */
 #define LWIP_TCP_SEG_EXT                u64_t shunt_sent_ns; u8_t shunt_marks;
+#define LWIP_TCP_SEG_EXT_INIT(seg)      ((seg)->shunt_sent_ns = 0, (seg)->shunt_marks = 0)
 /* TIME-WAIT lasts 2 * TCP_MSL: 60 s as on Linux (lwIP's default is 120 s,
  * which with 16,384 ephemeral ports caps a client at 136 connections a
  * second). */

@@ -475,6 +475,8 @@ void shunt_recovery_ack(struct tcp_pcb *pcb, const struct tcp_hdr *hdr, uint16_t
         for (struct tcp_seg *seg = lists[l]; seg != NULL; seg = seg->next) {
             if (!TCP_SEQ_LT(seg_seq(seg), pcb->snd_nxt))
                 break;
+            if (seg->shunt_sent_ns == 0)
+                continue;                       /* split off, not sent itself yet */
             bool was = seg->shunt_marks & SEG_SACKED;
             if (TCP_SEQ_LEQ(seg_end(seg), ack)) {
                 if (!was)
@@ -524,8 +526,10 @@ void shunt_recovery_seg_sent(struct tcp_pcb *pcb, struct tcp_seg *seg)
 
     if (c == NULL)
         return;
+    /* Its first time; or a piece lwIP split off a segment that went before
+     * (tcp_split_unsent_seg), which the peer may hold in part: sent again. */
     if (TCP_SEQ_GEQ(seg_seq(seg), pcb->snd_nxt))
-        seg->shunt_marks = 0;                   /* its first time */
+        seg->shunt_marks = 0;
     else
         seg->shunt_marks = (u8_t)((seg->shunt_marks & ~SEG_LOST) | SEG_RETRANS);
     seg->shunt_sent_ns = LWIP_MAX(now, 1);
