@@ -11,6 +11,7 @@
 #include "lwip/tcp.h"
 #include "lwip/udp.h"
 
+#include "recovery.h"
 #include "sock.h"
 #include "sockstat.h"
 #include "tcp.h"
@@ -74,7 +75,7 @@ static struct rte_tel_data *describe_tcp(const struct tcp_pcb *pcb)
     rte_tel_data_add_dict_u64(d, "recv_q", t != NULL ? t->rx_bytes : 0);
     rte_tel_data_add_dict_u64(d, "send_q", TCP_SND_BUF - pcb->snd_buf);
     uint32_t var;
-    rte_tel_data_add_dict_u64(d, "rtt_us", shunt_tcp_rtt_us(s, pcb, &var));
+    rte_tel_data_add_dict_u64(d, "rtt_us", shunt_recovery_rtt_us(pcb, &var));
     rte_tel_data_add_dict_u64(d, "cwnd", pcb->mss ? pcb->cwnd / pcb->mss : 0);
     rte_tel_data_add_dict_u64(d, "mss", pcb->mss);
     rte_tel_data_add_dict_u64(d, "retransmits", pcb->nrtx);

@@ -36,6 +36,7 @@
 #include "demux.h"
 #include "epoll.h"
 #include "counters.h"
+#include "recovery.h"
 #include "tcp.h"
 
 /* The smallest window SO_RCVBUF can ask for. */
@@ -298,72 +299,10 @@ static int stream_bind(struct shunt_sock *s, const ip_addr_t *ip, uint16_t port)
 
 /* ---- round-trip time ---------------------------------------------------- */
 
-/* The socket that owns pcb (a new connection's pcb carries its listener's
- * until accept() gives it one). */
-static struct shunt_tcp_sock *owner(const struct tcp_pcb *pcb)
-{
-    struct shunt_tcp_sock *t = pcb->callback_arg;
-
-    return t != NULL && t->pcb == pcb ? t : NULL;
-}
-
-/* lwIP has just started timing this segment (it times one at a time and
- * forgets it on a retransmission, as Karn's rule says): time it too. */
-static void rtt_sent(const struct tcp_pcb *pcb, const struct tcp_hdr *hdr)
-{
-    struct shunt_tcp_sock *t;
-
-    if (pcb->rttest != 0 && pcb->rtseq == lwip_ntohl(hdr->seqno) && (t = owner(pcb)) != NULL) {
-        t->rtt_seq = pcb->rtseq;
-        t->rtt_sent_ns = shunt_sock_now_ns();
-    }
-}
-
-/* An acknowledgement of the timed segment: a sample, smoothed as RFC 6298
- * does (and as lwIP will, in ticks, when it reads the same ACK). */
-static void rtt_acked(const struct tcp_pcb *pcb, const struct tcp_hdr *hdr)
-{
-    struct shunt_tcp_sock *t = owner(pcb);
-    u32_t ackno = hdr->ackno;           /* tcp_input has made it host order */
-
-    if (t == NULL || t->rtt_sent_ns == 0 || !(TCPH_FLAGS(hdr) & TCP_ACK) ||
-        pcb->rttest == 0 || pcb->rtseq != t->rtt_seq || !TCP_SEQ_LT(t->rtt_seq, ackno) ||
-        TCP_SEQ_GT(ackno, pcb->snd_nxt))
-        return;
-    uint32_t r = (uint32_t)LWIP_MIN((shunt_sock_now_ns() - t->rtt_sent_ns) / 1000, UINT32_MAX);
-    if (t->srtt_us == 0) {
-        t->srtt_us = LWIP_MAX(r, 1);
-        t->rttvar_us = r / 2;
-    } else {
-        uint32_t diff = t->srtt_us > r ? t->srtt_us - r : r - t->srtt_us;
-        t->rttvar_us = t->rttvar_us - t->rttvar_us / 4 + diff / 4;
-        t->srtt_us = LWIP_MAX(t->srtt_us - t->srtt_us / 8 + r / 8, 1);
-    }
-    t->rtt_sent_ns = 0;
-}
-
-uint32_t shunt_tcp_rtt_us(const struct shunt_sock *s, const struct tcp_pcb *pcb,
-                          uint32_t *var_us)
-{
-    const struct shunt_tcp_sock *t = s != NULL ? shunt_tcp_of(s) : NULL;
-
-    if (t != NULL && t->srtt_us != 0) {
-        *var_us = t->rttvar_us;
-        return t->srtt_us;
-    }
-    /* lwIP keeps them scaled by 8 (sa) and 4 (sv). */
-    *var_us = (uint32_t)(pcb->sv >> 2) * TCP_SLOW_INTERVAL * 1000;
-    return (uint32_t)(pcb->sa >> 3) * TCP_SLOW_INTERVAL * 1000;
-}
-
 err_t shunt_tcp_input(void *arg, struct tcp_pcb *pcb, const struct tcp_hdr *hdr)
 {
     (void)arg;
-    if (pcb->state != LISTEN) {
-        rtt_acked(pcb, hdr);
-        return ERR_OK;
-    }
-    if ((TCPH_FLAGS(hdr) & (TCP_SYN | TCP_ACK)) != TCP_SYN)
+    if (pcb->state != LISTEN || (TCPH_FLAGS(hdr) & (TCP_SYN | TCP_ACK)) != TCP_SYN)
         return ERR_OK;
     const struct shunt_tcp_sock *l = pcb->callback_arg;
     /* Full means more than backlog waiting, so backlog + 1 fit (Linux). */
@@ -376,8 +315,6 @@ err_t shunt_tcp_input(void *arg, struct tcp_pcb *pcb, const struct tcp_hdr *hdr)
 void shunt_tcp_output(void *arg, const struct tcp_pcb *pcb, struct tcp_hdr *hdr)
 {
     (void)arg;
-    if (pcb != NULL && pcb->state != LISTEN)   /* a listener's pcb is the small kind */
-        rtt_sent(pcb, hdr);
     /* No pcb: a reset for a port nobody listens on. */
     const struct shunt_tcp_sock *t = pcb != NULL ? pcb->callback_arg : NULL;
     if (t == NULL || !(TCPH_FLAGS(hdr) & TCP_SYN) || t->sock.opt.maxseg == 0)
@@ -518,8 +455,6 @@ static int stream_connect(struct shunt_sock *s, const ip_addr_t *ip, uint16_t po
     }
     s->so_error = 0;
     s->rd_shut = s->wr_shut = t->peer_fin = false;
-    t->rtt_sent_ns = 0;
-    t->srtt_us = t->rttvar_us = 0;
     err_t err = tcp_connect(t->pcb, &to, port, on_connected);
     /* ERR_BUF: no ephemeral port left; ERR_USE: this 4-tuple is taken. */
     if (err == ERR_BUF || err == ERR_USE)
@@ -1030,7 +965,6 @@ void shunt_tcp_info(const struct shunt_sock *s, struct tcp_info *ti)
 {
     const struct shunt_tcp_sock *t = shunt_tcp_of(s);
     const struct tcp_pcb *pcb = t->pcb;
-    const uint32_t tick_us = TCP_SLOW_INTERVAL * 1000;
 
     memset(ti, 0, sizeof(*ti));
     if (pcb == NULL) {
@@ -1048,12 +982,12 @@ void shunt_tcp_info(const struct shunt_sock *s, struct tcp_info *ti)
                       : (pcb->flags & TF_RTO) ? TCP_CA_Loss : TCP_CA_Open;
     ti->tcpi_retransmits = pcb->nrtx;
     ti->tcpi_backoff = pcb->nrtx;
-    ti->tcpi_rto = (uint32_t)pcb->rto * tick_us;
+    ti->tcpi_rto = shunt_recovery_rto_us(pcb);
     ti->tcpi_snd_mss = pcb->mss;
     ti->tcpi_rcv_mss = pcb->mss;
     ti->tcpi_advmss = pcb->mss;
     ti->tcpi_pmtu = n != NULL ? n->mtu : 0;
-    ti->tcpi_rtt = shunt_tcp_rtt_us(s, pcb, &ti->tcpi_rttvar);
+    ti->tcpi_rtt = shunt_recovery_rtt_us(pcb, &ti->tcpi_rttvar);
     ti->tcpi_snd_cwnd = pcb->mss ? pcb->cwnd / pcb->mss : 0;
     ti->tcpi_snd_ssthresh = pcb->mss ? pcb->ssthresh / pcb->mss : 0;
     ti->tcpi_reordering = REORDERING;

@@ -59,14 +59,6 @@ struct shunt_tcp_sock {
     char *cork_buf;             /* TCP_MSS bytes, from the first corked write */
     size_t cork_len;
 
-    /* The round-trip time on the stack's clock.  lwIP times one segment at
-     * a time in 200 ms ticks; Shunt times the same segment in nanoseconds
-     * and keeps RFC 6298's smoothed estimate, for TCP_INFO and shunt-stat. */
-    uint64_t rtt_sent_ns;       /* when the timed segment left; 0: none timed */
-    uint32_t rtt_seq;           /* its sequence number */
-    uint32_t srtt_us;           /* 0 until the first sample */
-    uint32_t rttvar_us;
-
     /* A listener: connections lwIP has accepted, for accept(). */
     struct shunt_tcp_sock *accept_head;
     struct shunt_tcp_sock *accept_tail;
@@ -99,14 +91,6 @@ static inline bool shunt_tcp_listening(const struct shunt_sock *s)
 struct tcp_hdr;
 err_t shunt_tcp_input(void *arg, struct tcp_pcb *pcb, const struct tcp_hdr *hdr);
 void shunt_tcp_output(void *arg, const struct tcp_pcb *pcb, struct tcp_hdr *hdr);
-
-/*
- * A TCP connection's smoothed round-trip time and its variation, in
- * microseconds: Shunt's own measure when its socket has one, else lwIP's
- * (in 200 ms ticks).  s may be NULL (a pcb no socket has yet).
- */
-uint32_t shunt_tcp_rtt_us(const struct shunt_sock *s, const struct tcp_pcb *pcb,
-                          uint32_t *var_us);
 
 /* ---- for the options (api/sockopt.c) -------------------------------------- */
 

@@ -2,7 +2,9 @@
  * hooks.h - where Shunt reaches into lwIP's TCP.  lwIP's sources include
  * this file (LWIP_HOOK_FILENAME in lwipopts.h); the hooks live in
  * port/netif.c, which hands them to whoever registered for them there (the
- * socket layer: the listen backlog, MSS clamping, the round-trip time).
+ * socket layer: the listen backlog, MSS clamping), and to port/recovery.c
+ * (loss detection and the retransmission timer), which reads every ACK
+ * before lwIP does and stamps every segment that leaves.
  *
  * Every received frame passes the classifier (port/classify.h) before lwIP
  * sees it.  What the stack sends to its own addresses comes back through
@@ -28,11 +30,19 @@ int shunt_hook_ip_input(struct pbuf *p, struct netif *inp);
 #define LWIP_HOOK_IP6_INPUT(p, inp)     shunt_hook_ip_input((p), (inp))
 
 /* A segment lwIP has found the pcb for (a connection's or a listener's),
- * before it processes it: anything but ERR_OK drops the segment. */
-err_t shunt_hook_tcp_input(struct tcp_pcb *pcb, struct tcp_hdr *hdr);
+ * before it processes it: anything but ERR_OK drops the segment.  Its
+ * options: opt1len bytes after hdr, the rest of optlen at opt2 (or none). */
+err_t shunt_hook_tcp_input(struct tcp_pcb *pcb, struct tcp_hdr *hdr, u16_t optlen,
+                           u16_t opt1len, const u8_t *opt2);
 
 #define LWIP_HOOK_TCP_INPACKET_PCB(pcb, hdr, optlen, opt1len, opt2, p) \
-    shunt_hook_tcp_input((pcb), (hdr))
+    shunt_hook_tcp_input((pcb), (hdr), (optlen), (opt1len), (opt2))
+
+/* A segment of a pcb's queues leaves (port/lwip-patches/0001). */
+struct tcp_seg;
+void shunt_recovery_seg_sent(struct tcp_pcb *pcb, struct tcp_seg *seg);
+
+#define LWIP_HOOK_TCP_SEG_SENT(pcb, seg) shunt_recovery_seg_sent((pcb), (seg))
 
 /* A segment about to leave, its header and options written (pcb NULL: a
  * reset sent without one).  Returns where options end, as lwIP wants. */

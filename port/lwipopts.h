@@ -154,8 +154,9 @@
  */
 #define TCP_LISTEN_BACKLOG              0
 /* A pcb carries its socket's SO_REUSEADDR/SO_REUSEPORT into TIME-WAIT
- * (api/bind.c), and leaves the connection hash when freed (port/demux.c). */
-#define LWIP_TCP_PCB_NUM_EXT_ARGS       2
+ * (api/bind.c), leaves the connection hash when freed (port/demux.c), and
+ * has its loss-recovery state (port/recovery.c). */
+#define LWIP_TCP_PCB_NUM_EXT_ARGS       3
 #define LWIP_TCP_KEEPALIVE              1
 #define LWIP_TCP_TIMESTAMPS             1
 #define LWIP_WND_SCALE                  1
@@ -208,9 +209,17 @@
  * lwIP's TCP clock: the fast timer (delayed ACKs) every TCP_TMR_INTERVAL ms,
  * the slow timer (retransmission, keepalive) every 2 * TCP_TMR_INTERVAL.
  * lwIP's default 250 ms makes the retransmission timer tick in 500 ms steps;
- * 100 ms gives 200 ms steps, Linux's minimum RTO.
+ * 100 ms gives 200 ms steps.  The retransmission timer itself is Shunt's,
+ * in microseconds (port/recovery.c, port/lwip-patches/0002): lwIP's slow
+ * timer only gives up after TCP_MAXRTX of them.
  */
 #define TCP_TMR_INTERVAL                100
+#define LWIP_TCP_RTO_EXTERNAL           1
+/* What port/recovery.c keeps on each segment (port/lwip-patches/0001): when
+ * it last left, in the instance's clock's nanoseconds (0: never), and its
+ * marks (SACKed, lost, retransmitted). */
+#define LWIP_TCP_SEG_EXT                u64_t shunt_sent_ns; u8_t shunt_marks;
+#define LWIP_TCP_SEG_EXT_INIT(seg)      ((seg)->shunt_sent_ns = 0, (seg)->shunt_marks = 0)
 /* TIME-WAIT lasts 2 * TCP_MSL: 60 s as on Linux (lwIP's default is 120 s,
  * which with 16,384 ephemeral ports caps a client at 136 connections a
  * second). */

@@ -15,6 +15,7 @@
 
 #include "hooks.h"
 #include "mbuf.h"
+#include "recovery.h"
 
 /* lwIP's checksums a port without offloads needs, and which the NIC may
  * take over on receive; the IPv4 header's the classifier checks. */
@@ -215,11 +216,16 @@ static const struct shunt_netif_upcalls *upcalls(void)
     return sn != NULL ? &sn->upcalls : &none;
 }
 
-err_t shunt_hook_tcp_input(struct tcp_pcb *pcb, struct tcp_hdr *hdr)
+err_t shunt_hook_tcp_input(struct tcp_pcb *pcb, struct tcp_hdr *hdr, u16_t optlen,
+                           u16_t opt1len, const u8_t *opt2)
 {
     const struct shunt_netif_upcalls *up = upcalls();
+    err_t err = up->tcp_input != NULL ? up->tcp_input(up->arg, pcb, hdr) : ERR_OK;
 
-    return up->tcp_input != NULL ? up->tcp_input(up->arg, pcb, hdr) : ERR_OK;
+    /* Only what lwIP goes on to read is recovery's to see. */
+    if (err == ERR_OK)
+        shunt_recovery_ack(pcb, hdr, optlen, opt1len, opt2);
+    return err;
 }
 
 u32_t *shunt_hook_tcp_output(struct tcp_hdr *hdr, const struct tcp_pcb *pcb, u32_t *opts)

@@ -13,6 +13,7 @@
 
 #include "faults.h"
 #include "policy.h"
+#include "recovery.h"
 #include "text.h"
 
 enum kind {
@@ -74,6 +75,8 @@ static const struct key keys[] = {
       0, 0, 0, 0, "udp:53, 10.9.0.7" },
     UINT("progress_us", progress_us, 0, 1000000),
     UINT("wait_sleep_us", wait_sleep_us, 0, 999999),
+    UINT("tcp_rto_min_us", tcp_rto_min_us, 1, SHUNT_RTO_MAX_US),
+    UINT("tcp_rto_max_us", tcp_rto_max_us, 1, SHUNT_RTO_MAX_US),
 };
 #define NKEYS (sizeof(keys) / sizeof(keys[0]))
 
@@ -90,6 +93,8 @@ static void defaults(struct shunt_config *c)
     c->log_level = RTE_LOG_INFO;
     c->faults_seed = 1;
     c->progress_us = 500;
+    c->tcp_rto_min_us = SHUNT_RTO_MIN_US;
+    c->tcp_rto_max_us = SHUNT_RTO_MAX_US;
 }
 
 static const char *const log_levels[] = {
@@ -221,6 +226,10 @@ static int check_whole(const struct shunt_config *c, char *err, size_t errlen)
                         "a gateway must be on the local link", c->source, gw);
         }
     }
+    if (c->tcp_rto_min_us > c->tcp_rto_max_us)
+        return shunt_fail(err, errlen, "%s: tcp_rto_min_us = %u is above tcp_rto_max_us = %u: "
+                    "the minimum RTO must not exceed the maximum", c->source,
+                    c->tcp_rto_min_us, c->tcp_rto_max_us);
     if (c->mbufs < 2 * (c->rx_ring + c->tx_ring))
         return shunt_fail(err, errlen, "%s: mbufs = %u cannot fill rx_ring + tx_ring twice over: "
                     "raise mbufs to at least %u", c->source, c->mbufs,

@@ -33,6 +33,8 @@
  *   capture_rotate  start a new file every this many MiB (never)
  *   faults          inject faults, e.g. rx:drop=0.01;tx:dup=0.01 (port/faults.h)
  *   faults_seed     the seed of their random choices (1)
+ *   tcp_rto_min_us  the retransmission timeout's floor, in µs (200000)
+ *   tcp_rto_max_us  and its ceiling, backoff included (120000000)
  * Under shunt-run (LD_PRELOAD), which sockets Shunt takes (stack/policy.h):
  *   program     only this program's, by name (any)
  *   accelerate  only those these rules match, e.g. tcp:6379, udp (all)
@@ -92,6 +94,8 @@ struct shunt_config {
     char kernel[512];
     uint32_t progress_us;
     uint32_t wait_sleep_us;
+    uint32_t tcp_rto_min_us;
+    uint32_t tcp_rto_max_us;
 };
 
 /*

@@ -10,6 +10,7 @@
 #include "lwip/timeouts.h"
 
 #include "netif.h"
+#include "recovery.h"
 #include "stack.h"
 #include "telemetry.h"
 
@@ -136,6 +137,9 @@ int shunt_loop_turn(struct shunt_loop *l)
      *    when the earliest is due. */
     if (time_to_look(l) && sys_timeouts_sleeptime() == 0)
         run_timers(l);
+    /*    Shunt's own TCP timers (retransmission, tail loss probe), to the
+     *    microsecond: one compare unless one is due. */
+    shunt_recovery_poll();
 
     /* 3. The application's work for this turn. */
     if (l->hook != NULL)

@@ -17,6 +17,7 @@
 
 #include "eal.h"
 #include "log.h"
+#include "recovery.h"
 #include "stats.h"
 #include "sys_time.h"
 
@@ -128,6 +129,7 @@ int shunt_stack_start(void)
     /* lwIP's timers start in lwip_init(): the clock first. */
     shunt_clock_init(&in->clock);
     shunt_sys_set_clock(&in->clock);
+    shunt_recovery_init(&in->clock, c->tcp_rto_min_us, c->tcp_rto_max_us);
     lwip_init();
     conf_for_netif(c, &in->dev, demux_name, &nc);
     int rc = shunt_netif_add(&in->netif, &nc);

@@ -19,6 +19,7 @@
 
 #include "faults.h"
 #include "log.h"
+#include "recovery.h"
 #include "stack.h"
 
 /* ---- the mailbox ------------------------------------------------------------ */
@@ -129,6 +130,22 @@ static struct rte_tel_data *demux_dict(const struct shunt_demux *dm)
         add_u64(d, "hits", dm->stats.hits);
         add_u64(d, "misses", dm->stats.misses);
         add_u64(d, "walks", dm->stats.walks);
+    }
+    return d;
+}
+
+/* TCP loss recovery: what port/recovery.c did. */
+static struct rte_tel_data *recovery_dict(void)
+{
+    struct shunt_recovery_stats st = shunt_recovery_stats();
+    struct rte_tel_data *d = dict();
+
+    if (d != NULL) {
+        add_u64(d, "rtos", st.rtos);
+        add_u64(d, "probes", st.probes);
+        add_u64(d, "lost", st.lost);
+        add_u64(d, "recoveries", st.recoveries);
+        add_u64(d, "sack_bad", st.sack_bad);
     }
     return d;
 }
@@ -289,6 +306,7 @@ static int answer_stats(const char *params, struct rte_tel_data *d)
     add_dict(d, "verdicts", verdicts_dict(&c));
     add_dict(d, "demux", demux_dict(&sn->demux));
     add_dict(d, "faults", faults_dict(&in->faults));
+    add_dict(d, "tcp_recovery", recovery_dict());
     struct rte_tel_data *mbufs = dict();
     add_u64(mbufs, "size", sn->conf.pool->size);
     add_u64(mbufs, "free", rte_mempool_avail_count(sn->conf.pool));

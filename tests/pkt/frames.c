@@ -66,9 +66,20 @@ size_t frame_tcp4(uint8_t *b, const struct rte_ether_addr *dst, const struct rte
                   uint8_t flags, uint32_t seq, uint32_t ack, uint16_t window, uint16_t mss,
                   const void *data, size_t len)
 {
+    const uint8_t mss_opt[4] = { 2, 4, (uint8_t)(mss >> 8), (uint8_t)mss };
+
+    return frame_tcp4_opts(b, dst, src, ip_src, ip_dst, sport, dport, flags, seq, ack, window,
+                           mss_opt, mss != 0 ? sizeof(mss_opt) : 0, data, len);
+}
+
+size_t frame_tcp4_opts(uint8_t *b, const struct rte_ether_addr *dst,
+                       const struct rte_ether_addr *src, uint32_t ip_src, uint32_t ip_dst,
+                       uint16_t sport, uint16_t dport, uint8_t flags, uint32_t seq, uint32_t ack,
+                       uint16_t window, const uint8_t *opt, size_t opts,
+                       const void *data, size_t len)
+{
     uint8_t seg[FRAME_MAX];
     struct rte_tcp_hdr *t = (struct rte_tcp_hdr *)seg;
-    size_t opts = mss != 0 ? 4 : 0;
 
     memset(t, 0, sizeof(*t));
     t->src_port = rte_cpu_to_be_16(sport);
@@ -78,13 +89,7 @@ size_t frame_tcp4(uint8_t *b, const struct rte_ether_addr *dst, const struct rte
     t->data_off = (uint8_t)((sizeof(*t) + opts) / 4 << 4);
     t->tcp_flags = flags;
     t->rx_win = rte_cpu_to_be_16(window);
-    if (mss != 0) {
-        uint8_t *o = seg + sizeof(*t);
-        o[0] = 2;                       /* the MSS option */
-        o[1] = 4;
-        o[2] = (uint8_t)(mss >> 8);
-        o[3] = (uint8_t)mss;
-    }
+    memcpy(seg + sizeof(*t), opt, opts);
     memcpy(seg + sizeof(*t) + opts, data, len);
     size_t n = frame_ipv4(b, dst, src, ip_src, ip_dst, IPPROTO_TCP, 1, 0, seg,
                           sizeof(*t) + opts + len);

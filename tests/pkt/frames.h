@@ -31,6 +31,13 @@ size_t frame_tcp4(uint8_t *b, const struct rte_ether_addr *dst, const struct rte
                   uint8_t flags, uint32_t seq, uint32_t ack, uint16_t window, uint16_t mss,
                   const void *data, size_t len);
 
+/* The same with options of its own (opts bytes, a multiple of 4). */
+size_t frame_tcp4_opts(uint8_t *b, const struct rte_ether_addr *dst,
+                       const struct rte_ether_addr *src, uint32_t ip_src, uint32_t ip_dst,
+                       uint16_t sport, uint16_t dport, uint8_t flags, uint32_t seq, uint32_t ack,
+                       uint16_t window, const uint8_t *opt, size_t opts,
+                       const void *data, size_t len);
+
 /* An ICMP echo message (type 8 request, 0 reply) with its checksum, into m. */
 size_t icmp4_echo(uint8_t *m, uint8_t type, uint16_t id, uint16_t seq,
                   const void *data, size_t len);

@@ -51,7 +51,9 @@ START_TEST(full_file)
         "rx_ring = 2048\n"
         "tx_ring = 512\n"
         "burst = 64\n"
-        "stats = no\n";
+        "stats = no\n"
+        "tcp_rto_min_us = 5000\n"
+        "tcp_rto_max_us = 2000000\n";
     char ip[INET6_ADDRSTRLEN];
 
     ck_assert_int_eq(parse(text), 0);
@@ -77,6 +79,8 @@ START_TEST(full_file)
     ck_assert_uint_eq(c.tx_ring, 512);
     ck_assert_uint_eq(c.burst, 64);
     ck_assert(!c.stats);
+    ck_assert_uint_eq(c.tcp_rto_min_us, 5000);
+    ck_assert_uint_eq(c.tcp_rto_max_us, 2000000);
     ck_assert_str_eq(c.source, "t.conf");
 }
 END_TEST
@@ -96,6 +100,8 @@ START_TEST(defaults)
     ck_assert_uint_eq(c.tx_ring, 1024);
     ck_assert_uint_eq(c.burst, 32);
     ck_assert(c.stats);
+    ck_assert_uint_eq(c.tcp_rto_min_us, 200000);        /* Linux's */
+    ck_assert_uint_eq(c.tcp_rto_max_us, 120000000);
 }
 END_TEST
 
@@ -144,6 +150,10 @@ START_TEST(bad_numbers)
     refused(GOOD_EAL "ip = 10.0.0.2/24\nmbufs = 99999999999999999999\n", "t.conf:3: mbufs:", NULL);
     refused(GOOD_EAL "ip = 10.0.0.2/24\nstats = maybe\n", "t.conf:3: stats:", "yes nor no");
     refused(GOOD_EAL "ip = 10.0.0.2/24\nmbufs = 2047\n", "mbufs = 2047", "at least 4096");
+    refused(GOOD_EAL "ip = 10.0.0.2/24\ntcp_rto_min_us = 0\n", "t.conf:3: tcp_rto_min_us:", NULL);
+    refused(GOOD_EAL "ip = 10.0.0.2/24\ntcp_rto_max_us = 120000001\n", "tcp_rto_max_us:", NULL);
+    refused(GOOD_EAL "ip = 10.0.0.2/24\ntcp_rto_min_us = 300000\ntcp_rto_max_us = 200000\n",
+            "tcp_rto_min_us = 300000", "must not exceed the maximum");
 }
 END_TEST
 

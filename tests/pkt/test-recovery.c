@@ -1,0 +1,403 @@
+/*
+ * test-recovery.c - loss recovery (port/recovery.h) against a peer the test
+ * plays, on the test's clock: which segments Shunt sends again, and when.
+ *
+ * The peer offers SACK and MSS 1460.  Every ACK it sends carries data of
+ * its own, as an echo's or a request/response peer's do: lwIP alone counts
+ * no duplicate ACK then, and waits for the retransmission timer.
+ */
+#include <check.h>
+#include <netinet/tcp.h>
+#undef TCP_MSS           /* glibc's historical one; lwIP's own follows */
+#include <string.h>
+
+#include <rte_arp.h>
+#include <rte_ip.h>
+#include <rte_tcp.h>
+
+#include "shunt/socket.h"
+#include "recovery.h"
+#include "stack.h"
+
+#include "frames.h"
+#include "ring.h"
+#include "suite.h"
+
+#define PORT        7600
+#define PEER_PORT   41000
+#define MSS         1460
+#define SEGS        10
+#define RTO_MIN_MS  200
+
+static uint8_t in[FRAME_MAX], out[FRAME_MAX];
+
+struct conn {
+    int fd, listener;
+    uint32_t iss;                       /* Shunt's */
+    uint32_t peer_seq;                  /* the peer's next byte */
+    uint32_t acked;                     /* what the peer acknowledged last */
+};
+
+/* One segment Shunt sent. */
+struct sent {
+    uint32_t seq;
+    size_t len;
+};
+
+static const uint8_t peer_data[100] = { 'x' };
+
+/* An ACK from the peer carrying len bytes, with SACK blocks (pairs of
+ * offsets from Shunt's iss + 1). */
+static void peer_ack(struct conn *c, uint32_t ack_off, const uint32_t *blocks, unsigned nblocks,
+                     size_t len)
+{
+    uint8_t opt[40] = { 1, 1, 5, (uint8_t)(2 + 8 * nblocks) };
+    size_t n = 4;
+
+    for (unsigned i = 0; i < 2 * nblocks; i++, n += 4) {
+        uint32_t v = rte_cpu_to_be_32(c->iss + 1 + blocks[i]);
+        memcpy(opt + n, &v, 4);
+    }
+    ring_send(in, frame_tcp4_opts(in, &shunt_mac, &peer_mac, PEER_IP4, SHUNT_IP4, PEER_PORT,
+                                  PORT, RTE_TCP_ACK_FLAG | RTE_TCP_PSH_FLAG, c->peer_seq,
+                                  c->iss + 1 + ack_off, 65535, opt, nblocks ? n : 0,
+                                  peer_data, len));
+    c->peer_seq += (uint32_t)len;
+    c->acked = ack_off;
+}
+
+/* The next TCP segment with data Shunt sent (ACKs alone skipped); false
+ * when none. */
+static bool next_data(const struct conn *c, struct sent *s)
+{
+    size_t n;
+
+    while ((n = ring_recv(out, sizeof(out))) > 0) {
+        if (n < 14 + 20 + 20 || out[12] != 0x08 || out[13] != 0x00 || out[14 + 9] != IPPROTO_TCP)
+            continue;
+        const struct rte_ipv4_hdr *ip = (const struct rte_ipv4_hdr *)(out + 14);
+        const struct rte_tcp_hdr *t = (const struct rte_tcp_hdr *)(ip + 1);
+        size_t len = rte_be_to_cpu_16(ip->total_length) - 20 - (t->data_off >> 4) * 4u;
+        if (len == 0)
+            continue;
+        s->seq = rte_be_to_cpu_32(t->sent_seq) - c->iss - 1;
+        s->len = len;
+        return true;
+    }
+    return false;
+}
+
+/* The handshake (MSS offered, and SACK if sack), and the connection
+ * accepted. */
+static struct conn connect_peer_sack(bool sack)
+{
+    struct conn c = { .peer_seq = 9000 };
+    int one = 1;
+    const uint8_t syn_opts[8] = { 2, 4, MSS >> 8, MSS & 0xff, 1, 1, 4, 2 };
+
+    c.listener = shunt_socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK, 0);
+    struct sockaddr_in a = { .sin_family = AF_INET, .sin_port = RTE_BE16(PORT) };
+    ck_assert_int_eq(shunt_bind(c.listener, (struct sockaddr *)&a, sizeof(a)), 0);
+    ck_assert_int_eq(shunt_listen(c.listener, 1), 0);
+    ring_send(in, frame_arp(in, RTE_ARP_OP_REPLY, &shunt_mac, &peer_mac, PEER_IP4, &shunt_mac,
+                            SHUNT_IP4));
+    ring_send(in, frame_tcp4_opts(in, &shunt_mac, &peer_mac, PEER_IP4, SHUNT_IP4, PEER_PORT, PORT,
+                                  RTE_TCP_SYN_FLAG, c.peer_seq, 0, 65535, syn_opts,
+                                  sack ? sizeof(syn_opts) : 4, "", 0));
+    c.peer_seq++;
+    size_t n;
+    while ((n = ring_recv(out, sizeof(out))) > 0 && out[14 + 9] != IPPROTO_TCP)
+        ;
+    ck_assert_uint_ge(n, 14 + 20 + 20);
+    const struct rte_tcp_hdr *t = (const struct rte_tcp_hdr *)(out + 14 + 20);
+    ck_assert_uint_eq(t->tcp_flags, RTE_TCP_SYN_FLAG | RTE_TCP_ACK_FLAG);
+    c.iss = rte_be_to_cpu_32(t->sent_seq);
+    peer_ack(&c, 0, NULL, 0, 0);
+    c.fd = shunt_accept4(c.listener, NULL, NULL, SOCK_NONBLOCK);
+    ck_assert_int_ge(c.fd, 0);
+    ck_assert_int_eq(shunt_setsockopt(c.fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one)), 0);
+    return c;
+}
+
+static struct conn connect_peer(void)
+{
+    return connect_peer_sack(true);
+}
+
+/* Rounds of data, each segment acknowledged 1 ms after it left, until
+ * SEGS segments fit in cwnd: the RTT is 1 ms from here on. */
+static void warm_up(struct conn *c)
+{
+    static uint8_t buf[SEGS * MSS];
+    struct sent s;
+
+    for (int round = 0; round < 6; round++) {
+        ck_assert_int_eq(shunt_send(c->fd, buf, sizeof(buf), 0), (ssize_t)sizeof(buf));
+        uint32_t end = c->acked, want = c->acked + (uint32_t)sizeof(buf);
+        while (end != want) {
+            while (next_data(c, &s))
+                end = s.seq + (uint32_t)s.len;
+            ring_advance_ms(1);
+            peer_ack(c, end, NULL, 0, 0);
+        }
+    }
+    ck_assert(!next_data(c, &s));
+    struct tcp_info ti;
+    socklen_t len = sizeof(ti);
+    ck_assert_int_eq(shunt_getsockopt(c->fd, IPPROTO_TCP, TCP_INFO, &ti, &len), 0);
+    ck_assert_uint_ge(ti.tcpi_snd_cwnd, SEGS);
+    ck_assert_uint_eq(ti.tcpi_rtt, 1000);
+}
+
+/* SEGS full segments sent at once; their offsets in seqs. */
+static void send_window(struct conn *c, uint32_t *seqs)
+{
+    static uint8_t buf[SEGS * MSS];
+    struct sent s;
+
+    ck_assert_int_eq(shunt_send(c->fd, buf, sizeof(buf), 0), (ssize_t)sizeof(buf));
+    for (int i = 0; i < SEGS; i++) {
+        ck_assert_msg(next_data(c, &s), "segment %d of the window was not sent", i);
+        ck_assert_uint_eq(s.len, MSS);
+        seqs[i] = s.seq;
+    }
+    ck_assert(!next_data(c, &s));
+}
+
+/* The peer gets every segment of the window but those in lost[] (a 0/1
+ * map) and says so, segment by segment, as Linux does: cumulative ACK up
+ * to the first hole, SACK blocks for what lies beyond (the most recent
+ * first, at most 3), each ACK with data of its own. */
+static void peer_receives(struct conn *c, const uint32_t *seqs, const int *lost)
+{
+    uint32_t cum = c->acked;
+
+    for (int i = 0; i < SEGS; i++) {
+        if (lost[i])
+            continue;
+        if (seqs[i] == cum)
+            cum += MSS;
+        uint32_t blocks[6];
+        unsigned nb = 0;
+        for (int j = i; j >= 0 && nb < 3; j--) {
+            if (lost[j] || seqs[j] + MSS <= cum)
+                continue;
+            uint32_t right = seqs[j] + MSS, left = seqs[j];
+            while (j > 0 && !lost[j - 1] && seqs[j - 1] + MSS > cum)
+                left = seqs[--j];
+            blocks[2 * nb] = left;
+            blocks[2 * nb + 1] = right;
+            nb++;
+        }
+        peer_ack(c, cum, blocks, nb, sizeof(peer_data));
+    }
+}
+
+static void close_conn(struct conn *c)
+{
+    shunt_close(c->fd);
+    shunt_close(c->listener);
+}
+
+/* One segment lost at the start of the window: the SACKs of the others
+ * (on ACKs carrying data) get it sent again at once, not at the RTO. */
+START_TEST(one_loss_sent_again_at_once)
+{
+    struct conn c = connect_peer();
+    uint32_t seqs[SEGS];
+    int lost[SEGS] = { [0] = 1 };
+    struct sent s;
+
+    warm_up(&c);
+    struct tcp_info ti;
+    socklen_t len = sizeof(ti);
+    ck_assert_int_eq(shunt_getsockopt(c.fd, IPPROTO_TCP, TCP_INFO, &ti, &len), 0);
+    ck_assert_uint_eq(ti.tcpi_rto, RTO_MIN_MS * 1000);      /* 1 ms + 4 x var < the floor */
+    send_window(&c, seqs);
+    ring_advance_ms(1);
+    peer_receives(&c, seqs, lost);
+    ck_assert_msg(next_data(&c, &s), "nothing sent again within 1 ms of the SACKs");
+    ck_assert_uint_eq(s.seq, seqs[0]);
+    ck_assert_uint_eq(s.len, MSS);
+    ck_assert(!next_data(&c, &s));              /* only the lost one */
+    struct shunt_recovery_stats st = shunt_recovery_stats();
+    ck_assert_uint_eq(st.rtos, 0);
+    ck_assert_uint_eq(st.lost, 1);
+    ck_assert_uint_eq(st.recoveries, 1);
+    close_conn(&c);
+}
+END_TEST
+
+/* Three holes in one window: each is sent again, once, in order, in the
+ * same round trip; nothing SACKed is. */
+START_TEST(several_losses_in_one_window)
+{
+    struct conn c = connect_peer();
+    uint32_t seqs[SEGS];
+    int lost[SEGS] = { [1] = 1, [4] = 1, [7] = 1 };
+    struct sent s;
+
+    warm_up(&c);
+    send_window(&c, seqs);
+    ring_advance_ms(1);
+    peer_receives(&c, seqs, lost);
+    for (int i = 0; i < SEGS; i++) {
+        if (!lost[i])
+            continue;
+        ck_assert_msg(next_data(&c, &s), "hole %d not sent again", i);
+        ck_assert_uint_eq(s.seq, seqs[i]);
+    }
+    ck_assert(!next_data(&c, &s));
+    ck_assert_uint_eq(shunt_recovery_stats().rtos, 0);
+    ck_assert_uint_eq(shunt_recovery_stats().lost, 3);
+
+    /* The repairs arrive: the window is whole, recovery over. */
+    peer_ack(&c, seqs[SEGS - 1] + MSS, NULL, 0, sizeof(peer_data));
+    struct tcp_info ti;
+    socklen_t len = sizeof(ti);
+    ck_assert_int_eq(shunt_getsockopt(c.fd, IPPROTO_TCP, TCP_INFO, &ti, &len), 0);
+    ck_assert_uint_eq(ti.tcpi_unacked, 0);
+    ck_assert_uint_ge(ti.tcpi_snd_cwnd, 4);         /* about halved, not down to 1 */
+    ck_assert_uint_lt(ti.tcpi_snd_cwnd, SEGS);
+    close_conn(&c);
+}
+END_TEST
+
+/* The last two segments lost, so nothing comes back to SACK them: the
+ * tail loss probe (the last segment again) goes after 2 RTT, well before
+ * the RTO; its SACK shows the other lost, sent again at once. */
+START_TEST(lost_tail_probed)
+{
+    struct conn c = connect_peer();
+    uint32_t seqs[SEGS];
+    int lost[SEGS] = { [8] = 1, [9] = 1 };
+    struct sent s;
+
+    warm_up(&c);
+    send_window(&c, seqs);
+    ring_advance_ms(1);
+    peer_receives(&c, seqs, lost);
+    ck_assert(!next_data(&c, &s));
+    unsigned ms = 0;
+    while (!next_data(&c, &s) && ms < RTO_MIN_MS) {
+        ring_advance_ms(1);
+        ms++;
+    }
+    ck_assert_msg(ms <= 3, "no probe within 3 ms (2 RTT is 2 ms); waited %u", ms);
+    ck_assert_uint_eq(s.seq, seqs[9]);
+    ck_assert_uint_eq(shunt_recovery_stats().probes, 1);
+
+    ring_advance_ms(1);                         /* the probe's round trip */
+    uint32_t block[2] = { seqs[9], seqs[9] + MSS };
+    peer_ack(&c, seqs[8], block, 1, sizeof(peer_data));
+    ck_assert_msg(next_data(&c, &s), "the hole the probe showed was not sent again");
+    ck_assert_uint_eq(s.seq, seqs[8]);
+    ck_assert_uint_eq(shunt_recovery_stats().rtos, 0);
+    close_conn(&c);
+}
+END_TEST
+
+/* Nothing acknowledged at all: the RTO fires at the RTO the connection
+ * measured (the floor here), to the millisecond, then after twice that
+ * (RFC 6298 5.5), and TCP_INFO says so in microseconds. */
+START_TEST(rto_to_the_millisecond_with_backoff)
+{
+    shunt_recovery_init(ring_clock(), 5000, 40000);     /* a trading LAN's: 5 ms floor */
+    struct conn c = connect_peer();
+    struct sent s;
+    struct tcp_info ti;
+    socklen_t len = sizeof(ti);
+
+    warm_up(&c);
+    ck_assert_int_eq(shunt_getsockopt(c.fd, IPPROTO_TCP, TCP_INFO, &ti, &len), 0);
+    ck_assert_uint_eq(ti.tcpi_rto, 5000);
+    ck_assert_int_eq(shunt_send(c.fd, "tail", 4, 0), 4);
+    ck_assert(next_data(&c, &s));
+    /* One segment, no SACK to come: the probe first (2 RTT + 200 ms of
+     * delayed ACK is beyond the RTO, so the RTO it is). */
+    const unsigned want[] = { 5, 10, 20, 40, 40 };
+    for (unsigned i = 0; i < sizeof(want) / sizeof(want[0]); i++) {
+        unsigned ms = 0;
+        do {
+            ring_advance_ms(1);
+            ms++;
+        } while (!next_data(&c, &s) && ms < 100);
+        ck_assert_msg(ms == want[i], "retransmission %u after %u ms, not %u", i, ms, want[i]);
+        ck_assert_uint_eq(s.len, 4);
+    }
+    ck_assert_int_eq(shunt_getsockopt(c.fd, IPPROTO_TCP, TCP_INFO, &ti, &len), 0);
+    ck_assert_uint_eq(ti.tcpi_rto, 40000);                 /* capped at tcp_rto_max_us */
+    ck_assert_uint_eq(shunt_recovery_stats().rtos, 5);
+    close_conn(&c);
+}
+END_TEST
+
+/* SACK options that make no sense are counted and ignored: nothing is
+ * judged lost on their word, nothing breaks. */
+START_TEST(bad_sack_blocks_ignored)
+{
+    struct conn c = connect_peer();
+    uint32_t seqs[SEGS];
+    struct sent s;
+
+    warm_up(&c);
+    send_window(&c, seqs);
+    /* Beyond snd_nxt, and left above right. */
+    uint32_t blocks[4] = { seqs[2], seqs[9] + 10 * MSS, seqs[5] + MSS, seqs[4] };
+    peer_ack(&c, seqs[0], blocks, 2, sizeof(peer_data));
+    /* A SACK option of a length no block fits. */
+    const uint8_t opt[12] = { 1, 1, 5, 9, 0, 0, 0, 0, 0, 0, 0, 0 };
+    ring_send(in, frame_tcp4_opts(in, &shunt_mac, &peer_mac, PEER_IP4, SHUNT_IP4, PEER_PORT, PORT,
+                                  RTE_TCP_ACK_FLAG, c.peer_seq, c.iss + 1 + seqs[0], 65535, opt,
+                                  sizeof(opt), "", 0));
+    ck_assert(!next_data(&c, &s));
+    ck_assert_uint_eq(shunt_recovery_stats().lost, 0);
+    ck_assert_uint_ge(shunt_recovery_stats().sack_bad, 3);
+    close_conn(&c);
+}
+END_TEST
+
+/* A peer without SACK, two holes in a window: three duplicate ACKs (pure
+ * ones) send the first again; the ACK of that repair stops at the second
+ * hole, and the second goes at once (NewReno, RFC 6582), not at the RTO. */
+START_TEST(newreno_partial_ack_without_sack)
+{
+    struct conn c = connect_peer_sack(false);
+    uint32_t seqs[SEGS];
+    struct sent s;
+
+    warm_up(&c);
+    send_window(&c, seqs);
+    ring_advance_ms(1);
+    peer_ack(&c, seqs[2], NULL, 0, 0);          /* 0 and 1 arrived; 2 did not */
+    for (int i = 0; i < 3; i++) {               /* 3, 4 and 6 did; 5 did not */
+        ck_assert(!next_data(&c, &s));
+        peer_ack(&c, seqs[2], NULL, 0, 0);
+    }
+    ck_assert_msg(next_data(&c, &s), "no fast retransmission on the third duplicate ACK");
+    ck_assert_uint_eq(s.seq, seqs[2]);
+    for (int i = 7; i < SEGS; i++)
+        peer_ack(&c, seqs[2], NULL, 0, 0);
+    while (next_data(&c, &s))                   /* new data lwIP's inflated cwnd lets go */
+        ck_assert_uint_ge(s.seq, seqs[SEGS - 1] + MSS);
+    ring_advance_ms(1);
+    peer_ack(&c, seqs[5], NULL, 0, 0);          /* the repair arrived: up to hole 5 */
+    ck_assert_msg(next_data(&c, &s), "the partial ACK did not send the next hole");
+    ck_assert_uint_eq(s.seq, seqs[5]);
+    ck_assert_uint_eq(shunt_recovery_stats().rtos, 0);
+    close_conn(&c);
+}
+END_TEST
+
+int main(void)
+{
+    Suite *s = suite_create("recovery");
+    TCase *tc = tcase_create("sack");
+
+    tcase_add_checked_fixture(tc, ring_stack_up, ring_stack_down);
+    add_tests(tc, one_loss_sent_again_at_once, several_losses_in_one_window, lost_tail_probed,
+              rto_to_the_millisecond_with_backoff, bad_sack_blocks_ignored,
+              newreno_partial_ack_without_sack);
+    suite_add_tcase(s, tc);
+    return run_suite(s);
+}
