@@ -15,84 +15,116 @@ struct slot {
     void *obj;
 };
 
-static struct slot *table;      /* indexed by descriptor number */
-static int table_size;
-
 /*
- * Make room for fd in the table.  Another thread may be reading the table
+ * The table, indexed by descriptor number.  Another thread may read it
  * without the stack's lock (the interposer asks whose a descriptor is on
- * every call), so the old table is left as it is, never freed - the tables
- * add up to at most twice the last - and the new one is in place before the
- * size that lets a reader look at it.
+ * every call), so growing never frees or moves what a reader may hold: a
+ * bigger table is built beside the old one, which it keeps a pointer to
+ * (the tables add up to at most twice the last), and is published in one
+ * store.
  */
+struct table {
+    struct table *older;        /* kept, never freed: a reader may be in it */
+    int size;
+    struct slot slot[];
+};
+
+static struct table *table;
+
+static struct table *current(void)
+{
+    return __atomic_load_n(&table, __ATOMIC_ACQUIRE);
+}
+
+/* Make room for fd in the table. */
 static int grow(int fd)
 {
-    int size = table_size ? table_size : 1024;
+    struct table *old = table;
+    int size = old != NULL ? old->size : 1024;
 
     while (size <= fd)
         size *= 2;
-    struct slot *t = calloc((size_t)size, sizeof(*t));
+    struct table *t = calloc(1, sizeof(*t) + (size_t)size * sizeof(t->slot[0]));
     if (t == NULL)
         return -1;
-    if (table_size)
-        memcpy(t, table, (size_t)table_size * sizeof(*t));
+    t->size = size;
+    t->older = old;
+    if (old != NULL)
+        memcpy(t->slot, old->slot, (size_t)old->size * sizeof(t->slot[0]));
     __atomic_store_n(&table, t, __ATOMIC_RELEASE);
-    __atomic_store_n(&table_size, size, __ATOMIC_RELEASE);
     return 0;
+}
+
+/* fd's slot, or NULL if the table has none for it. */
+static struct slot *slot_of(int fd)
+{
+    struct table *t = current();
+
+    return t != NULL && fd >= 0 && fd < t->size ? &t->slot[fd] : NULL;
 }
 
 int shunt_fd_claim(int fd, enum shunt_fd_kind kind, void *obj)
 {
     if (fd < 0)
         return -1;
-    if (fd >= table_size && grow(fd) != 0) {
+    if (slot_of(fd) == NULL && grow(fd) != 0) {
         errno = ENOMEM;
         return -1;
     }
-    table[fd] = (struct slot){ .kind = kind, .obj = obj };
+    *slot_of(fd) = (struct slot){ .kind = kind, .obj = obj };
     return 0;
 }
 
 void shunt_fd_set_obj(int fd, void *obj)
 {
-    table[fd].obj = obj;
+    slot_of(fd)->obj = obj;
 }
 
 enum shunt_fd_kind shunt_fd_kind(int fd)
 {
-    return fd >= 0 && fd < __atomic_load_n(&table_size, __ATOMIC_ACQUIRE) ?
-           __atomic_load_n(&table, __ATOMIC_ACQUIRE)[fd].kind : SHUNT_FD_NONE;
+    const struct slot *sl = slot_of(fd);
+
+    return sl != NULL ? sl->kind : SHUNT_FD_NONE;
 }
 
 void *shunt_fd_get(int fd, enum shunt_fd_kind kind)
 {
-    return shunt_fd_kind(fd) == kind ? table[fd].obj : NULL;
+    const struct slot *sl = slot_of(fd);
+
+    return sl != NULL && sl->kind == kind ? sl->obj : NULL;
 }
 
 int shunt_fd_dup(int oldfd, int newfd)
 {
-    if (shunt_fd_claim(newfd, table[oldfd].kind, table[oldfd].obj) != 0)
+    struct slot was = *slot_of(oldfd);
+
+    if (shunt_fd_claim(newfd, was.kind, was.obj) != 0)
         return -1;
-    table[oldfd].shared = table[newfd].shared = true;
+    slot_of(oldfd)->shared = slot_of(newfd)->shared = true;
     return 0;
 }
 
 int shunt_fd_limit(void)
 {
-    return table_size;
+    struct table *t = current();
+
+    return t != NULL ? t->size : 0;
 }
 
 bool shunt_fd_forget(int fd)
 {
-    if (shunt_fd_kind(fd) == SHUNT_FD_NONE)
+    struct slot *sl = slot_of(fd);
+
+    if (sl == NULL || sl->kind == SHUNT_FD_NONE)
         return false;
-    struct slot was = table[fd];
-    table[fd] = (struct slot){ .kind = SHUNT_FD_NONE };
+    struct slot was = *sl;
+    *sl = (struct slot){ .kind = SHUNT_FD_NONE };
     if (!was.shared)
         return false;
     /* Rare (a dup'd socket): look for another holder. */
-    for (int i = 0; i < table_size; i++)
-        if (table[i].kind == was.kind && table[i].obj == was.obj)
+    struct table *t = current();
+    for (int i = 0; i < t->size; i++)
+        if (t->slot[i].kind == was.kind && t->slot[i].obj == was.obj)
             return true;
     return false;
 }

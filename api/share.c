@@ -88,6 +88,7 @@ bool shunt_share_owner(void)
 }
 
 static void start_progress(void);
+static void stop_progress(void);
 
 /* Take the instance if no process has it since the last fork. */
 static bool claim(void)
@@ -205,9 +206,24 @@ static void start_progress(void)
 
 /* ---- fork ------------------------------------------------------------------------ */
 
-/* No thread is inside a turn while the process forks. */
+static void stop_progress(void)
+{
+    if (progress_pid != self)
+        return;
+    atomic_store(&progress_stop, true);
+    pthread_join(progress, NULL);
+    progress_pid = 0;
+}
+
+/*
+ * No thread of Shunt's runs while the process forks, and none is inside a
+ * turn: a lock some thread held at the fork stays held in the child for
+ * good (AddressSanitizer's allocator deadlocked nginx's worker that way).
+ * The progress thread starts again in whichever process claims the stack.
+ */
 static void before_fork(void)
 {
+    stop_progress();
     pthread_mutex_lock(&lock);
 }
 
@@ -245,10 +261,6 @@ bool shunt_share_stop(void)
 {
     if (!started)
         return false;
-    if (progress_pid == self) {
-        atomic_store(&progress_stop, true);
-        pthread_join(progress, NULL);
-        progress_pid = 0;
-    }
+    stop_progress();
     return atomic_load(owner) == self;
 }

@@ -12,6 +12,10 @@
 
 run_up
 url="http://$TOPO_SHUNT4:8080"
+# nginx daemonises into a session of its own: on any exit, its process
+# group (the master and its worker) goes with the test.
+master=
+trap '[ -n "$master" ] && kill -KILL -- "-$master" 2>/dev/null; tb_cleanup' EXIT
 
 for sendfile in on off; do
     dir="$WORK/nginx-$sendfile"
@@ -39,6 +43,7 @@ for sendfile in on off; do
     kill -QUIT "$master"
     for _ in $(seq 100); do running "$master" || break; sleep 0.1; done
     running "$master" && fail "nginx's master did not stop on SIGQUIT"
+    master=
     grep -E "\[(alert|emerg|crit)\]" "$dir/error.log" && fail "nginx logged errors"
 done
 echo "nginx: PASS"
