@@ -314,7 +314,7 @@ static bool decide(int fd, enum shunt_policy_op op, const struct sockaddr *a, so
                     strerror(errno));
         }
         if (to_shunt && op == SHUNT_POLICY_BIND && u->type == SOCK_STREAM &&
-            strcmp(why, "the wildcard address") == 0)
+            shunt_policy_is_wildcard(a, len))
             shunt_socket_listen_both(fd);
         shunt_share_leave();
     } else {

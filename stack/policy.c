@@ -264,6 +264,13 @@ static bool by_default(const struct shunt_config *c, enum shunt_policy_op op,
     return false;
 }
 
+bool shunt_policy_is_wildcard(const struct sockaddr *a, socklen_t len)
+{
+    struct target t = target_of(a, len);
+
+    return t.family != 0 && is_any(&t);
+}
+
 bool shunt_policy_accelerates(const struct shunt_policy *p, int proto, enum shunt_policy_op op,
                               const struct sockaddr *a, socklen_t len, const char **why)
 {

@@ -76,4 +76,7 @@ enum shunt_policy_op { SHUNT_POLICY_BIND, SHUNT_POLICY_CONNECT };
 bool shunt_policy_accelerates(const struct shunt_policy *p, int proto, enum shunt_policy_op op,
                               const struct sockaddr *a, socklen_t len, const char **why);
 
+/* Whether a is the wildcard address (0.0.0.0, ::) of its family. */
+bool shunt_policy_is_wildcard(const struct sockaddr *a, socklen_t len);
+
 #endif /* SHUNT_POLICY_H */

@@ -82,6 +82,14 @@ START_TEST(by_default)
     ck_assert_str_eq(why, "through Shunt's gateway");
     ck_assert(!to_shunt(TCP, CONNECT, "127.0.0.53", 53, NULL));
     ck_assert(!to_shunt(TCP, CONNECT, "2001:db8::1", 80, NULL));     /* no IPv6 gateway */
+
+    struct sockaddr_in any4 = { .sin_family = AF_INET }, one4 = any4;
+    struct sockaddr_in6 any6 = { .sin6_family = AF_INET6 };
+    one4.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    ck_assert(shunt_policy_is_wildcard((struct sockaddr *)&any4, sizeof(any4)));
+    ck_assert(shunt_policy_is_wildcard((struct sockaddr *)&any6, sizeof(any6)));
+    ck_assert(!shunt_policy_is_wildcard((struct sockaddr *)&one4, sizeof(one4)));
+    ck_assert(!shunt_policy_is_wildcard((struct sockaddr *)&any4, 4));   /* too short */
 }
 END_TEST
 
