@@ -257,11 +257,11 @@ static void sack_parse(const struct tcp_pcb *pcb, const struct tcp_hdr *hdr, u16
             i++;
             continue;
         }
-        if (i + 1 >= optlen)
-            break;
-        u8_t len = opt_byte(hdr, opt1len, opt2, (u16_t)(i + 1));
-        if (len < 2 || i + len > optlen)
-            break;
+        u8_t len = i + 1 < optlen ? opt_byte(hdr, opt1len, opt2, (u16_t)(i + 1)) : 0;
+        if (len < 2 || i + len > optlen) {
+            rec.stats.sack_bad++;               /* a truncated or bad option */
+            return;
+        }
         if (kind == TCP_OPT_SACK) {
             if (len < 10 || (len - 2) % 8 != 0) {
                 rec.stats.sack_bad++;
@@ -284,8 +284,6 @@ static void sack_parse(const struct tcp_pcb *pcb, const struct tcp_hdr *hdr, u16
         }
         i = (u16_t)(i + len);
     }
-    if (optlen > 0)
-        rec.stats.sack_bad++;                   /* a truncated or bad option */
 }
 
 static bool sacked_by(const struct sack *s, uint32_t seq, uint32_t end)

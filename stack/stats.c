@@ -10,6 +10,8 @@
 #include "lwip/memp.h"
 #include "lwip/stats.h"
 
+#include "recovery.h"
+
 /*
  * lwIP's counts, sorted into Shunt's causes.  Each packet lwIP drops on input
  * bumps one protocol's "drop" and one reason (chkerr, proterr, ...); a few
@@ -69,4 +71,9 @@ void shunt_stats_print(FILE *f, const struct shunt_counters *c)
         total += c->drops[i];
     }
     fprintf(f, " (total %" PRIu64 ")\n", total);
+
+    struct shunt_recovery_stats r = shunt_recovery_stats();
+    fprintf(f, "shunt: tcp loss recovery rtos=%" PRIu64 " probes=%" PRIu64 " lost=%" PRIu64
+               " recoveries=%" PRIu64 " sack_bad=%" PRIu64 "\n",
+            r.rtos, r.probes, r.lost, r.recoveries, r.sack_bad);
 }
