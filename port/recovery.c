@@ -21,6 +21,7 @@
 #define DUPTHRESH       3               /* RFC 8985 6.2 step 4 (and RFC 5681) */
 #define TCP_OPT_SACK    5
 #define SACK_BLOCKS_MAX 4
+#define REO_MULT_MAX    16              /* RFC 8985 6.2 step 4: reo_wnd_mult's bound */
 
 enum early { EARLY_NONE, EARLY_TLP, EARLY_REORDER };
 
@@ -37,10 +38,25 @@ struct conn {
     uint32_t rack_end, rack_rtt_us;
     uint32_t fack;                              /* highest end SACKed */
     bool reordering_seen;
+    uint8_t reo_mult;                           /* reo_wnd in min_rtt / 4 (DSACKs) */
     /* Recovery (RFC 6675 / RFC 6582) and the probe (RFC 8985 7). */
     bool in_recovery;
-    uint32_t recover;                           /* snd_nxt when it began */
+    bool in_loss;                               /* after an RTO, until recover */
+    uint32_t recover;                           /* snd_nxt when either began */
     tcpwnd_size_t ssthresh;                     /* the real one, in recovery */
+    /* PRR (RFC 6937 3): bytes delivered to the peer and sent by us since
+     * recovery began, and the flight then. */
+    uint32_t prr_delivered, prr_out, recover_fs;
+    /* Undo (RFC 2883 and Linux's undo; RFC 5682): the window before the
+     * episode's cut, where the episode began, and the bytes it sent again
+     * that the peer has not reported as duplicates (DSACK). */
+    bool undo_armed, retransmitted;
+    uint32_t undo_marker, undo_retrans;
+    tcpwnd_size_t prior_cwnd, prior_ssthresh;
+    /* F-RTO (RFC 5682 3.1): 1 after the timeout sent the first segment
+     * again, 2 after new data went (step 2b); when the timeout fired. */
+    uint8_t frto;
+    uint64_t rto_ns;
     bool probe_out;
     uint32_t probe_end;
 };
@@ -219,11 +235,30 @@ static unsigned requeue_lost(struct tcp_pcb *pcb)
     return n;
 }
 
+/* After a timeout every segment not SACKed is lost (RFC 6675 5.1), and goes
+ * again in order; SACKed ones stay where they are, unless the oldest is
+ * SACKed, which says the peer reneged (RFC 2018 8): then the marks go
+ * (as Linux's tcp_timeout_mark_lost). */
+static void timeout_mark_lost(struct tcp_pcb *pcb)
+{
+    bool reneged = pcb->unacked != NULL && (pcb->unacked->shunt_marks & SEG_SACKED);
+
+    for (struct tcp_seg *s = pcb->unacked; s != NULL; s = s->next) {
+        if (reneged)
+            s->shunt_marks &= (u8_t)~SEG_SACKED;
+        if (!(s->shunt_marks & SEG_SACKED))
+            s->shunt_marks |= SEG_LOST;
+    }
+    requeue_lost(pcb);
+}
+
 /* ---- SACK blocks (RFC 2018) ---------------------------------------------- */
 
 struct sack {
     unsigned n;
     uint32_t left[SACK_BLOCKS_MAX], right[SACK_BLOCKS_MAX];
+    bool dsack;                         /* the first block reports a duplicate */
+    uint32_t dsack_left, dsack_right;
 };
 
 static u8_t opt_byte(const struct tcp_hdr *hdr, u16_t opt1len, const u8_t *opt2, u16_t i)
@@ -274,8 +309,20 @@ static void sack_parse(const struct tcp_pcb *pcb, const struct tcp_hdr *hdr, u16
                     rec.stats.sack_bad++;
                     continue;
                 }
+                /* RFC 2883 4: a first block below the ACK, or inside the
+                 * second, reports data that arrived twice. */
+                if (b == i + 2 && TCP_SEQ_LEQ(r, hdr->ackno)) {
+                    s->dsack = true;
+                    s->dsack_left = l;
+                    s->dsack_right = r;
+                } else if (b == i + 10 && s->n == 1 && TCP_SEQ_LEQ(l, s->left[0]) &&
+                           TCP_SEQ_LEQ(s->right[0], r)) {
+                    s->dsack = true;
+                    s->dsack_left = s->left[0];
+                    s->dsack_right = s->right[0];
+                }
                 if (TCP_SEQ_LEQ(r, hdr->ackno))
-                    continue;                   /* DSACK, or old news */
+                    continue;                   /* old news for the scoreboard */
                 s->left[s->n] = l;
                 s->right[s->n] = r;
                 s->n++;
@@ -326,7 +373,7 @@ static uint32_t reo_wnd_us(const struct conn *c, unsigned sacked)
 {
     if (!c->reordering_seen && (c->in_recovery || sacked >= DUPTHRESH))
         return 0;
-    return LWIP_MIN(c->min_rtt_us / 4, c->srtt_us);
+    return LWIP_MIN((uint32_t)LWIP_MAX(c->reo_mult, 1) * (c->min_rtt_us / 4), c->srtt_us);
 }
 
 /* Step 5: mark what is lost; arm the reordering timer for what may be. */
@@ -378,34 +425,151 @@ static uint32_t pipe_after(const struct tcp_pcb *pcb, uint32_t ack)
     return pipe;
 }
 
-/* The segments requeued go at once (the pipe does not count them), new
- * data only while the pipe is below ssthresh.  lwIP measures its window
- * from snd_una (ack, once it has read this ACK), so that is what cwnd
- * says; lwIP sets cwnd to ssthresh when it leaves its own fast recovery,
- * hence pcb->ssthresh carries the same value while ours is kept aside. */
-static void recovery_window(struct tcp_pcb *pcb, struct conn *c, uint32_t ack)
+/* PRR (RFC 6937 3.1): how many bytes this ACK lets go, retransmissions
+ * and new data alike.  Above ssthresh the sending rate is the delivery
+ * rate scaled by ssthresh / RecoverFS, so the flight comes down to
+ * ssthresh smoothly; below it, slow start's bound (PRR-SSRB) grows it
+ * back, by at most one MSS more than was delivered. */
+static uint32_t prr_sndcnt(const struct tcp_pcb *pcb, const struct conn *c, uint32_t pipe,
+                           uint32_t delivered)
 {
-    uint32_t pipe = pipe_after(pcb, ack), lost = 0;
+    int64_t sndcnt;
 
-    for (const struct tcp_seg *s = pcb->unsent; s != NULL && TCP_SEQ_LT(seg_seq(s), pcb->snd_nxt);
-         s = s->next)
-        lost += TCP_TCPLEN(s);
-    uint32_t room = c->ssthresh > pipe + lost ? c->ssthresh - pipe - lost : 0;
-    tcpwnd_size_t w = (tcpwnd_size_t)(pcb->snd_nxt - ack) + room;
-    pcb->cwnd = LWIP_MAX(w, (tcpwnd_size_t)pcb->mss);
+    if (pipe > c->ssthresh) {
+        uint64_t fs = LWIP_MAX(c->recover_fs, 1);
+        sndcnt = (int64_t)(((uint64_t)c->prr_delivered * c->ssthresh + fs - 1) / fs) -
+                 c->prr_out;
+    } else {
+        int64_t limit = LWIP_MAX((int64_t)c->prr_delivered - c->prr_out, (int64_t)delivered) +
+                        pcb->mss;
+        sndcnt = LWIP_MIN((int64_t)c->ssthresh - pipe, limit);
+    }
+    /* The first retransmission goes whatever the arithmetic says (as Linux). */
+    if (sndcnt <= 0 && c->prr_out == 0)
+        sndcnt = 1;
+    return sndcnt > 0 ? (uint32_t)sndcnt : 0;
+}
+
+/* lwIP sends a segment of the unsent queue while its end, counted from
+ * snd_una, fits min(cwnd, snd_wnd), and stops at the first that does not.
+ * The queue holds the segments judged lost (below snd_nxt) ahead of new
+ * data, so a budget of bytes becomes a cwnd: the end of the last segment
+ * the budget reaches (a segment begun is a segment sent). */
+static tcpwnd_size_t cwnd_for_budget(const struct tcp_pcb *pcb, uint32_t ack, uint32_t budget)
+{
+    uint32_t w = 0, used = 0;
+
+    for (const struct tcp_seg *s = pcb->unsent; s != NULL && used < budget; s = s->next) {
+        if (TCP_SEQ_LEQ(seg_end(s), ack))
+            continue;                           /* acknowledged: lwIP frees it next */
+        used += TCP_TCPLEN(s);
+        w = seg_end(s) - ack;
+    }
+    if (w == 0 && pcb->unsent != NULL && TCP_SEQ_GT(seg_end(pcb->unsent), ack))
+        w = seg_end(pcb->unsent) - ack - 1;     /* nothing may go: below the first */
+    return (tcpwnd_size_t)LWIP_MAX(w, 1u);
+}
+
+/* In recovery, every ACK sets the window PRR allows.  lwIP sets cwnd to
+ * ssthresh when it leaves its own fast recovery (TF_INFR), which it thinks
+ * this is, hence pcb->ssthresh carries the same value while ours is kept
+ * aside; TF_INFR also keeps lwIP's own fast retransmit out and lets a short
+ * lost segment past Nagle. */
+static void recovery_window(struct tcp_pcb *pcb, struct conn *c, uint32_t ack, uint32_t delivered)
+{
+    c->prr_delivered += delivered;
+    uint32_t budget = prr_sndcnt(pcb, c, pipe_after(pcb, ack), delivered);
+    pcb->cwnd = cwnd_for_budget(pcb, ack, budget);
     pcb->ssthresh = pcb->cwnd;
-    /* lwIP's own fast retransmit stays out (it checks TF_INFR), and its
-     * Nagle lets a short lost segment go. */
     tcp_set_flags(pcb, TF_INFR);
+}
+
+/* ---- undoing a needless cut (RFC 2883 and RFC 5682) --------------------- */
+
+/* A recovery or a timeout begins: what to go back to if it was needless. */
+static void undo_arm(struct tcp_pcb *pcb, struct conn *c)
+{
+    c->undo_armed = true;
+    c->retransmitted = false;
+    c->undo_marker = pcb->lastack;
+    c->undo_retrans = 0;
+    c->prior_cwnd = pcb->cwnd;
+    c->prior_ssthresh = pcb->ssthresh;
+}
+
+/* The losses were not: the window as it was before, the episode over. */
+static void undo(struct tcp_pcb *pcb, struct conn *c)
+{
+    pcb->cwnd = LWIP_MAX(c->prior_cwnd, (tcpwnd_size_t)pcb->mss);
+    pcb->ssthresh = LWIP_MAX(c->prior_ssthresh, pcb->ssthresh);
+    c->ssthresh = pcb->ssthresh;
+    c->in_recovery = false;
+    c->in_loss = false;
+    c->frto = 0;
+    c->backoff = 0;
+    c->undo_armed = false;
+    tcp_clear_flags(pcb, TF_INFR | TF_RTO);
+    rec.stats.undos++;
+}
+
+/* RFC 2883 (and RFC 8985 6.2 step 4): a duplicate says reordering, or a
+ * needless retransmission; once every byte the episode sent again came
+ * back as a duplicate, none was needed (Linux's tcp_try_undo_dsack). */
+static void dsack_seen(struct tcp_pcb *pcb, struct conn *c, const struct sack *sk)
+{
+    rec.stats.dsacks++;
+    c->reordering_seen = true;
+    if (c->reo_mult < REO_MULT_MAX)
+        c->reo_mult++;
+    if (!c->undo_armed || !c->retransmitted || TCP_SEQ_LT(sk->dsack_left, c->undo_marker))
+        return;
+    uint32_t dup = sk->dsack_right - sk->dsack_left;
+    c->undo_retrans = dup >= c->undo_retrans ? 0 : c->undo_retrans - dup;
+    if (c->undo_retrans == 0)
+        undo(pcb, c);
+}
+
+/* F-RTO, SACK-enhanced (RFC 5682 3.1), on each ACK after a timeout that
+ * sent only the first segment again.  Returns whether the episode goes on
+ * as a real loss from here, by RACK's and slow start's rules. */
+static void frto_ack(struct tcp_pcb *pcb, struct conn *c, uint32_t ack, bool advanced,
+                     bool orig_delivered, bool sacked_more)
+{
+    if (orig_delivered) {               /* 3.b: data sent once, before it, arrived */
+        rec.stats.spurious_rtos++;
+        undo(pcb, c);
+        return;
+    }
+    if (c->frto == 1 && advanced && pcb->unsent != NULL &&
+        TCP_SEQ_GEQ(seg_seq(pcb->unsent), pcb->snd_nxt) &&
+        seg_end(pcb->unsent) - ack <= pcb->snd_wnd) {
+        c->frto = 2;                    /* 2.b: two new segments, not old ones */
+        pcb->cwnd = (tcpwnd_size_t)(pcb->snd_nxt - ack + 2u * pcb->mss);
+        return;
+    }
+    if (c->frto == 2 && !advanced && !sacked_more)
+        return;                         /* a window update, or old news: wait */
+    c->frto = 0;                        /* 2.a / 3.a: the loss was real */
+    timeout_mark_lost(pcb);
+}
+
+/* RFC 5681 (3.1, 3.2): half the flight, at least two segments. */
+static tcpwnd_size_t loss_ssthresh(const struct tcp_pcb *pcb)
+{
+    return (tcpwnd_size_t)LWIP_MAX((pcb->snd_nxt - pcb->lastack) / 2, 2u * pcb->mss);
 }
 
 static void recovery_begin(struct tcp_pcb *pcb, struct conn *c)
 {
     uint32_t flight = pcb->snd_nxt - pcb->lastack;
 
+    undo_arm(pcb, c);
     c->in_recovery = true;
     c->recover = pcb->snd_nxt;
-    c->ssthresh = (tcpwnd_size_t)LWIP_MAX(flight / 2, 2u * pcb->mss);
+    c->ssthresh = loss_ssthresh(pcb);
+    c->prr_delivered = 0;
+    c->prr_out = 0;
+    c->recover_fs = flight;
     c->probe_out = false;
     rec.stats.recoveries++;
 }
@@ -418,6 +582,20 @@ static void recovery_end(struct tcp_pcb *pcb, struct conn *c)
         pcb->cwnd = c->ssthresh;
         tcp_clear_flags(pcb, TF_INFR);
     }
+}
+
+/* What RACK found (lost segments, or none) on an ACK or its timer: the
+ * first loss begins a recovery, unless a timeout's is under way (its
+ * losses are its own: sent again, no second cut); the lost go back to
+ * unsent, and PRR sets the window. */
+static void respond(struct tcp_pcb *pcb, struct conn *c, uint32_t ack, uint32_t delivered,
+                    unsigned lost)
+{
+    if (lost > 0 && !c->in_recovery && !c->in_loss)
+        recovery_begin(pcb, c);
+    requeue_lost(pcb);
+    if (c->in_recovery)
+        recovery_window(pcb, c, ack, delivered);
 }
 
 /* ---- an ACK ---------------------------------------------------------------- */
@@ -449,6 +627,53 @@ static void newreno_ack(struct tcp_pcb *pcb, struct conn *c, uint32_t ack)
     }
 }
 
+/* What one ACK tells about the segments in flight. */
+struct tally {
+    uint32_t delivered;         /* RFC 6937's DeliveredData */
+    uint32_t rtt_us;            /* the newest unambiguous RTT; UINT32_MAX: none */
+    bool orig;                  /* a segment sent once, before a timeout, arrived */
+    bool sacked;                /* something newly SACKed */
+};
+
+/* The scoreboard, and what this ACK delivers (RFC 8985 6.2 step 1).
+ * DeliveredData is what snd_una moves by, plus what is newly SACKed, less
+ * what was SACKed before and is now acknowledged.  Segments on unsent
+ * below snd_nxt were sent before, too. */
+static struct tally scoreboard_update(struct tcp_pcb *pcb, struct conn *c, uint32_t ack,
+                                      const struct sack *sk, uint64_t now)
+{
+    struct tally t = { .delivered = ack - pcb->lastack, .rtt_us = UINT32_MAX };
+    struct tcp_seg *lists[2] = { pcb->unacked, pcb->unsent };
+
+    for (int l = 0; l < 2; l++) {
+        for (struct tcp_seg *seg = lists[l]; seg != NULL; seg = seg->next) {
+            if (!TCP_SEQ_LT(seg_seq(seg), pcb->snd_nxt))
+                break;
+            if (seg->shunt_sent_ns == 0)
+                continue;                       /* split off, not sent itself yet */
+            bool was = seg->shunt_marks & SEG_SACKED;
+            if (TCP_SEQ_LEQ(seg_end(seg), ack)) {
+                if (was) {
+                    t.delivered -= TCP_TCPLEN(seg);
+                    continue;
+                }
+            } else if (!was && sacked_by(sk, seg_seq(seg), seg_end(seg))) {
+                seg->shunt_marks |= SEG_SACKED;
+                t.delivered += TCP_TCPLEN(seg);
+                t.sacked = true;
+                if (c->fack == 0 || TCP_SEQ_GT(seg_end(seg), c->fack))
+                    c->fack = seg_end(seg);
+            } else {
+                continue;
+            }
+            rack_delivered(c, seg, now, &t.rtt_us);
+            if (!(seg->shunt_marks & SEG_RETRANS) && seg->shunt_sent_ns < c->rto_ns)
+                t.orig = true;
+        }
+    }
+    return t;
+}
+
 void shunt_recovery_ack(struct tcp_pcb *pcb, const struct tcp_hdr *hdr, uint16_t optlen,
                         uint16_t opt1len, const uint8_t *opt2)
 {
@@ -463,43 +688,27 @@ void shunt_recovery_ack(struct tcp_pcb *pcb, const struct tcp_hdr *hdr, uint16_t
     bool advanced = TCP_SEQ_GT(ack, pcb->lastack);
 
     struct sack sk = { 0 };
-    uint32_t rtt = UINT32_MAX, fack = c->fack;
     if (pcb->flags & TF_SACK)
         sack_parse(pcb, hdr, optlen, opt1len, opt2, &sk);
-    /* The scoreboard, and what this ACK delivers (RFC 8985 6.2 step 1);
-     * segments on unsent below snd_nxt were sent before, too. */
-    struct tcp_seg *lists[2] = { pcb->unacked, pcb->unsent };
-    for (int l = 0; l < 2; l++) {
-        for (struct tcp_seg *seg = lists[l]; seg != NULL; seg = seg->next) {
-            if (!TCP_SEQ_LT(seg_seq(seg), pcb->snd_nxt))
-                break;
-            if (seg->shunt_sent_ns == 0)
-                continue;                       /* split off, not sent itself yet */
-            bool was = seg->shunt_marks & SEG_SACKED;
-            if (TCP_SEQ_LEQ(seg_end(seg), ack)) {
-                if (!was)
-                    rack_delivered(c, seg, now, &rtt);
-            } else if (!was && sacked_by(&sk, seg_seq(seg), seg_end(seg))) {
-                seg->shunt_marks |= SEG_SACKED;
-                rack_delivered(c, seg, now, &rtt);
-                if (TCP_SEQ_GT(seg_end(seg), fack))
-                    fack = seg_end(seg);
-            }
-        }
-    }
-    c->fack = fack;
-    if (rtt != UINT32_MAX)
-        rtt_sample(c, rtt);
+    struct tally t = scoreboard_update(pcb, c, ack, &sk, now);
+    if (t.rtt_us != UINT32_MAX)
+        rtt_sample(c, t.rtt_us);
+    if (sk.dsack)
+        dsack_seen(pcb, c, &sk);
+    if (c->in_loss && TCP_SEQ_GEQ(ack, c->recover))
+        c->in_loss = false;
+    if (c->frto != 0)
+        frto_ack(pcb, c, ack, advanced, t.orig, t.sacked);
     if (!(pcb->flags & TF_SACK)) {
         newreno_ack(pcb, c, ack);
     } else {
         if (c->in_recovery && TCP_SEQ_GEQ(ack, c->recover))
             recovery_end(pcb, c);
-        if (rack_detect(pcb, c, ack, now) > 0 && !c->in_recovery)
-            recovery_begin(pcb, c);
-        requeue_lost(pcb);
-        if (c->in_recovery)
-            recovery_window(pcb, c, ack);
+        if (c->frto == 0)                       /* F-RTO decides first */
+            respond(pcb, c, ack, t.delivered, rack_detect(pcb, c, ack, now));
+        /* RACK alone judges loss for a SACK peer: lwIP's own count of
+         * duplicate ACKs (fast retransmit, window inflation) stays at 0. */
+        pcb->dupacks = 0;
     }
     if (c->probe_out && TCP_SEQ_GEQ(ack, c->probe_end))
         c->probe_out = false;
@@ -533,6 +742,12 @@ void shunt_recovery_seg_sent(struct tcp_pcb *pcb, struct tcp_seg *seg)
     seg->shunt_sent_ns = LWIP_MAX(now, 1);
     if (TCP_TCPLEN(seg) == 0)
         return;
+    if (c->in_recovery)
+        c->prr_out += TCP_TCPLEN(seg);
+    if ((seg->shunt_marks & SEG_RETRANS) && c->undo_armed) {
+        c->undo_retrans += TCP_TCPLEN(seg);
+        c->retransmitted = true;
+    }
     if (c->rto_at == 0)                         /* RFC 6298 5.1 */
         rto_start(c, now);
     if (c->early != EARLY_REORDER)
@@ -583,19 +798,42 @@ static void rto_fire(struct tcp_pcb *pcb, struct conn *c, uint64_t now)
     rec.stats.rtos++;
     if (c->backoff < 30)                        /* 5.5, before 5.6 restarts it */
         c->backoff++;
-    if (c->in_recovery)
-        recovery_end(pcb, c);
     c->probe_out = false;
     if (pcb->state == SYN_SENT || pcb->state == SYN_RCVD) {
         tcp_rexmit_rto(pcb);
-    } else if (tcp_rexmit_rto_prepare(pcb) == ERR_OK || pcb->unacked == NULL) {
-        tcpwnd_size_t eff = LWIP_MIN(pcb->cwnd, pcb->snd_wnd);
-        pcb->ssthresh = LWIP_MAX(eff / 2, (tcpwnd_size_t)(2 * pcb->mss));
+    } else {
+        /* RFC 5681 3.1: ssthresh from the flight, unless a recovery under
+         * way has cut it already (as Linux's tcp_enter_loss). */
+        bool first = !c->in_recovery && !c->in_loss;
+        if (first) {
+            undo_arm(pcb, c);
+            c->ssthresh = loss_ssthresh(pcb);
+        }
+        /* F-RTO (RFC 5682 3.1 step 1) on the first timeout of an episode:
+         * only the oldest segment goes again until the next ACKs say
+         * whether the rest was lost; a later timeout is a real loss. */
+        c->frto = (pcb->flags & TF_SACK) && !c->in_loss && c->frto == 0 ? 1 : 0;
+        c->rto_ns = now;
+        if (c->frto != 0 && pcb->unacked != NULL) {
+            if (!(pcb->unacked->shunt_marks & SEG_SACKED))
+                pcb->unacked->shunt_marks |= SEG_LOST;
+            requeue_lost(pcb);
+        } else {
+            c->frto = 0;
+            timeout_mark_lost(pcb);
+        }
+        c->in_recovery = false;
+        c->in_loss = true;                      /* until snd_nxt now is acknowledged */
+        c->recover = pcb->snd_nxt;
+        pcb->ssthresh = c->ssthresh;
         pcb->cwnd = pcb->mss;
         pcb->bytes_acked = 0;
         tcp_clear_flags(pcb, TF_INFR);
+        /* lwIP's own mark: slow start grows by one segment per ACK. */
+        tcp_set_flags(pcb, TF_RTO);
+        pcb->rto_end = pcb->snd_nxt;
         pcb->rtime = 0;
-        tcp_rexmit_rto_commit(pcb);
+        tcp_rexmit_rto_commit(pcb);             /* counts toward TCP_MAXRTX, sends */
     }
     if (c->rto_at == 0)                         /* 5.6: nothing went, still timed */
         rto_start(c, now);
@@ -608,12 +846,12 @@ static void conn_poll(struct tcp_pcb *pcb, struct conn *c, uint64_t now)
         c->early = EARLY_NONE;
         if (e == EARLY_TLP) {
             probe_send(pcb, c);
-        } else if (rack_detect(pcb, c, pcb->lastack, now) > 0) {
-            if (!c->in_recovery)
-                recovery_begin(pcb, c);
-            requeue_lost(pcb);
-            recovery_window(pcb, c, pcb->lastack);
-            tcp_output(pcb);
+        } else {
+            unsigned lost = rack_detect(pcb, c, pcb->lastack, now);
+            if (lost > 0) {
+                respond(pcb, c, pcb->lastack, 0, lost);
+                tcp_output(pcb);
+            }
         }
     }
     if (c->rto_at != 0 && c->rto_at <= now)

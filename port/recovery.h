@@ -67,6 +67,9 @@ struct shunt_recovery_stats {
     uint64_t lost;              /* segments RACK (or NewReno) judged lost */
     uint64_t recoveries;        /* recovery episodes begun */
     uint64_t sack_bad;          /* SACK options or blocks ignored as malformed */
+    uint64_t dsacks;            /* DSACK blocks: the peer got a segment twice */
+    uint64_t undos;             /* cuts undone: the retransmissions were needless */
+    uint64_t spurious_rtos;     /* of the rtos, found spurious by F-RTO */
 };
 
 /* Before lwIP's TCP runs: the clock, and the RTO's bounds (0 < min <= max). */

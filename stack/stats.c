@@ -73,7 +73,8 @@ void shunt_stats_print(FILE *f, const struct shunt_counters *c)
     fprintf(f, " (total %" PRIu64 ")\n", total);
 
     struct shunt_recovery_stats r = shunt_recovery_stats();
-    fprintf(f, "shunt: tcp loss recovery rtos=%" PRIu64 " probes=%" PRIu64 " lost=%" PRIu64
-               " recoveries=%" PRIu64 " sack_bad=%" PRIu64 "\n",
-            r.rtos, r.probes, r.lost, r.recoveries, r.sack_bad);
+    fprintf(f, "shunt: tcp loss recovery rtos=%" PRIu64 " (spurious %" PRIu64 ") probes=%" PRIu64
+               " lost=%" PRIu64 " recoveries=%" PRIu64 " undos=%" PRIu64 " dsacks=%" PRIu64
+               " sack_bad=%" PRIu64 "\n",
+            r.rtos, r.spurious_rtos, r.probes, r.lost, r.recoveries, r.undos, r.dsacks, r.sack_bad);
 }

@@ -146,6 +146,9 @@ static struct rte_tel_data *recovery_dict(void)
         add_u64(d, "lost", st.lost);
         add_u64(d, "recoveries", st.recoveries);
         add_u64(d, "sack_bad", st.sack_bad);
+        add_u64(d, "dsacks", st.dsacks);
+        add_u64(d, "undos", st.undos);
+        add_u64(d, "spurious_rtos", st.spurious_rtos);
     }
     return d;
 }

@@ -99,7 +99,7 @@ assert set(s["drops"]) >= {"rx_nombuf", "bad_frame", "not_for_us", "bad_checksum
                            "socket_full", "backlog_full", "tx_ring_full", "lwip"}, s["drops"]
 assert "tcp" in s["lwip"] and "TCP_PCB" in s["pools"] and "ipackets" in s["port"], s.keys()
 assert s["mbufs"]["in_use"] <= s["mbufs"]["size"]
-assert set(s["tcp_recovery"]) == {"rtos", "probes", "lost", "recoveries", "sack_bad"}, s.keys()
+assert set(s["tcp_recovery"]) == {"rtos", "probes", "lost", "recoveries", "sack_bad", "dsacks", "undos", "spurious_rtos"}, s.keys()
 PY
 echo "ok: shunt-stat --json: counters, drops by cause, lwIP's stats and pools, port stats, TCP recovery"
 
