@@ -182,8 +182,9 @@ static bool flight_is_one(const struct tcp_pcb *pcb)
 
 static void probe_arm(struct tcp_pcb *pcb, struct conn *c, uint64_t now)
 {
-    if (!(pcb->flags & TF_SACK) || c->in_recovery || c->probe_out || c->srtt_us == 0 ||
-        pcb->unacked == NULL || c->rto_at == 0 ||
+    /* RFC 8985 7.2: SACK, an RTT, data in flight, no recovery under way. */
+    if (!(pcb->flags & TF_SACK) || c->in_recovery || c->in_loss || c->probe_out ||
+        c->srtt_us == 0 || pcb->unacked == NULL || c->rto_at == 0 ||
         (pcb->state != ESTABLISHED && pcb->state != CLOSE_WAIT)) {
         if (c->early == EARLY_TLP)
             c->early = EARLY_NONE;
@@ -454,19 +455,24 @@ static uint32_t prr_sndcnt(const struct tcp_pcb *pcb, const struct conn *c, uint
  * snd_una, fits min(cwnd, snd_wnd), and stops at the first that does not.
  * The queue holds the segments judged lost (below snd_nxt) ahead of new
  * data, so a budget of bytes becomes a cwnd: the end of the last segment
- * the budget reaches (a segment begun is a segment sent). */
+ * the budget reaches (a segment begun is a segment sent), and what is left
+ * of it beyond the queue, for data the application writes before the next
+ * ACK. */
 static tcpwnd_size_t cwnd_for_budget(const struct tcp_pcb *pcb, uint32_t ack, uint32_t budget)
 {
     uint32_t w = 0, used = 0;
+    const struct tcp_seg *s = pcb->unsent;
 
-    for (const struct tcp_seg *s = pcb->unsent; s != NULL && used < budget; s = s->next) {
+    for (; s != NULL && used < budget; s = s->next) {
         if (TCP_SEQ_LEQ(seg_end(s), ack))
             continue;                           /* acknowledged: lwIP frees it next */
         used += TCP_TCPLEN(s);
         w = seg_end(s) - ack;
     }
-    if (w == 0 && pcb->unsent != NULL && TCP_SEQ_GT(seg_end(pcb->unsent), ack))
-        w = seg_end(pcb->unsent) - ack - 1;     /* nothing may go: below the first */
+    if (s == NULL && used < budget)
+        w = LWIP_MAX(w, pcb->snd_nxt - ack) + (budget - used);
+    else if (w == 0 && s != NULL && TCP_SEQ_GT(seg_end(s), ack))
+        w = seg_end(s) - ack - 1;               /* nothing may go: below the first */
     return (tcpwnd_size_t)LWIP_MAX(w, 1u);
 }
 
@@ -778,11 +784,11 @@ static void probe_send(struct tcp_pcb *pcb, struct conn *c)
     }
     bool infr = pcb->flags & TF_INFR;
     tcp_set_flags(pcb, TF_INFR);                /* past Nagle */
+    c->probe_out = true;                        /* one at a time: not re-armed as it goes */
     tcp_output(pcb);
     if (!infr)
         tcp_clear_flags(pcb, TF_INFR);
     pcb->cwnd = cwnd;                           /* the probe was outside it */
-    c->probe_out = true;
     c->probe_end = pcb->snd_nxt;
     rec.stats.probes++;
 }

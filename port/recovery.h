@@ -14,22 +14,33 @@
  * - RTO (RFC 6298 2, 5): SRTT + 4 RTTVAR, within [rto_min_us, rto_max_us]
  *   (1 s before any sample); started when data leaves and none is timed,
  *   restarted by an ACK of new data, stopped when all is acknowledged,
- *   doubled at each expiry up to rto_max_us.  On expiry every segment not
- *   acknowledged goes again (lwIP's go-back-N), cwnd = 1 MSS, ssthresh =
- *   half the flight (RFC 5681 3.1).  lwIP's own tick-based timer is off
- *   (port/lwip-patches/0002).
+ *   doubled at each expiry up to rto_max_us.  lwIP's own tick-based timer
+ *   is off (port/lwip-patches/0002).
  * - SACK scoreboard (RFC 2018, RFC 6675 3): the peer's SACK blocks mark the
  *   segments they cover in full; a marked segment is never judged lost.
  * - RACK (RFC 8985 6): a segment is lost once a segment sent after it has
  *   been delivered and more than RACK.rtt + reo_wnd has passed since it was
- *   sent; a segment not yet due arms the reordering timer.  reo_wnd is
- *   min_rtt / 4, or 0 once three segments are SACKed and no reordering has
- *   been seen (RFC 8985 6.2 step 4).
- * - Recovery (RFC 6675 5): on the first loss in a window, ssthresh = half
+ *   sent (a retransmission too: a lost repair is found the same way); a
+ *   segment not yet due arms the reordering timer.  reo_wnd is min_rtt / 4
+ *   times a multiplier each DSACK raises, or 0 once three segments are
+ *   SACKed and no reordering has been seen (RFC 8985 6.2 step 4).  For a
+ *   SACK peer RACK alone judges: lwIP's count of duplicate ACKs stays 0.
+ * - Recovery (RFC 6675 5, RFC 6937): on the first loss, ssthresh = half
  *   the flight, and until snd_una passes the highest sequence sent then,
- *   the lost segments go at once and new data only while the segments in
- *   the network (the pipe: not SACKed, not lost) stay below ssthresh.  At
- *   the end, cwnd = ssthresh.
+ *   PRR sets how much each ACK lets go, repairs first: in proportion to
+ *   what the ACK reports delivered while the pipe (not SACKed, not lost) is
+ *   above ssthresh, by slow start's bound below it.  At the end, cwnd =
+ *   ssthresh.
+ * - Timeout (RFC 6298 5.4-5.7, RFC 6675 5.1): cwnd = 1 MSS, ssthresh =
+ *   half the flight (unless a recovery has cut it), and every segment not
+ *   SACKed goes again in order in slow start; SACKed ones do not, unless
+ *   the oldest is SACKed (the peer reneged, RFC 2018 8).  F-RTO (RFC 5682
+ *   3.1) on the first timeout of an episode: only the oldest goes again,
+ *   then two new segments if the ACK advances; an ACK for data sent once
+ *   before the timeout shows it was spurious.
+ * - Undo (RFC 2883, RFC 5682): the cut of a recovery or a timeout is
+ *   undone (cwnd and ssthresh as before) when every byte it sent again
+ *   came back in DSACK blocks, or when F-RTO finds the timeout spurious.
  * - TLP (RFC 8985 7): with SACK, when no loss is known, a probe timeout of
  *   2 SRTT (plus 200 ms for a lone segment, the peer's delayed ACK), never
  *   beyond the RTO, sends one new segment, or the last one again, so a
@@ -37,9 +48,8 @@
  * - A peer without SACK (RFC 6582 3.2): lwIP's fast retransmit on three
  *   duplicate ACKs stays; a partial ACK in that recovery sends the next
  *   hole at once (NewReno) instead of waiting for the RTO.
- * Not done here (yet): PRR (RFC 6937), DSACK undo (RFC 2883), F-RTO
- * (RFC 5682), the TLP's own loss response (RFC 8985 7.4), a windowed
- * min_rtt filter, and skipping SACKed segments after an RTO.
+ * Not done here (yet): the TLP's own loss response (RFC 8985 7.4), a
+ * windowed min_rtt filter, and Eifel's timestamp test (RFC 3522).
  *
  * port/hooks.h calls shunt_recovery_ack() for every segment lwIP found a
  * connection for (before lwIP reads it) and shunt_recovery_seg_sent() for

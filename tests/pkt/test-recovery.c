@@ -389,6 +389,204 @@ START_TEST(newreno_partial_ack_without_sack)
 }
 END_TEST
 
+static struct tcp_info info_of(int fd)
+{
+    struct tcp_info ti;
+    socklen_t len = sizeof(ti);
+
+    ck_assert_int_eq(shunt_getsockopt(fd, IPPROTO_TCP, TCP_INFO, &ti, &len), 0);
+    return ti;
+}
+
+/* PRR (RFC 6937): one loss in a flight of N, and the application has more
+ * to send.  Over the recovery the flight comes down to ssthresh (N / 2)
+ * in step with what the SACKs report delivered, about one segment for
+ * every two: not all at once, not nothing until the end. */
+START_TEST(prr_spreads_sending_over_the_recovery)
+{
+    static uint8_t buf[4 * SEGS * MSS];
+    struct conn c = connect_peer();
+    uint32_t seqs[4 * SEGS];
+    struct sent s;
+    unsigned n = 0;
+
+    warm_up(&c);
+    ck_assert_int_eq(shunt_send(c.fd, buf, sizeof(buf), 0), (ssize_t)sizeof(buf));
+    while (n < 4 * SEGS && next_data(&c, &s))
+        seqs[n++] = s.seq;
+    ck_assert_uint_ge(n, SEGS);                 /* a flight of cwnd segments */
+    ck_assert_uint_lt(n, 4 * SEGS);             /* and more waiting */
+    ring_advance_ms(1);
+    unsigned sent = 0, most = 0;
+    for (unsigned i = 1; i < n; i++) {          /* segment 0 lost, the rest SACKed */
+        uint32_t block[2] = { seqs[1], seqs[i] + MSS };
+        peer_ack(&c, seqs[0], block, 1, sizeof(peer_data));
+        unsigned now = 0;
+        while (next_data(&c, &s))
+            now++;
+        sent += now;
+        most = now > most ? now : most;
+    }
+    /* Recovery began at the third SACK (RACK's reordering window is 0 from
+     * there); the N - 3 segments delivered since let about half go, the
+     * retransmission of segment 0 among them. */
+    unsigned half = (n - 3) / 2;
+    ck_assert_msg(sent >= half && sent <= half + 2, "%u sent in recovery, flight %u", sent, n);
+    ck_assert_uint_le(most, 2);
+    ck_assert_uint_eq(shunt_recovery_stats().recoveries, 1);
+    ck_assert_uint_eq(shunt_recovery_stats().rtos, 0);
+    close_conn(&c);
+}
+END_TEST
+
+/* A retransmission lost as well: the new data sent after it is SACKed,
+ * which tells RACK (RFC 8985 6) the retransmission is lost too, by the
+ * time it was sent: it goes a third time, without waiting for the RTO. */
+START_TEST(lost_retransmission_found_by_rack)
+{
+    struct conn c = connect_peer();
+    uint32_t seqs[SEGS];
+    int lost[SEGS] = { [0] = 1 };
+    struct sent s;
+
+    warm_up(&c);
+    send_window(&c, seqs);
+    ring_advance_ms(1);
+    peer_receives(&c, seqs, lost);
+    ck_assert(next_data(&c, &s));
+    ck_assert_uint_eq(s.seq, seqs[0]);          /* the repair, which is lost */
+    ck_assert_int_eq(shunt_send(c.fd, "more", 4, 0), 4);
+    ck_assert_msg(next_data(&c, &s), "PRR left no room for new data");
+    uint32_t more = s.seq;
+    ck_assert_uint_eq(more, seqs[SEGS - 1] + MSS);
+    ring_advance_ms(1);
+    uint32_t block[2] = { seqs[1], more + 4 };
+    peer_ack(&c, seqs[0], block, 1, sizeof(peer_data));
+    ck_assert_msg(next_data(&c, &s), "the lost retransmission was not sent again");
+    ck_assert_uint_eq(s.seq, seqs[0]);
+    ck_assert_uint_eq(shunt_recovery_stats().lost, 2);
+    ck_assert_uint_eq(shunt_recovery_stats().rtos, 0);
+    close_conn(&c);
+}
+END_TEST
+
+/* Reordering, no loss: segment 0 arrives after the other nine.  The first
+ * time RACK cannot tell and sends it again; the peer's DSACK (RFC 2883)
+ * says it was needless, the cut is undone and the reordering window
+ * grows; the second time the late segment is waited for. */
+START_TEST(reordering_learned_from_dsack)
+{
+    struct conn c = connect_peer();
+    uint32_t seqs[SEGS];
+    int late[SEGS] = { [0] = 1 };
+    struct sent s;
+
+    warm_up(&c);
+    uint32_t cwnd = info_of(c.fd).tcpi_snd_cwnd;
+    send_window(&c, seqs);
+    ring_advance_ms(1);
+    peer_receives(&c, seqs, late);
+    ck_assert(next_data(&c, &s));
+    ck_assert_uint_eq(s.seq, seqs[0]);          /* sent again: needless */
+    peer_ack(&c, seqs[SEGS - 1] + MSS, NULL, 0, sizeof(peer_data));     /* the late one */
+    uint32_t dsack[2] = { seqs[0], seqs[0] + MSS };
+    peer_ack(&c, seqs[SEGS - 1] + MSS, dsack, 1, sizeof(peer_data));    /* and its twin */
+    ck_assert_uint_eq(shunt_recovery_stats().dsacks, 1);
+    ck_assert_uint_eq(shunt_recovery_stats().undos, 1);
+    ck_assert_uint_ge(info_of(c.fd).tcpi_snd_cwnd, cwnd);
+
+    send_window(&c, seqs);
+    ring_advance_ms(1);
+    peer_receives(&c, seqs, late);
+    peer_ack(&c, seqs[SEGS - 1] + MSS, NULL, 0, sizeof(peer_data));
+    ck_assert_msg(!next_data(&c, &s), "a late segment sent again after reordering was seen");
+    ck_assert_uint_eq(shunt_recovery_stats().lost, 1);
+    ck_assert_uint_eq(shunt_recovery_stats().recoveries, 1);
+    close_conn(&c);
+}
+END_TEST
+
+/* A spurious timeout (the ACKs were only late): after the tail loss
+ * probe, F-RTO (RFC 5682 3.1) sends only the first segment again; the ACK
+ * that then covers the whole window acknowledges segments sent once,
+ * before the timeout, so the timeout was needless and the window is
+ * restored. */
+START_TEST(spurious_timeout_undone_by_frto)
+{
+    struct conn c = connect_peer();
+    uint32_t seqs[SEGS];
+    struct sent s;
+
+    warm_up(&c);
+    uint32_t cwnd = info_of(c.fd).tcpi_snd_cwnd;
+    send_window(&c, seqs);
+    unsigned ms = 0;
+    while (!next_data(&c, &s) && ms++ < RTO_MIN_MS)
+        ring_advance_ms(1);
+    ck_assert_uint_eq(s.seq, seqs[SEGS - 1]);   /* the tail loss probe, after 2 RTT */
+    ck_assert_uint_eq(shunt_recovery_stats().probes, 1);
+    while (!next_data(&c, &s) && ms++ < 2 * RTO_MIN_MS)
+        ring_advance_ms(1);
+    ck_assert_uint_eq(shunt_recovery_stats().rtos, 1);
+    ck_assert_uint_eq(s.seq, seqs[0]);
+    ck_assert(!next_data(&c, &s));              /* only the first */
+    peer_ack(&c, seqs[SEGS - 1] + MSS, NULL, 0, sizeof(peer_data));
+    ck_assert(!next_data(&c, &s));
+    struct shunt_recovery_stats st = shunt_recovery_stats();
+    ck_assert_uint_eq(st.rtos, 1);
+    ck_assert_uint_eq(st.spurious_rtos, 1);
+    ck_assert_uint_eq(st.undos, 1);
+    ck_assert_uint_ge(info_of(c.fd).tcpi_snd_cwnd, cwnd);
+    close_conn(&c);
+}
+END_TEST
+
+/* A real timeout with SACKed data in flight: only segment 2 arrived (so
+ * RACK can judge 0 and 1, but not 3..9), and the repair of 0 is lost.
+ * At the RTO F-RTO sends 0; the ACK of it shows nothing sent once
+ * arrived, so the loss is real and every segment not SACKed goes again in
+ * slow start (RFC 6675 5.1), but never segment 2. */
+START_TEST(timeout_resends_only_what_is_not_sacked)
+{
+    struct conn c = connect_peer();
+    uint32_t seqs[SEGS];
+    struct sent s;
+
+    warm_up(&c);
+    send_window(&c, seqs);
+    ring_advance_ms(1);
+    uint32_t block[2] = { seqs[2], seqs[2] + MSS };
+    peer_ack(&c, seqs[0], block, 1, sizeof(peer_data));
+    ck_assert(!next_data(&c, &s));              /* within RACK's reordering window */
+    ring_advance_ms(1);
+    ck_assert(next_data(&c, &s));               /* then 0 goes again (PRR: nothing */
+    ck_assert_uint_eq(s.seq, seqs[0]);          /* delivered since, one segment), */
+    ck_assert(!next_data(&c, &s));              /* and is lost */
+    unsigned ms = 0;
+    while (!next_data(&c, &s) && ms++ < 2 * RTO_MIN_MS)
+        ring_advance_ms(1);
+    ck_assert_uint_eq(shunt_recovery_stats().rtos, 1);
+    ck_assert_uint_eq(s.seq, seqs[0]);
+    ck_assert(!next_data(&c, &s));
+    uint32_t acked = seqs[1];
+    int got[SEGS] = { [0] = 1, [2] = 1 };
+    for (int round = 0; round < 2 * SEGS && acked != seqs[SEGS - 1] + MSS; round++) {
+        ring_advance_ms(1);
+        peer_ack(&c, acked, block, 1, sizeof(peer_data));
+        while (next_data(&c, &s)) {
+            ck_assert_msg(s.seq != seqs[2], "the SACKed segment was sent again");
+            got[(s.seq - seqs[0]) / MSS] = 1;
+        }
+        while (acked != seqs[SEGS - 1] + MSS && got[(acked - seqs[0]) / MSS])
+            acked += MSS;
+    }
+    ck_assert_uint_eq(acked, seqs[SEGS - 1] + MSS);
+    ck_assert_uint_eq(shunt_recovery_stats().rtos, 1);
+    ck_assert_uint_eq(shunt_recovery_stats().spurious_rtos, 0);
+    close_conn(&c);
+}
+END_TEST
+
 int main(void)
 {
     Suite *s = suite_create("recovery");
@@ -397,7 +595,9 @@ int main(void)
     tcase_add_checked_fixture(tc, ring_stack_up, ring_stack_down);
     add_tests(tc, one_loss_sent_again_at_once, several_losses_in_one_window, lost_tail_probed,
               rto_to_the_millisecond_with_backoff, bad_sack_blocks_ignored,
-              newreno_partial_ack_without_sack);
+              newreno_partial_ack_without_sack, prr_spreads_sending_over_the_recovery,
+              lost_retransmission_found_by_rack, reordering_learned_from_dsack,
+              spurious_timeout_undone_by_frto, timeout_resends_only_what_is_not_sacked);
     suite_add_tcase(s, tc);
     return run_suite(s);
 }
