@@ -425,7 +425,7 @@ static int tcp_client(const struct options *o, const struct target *t)
     }
     double secs = now() - start;
     unsigned long long total = o->bytes * o->conns;
-    printf("shunt-echo: verified %llu bytes over %d connection%s in %.2f s (%.1f MB/s), %s\n",
+    printf("shunt-echo: verified %llu bytes over %d connection%s in %.3f s (%.1f MB/s), %s\n",
            total, o->conns, o->conns == 1 ? "" : "s", secs, secs > 0 ? total / secs / 1e6 : 0.0,
            o->send ? "sent (the server checked them)" : o->receive ? "received" : "echoed");
     rc = 0;
