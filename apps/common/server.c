@@ -319,8 +319,16 @@ static void echo_conn(struct server *srv, struct conn *c, uint32_t events)
         conn_close(srv, c);
 }
 
-/* Read and forget; the peer's FIN is answered by ours (close). */
-static void discard_conn(struct server *srv, struct conn *c, uint32_t events)
+/* A connection that only reads (discard, check): what it does with each
+ * piece read (0, or -1 once it has closed the connection), and at the FIN. */
+struct sink {
+    int (*take)(struct server *srv, struct conn *c, const unsigned char *got, size_t n);
+    void (*end)(struct server *srv, struct conn *c);
+};
+
+/* Read what there is (16 reads at most: the others get their turn), each
+ * piece into srv->dgram and on to the sink. */
+static void sink_conn(struct server *srv, struct conn *c, uint32_t events, const struct sink *sink)
 {
     if (events & EPOLLERR) {
         conn_fail(srv, c, socket_error(c->ep.fd));
@@ -329,15 +337,31 @@ static void discard_conn(struct server *srv, struct conn *c, uint32_t events)
     for (int i = 0; i < 16; i++) {
         ssize_t n = shunt_read(c->ep.fd, srv->dgram, sizeof(srv->dgram));
         if (n > 0) {
-            srv->n.discarded_bytes += (size_t)n;
+            if (sink->take(srv, c, srv->dgram, (size_t)n) != 0)
+                return;
             continue;
         }
         if (n == 0)
-            conn_close(srv, c);
+            sink->end(srv, c);
         else if (errno != EAGAIN && errno != EINTR)
             conn_fail(srv, c, errno);
         return;
     }
+}
+
+static int discard_bytes(struct server *srv, struct conn *c, const unsigned char *got, size_t n)
+{
+    (void)c, (void)got;
+    srv->n.discarded_bytes += n;
+    return 0;
+}
+
+/* Read and forget; the peer's FIN is answered by ours (close). */
+static void discard_conn(struct server *srv, struct conn *c, uint32_t events)
+{
+    static const struct sink discard = { discard_bytes, conn_close };
+
+    sink_conn(srv, c, events, &discard);
 }
 
 /* ---- the pattern: check and source ------------------------------------------ */
@@ -390,7 +414,7 @@ static int check_bytes(struct server *srv, struct conn *c, const unsigned char *
                     c->req.bytes);
         return -1;
     }
-    size_t same = pattern_check(&c->pattern, got + used, len, srv->dgram);
+    size_t same = pattern_check(&c->pattern, got + used, len, c->buf);
     if (same < len) {
         conn_refuse(srv, c, "the pattern differs at offset %llu (of %llu)", c->pattern_bytes + same,
                     c->req.bytes);
@@ -422,24 +446,9 @@ static void check_end(struct server *srv, struct conn *c)
 /* Read the pattern and check it; answer at the end. */
 static void check_conn(struct server *srv, struct conn *c, uint32_t events)
 {
-    if (events & EPOLLERR) {
-        conn_fail(srv, c, socket_error(c->ep.fd));
-        return;
-    }
-    for (int i = 0; i < 16; i++) {
-        ssize_t n = shunt_read(c->ep.fd, c->buf, SERVER_ECHO_BUF);
-        if (n == 0) {
-            check_end(srv, c);
-            return;
-        }
-        if (n < 0) {
-            if (errno != EAGAIN && errno != EINTR)
-                conn_fail(srv, c, errno);
-            return;
-        }
-        if (check_bytes(srv, c, c->buf, (size_t)n) != 0)
-            return;
-    }
+    static const struct sink check = { check_bytes, check_end };
+
+    sink_conn(srv, c, events, &check);
 }
 
 /* Send the pattern asked for, a buffer at a time, then close (our FIN
