@@ -6,21 +6,27 @@
  * any program would use Shunt, so the same binary runs over Shunt (-c FILE)
  * or over the kernel's sockets (--kernel) and the two can be compared.
  *
- * Server: one epoll loop serves TCP and UDP on [::]:PORT (IPv4 too):
+ * Server: one epoll loop serves TCP and UDP on [::]:PORT (IPv4 too), and
+ * with --one-way checks a stream sent to PORT+2 and sends one from PORT+3
+ * (common/server.h):
  *
  *     shunt-echo (-c FILE | --kernel) [-p PORT] [-b BACKLOG] [--no-accept]
- *                [--join GROUP[,IFADDR]]
+ *                [--join GROUP[,IFADDR]] [--one-way] [--nodelay]
  *
- * Client: sends a pseudo-random stream and verifies its echo:
+ * Client: sends a pseudo-random stream (common/pattern.h) and verifies its
+ * echo; or with --send only sends it, for the server to check, or with
+ * --receive only receives it from the server, and checks it:
  *
  *     shunt-echo (-c FILE | --kernel) --client HOST [-p PORT] [--udp]
  *                [-n BYTES] [-m MSGSIZE] [--conns N] [--nonblock-connect]
+ *                [--send | --receive]
  *                [--keepalive IDLE,INTVL,CNT --hold SECONDS] [--abort]
  *
  * Without -c or --kernel the stack's configuration is the file named by
  * $SHUNT_CONFIG.
  */
 #define _GNU_SOURCE
+#include <endian.h>
 #include <errno.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
@@ -36,6 +42,7 @@
 
 #include "app.h"
 #include "opts.h"
+#include "pattern.h"
 #include "server.h"
 #include "sock.h"
 
@@ -55,6 +62,8 @@ struct options {
     int backlog;                /* -b */
     bool no_accept;             /* --no-accept */
     const char *join;           /* --join GROUP[,IFADDR] */
+    bool one_way;               /* --one-way: check on PORT+2, source on PORT+3 */
+    bool nodelay;               /* --nodelay: TCP_NODELAY on echo connections */
 
     const char *client;         /* --client HOST: client mode */
     bool udp;                   /* --udp */
@@ -62,6 +71,8 @@ struct options {
     size_t msgsize;             /* -m: write size (TCP), datagram size (UDP) */
     int conns;                  /* --conns */
     bool nonblock_connect;      /* --nonblock-connect */
+    bool send;                  /* --send: the stream one way, to the server's check port */
+    bool receive;               /* --receive: the stream the other way, from its source port */
     struct keepalive ka;        /* --keepalive IDLE,INTVL,CNT */
     int hold;                   /* --hold SECONDS */
     bool abort;                 /* --abort */
@@ -75,40 +86,6 @@ static double now(void)
     return ts.tv_sec + ts.tv_nsec / 1e9;
 }
 
-/*
- * The test stream: splitmix64, seeded per connection, read as bytes.  The
- * sender generates it and the receiver regenerates it, so any byte lost,
- * repeated, reordered or corrupted shows up with its offset, and nothing
- * has to be kept in memory.
- */
-struct stream {
-    uint64_t state;
-    uint64_t word;              /* current output word */
-    int left;                   /* bytes of word not yet used */
-};
-
-static void stream_init(struct stream *s, uint64_t seed)
-{
-    s->state = seed;
-    s->left = 0;
-}
-
-static void stream_fill(struct stream *s, unsigned char *p, size_t n)
-{
-    while (n-- > 0) {
-        if (s->left == 0) {
-            uint64_t z = (s->state += 0x9E3779B97F4A7C15ull);
-            z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
-            z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
-            s->word = z ^ (z >> 31);
-            s->left = 8;
-        }
-        *p++ = (unsigned char)s->word;
-        s->word >>= 8;
-        s->left--;
-    }
-}
-
 /* ---- server ------------------------------------------------------------- */
 
 /* TCP and UDP echo on [::]:PORT (common/server.h), until SIGINT or SIGTERM. */
@@ -116,39 +93,45 @@ static int serve(const struct options *o)
 {
     const struct server_config c = {
         .port = o->port, .backlog = o->backlog, .no_accept = o->no_accept, .join = o->join,
+        .one_way = o->one_way, .nodelay = o->nodelay,
     };
     struct server *srv = server_open(&c);
 
     if (srv == NULL)
         return 1;
-    printf("shunt-echo: running: tcp and udp echo on port %u%s%s%s; SIGINT or SIGTERM stops it\n",
-           o->port, o->no_accept ? ", not accepting" : "",
-           o->join ? ", joined " : "", o->join ? o->join : "");
+    printf("shunt-echo: running: tcp and udp echo on port %u%s%s%s%s; SIGINT or SIGTERM stops it\n",
+           o->port, o->one_way ? ", check and source on the two ports after the next" : "",
+           o->no_accept ? ", not accepting" : "", o->join ? ", joined " : "", o->join ? o->join : "");
     fflush(stdout);
     int rc = server_run(srv) == 0 ? 0 : 1;
     const struct server_counts *n = server_counts(srv);
     printf("shunt-echo: tcp: %llu connections accepted, %llu closed, %llu reset by the peer, "
-           "%llu failed, %llu bytes echoed; udp: %llu datagrams (%llu bytes) echoed, %llu not\n",
-           n->accepted, n->closed, n->resets, n->failures, n->echoed_bytes,
-           n->echoed_dgrams, n->echoed_dgram_bytes, n->not_echoed);
+           "%llu failed, %llu bytes echoed, %llu checked, %llu sourced; "
+           "udp: %llu datagrams (%llu bytes) echoed, %llu not\n",
+           n->accepted, n->closed, n->resets, n->failures, n->echoed_bytes, n->checked_bytes,
+           n->sourced_bytes, n->echoed_dgrams, n->echoed_dgram_bytes, n->not_echoed);
     server_close(srv);
     return rc;
 }
 
 /* ---- client ------------------------------------------------------------- */
 
-/* One client connection: the stream it sends, and the stream it expects. */
+/* One client connection: the stream it sends, and the stream it expects
+ * (or with --send, the server's count of what it checked). */
 struct client_conn {
     int fd;
     int index;
     bool connecting;            /* non-blocking connect under way */
+    bool in_request;            /* the chunk is the pattern_request (--send, --receive) */
     bool sent_all;              /* all sent, and SHUT_WR done */
     bool done;                  /* the whole echo and then EOF came back */
     uint32_t events;
-    struct stream tx, rx;
+    struct pattern tx, rx;
     unsigned long long generated, sent, received;
     size_t chunk_off, chunk_len; /* unsent part of the current write is chunk[off, len) */
     unsigned char *chunk;
+    unsigned char answer[8];    /* --send: the count the server checked, big-endian */
+    size_t answer_got;          /* bytes of it so far */
 };
 
 struct client {
@@ -200,15 +183,22 @@ static int client_watch(struct client *cl, struct client_conn *c, uint32_t want)
     return 0;
 }
 
-/* Write the stream until the socket takes no more; after the last byte,
- * shut down the sending side: the server echoes what is left and closes. */
+/* The stream bytes a connection sends: none when it only receives. */
+static unsigned long long to_send(const struct options *o)
+{
+    return o->receive ? 0 : o->bytes;
+}
+
+/* Write the request (--send, --receive), then the stream until the socket
+ * takes no more; after the last byte, shut down the sending side: the
+ * server echoes what is left (or answers, or sends) and closes. */
 static int client_send(struct client *cl, struct client_conn *c)
 {
     const struct options *o = cl->o;
 
     while (!c->sent_all) {
         if (c->chunk_off == c->chunk_len) {
-            if (c->generated == o->bytes) {
+            if (c->generated == to_send(o)) {
                 if (shunt_shutdown(c->fd, SHUT_WR) != 0) {
                     fprintf(stderr, "shunt-echo: connection %d: shutdown: %s\n", c->index, strerror(errno));
                     return -1;
@@ -218,7 +208,7 @@ static int client_send(struct client *cl, struct client_conn *c)
             }
             c->chunk_len = o->bytes - c->generated < o->msgsize ? o->bytes - c->generated : o->msgsize;
             c->chunk_off = 0;
-            stream_fill(&c->tx, c->chunk, c->chunk_len);
+            pattern_fill(&c->tx, c->chunk, c->chunk_len);
             c->generated += c->chunk_len;
         }
         ssize_t n = shunt_write(c->fd, c->chunk + c->chunk_off, c->chunk_len - c->chunk_off);
@@ -230,8 +220,48 @@ static int client_send(struct client *cl, struct client_conn *c)
             return -1;
         }
         c->chunk_off += n;
-        c->sent += n;
+        if (c->in_request)
+            c->in_request = c->chunk_off < c->chunk_len;
+        else
+            c->sent += n;
     }
+    return 0;
+}
+
+/* --send: n bytes of the server's answer in cl->rbuf, the count of bytes
+ * it checked, or its FIN (n 0).  0 while it comes, 1 at the FIN, -1 if it
+ * is wrong. */
+static int client_answer(struct client *cl, struct client_conn *c, ssize_t n)
+{
+    uint64_t count;
+
+    if (n > 0) {
+        if (c->answer_got + n > sizeof(c->answer)) {
+            fprintf(stderr, "shunt-echo: connection %d: the server answered more than a count\n",
+                    c->index);
+            return -1;
+        }
+        memcpy(c->answer + c->answer_got, cl->rbuf, n);
+        c->answer_got += n;
+        return 0;
+    }
+    memcpy(&count, c->answer, sizeof(count));
+    if (c->answer_got != sizeof(c->answer) || be64toh(count) != cl->o->bytes) {
+        fprintf(stderr, "shunt-echo: connection %d: the server did not confirm the %llu bytes sent "
+                        "(its log says why)\n", c->index, cl->o->bytes);
+        return -1;
+    }
+    return 1;
+}
+
+/* The connection's whole stream is through, checked: close it. */
+static int client_finish(struct client *cl, struct client_conn *c)
+{
+    c->done = true;
+    cl->done++;
+    shunt_epoll_ctl(cl->epfd, EPOLL_CTL_DEL, c->fd, NULL);
+    shunt_close(c->fd);
+    c->fd = -1;
     return 0;
 }
 
@@ -247,32 +277,31 @@ static int client_receive(struct client *cl, struct client_conn *c)
                 c->index, c->received, strerror(errno));
         return -1;
     }
+    if (cl->o->send) {
+        int end = client_answer(cl, c, n);
+        return end <= 0 ? end : client_finish(cl, c);
+    }
     if (n == 0) {
         if (c->received != cl->o->bytes) {
-            fprintf(stderr, "shunt-echo: connection %d: the echo ended after %llu of %llu bytes\n",
+            fprintf(stderr, "shunt-echo: connection %d: the stream ended after %llu of %llu bytes\n",
                     c->index, c->received, cl->o->bytes);
             return -1;
         }
-        c->done = true;
-        cl->done++;
-        shunt_epoll_ctl(cl->epfd, EPOLL_CTL_DEL, c->fd, NULL);
-        shunt_close(c->fd);
-        c->fd = -1;
-        return 0;
+        return client_finish(cl, c);
     }
-    if (c->received + n > c->sent) {
-        fprintf(stderr, "shunt-echo: connection %d: %llu bytes of echo, but only %llu sent\n",
-                c->index, c->received + n, c->sent);
+    /* An echo is no longer than what was sent; a received stream no
+     * longer than what was asked for. */
+    unsigned long long most = cl->o->receive ? cl->o->bytes : c->sent;
+    if (c->received + n > most) {
+        fprintf(stderr, "shunt-echo: connection %d: %llu bytes of stream, but only %llu %s\n",
+                c->index, c->received + n, most, cl->o->receive ? "asked for" : "sent");
         return -1;
     }
-    stream_fill(&c->rx, cl->expect, n);
-    if (memcmp(cl->rbuf, cl->expect, n) != 0) {
-        ssize_t i = 0;
-        while (cl->rbuf[i] == cl->expect[i])
-            i++;
-        fprintf(stderr, "shunt-echo: connection %d: the echo differs at offset %llu: "
-                        "got 0x%02x, sent 0x%02x\n",
-                c->index, c->received + i, cl->rbuf[i], cl->expect[i]);
+    size_t same = pattern_check(&c->rx, cl->rbuf, n, cl->expect);
+    if (same < (size_t)n) {
+        fprintf(stderr, "shunt-echo: connection %d: the stream differs at offset %llu: "
+                        "got 0x%02x, expected 0x%02x\n",
+                c->index, c->received + same, cl->rbuf[same], cl->expect[same]);
         return -1;
     }
     c->received += n;
@@ -315,13 +344,21 @@ static int client_connect_all(struct client *cl)
         bool in_progress;
 
         c->index = i;
-        c->chunk = malloc(o->msgsize);
+        c->chunk = malloc(o->msgsize > sizeof(struct pattern_request) ? o->msgsize
+                                                                    : sizeof(struct pattern_request));
         if (c->chunk == NULL) {
             fprintf(stderr, "shunt-echo: out of memory\n");
             return -1;
         }
-        stream_init(&c->tx, 0x5348554E54ull + i);   /* "SHUNT" + i */
-        stream_init(&c->rx, 0x5348554E54ull + i);
+        pattern_init(&c->tx, PATTERN_SEED(i));
+        pattern_init(&c->rx, PATTERN_SEED(i));
+        if (o->send || o->receive) {
+            /* The server's pattern starts from the same seed. */
+            const struct pattern_request req = { htobe64(PATTERN_SEED(i)), htobe64(o->bytes) };
+            memcpy(c->chunk, &req, sizeof(req));
+            c->chunk_len = sizeof(req);
+            c->in_request = true;
+        }
         c->fd = open_connection(o, &cl->target, i, &in_progress);
         if (c->fd < 0)
             return -1;
@@ -388,8 +425,9 @@ static int tcp_client(const struct options *o, const struct target *t)
     }
     double secs = now() - start;
     unsigned long long total = o->bytes * o->conns;
-    printf("shunt-echo: verified %llu bytes over %d connection%s in %.2f s (%.1f MB/s)\n",
-           total, o->conns, o->conns == 1 ? "" : "s", secs, secs > 0 ? total / secs / 1e6 : 0.0);
+    printf("shunt-echo: verified %llu bytes over %d connection%s in %.3f s (%.1f MB/s), %s\n",
+           total, o->conns, o->conns == 1 ? "" : "s", secs, secs > 0 ? total / secs / 1e6 : 0.0,
+           o->send ? "sent (the server checked them)" : o->receive ? "received" : "echoed");
     rc = 0;
 out:
     for (int i = 0; cl->conns && i < o->conns; i++) {
@@ -529,7 +567,7 @@ static int udp_client(const struct options *o, const struct target *t)
     static unsigned char out[UDP_MAX_PAYLOAD], prev[UDP_MAX_PAYLOAD], in[65536];
     size_t prev_len = 0;
     unsigned long long sent = 0, datagrams = 0, resent = 0;
-    struct stream tx;
+    struct pattern tx;
     int fd = shunt_socket(t->addr.ss_family, SOCK_DGRAM | SOCK_NONBLOCK, 0);
     double start = now();
 
@@ -537,12 +575,12 @@ static int udp_client(const struct options *o, const struct target *t)
         fprintf(stderr, "shunt-echo: udp socket: %s\n", strerror(errno));
         return 1;
     }
-    stream_init(&tx, 0x5348554E54ull);
+    pattern_init(&tx, PATTERN_SEED(0));
     while (sent < o->bytes) {
         size_t len = o->bytes - sent < o->msgsize ? o->bytes - sent : o->msgsize;
         bool echoed = false;
 
-        stream_fill(&tx, out, len);
+        pattern_fill(&tx, out, len);
         for (int try = 0; try < UDP_TRIES && !echoed; try++) {
             if (try > 0) {
                 resent++;
@@ -603,7 +641,11 @@ static int run_client(const struct options *o)
 {
     struct target t;
 
-    if (resolve(o->client, o->port, o->udp ? SOCK_DGRAM : SOCK_STREAM, &t) != 0)
+    /* --send goes to the server's check port, --receive to its source
+     * port (common/server.h). */
+    uint16_t port = o->port + (o->send ? 2 : o->receive ? 3 : 0);
+
+    if (resolve(o->client, port, o->udp ? SOCK_DGRAM : SOCK_STREAM, &t) != 0)
         return 1;
     if (o->udp)
         return udp_client(o, &t);
@@ -650,6 +692,10 @@ static const struct opt table[] = {
       .help = "listen but never accept (to fill the backlog)" },
     { 0, "join", OPT_STRING, "GROUP[,IFADDR]", AT(join),
       .help = "join an IPv4 multicast group on the UDP socket" },
+    { 0, "one-way", OPT_SET, NULL, AT(one_way),
+      .help = "also check a stream sent to PORT+2 (--send)\nand send one from PORT+3 (--receive)" },
+    { 0, "nodelay", OPT_SET, NULL, AT(nodelay),
+      .help = "TCP_NODELAY on echo connections" },
     { .kind = OPT_HEADING, .help = "client (sends a pseudo-random stream, verifies the echo byte by byte):" },
     { 0, "client", OPT_STRING, "HOST", AT(client), .help = "the server" },
     { 0, "udp", OPT_SET, NULL, AT(udp), .help = "datagrams instead of TCP" },
@@ -661,6 +707,10 @@ static const struct opt table[] = {
       .help = "connections at once (default 1)" },
     { 0, "nonblock-connect", OPT_SET, NULL, AT(nonblock_connect),
       .help = "connect without blocking, wait with epoll" },
+    { 0, "send", OPT_SET, NULL, AT(send),
+      .help = "only send the stream; the server (--one-way)\nchecks it and says how much it got" },
+    { 0, "receive", OPT_SET, NULL, AT(receive),
+      .help = "only receive the stream, from the server\n(--one-way), and check it" },
     { 0, "keepalive", OPT_CUSTOM, "IDLE,INTVL,CNT", AT(ka), .parse = parse_keepalive,
       .help = "hold one idle connection with keepalive on;\nexit 0 once it fails (the peer is gone)" },
     { 0, "hold", OPT_UINT, "SECONDS", AT(hold), .min = 1, .max = 86400,
@@ -672,9 +722,9 @@ static const struct opt table[] = {
 static const struct opts_spec spec = {
     table, sizeof(table) / sizeof(table[0]),
     "usage: shunt-echo (-c FILE | --kernel) [-p PORT] [-b BACKLOG] [--no-accept]\n"
-    "                  [--join GROUP[,IFADDR]]\n"
+    "                  [--join GROUP[,IFADDR]] [--one-way] [--nodelay]\n"
     "       shunt-echo (-c FILE | --kernel) --client HOST [-p PORT] [--udp] [-n BYTES]\n"
-    "                  [-m MSGSIZE] [--conns N] [--nonblock-connect]\n"
+    "                  [-m MSGSIZE] [--conns N] [--nonblock-connect] [--send | --receive]\n"
     "                  [--keepalive IDLE,INTVL,CNT --hold SECONDS] [--abort]\n"
     "\n",
     20, 0, NULL,
@@ -696,12 +746,16 @@ static int check_options(struct options *o, unsigned gave)
         return -1;
     }
     if (!o->client && (o->udp || gave != 0 || o->conns != 1 || o->nonblock_connect ||
-                       o->ka.on || o->abort)) {
+                       o->ka.on || o->abort || o->send || o->receive)) {
         fprintf(stderr, "shunt-echo: client options need --client HOST\n");
         return -1;
     }
-    if (o->client && (o->no_accept || o->join)) {
-        fprintf(stderr, "shunt-echo: --no-accept and --join are server options\n");
+    if (o->client && (o->no_accept || o->join || o->one_way || o->nodelay)) {
+        fprintf(stderr, "shunt-echo: --no-accept, --join, --one-way and --nodelay are server options\n");
+        return -1;
+    }
+    if ((o->send || o->receive) && (o->udp || o->ka.on || o->abort || (o->send && o->receive))) {
+        fprintf(stderr, "shunt-echo: --send or --receive: a TCP stream one way, not both\n");
         return -1;
     }
     if ((o->ka.on || o->abort) && (o->udp || o->conns != 1 || (o->ka.on && o->abort))) {

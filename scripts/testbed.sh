@@ -6,6 +6,7 @@
 #     topo_conf TAG > shunt.conf    # a stack configuration for sh-TAG
 #     shunt_start LOG CMD...        # start a Shunt program, wait until it runs
 #     topo_exec TAG ping ...        # run something as the peer
+#     topo_drop TAG PCT             # the peer's veth drops PCT% each way
 #     shunt_stop                    # stop it (SIGINT): it prints its counters
 #     topo_down TAG
 #
@@ -73,6 +74,23 @@ topo_exec() {
     local tag=$1
     shift
     ip netns exec "shunt-$tag" "$@"
+}
+
+# topo_drop TAG PCT - nftables on the peer's end of the veth drops PCT% of
+# the frames at random each way (tenths work: 0.1; 0 drops none), in place
+# of what it dropped before; each rule counts its drops (nft list table
+# netdev loss).  This kernel has no netem; the rules go with the namespace.
+topo_drop() {
+    local tag=$1 pct=$2 dev=shp-$1 per_mille
+    per_mille=$(awk -v p="$pct" 'BEGIN { printf "%d", p * 10 + 0.5 }')
+    topo_exec "$tag" nft delete table netdev loss 2>/dev/null || true
+    [ "$per_mille" = 0 ] && return 0
+    topo_exec "$tag" nft -f - <<NFT
+table netdev loss {
+    chain in { type filter hook ingress device $dev priority 0; numgen random mod 1000 lt $per_mille counter drop; }
+    chain out { type filter hook egress device $dev priority 0; numgen random mod 1000 lt $per_mille counter drop; }
+}
+NFT
 }
 
 # topo_conf TAG [CORE] - a stack configuration for Shunt on sh-TAG: AF_XDP,

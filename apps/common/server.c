@@ -16,6 +16,7 @@
 #include "shunt/socket.h"
 
 #include "app.h"
+#include "pattern.h"
 #include "sock.h"
 #include "udpstream.h"
 
@@ -24,11 +25,14 @@
 #define BATCH       64          /* accepts or datagrams per event: the others get their turn */
 #define FLOWS       16          /* UDP streams counted at once; the least recently used goes */
 
-enum kind { ECHO_LISTENER, DISCARD_LISTENER, ECHO_UDP, DISCARD_UDP, ECHO_CONN, DISCARD_CONN };
+/* What each port does, by its offset from the first (server.h). */
+enum service { ECHO, DISCARD, CHECK, SOURCE, SERVICES };
+enum kind { LISTENER, DATAGRAMS, CONNECTION };
 
 /* What an epoll event points at: the first member of each such object. */
 struct endpoint {
     enum kind kind;
+    enum service service;
     int fd;
 };
 
@@ -39,7 +43,11 @@ struct conn {
     uint32_t events;            /* what epoll watches for now */
     bool eof;                   /* the peer sent FIN: echo the rest, then close */
     size_t head, tail;          /* unsent bytes are buf[head, tail) */
-    unsigned char buf[];        /* SERVER_ECHO_BUF bytes, echo connections only */
+    struct pattern_request req; /* check and source: what the client asked */
+    size_t req_got;             /* bytes of it read so far */
+    struct pattern pattern;     /* from req.seed */
+    uint64_t pattern_bytes;     /* of it checked (check) or made (source) */
+    unsigned char buf[];        /* SERVER_ECHO_BUF bytes; none for discard */
 };
 
 /* One UDP stream on the discard port, by sender and run id. */
@@ -53,7 +61,8 @@ struct flow {
 struct server {
     struct server_config c;
     int epfd;
-    struct endpoint listeners[2], udp[2];   /* [0] echoes, [1] discards (fd -1 if not) */
+    struct endpoint listeners[SERVICES];    /* by service, fd -1 if not served */
+    struct endpoint udp[CHECK];             /* echo and discard only */
     struct conn *conns;
     struct flow flows[FLOWS];
     uint64_t flow_clock;
@@ -126,24 +135,25 @@ static int join_group(int fd, const char *spec)
     return 0;
 }
 
-/* The listener and the UDP socket of one port (i: 0 echoes, 1 discards). */
-static int open_port(struct server *srv, int i)
+/* The listener of one service's port, and its UDP socket for echo and
+ * discard. */
+static int open_port(struct server *srv, enum service s)
 {
-    uint16_t port = (uint16_t)(srv->c.port + i);
+    uint16_t port = (uint16_t)(srv->c.port + s);
 
-    srv->listeners[i] = (struct endpoint){ i == 0 ? ECHO_LISTENER : DISCARD_LISTENER,
+    srv->listeners[s] = (struct endpoint){ LISTENER, s,
                                            open_dual_stack(SOCK_STREAM, port, srv->c.backlog) };
-    if (srv->listeners[i].fd < 0)
-        return -1;
-    srv->udp[i] = (struct endpoint){ i == 0 ? ECHO_UDP : DISCARD_UDP,
-                                     open_dual_stack(SOCK_DGRAM, port, 0) };
-    if (srv->udp[i].fd < 0 || (i == 0 && srv->c.join && join_group(srv->udp[i].fd, srv->c.join) != 0))
+    if (srv->listeners[s].fd < 0)
         return -1;
     /* no_accept leaves connections in the listen queue, to overflow it. */
-    if ((!srv->c.no_accept && watch(srv->epfd, EPOLL_CTL_ADD, &srv->listeners[i], EPOLLIN) != 0) ||
-        watch(srv->epfd, EPOLL_CTL_ADD, &srv->udp[i], EPOLLIN) != 0)
+    if (!srv->c.no_accept && watch(srv->epfd, EPOLL_CTL_ADD, &srv->listeners[s], EPOLLIN) != 0)
         return -1;
-    return 0;
+    if (s >= CHECK)
+        return 0;
+    srv->udp[s] = (struct endpoint){ DATAGRAMS, s, open_dual_stack(SOCK_DGRAM, port, 0) };
+    if (srv->udp[s].fd < 0 || (s == ECHO && srv->c.join && join_group(srv->udp[s].fd, srv->c.join) != 0))
+        return -1;
+    return watch(srv->epfd, EPOLL_CTL_ADD, &srv->udp[s], EPOLLIN);
 }
 
 struct server *server_open(const struct server_config *c)
@@ -155,13 +165,16 @@ struct server *server_open(const struct server_config *c)
         return NULL;
     }
     srv->c = *c;
-    srv->listeners[0].fd = srv->listeners[1].fd = srv->udp[0].fd = srv->udp[1].fd = -1;
+    for (int s = 0; s < SERVICES; s++)
+        srv->listeners[s].fd = -1;
+    srv->udp[ECHO].fd = srv->udp[DISCARD].fd = -1;
     srv->epfd = shunt_epoll_create1(0);
     if (srv->epfd < 0) {
         fprintf(stderr, "%s: epoll_create1: %s\n", app_name, strerror(errno));
         goto fail;
     }
-    if (open_port(srv, 0) != 0 || (c->discard && open_port(srv, 1) != 0))
+    if (open_port(srv, ECHO) != 0 || (c->discard && open_port(srv, DISCARD) != 0) ||
+        (c->one_way && (open_port(srv, CHECK) != 0 || open_port(srv, SOURCE) != 0)))
         goto fail;
     return srv;
 fail:
@@ -189,11 +202,11 @@ void server_close(struct server *srv)
         return;
     while (srv->conns)
         conn_close(srv, srv->conns);
-    for (int i = 0; i < 2; i++) {
-        if (srv->listeners[i].fd >= 0)
-            shunt_close(srv->listeners[i].fd);
-        if (srv->udp[i].fd >= 0)
-            shunt_close(srv->udp[i].fd);
+    for (int s = 0; s < SERVICES; s++) {
+        if (srv->listeners[s].fd >= 0)
+            shunt_close(srv->listeners[s].fd);
+        if (s < CHECK && srv->udp[s].fd >= 0)
+            shunt_close(srv->udp[s].fd);
     }
     if (srv->epfd >= 0)
         shunt_close(srv->epfd);
@@ -251,8 +264,9 @@ static int conn_read(struct server *srv, struct conn *c)
     return 0;
 }
 
-/* Send what is pending until the socket takes no more. */
-static int conn_flush(struct server *srv, struct conn *c)
+/* Send what is pending until the socket takes no more, counting it in
+ * *sent. */
+static int conn_flush(struct server *srv, struct conn *c, unsigned long long *sent)
 {
     while (conn_pending(c) > 0) {
         ssize_t n = shunt_write(c->ep.fd, c->buf + c->head, conn_pending(c));
@@ -263,7 +277,7 @@ static int conn_flush(struct server *srv, struct conn *c)
             return -1;
         }
         c->head += (size_t)n;
-        srv->n.echoed_bytes += (size_t)n;
+        *sent += (size_t)n;
     }
     return 0;
 }
@@ -293,7 +307,7 @@ static void echo_conn(struct server *srv, struct conn *c, uint32_t events)
     /* EPOLLHUP without EPOLLIN: a read says why (0 or the error). */
     if ((c->events & EPOLLIN) && (events & (EPOLLIN | EPOLLHUP)) && conn_read(srv, c) != 0)
         return;
-    if (conn_flush(srv, c) != 0)
+    if (conn_flush(srv, c, &srv->n.echoed_bytes) != 0)
         return;
     if (c->eof && conn_pending(c) == 0) {
         /* The peer is done and has all its echo: close sends our FIN (the
@@ -305,8 +319,16 @@ static void echo_conn(struct server *srv, struct conn *c, uint32_t events)
         conn_close(srv, c);
 }
 
-/* Read and forget; the peer's FIN is answered by ours (close). */
-static void discard_conn(struct server *srv, struct conn *c, uint32_t events)
+/* A connection that only reads (discard, check): what it does with each
+ * piece read (0, or -1 once it has closed the connection), and at the FIN. */
+struct sink {
+    int (*take)(struct server *srv, struct conn *c, const unsigned char *got, size_t n);
+    void (*end)(struct server *srv, struct conn *c);
+};
+
+/* Read what there is (16 reads at most: the others get their turn), each
+ * piece into srv->dgram and on to the sink. */
+static void sink_conn(struct server *srv, struct conn *c, uint32_t events, const struct sink *sink)
 {
     if (events & EPOLLERR) {
         conn_fail(srv, c, socket_error(c->ep.fd));
@@ -315,33 +337,191 @@ static void discard_conn(struct server *srv, struct conn *c, uint32_t events)
     for (int i = 0; i < 16; i++) {
         ssize_t n = shunt_read(c->ep.fd, srv->dgram, sizeof(srv->dgram));
         if (n > 0) {
-            srv->n.discarded_bytes += (size_t)n;
+            if (sink->take(srv, c, srv->dgram, (size_t)n) != 0)
+                return;
             continue;
         }
         if (n == 0)
-            conn_close(srv, c);
+            sink->end(srv, c);
         else if (errno != EAGAIN && errno != EINTR)
             conn_fail(srv, c, errno);
         return;
     }
 }
 
-/* A new connection, watched for input.  0, or -1 (it is closed). */
-static int conn_add(struct server *srv, int fd, bool echo, const struct sockaddr_storage *peer)
+static int discard_bytes(struct server *srv, struct conn *c, const unsigned char *got, size_t n)
 {
+    (void)c, (void)got;
+    srv->n.discarded_bytes += n;
+    return 0;
+}
+
+/* Read and forget; the peer's FIN is answered by ours (close). */
+static void discard_conn(struct server *srv, struct conn *c, uint32_t events)
+{
+    static const struct sink discard = { discard_bytes, conn_close };
+
+    sink_conn(srv, c, events, &discard);
+}
+
+/* ---- the pattern: check and source ------------------------------------------ */
+
+/* The connection cannot go on as the client asked: say why, count it,
+ * close it (the client sees no answer). */
+static void conn_refuse(struct server *srv, struct conn *c, const char *why, unsigned long long a,
+                        unsigned long long b)
+{
+    char peer[ADDR_STR_MAX];
+
+    fprintf(stderr, "%s: tcp %s: ", app_name, addr_str(&c->peer, peer, sizeof(peer)));
+    fprintf(stderr, why, a, b);
+    fputc('\n', stderr);
+    srv->n.failures++;
+    conn_close(srv, c);
+}
+
+static bool has_request(const struct conn *c)
+{
+    return c->req_got == sizeof(c->req);
+}
+
+/* Take what is missing of the pattern_request from got[0, n): how many
+ * bytes it took.  Once it is whole, the pattern starts from its seed. */
+static size_t take_request(struct conn *c, const unsigned char *got, size_t n)
+{
+    size_t want = sizeof(c->req) - c->req_got, take = n < want ? n : want;
+
+    memcpy((unsigned char *)&c->req + c->req_got, got, take);
+    c->req_got += take;
+    if (has_request(c)) {
+        c->req.seed = be64toh(c->req.seed);
+        c->req.bytes = be64toh(c->req.bytes);
+        pattern_init(&c->pattern, c->req.seed);
+    }
+    return take;
+}
+
+/* Check got[0, n), after the request, against the pattern.  0, or -1
+ * (the connection is refused). */
+static int check_bytes(struct server *srv, struct conn *c, const unsigned char *got, size_t n)
+{
+    size_t used = has_request(c) ? 0 : take_request(c, got, n), len = n - used;
+
+    if (len == 0)
+        return 0;
+    if (c->pattern_bytes + len > c->req.bytes) {
+        conn_refuse(srv, c, "%llu bytes of pattern, %llu announced", c->pattern_bytes + len,
+                    c->req.bytes);
+        return -1;
+    }
+    size_t same = pattern_check(&c->pattern, got + used, len, c->buf);
+    if (same < len) {
+        conn_refuse(srv, c, "the pattern differs at offset %llu (of %llu)", c->pattern_bytes + same,
+                    c->req.bytes);
+        return -1;
+    }
+    c->pattern_bytes += len;
+    srv->n.checked_bytes += len;
+    return 0;
+}
+
+/* The client's FIN: all it announced came, so answer with the count. */
+static void check_end(struct server *srv, struct conn *c)
+{
+    uint64_t answer = htobe64(c->pattern_bytes);
+
+    if (!has_request(c) || c->pattern_bytes != c->req.bytes) {
+        conn_refuse(srv, c, "the pattern ended after %llu of %llu bytes", c->pattern_bytes,
+                    has_request(c) ? c->req.bytes : 0);
+        return;
+    }
+    /* Nothing else was sent on this connection: its send buffer has room. */
+    if (shunt_write(c->ep.fd, &answer, sizeof(answer)) != sizeof(answer)) {
+        conn_fail(srv, c, errno);
+        return;
+    }
+    conn_close(srv, c);
+}
+
+/* Read the pattern and check it; answer at the end. */
+static void check_conn(struct server *srv, struct conn *c, uint32_t events)
+{
+    static const struct sink check = { check_bytes, check_end };
+
+    sink_conn(srv, c, events, &check);
+}
+
+/* Send the pattern asked for, a buffer at a time, then close (our FIN
+ * follows the last byte). */
+static void source_send(struct server *srv, struct conn *c)
+{
+    for (;;) {
+        if (conn_pending(c) == 0) {
+            uint64_t left = c->req.bytes - c->pattern_bytes;
+            if (left == 0) {
+                conn_close(srv, c);
+                return;
+            }
+            c->head = 0;
+            c->tail = left < SERVER_ECHO_BUF ? (size_t)left : SERVER_ECHO_BUF;
+            pattern_fill(&c->pattern, c->buf, c->tail);
+            c->pattern_bytes += c->tail;
+        }
+        if (conn_flush(srv, c, &srv->n.sourced_bytes) != 0 || conn_pending(c) > 0)
+            return;
+    }
+}
+
+/* Read the request (no more than it), then send. */
+static void source_conn(struct server *srv, struct conn *c, uint32_t events)
+{
+    if (events & EPOLLERR) {
+        conn_fail(srv, c, socket_error(c->ep.fd));
+        return;
+    }
+    if (!has_request(c)) {
+        ssize_t n = shunt_read(c->ep.fd, c->buf, sizeof(c->req) - c->req_got);
+        if (n == 0) {
+            conn_refuse(srv, c, "closed after %llu of the %llu bytes of a request", c->req_got,
+                        sizeof(c->req));
+            return;
+        }
+        if (n < 0) {
+            if (errno != EAGAIN && errno != EINTR)
+                conn_fail(srv, c, errno);
+            return;
+        }
+        take_request(c, c->buf, (size_t)n);
+        if (!has_request(c))
+            return;
+        c->events = EPOLLOUT;
+        if (watch(srv->epfd, EPOLL_CTL_MOD, &c->ep, c->events) != 0) {
+            conn_close(srv, c);
+            return;
+        }
+    }
+    source_send(srv, c);
+}
+
+/* A new connection to service s, watched for input.  0, or -1 (it is
+ * closed). */
+static int conn_add(struct server *srv, int fd, enum service s, const struct sockaddr_storage *peer)
+{
+    bool echo = s == ECHO;
+
     /* Echoes leave at once; a discarding connection sends nothing. */
     if (echo && srv->c.nodelay && set_int_opt(fd, IPPROTO_TCP, TCP_NODELAY, 1) != 0) {
         fprintf(stderr, "%s: TCP_NODELAY: %s\n", app_name, strerror(errno));
         shunt_close(fd);
         return -1;
     }
-    struct conn *c = malloc(sizeof(*c) + (echo ? SERVER_ECHO_BUF : 0));
+    struct conn *c = malloc(sizeof(*c) + (s != DISCARD ? SERVER_ECHO_BUF : 0));
     if (c == NULL) {
         fprintf(stderr, "%s: out of memory for a connection\n", app_name);
         shunt_close(fd);
         return -1;
     }
-    *c = (struct conn){ .ep = { echo ? ECHO_CONN : DISCARD_CONN, fd }, .peer = *peer,
+    *c = (struct conn){ .ep = { CONNECTION, s, fd }, .peer = *peer,
                         .events = EPOLLIN, .next = srv->conns };
     if (watch(srv->epfd, EPOLL_CTL_ADD, &c->ep, c->events) != 0) {
         shunt_close(fd);
@@ -369,7 +549,7 @@ static void accept_connections(struct server *srv, struct endpoint *listener)
                 fprintf(stderr, "%s: accept: %s\n", app_name, strerror(errno));
             return;
         }
-        conn_add(srv, fd, listener->kind == ECHO_LISTENER, &peer);
+        conn_add(srv, fd, listener->service, &peer);
     }
 }
 
@@ -483,22 +663,22 @@ static void discard_datagrams(struct server *srv, int fd)
 
 static void server_event(struct server *srv, struct endpoint *ep, uint32_t events)
 {
+    static void (*const serve_conn[SERVICES])(struct server *, struct conn *, uint32_t) = {
+        [ECHO] = echo_conn, [DISCARD] = discard_conn, [CHECK] = check_conn, [SOURCE] = source_conn,
+    };
+
     switch (ep->kind) {
-    case ECHO_LISTENER:
-    case DISCARD_LISTENER:
+    case LISTENER:
         accept_connections(srv, ep);
         break;
-    case ECHO_UDP:
-        echo_datagrams(srv, ep->fd);
+    case DATAGRAMS:
+        if (ep->service == ECHO)
+            echo_datagrams(srv, ep->fd);
+        else
+            discard_datagrams(srv, ep->fd);
         break;
-    case DISCARD_UDP:
-        discard_datagrams(srv, ep->fd);
-        break;
-    case ECHO_CONN:
-        echo_conn(srv, (struct conn *)ep, events);
-        break;
-    case DISCARD_CONN:
-        discard_conn(srv, (struct conn *)ep, events);
+    case CONNECTION:
+        serve_conn[ep->service](srv, (struct conn *)ep, events);
         break;
     }
 }
