@@ -11,7 +11,7 @@
  * (common/server.h):
  *
  *     shunt-echo (-c FILE | --kernel) [-p PORT] [-b BACKLOG] [--no-accept]
- *                [--join GROUP[,IFADDR]] [--one-way] [--nodelay]
+ *                [--join GROUP[,IFADDR]] [--one-way] [--nodelay] [--congestion NAME]
  *
  * Client: sends a pseudo-random stream (common/pattern.h) and verifies its
  * echo; or with --send only sends it, for the server to check, or with
@@ -19,7 +19,7 @@
  *
  *     shunt-echo (-c FILE | --kernel) --client HOST [-p PORT] [--udp]
  *                [-n BYTES] [-m MSGSIZE] [--conns N] [--nonblock-connect]
- *                [--send | --receive]
+ *                [--send | --receive] [--congestion NAME]
  *                [--keepalive IDLE,INTVL,CNT --hold SECONDS] [--abort]
  *
  * Without -c or --kernel the stack's configuration is the file named by
@@ -64,6 +64,7 @@ struct options {
     const char *join;           /* --join GROUP[,IFADDR] */
     bool one_way;               /* --one-way: check on PORT+2, source on PORT+3 */
     bool nodelay;               /* --nodelay: TCP_NODELAY on echo connections */
+    const char *congestion;     /* --congestion NAME: TCP_CONGESTION, both roles */
 
     const char *client;         /* --client HOST: client mode */
     bool udp;                   /* --udp */
@@ -93,7 +94,7 @@ static int serve(const struct options *o)
 {
     const struct server_config c = {
         .port = o->port, .backlog = o->backlog, .no_accept = o->no_accept, .join = o->join,
-        .one_way = o->one_way, .nodelay = o->nodelay,
+        .one_way = o->one_way, .nodelay = o->nodelay, .congestion = o->congestion,
     };
     struct server *srv = server_open(&c);
 
@@ -154,6 +155,10 @@ static int open_connection(const struct options *o, const struct target *t, int 
     *in_progress = false;
     if (fd < 0) {
         fprintf(stderr, "shunt-echo: connection %d: socket: %s\n", index, strerror(errno));
+        return -1;
+    }
+    if (set_congestion(fd, o->congestion) != 0) {
+        shunt_close(fd);
         return -1;
     }
     if (shunt_connect(fd, (const struct sockaddr *)&t->addr, t->len) != 0) {
@@ -696,6 +701,8 @@ static const struct opt table[] = {
       .help = "also check a stream sent to PORT+2 (--send)\nand send one from PORT+3 (--receive)" },
     { 0, "nodelay", OPT_SET, NULL, AT(nodelay),
       .help = "TCP_NODELAY on echo connections" },
+    { 0, "congestion", OPT_STRING, "NAME", AT(congestion),
+      .help = "TCP_CONGESTION NAME on TCP sockets (server or client)" },
     { .kind = OPT_HEADING, .help = "client (sends a pseudo-random stream, verifies the echo byte by byte):" },
     { 0, "client", OPT_STRING, "HOST", AT(client), .help = "the server" },
     { 0, "udp", OPT_SET, NULL, AT(udp), .help = "datagrams instead of TCP" },
@@ -722,9 +729,10 @@ static const struct opt table[] = {
 static const struct opts_spec spec = {
     table, sizeof(table) / sizeof(table[0]),
     "usage: shunt-echo (-c FILE | --kernel) [-p PORT] [-b BACKLOG] [--no-accept]\n"
-    "                  [--join GROUP[,IFADDR]] [--one-way] [--nodelay]\n"
+    "                  [--join GROUP[,IFADDR]] [--one-way] [--nodelay] [--congestion NAME]\n"
     "       shunt-echo (-c FILE | --kernel) --client HOST [-p PORT] [--udp] [-n BYTES]\n"
     "                  [-m MSGSIZE] [--conns N] [--nonblock-connect] [--send | --receive]\n"
+    "                  [--congestion NAME]\n"
     "                  [--keepalive IDLE,INTVL,CNT --hold SECONDS] [--abort]\n"
     "\n",
     20, 0, NULL,

@@ -78,8 +78,8 @@ static int watch(int epfd, int op, struct endpoint *ep, uint32_t events)
 /* ---- the sockets ---------------------------------------------------------- */
 
 /* A socket on [::]:port that takes IPv4 too (IPV6_V6ONLY off); a stream
- * socket listens. */
-static int open_dual_stack(int type, uint16_t port, int backlog)
+ * socket listens, with congestion control cc (NULL: the default). */
+static int open_dual_stack(int type, uint16_t port, int backlog, const char *cc)
 {
     struct sockaddr_in6 any = { .sin6_family = AF_INET6, .sin6_addr = IN6ADDR_ANY_INIT,
                                 .sin6_port = htons(port) };
@@ -95,6 +95,8 @@ static int open_dual_stack(int type, uint16_t port, int backlog)
         fprintf(stderr, "%s: %s setsockopt: %s\n", app_name, what, strerror(errno));
         goto fail;
     }
+    if (type == SOCK_STREAM && set_congestion(fd, cc) != 0)
+        goto fail;
     if (shunt_bind(fd, (struct sockaddr *)&any, sizeof(any)) != 0) {
         fprintf(stderr, "%s: %s bind [::]:%u: %s\n", app_name, what, port, strerror(errno));
         goto fail;
@@ -142,7 +144,8 @@ static int open_port(struct server *srv, enum service s)
     uint16_t port = (uint16_t)(srv->c.port + s);
 
     srv->listeners[s] = (struct endpoint){ LISTENER, s,
-                                           open_dual_stack(SOCK_STREAM, port, srv->c.backlog) };
+                                           open_dual_stack(SOCK_STREAM, port, srv->c.backlog,
+                                                           srv->c.congestion) };
     if (srv->listeners[s].fd < 0)
         return -1;
     /* no_accept leaves connections in the listen queue, to overflow it. */
@@ -150,7 +153,7 @@ static int open_port(struct server *srv, enum service s)
         return -1;
     if (s >= CHECK)
         return 0;
-    srv->udp[s] = (struct endpoint){ DATAGRAMS, s, open_dual_stack(SOCK_DGRAM, port, 0) };
+    srv->udp[s] = (struct endpoint){ DATAGRAMS, s, open_dual_stack(SOCK_DGRAM, port, 0, NULL) };
     if (srv->udp[s].fd < 0 || (s == ECHO && srv->c.join && join_group(srv->udp[s].fd, srv->c.join) != 0))
         return -1;
     return watch(srv->epfd, EPOLL_CTL_ADD, &srv->udp[s], EPOLLIN);

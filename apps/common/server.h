@@ -45,6 +45,8 @@ struct server_config {
     bool busy;                  /* epoll_wait never sleeps (on Shunt: each call is a loop turn) */
     bool quiet_resets;          /* a reset by the peer is counted, not said */
     const char *join;           /* GROUP[,IFADDR]: the echo UDP socket joins it, or NULL */
+    const char *congestion;     /* TCP_CONGESTION of the listeners (and so of their
+                                   connections), or NULL: the stack's default */
 };
 
 struct server_counts {

@@ -6,6 +6,7 @@
 #include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <netinet/tcp.h>
 #include <netdb.h>
 #include <signal.h>
 #include <stdio.h>
@@ -20,6 +21,17 @@
 int set_int_opt(int fd, int level, int name, int value)
 {
     return shunt_setsockopt(fd, level, name, &value, sizeof(value));
+}
+
+int set_congestion(int fd, const char *name)
+{
+    if (name == NULL)
+        return 0;
+    if (shunt_setsockopt(fd, IPPROTO_TCP, TCP_CONGESTION, name, (socklen_t)strlen(name)) != 0) {
+        fprintf(stderr, "%s: TCP_CONGESTION %s: %s\n", app_name, name, strerror(errno));
+        return -1;
+    }
+    return 0;
 }
 
 int socket_error(int fd)

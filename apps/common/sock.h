@@ -17,6 +17,10 @@
 /* setsockopt of one int. */
 int set_int_opt(int fd, int level, int name, int value);
 
+/* TCP_CONGESTION name on a TCP socket (nothing when name is NULL): 0, or
+ * -1 after saying why. */
+int set_congestion(int fd, const char *name);
+
 /* The pending error of a socket (SO_ERROR), which also clears it. */
 int socket_error(int fd);
 
