@@ -9,6 +9,7 @@
 #include "lwip/priv/tcp_priv.h"
 #include "lwip/tcp.h"
 
+#include "cc.h"
 #include "clock.h"
 
 /* A segment's marks (struct tcp_seg's shunt_marks, port/lwipopts.h). */
@@ -407,7 +408,7 @@ static void recovery_begin(struct tcp_pcb *pcb, struct conn *c)
 
     c->in_recovery = true;
     c->recover = pcb->snd_nxt;
-    c->ssthresh = (tcpwnd_size_t)LWIP_MAX(flight / 2, 2u * pcb->mss);
+    c->ssthresh = (tcpwnd_size_t)shunt_cc_loss(pcb, flight, 0);
     c->probe_out = false;
     rec.stats.recoveries++;
 }
@@ -591,8 +592,7 @@ static void rto_fire(struct tcp_pcb *pcb, struct conn *c, uint64_t now)
     if (pcb->state == SYN_SENT || pcb->state == SYN_RCVD) {
         tcp_rexmit_rto(pcb);
     } else if (tcp_rexmit_rto_prepare(pcb) == ERR_OK || pcb->unacked == NULL) {
-        tcpwnd_size_t eff = LWIP_MIN(pcb->cwnd, pcb->snd_wnd);
-        pcb->ssthresh = LWIP_MAX(eff / 2, (tcpwnd_size_t)(2 * pcb->mss));
+        pcb->ssthresh = (tcpwnd_size_t)shunt_cc_loss(pcb, LWIP_MIN(pcb->cwnd, pcb->snd_wnd), 1);
         pcb->cwnd = pcb->mss;
         pcb->bytes_acked = 0;
         tcp_clear_flags(pcb, TF_INFR);
@@ -650,6 +650,20 @@ uint32_t shunt_recovery_rtt_us(const struct tcp_pcb *pcb, uint32_t *var_us)
 
     *var_us = c != NULL ? c->rttvar_us : 0;
     return c != NULL ? c->srtt_us : 0;
+}
+
+uint32_t shunt_recovery_min_rtt_us(const struct tcp_pcb *pcb)
+{
+    const struct conn *c = conn_find(pcb);
+
+    return c != NULL ? c->min_rtt_us : 0;
+}
+
+bool shunt_recovery_in_recovery(const struct tcp_pcb *pcb)
+{
+    const struct conn *c = conn_find(pcb);
+
+    return c != NULL && c->in_recovery;
 }
 
 uint32_t shunt_recovery_rto_us(const struct tcp_pcb *pcb)

@@ -16,7 +16,8 @@
  *   restarted by an ACK of new data, stopped when all is acknowledged,
  *   doubled at each expiry up to rto_max_us.  On expiry every segment not
  *   acknowledged goes again (lwIP's go-back-N), cwnd = 1 MSS, ssthresh =
- *   half the flight (RFC 5681 3.1).  lwIP's own tick-based timer is off
+ *   as the connection's congestion control says (port/cc.h; half the
+ *   flight under reno, RFC 5681 3.1).  lwIP's own tick-based timer is off
  *   (port/lwip-patches/0002).
  * - SACK scoreboard (RFC 2018, RFC 6675 3): the peer's SACK blocks mark the
  *   segments they cover in full; a marked segment is never judged lost.
@@ -25,8 +26,8 @@
  *   sent; a segment not yet due arms the reordering timer.  reo_wnd is
  *   min_rtt / 4, or 0 once three segments are SACKed and no reordering has
  *   been seen (RFC 8985 6.2 step 4).
- * - Recovery (RFC 6675 5): on the first loss in a window, ssthresh = half
- *   the flight, and until snd_una passes the highest sequence sent then,
+ * - Recovery (RFC 6675 5): on the first loss in a window, ssthresh from
+ *   the congestion control (half the flight under reno, 0.7 under cubic), and until snd_una passes the highest sequence sent then,
  *   the lost segments go at once and new data only while the segments in
  *   the network (the pipe: not SACKed, not lost) stay below ssthresh.  At
  *   the end, cwnd = ssthresh.
@@ -49,6 +50,7 @@
 #ifndef SHUNT_RECOVERY_H
 #define SHUNT_RECOVERY_H
 
+#include <stdbool.h>
 #include <stdint.h>
 
 struct shunt_clock;
@@ -89,6 +91,11 @@ void shunt_recovery_poll(void);
  * and the RTO now, backoff included. */
 uint32_t shunt_recovery_rtt_us(const struct tcp_pcb *pcb, uint32_t *var_us);
 uint32_t shunt_recovery_rto_us(const struct tcp_pcb *pcb);
+
+/* The least RTT seen in microseconds (0 before a sample), and whether the
+ * connection is in loss recovery (the window is this module's then). */
+uint32_t shunt_recovery_min_rtt_us(const struct tcp_pcb *pcb);
+bool shunt_recovery_in_recovery(const struct tcp_pcb *pcb);
 
 struct shunt_recovery_stats shunt_recovery_stats(void);
 
