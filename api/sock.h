@@ -102,6 +102,7 @@ struct shunt_sockopts {
     int maxseg;                 /* TCP_MAXSEG asked for; 0: from the MTU */
     int defer_accept;           /* TCP_DEFER_ACCEPT as Linux keeps it: in
                                  * SYN-ACK retransmissions, not seconds */
+    const struct shunt_cc_ops *cc;      /* TCP_CONGESTION (port/cc.h) */
     int mcast_ttl;
     bool mcast_loop;
     ip4_addr_t mcast_if;

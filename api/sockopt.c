@@ -19,6 +19,7 @@
 #include "lwip/opt.h"
 
 #include "addr.h"
+#include "cc.h"
 #include "sock.h"
 #include "sockopt.h"
 #include "tcp.h"
@@ -51,6 +52,7 @@ void shunt_sockopt_defaults(struct shunt_sock *s)
     o->keepcnt = 9;
     o->mcast_ttl = 1;
     o->mcast_loop = true;
+    o->cc = shunt_cc_default();
 }
 
 /* ---- what the table says of an option ------------------------------------ */
@@ -265,36 +267,37 @@ static int report_defer_accept(struct shunt_sock *s)
     return period;
 }
 
-/* TCP_CONGESTION: lwIP has one algorithm, NewReno, which Linux calls reno. */
-#define CONGESTION_NAME "reno"
-#define CA_NAME_MAX 16                  /* Linux's TCP_CA_NAME_MAX */
-
+/* TCP_CONGESTION: an algorithm of the registry (port/cc.h) by name; the
+ * protocol puts it on the connection. */
 static int set_congestion(struct shunt_sock *s, const struct sockopt *o, const void *val,
                           socklen_t len)
 {
-    char name[CA_NAME_MAX];
+    char name[SHUNT_CC_NAME_MAX];
 
-    (void)s;
     (void)o;
     if ((int)len < 1)
         return -EINVAL;
     if (val == NULL)
         return -EFAULT;
-    /* Linux reads at most CA_NAME_MAX - 1 bytes, up to a NUL. */
-    size_t n = len < CA_NAME_MAX - 1 ? len : CA_NAME_MAX - 1;
+    /* Linux reads at most TCP_CA_NAME_MAX - 1 bytes, up to a NUL. */
+    size_t n = len < SHUNT_CC_NAME_MAX - 1 ? len : SHUNT_CC_NAME_MAX - 1;
     memcpy(name, val, n);
     name[n] = '\0';
-    return strcmp(name, CONGESTION_NAME) == 0 ? 0 : -ENOENT;
+    const struct shunt_cc_ops *cc = shunt_cc_find(name);
+    if (cc == NULL)
+        return -ENOENT;
+    s->opt.cc = cc;
+    return 0;
 }
 
-/* The name in a buffer of CA_NAME_MAX bytes, NUL-padded, as Linux's. */
+/* The name in a buffer of TCP_CA_NAME_MAX bytes, NUL-padded, as Linux's. */
 static int get_congestion(struct shunt_sock *s, const struct sockopt *o, void *val,
                           socklen_t *len)
 {
-    char name[CA_NAME_MAX] = CONGESTION_NAME;
+    char name[SHUNT_CC_NAME_MAX] = { 0 };
 
-    (void)s;
     (void)o;
+    strcpy(name, s->opt.cc->name);
     return put(name, sizeof(name), val, len);
 }
 

@@ -33,6 +33,7 @@
 
 #include "addr.h"
 #include "bind.h"
+#include "cc.h"
 #include "demux.h"
 #include "epoll.h"
 #include "counters.h"
@@ -238,6 +239,10 @@ static void stream_apply_options(struct shunt_sock *s)
         tcp_nagle_disable(pcb);
     else
         tcp_nagle_enable(pcb);
+    /* A closed pcb may yet listen, and tcp_listen frees the state of the
+     * pcb it replaces: the choice goes on at connect, or on accept. */
+    if (pcb->state != CLOSED)
+        shunt_cc_choose(pcb, s->opt.cc);
 }
 
 static int stream_open(struct shunt_sock *s)
@@ -462,6 +467,7 @@ static int stream_connect(struct shunt_sock *s, const ip_addr_t *ip, uint16_t po
     if (err != ERR_OK)
         return err == ERR_RTE ? -ENETUNREACH : -shunt_sock_errno(err);
     t->state = SHUNT_TCP_CONNECTING;
+    shunt_cc_choose(t->pcb, s->opt.cc);
     shunt_demux_add(shunt_sock_demux(), t->pcb);            /* the SYN is out: replies find it by hash */
     t->connect_pending = true;
     s->bound = true;

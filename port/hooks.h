@@ -51,4 +51,14 @@ u32_t *shunt_hook_tcp_output(struct tcp_hdr *hdr, const struct tcp_pcb *pcb, u32
 #define LWIP_HOOK_TCP_OUT_ADD_TCPOPTS(p, hdr, pcb, opts) \
     shunt_hook_tcp_output((hdr), (pcb), (opts))
 
+/* Congestion control (port/cc.h, port/lwip-patches/0003): an ACK of acked
+ * new bytes grows cwnd as the connection's algorithm says, and lwIP's own
+ * fast retransmit (a peer without SACK) takes ssthresh from it too. */
+void shunt_hook_tcp_cong_avoid(struct tcp_pcb *pcb, u32_t acked);
+u32_t shunt_cc_loss(struct tcp_pcb *pcb, u32_t flight, int timeout);
+
+#define LWIP_HOOK_TCP_CONG_AVOID(pcb, acked) shunt_hook_tcp_cong_avoid((pcb), (acked))
+#define LWIP_HOOK_TCP_SSTHRESH(pcb) \
+    shunt_cc_loss((pcb), (pcb)->snd_nxt - (pcb)->lastack, 0)
+
 #endif /* SHUNT_HOOKS_H */

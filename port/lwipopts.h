@@ -155,8 +155,9 @@
 #define TCP_LISTEN_BACKLOG              0
 /* A pcb carries its socket's SO_REUSEADDR/SO_REUSEPORT into TIME-WAIT
  * (api/bind.c), leaves the connection hash when freed (port/demux.c), and
- * has its loss-recovery state (port/recovery.c). */
-#define LWIP_TCP_PCB_NUM_EXT_ARGS       3
+ * has its loss-recovery state (port/recovery.c) and its congestion
+ * control's (port/cc.c). */
+#define LWIP_TCP_PCB_NUM_EXT_ARGS       4
 #define LWIP_TCP_KEEPALIVE              1
 #define LWIP_TCP_TIMESTAMPS             1
 #define LWIP_WND_SCALE                  1

@@ -9,6 +9,7 @@
 #include "lwip/priv/tcp_priv.h"
 #include "lwip/tcp.h"
 
+#include "cc.h"
 #include "clock.h"
 
 /* A segment's marks (struct tcp_seg's shunt_marks, port/lwipopts.h). */
@@ -52,7 +53,7 @@ struct conn {
      * that the peer has not reported as duplicates (DSACK). */
     bool undo_armed, retransmitted;
     uint32_t undo_marker, undo_retrans;
-    tcpwnd_size_t prior_cwnd, prior_ssthresh;
+    tcpwnd_size_t prior_ssthresh;
     /* F-RTO (RFC 5682 3.1): 1 after the timeout sent the first segment
      * again, 2 after new data went (step 2b); when the timeout fired. */
     uint8_t frto;
@@ -499,14 +500,13 @@ static void undo_arm(struct tcp_pcb *pcb, struct conn *c)
     c->retransmitted = false;
     c->undo_marker = pcb->lastack;
     c->undo_retrans = 0;
-    c->prior_cwnd = pcb->cwnd;
     c->prior_ssthresh = pcb->ssthresh;
 }
 
 /* The losses were not: the window as it was before, the episode over. */
 static void undo(struct tcp_pcb *pcb, struct conn *c)
 {
-    pcb->cwnd = LWIP_MAX(c->prior_cwnd, (tcpwnd_size_t)pcb->mss);
+    pcb->cwnd = LWIP_MAX((tcpwnd_size_t)shunt_cc_undo(pcb), (tcpwnd_size_t)pcb->mss);
     pcb->ssthresh = LWIP_MAX(c->prior_ssthresh, pcb->ssthresh);
     c->ssthresh = pcb->ssthresh;
     c->in_recovery = false;
@@ -559,10 +559,11 @@ static void frto_ack(struct tcp_pcb *pcb, struct conn *c, uint32_t ack, bool adv
     timeout_mark_lost(pcb);
 }
 
-/* RFC 5681 (3.1, 3.2): half the flight, at least two segments. */
-static tcpwnd_size_t loss_ssthresh(const struct tcp_pcb *pcb)
+/* The connection's congestion control (port/cc.h) says ssthresh after a
+ * loss in the flight now, found by RACK or by the timer (timeout). */
+static tcpwnd_size_t loss_ssthresh(struct tcp_pcb *pcb, int timeout)
 {
-    return (tcpwnd_size_t)LWIP_MAX((pcb->snd_nxt - pcb->lastack) / 2, 2u * pcb->mss);
+    return (tcpwnd_size_t)shunt_cc_loss(pcb, pcb->snd_nxt - pcb->lastack, timeout);
 }
 
 static void recovery_begin(struct tcp_pcb *pcb, struct conn *c)
@@ -572,7 +573,7 @@ static void recovery_begin(struct tcp_pcb *pcb, struct conn *c)
     undo_arm(pcb, c);
     c->in_recovery = true;
     c->recover = pcb->snd_nxt;
-    c->ssthresh = loss_ssthresh(pcb);
+    c->ssthresh = loss_ssthresh(pcb, 0);
     c->prr_delivered = 0;
     c->prr_out = 0;
     c->recover_fs = flight;
@@ -813,7 +814,7 @@ static void rto_fire(struct tcp_pcb *pcb, struct conn *c, uint64_t now)
         bool first = !c->in_recovery && !c->in_loss;
         if (first) {
             undo_arm(pcb, c);
-            c->ssthresh = loss_ssthresh(pcb);
+            c->ssthresh = loss_ssthresh(pcb, 1);
         }
         /* F-RTO (RFC 5682 3.1 step 1) on the first timeout of an episode:
          * only the oldest segment goes again until the next ACKs say
@@ -892,6 +893,20 @@ uint32_t shunt_recovery_rtt_us(const struct tcp_pcb *pcb, uint32_t *var_us)
 
     *var_us = c != NULL ? c->rttvar_us : 0;
     return c != NULL ? c->srtt_us : 0;
+}
+
+uint32_t shunt_recovery_min_rtt_us(const struct tcp_pcb *pcb)
+{
+    const struct conn *c = conn_find(pcb);
+
+    return c != NULL ? c->min_rtt_us : 0;
+}
+
+bool shunt_recovery_in_recovery(const struct tcp_pcb *pcb)
+{
+    const struct conn *c = conn_find(pcb);
+
+    return c != NULL && c->in_recovery;
 }
 
 uint32_t shunt_recovery_rto_us(const struct tcp_pcb *pcb)

@@ -25,14 +25,15 @@
  *   times a multiplier each DSACK raises, or 0 once three segments are
  *   SACKed and no reordering has been seen (RFC 8985 6.2 step 4).  For a
  *   SACK peer RACK alone judges: lwIP's count of duplicate ACKs stays 0.
- * - Recovery (RFC 6675 5, RFC 6937): on the first loss, ssthresh = half
- *   the flight, and until snd_una passes the highest sequence sent then,
+ * - Recovery (RFC 6675 5, RFC 6937): on the first loss, ssthresh as the
+ *   connection's congestion control says (port/cc.h: half the flight
+ *   under reno, 0.7 of it under cubic), and until snd_una passes the highest sequence sent then,
  *   PRR sets how much each ACK lets go, repairs first: in proportion to
  *   what the ACK reports delivered while the pipe (not SACKed, not lost) is
  *   above ssthresh, by slow start's bound below it.  At the end, cwnd =
  *   ssthresh.
- * - Timeout (RFC 6298 5.4-5.7, RFC 6675 5.1): cwnd = 1 MSS, ssthresh =
- *   half the flight (unless a recovery has cut it), and every segment not
+ * - Timeout (RFC 6298 5.4-5.7, RFC 6675 5.1): cwnd = 1 MSS, ssthresh from
+ *   the congestion control (unless a recovery has cut it), and every segment not
  *   SACKed goes again in order in slow start; SACKed ones do not, unless
  *   the oldest is SACKed (the peer reneged, RFC 2018 8).  F-RTO (RFC 5682
  *   3.1) on the first timeout of an episode: only the oldest goes again,
@@ -59,6 +60,7 @@
 #ifndef SHUNT_RECOVERY_H
 #define SHUNT_RECOVERY_H
 
+#include <stdbool.h>
 #include <stdint.h>
 
 struct shunt_clock;
@@ -102,6 +104,11 @@ void shunt_recovery_poll(void);
  * and the RTO now, backoff included. */
 uint32_t shunt_recovery_rtt_us(const struct tcp_pcb *pcb, uint32_t *var_us);
 uint32_t shunt_recovery_rto_us(const struct tcp_pcb *pcb);
+
+/* The least RTT seen in microseconds (0 before a sample), and whether the
+ * connection is in loss recovery (the window is this module's then). */
+uint32_t shunt_recovery_min_rtt_us(const struct tcp_pcb *pcb);
+bool shunt_recovery_in_recovery(const struct tcp_pcb *pcb);
 
 struct shunt_recovery_stats shunt_recovery_stats(void);
 

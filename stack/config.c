@@ -11,6 +11,7 @@
 
 #include <rte_log.h>
 
+#include "cc.h"
 #include "faults.h"
 #include "policy.h"
 #include "recovery.h"
@@ -77,6 +78,7 @@ static const struct key keys[] = {
     UINT("wait_sleep_us", wait_sleep_us, 0, 999999),
     UINT("tcp_rto_min_us", tcp_rto_min_us, 1, SHUNT_RTO_MAX_US),
     UINT("tcp_rto_max_us", tcp_rto_max_us, 1, SHUNT_RTO_MAX_US),
+    STRING("tcp_congestion", tcp_congestion, "reno"),
 };
 #define NKEYS (sizeof(keys) / sizeof(keys[0]))
 
@@ -95,6 +97,7 @@ static void defaults(struct shunt_config *c)
     c->progress_us = 500;
     c->tcp_rto_min_us = SHUNT_RTO_MIN_US;
     c->tcp_rto_max_us = SHUNT_RTO_MAX_US;
+    strcpy(c->tcp_congestion, SHUNT_CC_DEFAULT);
 }
 
 static const char *const log_levels[] = {
@@ -230,6 +233,10 @@ static int check_whole(const struct shunt_config *c, char *err, size_t errlen)
         return shunt_fail(err, errlen, "%s: tcp_rto_min_us = %u is above tcp_rto_max_us = %u: "
                     "the minimum RTO must not exceed the maximum", c->source,
                     c->tcp_rto_min_us, c->tcp_rto_max_us);
+    if (shunt_cc_find(c->tcp_congestion) == NULL)
+        return shunt_fail(err, errlen, "%s: tcp_congestion = %s is no algorithm Shunt has: "
+                    "use reno, cubic or one the program registers (shunt_cc_register)",
+                    c->source, c->tcp_congestion);
     if (c->mbufs < 2 * (c->rx_ring + c->tx_ring))
         return shunt_fail(err, errlen, "%s: mbufs = %u cannot fill rx_ring + tx_ring twice over: "
                     "raise mbufs to at least %u", c->source, c->mbufs,

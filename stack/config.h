@@ -35,6 +35,8 @@
  *   faults_seed     the seed of their random choices (1)
  *   tcp_rto_min_us  the retransmission timeout's floor, in µs (200000)
  *   tcp_rto_max_us  and its ceiling, backoff included (120000000)
+ *   tcp_congestion  the congestion control sockets start with: reno,
+ *                   cubic, or one the program registers (cubic)
  * Under shunt-run (LD_PRELOAD), which sockets Shunt takes (stack/policy.h):
  *   program     only this program's, by name (any)
  *   accelerate  only those these rules match, e.g. tcp:6379, udp (all)
@@ -56,6 +58,8 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+
+#include "shunt/cc.h"
 
 #define SHUNT_CONFIG_ENV    "SHUNT_CONFIG"
 
@@ -95,6 +99,7 @@ struct shunt_config {
     uint32_t progress_us;
     uint32_t wait_sleep_us;
     uint32_t tcp_rto_min_us;
+    char tcp_congestion[SHUNT_CC_NAME_MAX];
     uint32_t tcp_rto_max_us;
 };
 

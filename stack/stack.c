@@ -15,6 +15,7 @@
 #include "lwip/init.h"
 #include "lwip/ip_addr.h"
 
+#include "cc.h"
 #include "eal.h"
 #include "log.h"
 #include "recovery.h"
@@ -130,6 +131,7 @@ int shunt_stack_start(void)
     shunt_clock_init(&in->clock);
     shunt_sys_set_clock(&in->clock);
     shunt_recovery_init(&in->clock, c->tcp_rto_min_us, c->tcp_rto_max_us);
+    shunt_cc_init(&in->clock, shunt_cc_find(c->tcp_congestion));    /* the config checked it */
     lwip_init();
     conf_for_netif(c, &in->dev, demux_name, &nc);
     int rc = shunt_netif_add(&in->netif, &nc);

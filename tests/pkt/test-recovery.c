@@ -7,6 +7,7 @@
  * no duplicate ACK then, and waits for the retransmission timer.
  */
 #include <check.h>
+#include <errno.h>
 #include <netinet/tcp.h>
 #undef TCP_MSS           /* glibc's historical one; lwIP's own follows */
 #include <string.h>
@@ -16,6 +17,7 @@
 #include <rte_tcp.h>
 
 #include "shunt/socket.h"
+#include "cc.h"
 #include "recovery.h"
 #include "stack.h"
 
@@ -88,8 +90,9 @@ static bool next_data(const struct conn *c, struct sent *s)
 }
 
 /* The handshake (MSS offered, and SACK if sack), and the connection
- * accepted. */
-static struct conn connect_peer_sack(bool sack)
+ * accepted from a listener with congestion control cc (NULL: the
+ * instance's default). */
+static struct conn connect_peer_cc(bool sack, const char *cc)
 {
     struct conn c = { .peer_seq = 9000 };
     int one = 1;
@@ -98,6 +101,9 @@ static struct conn connect_peer_sack(bool sack)
     c.listener = shunt_socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK, 0);
     struct sockaddr_in a = { .sin_family = AF_INET, .sin_port = RTE_BE16(PORT) };
     ck_assert_int_eq(shunt_bind(c.listener, (struct sockaddr *)&a, sizeof(a)), 0);
+    if (cc != NULL)
+        ck_assert_int_eq(shunt_setsockopt(c.listener, IPPROTO_TCP, TCP_CONGESTION, cc,
+                                          (socklen_t)strlen(cc)), 0);
     ck_assert_int_eq(shunt_listen(c.listener, 1), 0);
     ring_send(in, frame_arp(in, RTE_ARP_OP_REPLY, &shunt_mac, &peer_mac, PEER_IP4, &shunt_mac,
                             SHUNT_IP4));
@@ -117,6 +123,11 @@ static struct conn connect_peer_sack(bool sack)
     ck_assert_int_ge(c.fd, 0);
     ck_assert_int_eq(shunt_setsockopt(c.fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one)), 0);
     return c;
+}
+
+static struct conn connect_peer_sack(bool sack)
+{
+    return connect_peer_cc(sack, NULL);
 }
 
 static struct conn connect_peer(void)
@@ -389,14 +400,108 @@ START_TEST(newreno_partial_ack_without_sack)
 }
 END_TEST
 
-static struct tcp_info info_of(int fd)
+/* ---- congestion control (port/cc.h) ----------------------------------- */
+
+static struct tcp_info info(const struct conn *c)
 {
     struct tcp_info ti;
     socklen_t len = sizeof(ti);
 
-    ck_assert_int_eq(shunt_getsockopt(fd, IPPROTO_TCP, TCP_INFO, &ti, &len), 0);
+    ck_assert_int_eq(shunt_getsockopt(c->fd, IPPROTO_TCP, TCP_INFO, &ti, &len), 0);
     return ti;
 }
+
+/* A window of SEGS segments whose first is lost, so that all SEGS are in
+ * flight when the loss is found; then repaired.  Returns ssthresh in
+ * segments (TCP_INFO), which the window starts from: the ACK that ends
+ * recovery grows it by at most one. */
+static uint32_t ssthresh_after_one_loss(struct conn *c)
+{
+    uint32_t seqs[SEGS];
+    int lost[SEGS] = { [0] = 1 };
+    struct sent s;
+
+    send_window(c, seqs);
+    ring_advance_ms(1);
+    peer_receives(c, seqs, lost);
+    ck_assert(next_data(c, &s));
+    ck_assert_uint_eq(s.seq, seqs[0]);
+    ring_advance_ms(1);
+    peer_ack(c, seqs[SEGS - 1] + MSS, NULL, 0, sizeof(peer_data));
+    struct tcp_info ti = info(c);
+    ck_assert_uint_eq(ti.tcpi_unacked, 0);
+    ck_assert_uint_eq(shunt_recovery_stats().recoveries, 1);
+    ck_assert_uint_ge(ti.tcpi_snd_cwnd, ti.tcpi_snd_ssthresh);
+    ck_assert_uint_le(ti.tcpi_snd_cwnd, ti.tcpi_snd_ssthresh + 1);
+    return ti.tcpi_snd_ssthresh;
+}
+
+/* The listener's choice reaches the accepted connection, and a loss with
+ * SEGS segments in flight leaves 0.7 of them under cubic (RFC 9438 4.6),
+ * half under reno (RFC 5681 eq. 4); cubic is the default. */
+START_TEST(loss_cuts_the_window_by_the_algorithm)
+{
+    static const struct {
+        const char *cc;
+        uint32_t segs;
+    } cases[] = { { "reno", SEGS / 2 }, { "cubic", SEGS * 7 / 10 }, { NULL, SEGS * 7 / 10 } };
+    const char *cc = cases[_i].cc;
+    struct conn c = connect_peer_cc(true, cc);
+    char name[16];
+    socklen_t len = sizeof(name);
+
+    ck_assert_int_eq(shunt_getsockopt(c.fd, IPPROTO_TCP, TCP_CONGESTION, name, &len), 0);
+    ck_assert_str_eq(name, cc != NULL ? cc : "cubic");
+    warm_up(&c);
+    ck_assert_uint_gt(info(&c).tcpi_snd_cwnd, SEGS);           /* cwnd, not it, is cut */
+    ck_assert_uint_eq(ssthresh_after_one_loss(&c), cases[_i].segs);
+    close_conn(&c);
+}
+END_TEST
+
+/* The example module of the README: a window fixed at 12 segments, which
+ * neither grows nor shrinks.  Registered by the test, chosen by name, it is
+ * what the connection does. */
+#define CONSTANT_SEGS 12
+
+static void constant_avoid(struct shunt_cc_conn *c, const struct shunt_cc_ack *a)
+{
+    (void)a;
+    c->cwnd = CONSTANT_SEGS * c->mss;
+}
+
+static uint32_t constant_ssthresh(struct shunt_cc_conn *c, uint32_t flight)
+{
+    (void)flight;
+    return CONSTANT_SEGS * c->mss;
+}
+
+static const struct shunt_cc_ops constant = {
+    .name = "constant", .cong_avoid = constant_avoid, .ssthresh = constant_ssthresh,
+};
+
+START_TEST(registered_algorithm_is_used)
+{
+    ck_assert(shunt_cc_register(&constant) == 0 || errno == EEXIST);
+    struct conn c = connect_peer_cc(true, "constant");
+
+    warm_up(&c);
+    ck_assert_uint_eq(info(&c).tcpi_snd_cwnd, CONSTANT_SEGS);      /* reno and cubic pass SEGS */
+    ck_assert_uint_eq(ssthresh_after_one_loss(&c), CONSTANT_SEGS);
+    ck_assert_uint_eq(info(&c).tcpi_snd_cwnd, CONSTANT_SEGS);
+    /* A choice made on the connection itself takes over from the next
+     * ACK: reno adds one MSS once a window's worth (12) is acked. */
+    ck_assert_int_eq(shunt_setsockopt(c.fd, IPPROTO_TCP, TCP_CONGESTION, "reno", 4), 0);
+    for (int round = 0; round < 2; round++) {
+        uint32_t seqs[SEGS];
+        send_window(&c, seqs);
+        ring_advance_ms(1);
+        peer_ack(&c, seqs[SEGS - 1] + MSS, NULL, 0, 0);
+    }
+    ck_assert_uint_eq(info(&c).tcpi_snd_cwnd, CONSTANT_SEGS + 1);
+    close_conn(&c);
+}
+END_TEST
 
 /* PRR (RFC 6937): one loss in a flight of N, and the application has more
  * to send.  Over the recovery the flight comes down to ssthresh (N / 2)
@@ -405,7 +510,7 @@ static struct tcp_info info_of(int fd)
 START_TEST(prr_spreads_sending_over_the_recovery)
 {
     static uint8_t buf[4 * SEGS * MSS];
-    struct conn c = connect_peer();
+    struct conn c = connect_peer_cc(true, "reno");      /* ssthresh: half the flight */
     uint32_t seqs[4 * SEGS];
     struct sent s;
     unsigned n = 0;
@@ -482,7 +587,7 @@ START_TEST(reordering_learned_from_dsack)
     struct sent s;
 
     warm_up(&c);
-    uint32_t cwnd = info_of(c.fd).tcpi_snd_cwnd;
+    uint32_t cwnd = info(&c).tcpi_snd_cwnd;
     send_window(&c, seqs);
     ring_advance_ms(1);
     peer_receives(&c, seqs, late);
@@ -493,7 +598,7 @@ START_TEST(reordering_learned_from_dsack)
     peer_ack(&c, seqs[SEGS - 1] + MSS, dsack, 1, sizeof(peer_data));    /* and its twin */
     ck_assert_uint_eq(shunt_recovery_stats().dsacks, 1);
     ck_assert_uint_eq(shunt_recovery_stats().undos, 1);
-    ck_assert_uint_ge(info_of(c.fd).tcpi_snd_cwnd, cwnd);
+    ck_assert_uint_ge(info(&c).tcpi_snd_cwnd, cwnd);
 
     send_window(&c, seqs);
     ring_advance_ms(1);
@@ -518,7 +623,7 @@ START_TEST(spurious_timeout_undone_by_frto)
     struct sent s;
 
     warm_up(&c);
-    uint32_t cwnd = info_of(c.fd).tcpi_snd_cwnd;
+    uint32_t cwnd = info(&c).tcpi_snd_cwnd;
     send_window(&c, seqs);
     unsigned ms = 0;
     while (!next_data(&c, &s) && ms++ < RTO_MIN_MS)
@@ -536,7 +641,7 @@ START_TEST(spurious_timeout_undone_by_frto)
     ck_assert_uint_eq(st.rtos, 1);
     ck_assert_uint_eq(st.spurious_rtos, 1);
     ck_assert_uint_eq(st.undos, 1);
-    ck_assert_uint_ge(info_of(c.fd).tcpi_snd_cwnd, cwnd);
+    ck_assert_uint_ge(info(&c).tcpi_snd_cwnd, cwnd);
     close_conn(&c);
 }
 END_TEST
@@ -590,7 +695,7 @@ END_TEST
 int main(void)
 {
     Suite *s = suite_create("recovery");
-    TCase *tc = tcase_create("sack");
+    TCase *tc = tcase_create("sack"), *cc = tcase_create("cc");
 
     tcase_add_checked_fixture(tc, ring_stack_up, ring_stack_down);
     add_tests(tc, one_loss_sent_again_at_once, several_losses_in_one_window, lost_tail_probed,
@@ -599,5 +704,9 @@ int main(void)
               lost_retransmission_found_by_rack, reordering_learned_from_dsack,
               spurious_timeout_undone_by_frto, timeout_resends_only_what_is_not_sacked);
     suite_add_tcase(s, tc);
+    tcase_add_checked_fixture(cc, ring_stack_up, ring_stack_down);
+    tcase_add_loop_test(cc, loss_cuts_the_window_by_the_algorithm, 0, 3);
+    add_tests(cc, registered_algorithm_is_used);
+    suite_add_tcase(s, cc);
     return run_suite(s);
 }

@@ -53,7 +53,8 @@ START_TEST(full_file)
         "burst = 64\n"
         "stats = no\n"
         "tcp_rto_min_us = 5000\n"
-        "tcp_rto_max_us = 2000000\n";
+        "tcp_rto_max_us = 2000000\n"
+        "tcp_congestion = reno\n";
     char ip[INET6_ADDRSTRLEN];
 
     ck_assert_int_eq(parse(text), 0);
@@ -81,6 +82,7 @@ START_TEST(full_file)
     ck_assert(!c.stats);
     ck_assert_uint_eq(c.tcp_rto_min_us, 5000);
     ck_assert_uint_eq(c.tcp_rto_max_us, 2000000);
+    ck_assert_str_eq(c.tcp_congestion, "reno");
     ck_assert_str_eq(c.source, "t.conf");
 }
 END_TEST
@@ -102,6 +104,7 @@ START_TEST(defaults)
     ck_assert(c.stats);
     ck_assert_uint_eq(c.tcp_rto_min_us, 200000);        /* Linux's */
     ck_assert_uint_eq(c.tcp_rto_max_us, 120000000);
+    ck_assert_str_eq(c.tcp_congestion, "cubic");        /* Linux's */
 }
 END_TEST
 
@@ -154,6 +157,10 @@ START_TEST(bad_numbers)
     refused(GOOD_EAL "ip = 10.0.0.2/24\ntcp_rto_max_us = 120000001\n", "tcp_rto_max_us:", NULL);
     refused(GOOD_EAL "ip = 10.0.0.2/24\ntcp_rto_min_us = 300000\ntcp_rto_max_us = 200000\n",
             "tcp_rto_min_us = 300000", "must not exceed the maximum");
+    refused(GOOD_EAL "ip = 10.0.0.2/24\ntcp_congestion = bbr\n", "tcp_congestion = bbr",
+            "shunt_cc_register");
+    refused(GOOD_EAL "ip = 10.0.0.2/24\ntcp_congestion = a-name-much-too-long\n",
+            "tcp_congestion", NULL);
 }
 END_TEST
 

@@ -2785,38 +2785,57 @@ START_TEST(tcp_defer_accept)
 }
 END_TEST
 
-/* TCP_CONGESTION: the name in a 16-byte buffer; an unknown one is ENOENT.
- * reno is what lwIP does (and what every Linux has). */
+/* TCP_CONGESTION: the name in a 16-byte buffer; an unknown one is ENOENT
+ * and leaves the choice as it was.  The default is the system's (Shunt's:
+ * cubic, tests/unit/test-config; this kernel's: its sysctl), reno is on
+ * every Linux. */
+static void congestion_is(int fd, const char *want)
+{
+    char name[16] = { 0 }, got[64];
+    socklen_t len = sizeof(got);
+
+    strcpy(name, want);
+    memset(got, 0xaa, sizeof(got));
+    IS(0, shunt_getsockopt(fd, IPPROTO_TCP, TCP_CONGESTION, got, &len));
+    EQ(len, 16);
+    MEMEQ(got, name, 16);
+    EQ((unsigned char)got[16], 0xaa);
+}
+
 START_TEST(tcp_congestion)
 {
-    static const char reno[16] = "reno";
     int fd = sock(FAM, SOCK_STREAM);
-    char name[64];
-    socklen_t len;
+    char name[64], def[16];
+    socklen_t len = sizeof(def);
 
+    IS(0, shunt_getsockopt(fd, IPPROTO_TCP, TCP_CONGESTION, def, &len));
     IS(0, shunt_setsockopt(fd, IPPROTO_TCP, TCP_CONGESTION, "reno", 4));
-    memset(name, 0xaa, sizeof(name));
-    len = sizeof(name);
-    IS(0, shunt_getsockopt(fd, IPPROTO_TCP, TCP_CONGESTION, name, &len));
-    EQ(len, 16);
-    MEMEQ(name, reno, 16);
-    EQ((unsigned char)name[16], 0xaa);
+    congestion_is(fd, "reno");
     len = 2;
     IS(0, shunt_getsockopt(fd, IPPROTO_TCP, TCP_CONGESTION, name, &len));
     EQ(len, 2);
     MEMEQ(name, "re", 2);
+    IS(0, shunt_setsockopt(fd, IPPROTO_TCP, TCP_CONGESTION, def, (socklen_t)strlen(def)));
+    congestion_is(fd, def);
     IS(0, shunt_setsockopt(fd, IPPROTO_TCP, TCP_CONGESTION, "reno\0junk", 9));
     FAILS(ENOENT, shunt_setsockopt(fd, IPPROTO_TCP, TCP_CONGESTION, "no-such-cc", 10));
     FAILS(ENOENT, shunt_setsockopt(fd, IPPROTO_TCP, TCP_CONGESTION, "ren", 3));
+    FAILS(ENOENT, shunt_setsockopt(fd, IPPROTO_TCP, TCP_CONGESTION, "renoreno", 8));
     FAILS(EINVAL, shunt_setsockopt(fd, IPPROTO_TCP, TCP_CONGESTION, "reno", 0));
+    FAILS(EFAULT, shunt_setsockopt(fd, IPPROTO_TCP, TCP_CONGESTION, NULL, 4));
+    congestion_is(fd, "reno");
 
-    /* The connection uses it. */
+    /* The connection keeps it; an accepted socket has its listener's. */
     int l = listener(FAM, 4);
+    IS(0, shunt_setsockopt(l, IPPROTO_TCP, TCP_CONGESTION, "reno", 4));
     struct addr a = local(FAM, port_of(l));
     OK(shunt_connect(fd, &a.sa, a.len));
-    len = 16;
-    IS(0, shunt_getsockopt(fd, IPPROTO_TCP, TCP_CONGESTION, name, &len));
-    MEMEQ(name, reno, 16);
+    congestion_is(fd, "reno");
+    wait_for(l, POLLIN);
+    int s = (int)OK(shunt_accept(l, NULL, NULL));
+    congestion_is(s, "reno");
+    int other = connect_to(FAM, l);
+    congestion_is(other, def);
 }
 END_TEST
 
