@@ -154,9 +154,10 @@
  */
 #define TCP_LISTEN_BACKLOG              0
 /* A pcb carries its socket's SO_REUSEADDR/SO_REUSEPORT into TIME-WAIT
- * (api/bind.c), leaves the connection hash when freed (port/demux.c), and
- * has its loss-recovery state (port/recovery.c). */
-#define LWIP_TCP_PCB_NUM_EXT_ARGS       3
+ * (api/bind.c), leaves the connection hash when freed (port/demux.c),
+ * has its loss-recovery state (port/recovery.c) and the time of its last
+ * challenge ACK (port/challenge.c). */
+#define LWIP_TCP_PCB_NUM_EXT_ARGS       4
 #define LWIP_TCP_KEEPALIVE              1
 #define LWIP_TCP_TIMESTAMPS             1
 #define LWIP_WND_SCALE                  1
