@@ -53,7 +53,9 @@ START_TEST(full_file)
         "burst = 64\n"
         "stats = no\n"
         "tcp_rto_min_us = 5000\n"
-        "tcp_rto_max_us = 2000000\n";
+        "tcp_rto_max_us = 2000000\n"
+        "tcp_invalid_ratelimit = 0\n"
+        "tcp_challenge_ack_limit = 1000\n";
     char ip[INET6_ADDRSTRLEN];
 
     ck_assert_int_eq(parse(text), 0);
@@ -81,6 +83,8 @@ START_TEST(full_file)
     ck_assert(!c.stats);
     ck_assert_uint_eq(c.tcp_rto_min_us, 5000);
     ck_assert_uint_eq(c.tcp_rto_max_us, 2000000);
+    ck_assert_uint_eq(c.tcp_invalid_ratelimit, 0);
+    ck_assert_uint_eq(c.tcp_challenge_ack_limit, 1000);
     ck_assert_str_eq(c.source, "t.conf");
 }
 END_TEST
@@ -102,6 +106,8 @@ START_TEST(defaults)
     ck_assert(c.stats);
     ck_assert_uint_eq(c.tcp_rto_min_us, 200000);        /* Linux's */
     ck_assert_uint_eq(c.tcp_rto_max_us, 120000000);
+    ck_assert_uint_eq(c.tcp_invalid_ratelimit, 500);            /* Linux 6.1's */
+    ck_assert_uint_eq(c.tcp_challenge_ack_limit, 2147483647);   /* no limit, as Linux >= 6.0 */
 }
 END_TEST
 
@@ -154,6 +160,10 @@ START_TEST(bad_numbers)
     refused(GOOD_EAL "ip = 10.0.0.2/24\ntcp_rto_max_us = 120000001\n", "tcp_rto_max_us:", NULL);
     refused(GOOD_EAL "ip = 10.0.0.2/24\ntcp_rto_min_us = 300000\ntcp_rto_max_us = 200000\n",
             "tcp_rto_min_us = 300000", "must not exceed the maximum");
+    refused(GOOD_EAL "ip = 10.0.0.2/24\ntcp_challenge_ack_limit = 0\n",
+            "t.conf:3: tcp_challenge_ack_limit:", NULL);
+    refused(GOOD_EAL "ip = 10.0.0.2/24\ntcp_challenge_ack_limit = 2147483648\n",
+            "t.conf:3: tcp_challenge_ack_limit:", NULL);
 }
 END_TEST
 
