@@ -25,6 +25,11 @@ enum shunt_drop_cause {
     SHUNT_DROP_NO_SOCKET,       /* TCP or UDP for a port nobody has (RST/ICMP sent) */
     SHUNT_DROP_SOCKET_FULL,     /* a socket's receive queue was full */
     SHUNT_DROP_BACKLOG_FULL,    /* a SYN for a listener whose accept queue was full */
+    SHUNT_DROP_TCP_INVALID,     /* a segment a connection refused (port/challenge.h): an RST
+                                   or SYN not exactly at RCV.NXT, an ACK out of range, no
+                                   ACK bit; answered with a challenge ACK where due */
+    SHUNT_DROP_TCP_THROTTLED,   /* the same, or an empty segment outside the window, whose
+                                   answer the rate limits withheld */
     SHUNT_DROP_ARP_QUEUE,       /* no room to hold a packet while ARP/ND resolves */
     SHUNT_DROP_POOL_EMPTY,      /* an lwIP pool or its heap was empty */
     SHUNT_DROP_LWIP,            /* dropped by lwIP for any other reason */

@@ -2,7 +2,9 @@
  * hooks.h - where Shunt reaches into lwIP's TCP.  lwIP's sources include
  * this file (LWIP_HOOK_FILENAME in lwipopts.h); the hooks live in
  * port/netif.c, which hands them to whoever registered for them there (the
- * socket layer: the listen backlog, MSS clamping), and to port/recovery.c
+ * socket layer: the listen backlog, MSS clamping), to port/challenge.c
+ * (RFC 5961: segments a connection refuses, and the ACKs it answers them
+ * with), and to port/recovery.c
  * (loss detection and the retransmission timer), which reads every ACK
  * before lwIP does and stamps every segment that leaves.
  *
@@ -31,12 +33,13 @@ int shunt_hook_ip_input(struct pbuf *p, struct netif *inp);
 
 /* A segment lwIP has found the pcb for (a connection's or a listener's),
  * before it processes it: anything but ERR_OK drops the segment.  Its
- * options: opt1len bytes after hdr, the rest of optlen at opt2 (or none). */
+ * options: opt1len bytes after hdr, the rest of optlen at opt2 (or none);
+ * its data: p, headers already taken off. */
 err_t shunt_hook_tcp_input(struct tcp_pcb *pcb, struct tcp_hdr *hdr, u16_t optlen,
-                           u16_t opt1len, const u8_t *opt2);
+                           u16_t opt1len, const u8_t *opt2, u16_t datalen);
 
 #define LWIP_HOOK_TCP_INPACKET_PCB(pcb, hdr, optlen, opt1len, opt2, p) \
-    shunt_hook_tcp_input((pcb), (hdr), (optlen), (opt1len), (opt2))
+    shunt_hook_tcp_input((pcb), (hdr), (optlen), (opt1len), (opt2), (p)->tot_len)
 
 /* A segment of a pcb's queues leaves (port/lwip-patches/0001). */
 struct tcp_seg;

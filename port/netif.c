@@ -13,6 +13,7 @@
 #include "lwip/prot/tcp.h"
 #include "netif/ethernet.h"
 
+#include "challenge.h"
 #include "hooks.h"
 #include "cc.h"
 #include "mbuf.h"
@@ -217,12 +218,28 @@ static const struct shunt_netif_upcalls *upcalls(void)
     return sn != NULL ? &sn->upcalls : &none;
 }
 
+/* A segment RFC 5961 refuses (port/challenge.h) is counted and dropped. */
+static err_t challenge_check(struct tcp_pcb *pcb, const struct tcp_hdr *hdr, u16_t datalen)
+{
+    enum shunt_challenge_verdict v = shunt_challenge_check(pcb, hdr, datalen);
+    struct shunt_netif *sn = the_netif();
+
+    if (v == SHUNT_CHALLENGE_PASS)
+        return ERR_OK;
+    if (sn != NULL)
+        sn->counters.drops[v == SHUNT_CHALLENGE_THROTTLED ? SHUNT_DROP_TCP_THROTTLED
+                                                          : SHUNT_DROP_TCP_INVALID]++;
+    return ERR_ABRT;
+}
+
 err_t shunt_hook_tcp_input(struct tcp_pcb *pcb, struct tcp_hdr *hdr, u16_t optlen,
-                           u16_t opt1len, const u8_t *opt2)
+                           u16_t opt1len, const u8_t *opt2, u16_t datalen)
 {
     const struct shunt_netif_upcalls *up = upcalls();
     err_t err = up->tcp_input != NULL ? up->tcp_input(up->arg, pcb, hdr) : ERR_OK;
 
+    if (err == ERR_OK)
+        err = challenge_check(pcb, hdr, datalen);
     /* Only what lwIP goes on to read is recovery's to see. */
     if (err == ERR_OK)
         shunt_recovery_ack(pcb, hdr, optlen, opt1len, opt2);

@@ -14,6 +14,7 @@
 #include "cc.h"
 #include "faults.h"
 #include "policy.h"
+#include "challenge.h"
 #include "recovery.h"
 #include "text.h"
 
@@ -79,6 +80,8 @@ static const struct key keys[] = {
     UINT("tcp_rto_min_us", tcp_rto_min_us, 1, SHUNT_RTO_MAX_US),
     UINT("tcp_rto_max_us", tcp_rto_max_us, 1, SHUNT_RTO_MAX_US),
     STRING("tcp_congestion", tcp_congestion, "reno"),
+    UINT("tcp_invalid_ratelimit", tcp_invalid_ratelimit, 0, UINT32_MAX),
+    UINT("tcp_challenge_ack_limit", tcp_challenge_ack_limit, 1, SHUNT_CHALLENGE_ACK_LIMIT),
 };
 #define NKEYS (sizeof(keys) / sizeof(keys[0]))
 
@@ -98,6 +101,8 @@ static void defaults(struct shunt_config *c)
     c->tcp_rto_min_us = SHUNT_RTO_MIN_US;
     c->tcp_rto_max_us = SHUNT_RTO_MAX_US;
     strcpy(c->tcp_congestion, SHUNT_CC_DEFAULT);
+    c->tcp_invalid_ratelimit = SHUNT_INVALID_RATELIMIT_MS;
+    c->tcp_challenge_ack_limit = SHUNT_CHALLENGE_ACK_LIMIT;
 }
 
 static const char *const log_levels[] = {

@@ -37,6 +37,10 @@
  *   tcp_rto_max_us  and its ceiling, backoff included (120000000)
  *   tcp_congestion  the congestion control sockets start with: reno,
  *                   cubic, or one the program registers (cubic)
+ *   tcp_invalid_ratelimit  at most one ACK a connection sends in answer to
+ *                   an invalid or out-of-window segment this many ms (500)
+ *   tcp_challenge_ack_limit  challenge ACKs the instance sends a second
+ *                   (2147483647: no limit, Linux 6.1's; port/challenge.h)
  * Under shunt-run (LD_PRELOAD), which sockets Shunt takes (stack/policy.h):
  *   program     only this program's, by name (any)
  *   accelerate  only those these rules match, e.g. tcp:6379, udp (all)
@@ -101,6 +105,8 @@ struct shunt_config {
     uint32_t tcp_rto_min_us;
     char tcp_congestion[SHUNT_CC_NAME_MAX];
     uint32_t tcp_rto_max_us;
+    uint32_t tcp_invalid_ratelimit;         /* ms */
+    uint32_t tcp_challenge_ack_limit;       /* a second */
 };
 
 /*

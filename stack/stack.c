@@ -18,6 +18,7 @@
 #include "cc.h"
 #include "eal.h"
 #include "log.h"
+#include "challenge.h"
 #include "recovery.h"
 #include "stats.h"
 #include "sys_time.h"
@@ -132,6 +133,7 @@ int shunt_stack_start(void)
     shunt_sys_set_clock(&in->clock);
     shunt_recovery_init(&in->clock, c->tcp_rto_min_us, c->tcp_rto_max_us);
     shunt_cc_init(&in->clock, shunt_cc_find(c->tcp_congestion));    /* the config checked it */
+    shunt_challenge_init(&in->clock, c->tcp_invalid_ratelimit, c->tcp_challenge_ack_limit);
     lwip_init();
     conf_for_netif(c, &in->dev, demux_name, &nc);
     int rc = shunt_netif_add(&in->netif, &nc);

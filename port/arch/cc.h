@@ -25,6 +25,9 @@
 uint16_t shunt_chksum(const void *data, int len);
 #define LWIP_CHKSUM             shunt_chksum
 
+/* The memory of lwIP's heap (MEM_SIZE bytes and some), the same each call. */
+void *shunt_lwip_heap(void);
+
 /* Random numbers for ephemeral ports and initial sequence numbers. */
 uint32_t shunt_lwip_rand(void);
 #define LWIP_RAND()             shunt_lwip_rand()

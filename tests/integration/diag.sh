@@ -96,7 +96,8 @@ import json, sys
 s = json.loads(sys.argv[1])["/shunt/stats"]
 assert s["rx_packets"] >= 12 and s["tx_packets"] >= 10, s
 assert set(s["drops"]) >= {"rx_nombuf", "bad_frame", "not_for_us", "bad_checksum", "no_socket",
-                           "socket_full", "backlog_full", "tx_ring_full", "lwip"}, s["drops"]
+                           "socket_full", "backlog_full", "tcp_invalid", "tcp_throttled",
+                           "tx_ring_full", "lwip"}, s["drops"]
 assert "tcp" in s["lwip"] and "TCP_PCB" in s["pools"] and "ipackets" in s["port"], s.keys()
 assert s["mbufs"]["in_use"] <= s["mbufs"]["size"]
 assert set(s["tcp_recovery"]) == {"rtos", "probes", "lost", "recoveries", "sack_bad", "dsacks", "undos", "spurious_rtos"}, s.keys()

@@ -125,8 +125,18 @@ unsigned ring_waiting(unsigned queue)
     return rte_ring_count(to_shunt_on[queue]);
 }
 
+/* lwIP's, declared here: its headers and DPDK's both define struct ip6_hdr. */
+struct tcp_pcb;
+extern struct tcp_pcb *tcp_active_pcbs;
+void tcp_abort(struct tcp_pcb *pcb);
+
+/* The peer the test played is gone: what Shunt's connections still have to
+ * send would wait for ACKs that never come, through shunt_exit's drain of
+ * 2 s of real time.  Reset them first. */
 void ring_stack_down(void)
 {
+    while (tcp_active_pcbs != NULL)
+        tcp_abort(tcp_active_pcbs);
     shunt_exit();
 }
 

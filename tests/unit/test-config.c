@@ -54,7 +54,9 @@ START_TEST(full_file)
         "stats = no\n"
         "tcp_rto_min_us = 5000\n"
         "tcp_rto_max_us = 2000000\n"
-        "tcp_congestion = reno\n";
+        "tcp_congestion = reno\n"
+        "tcp_invalid_ratelimit = 0\n"
+        "tcp_challenge_ack_limit = 1000\n";
     char ip[INET6_ADDRSTRLEN];
 
     ck_assert_int_eq(parse(text), 0);
@@ -83,6 +85,8 @@ START_TEST(full_file)
     ck_assert_uint_eq(c.tcp_rto_min_us, 5000);
     ck_assert_uint_eq(c.tcp_rto_max_us, 2000000);
     ck_assert_str_eq(c.tcp_congestion, "reno");
+    ck_assert_uint_eq(c.tcp_invalid_ratelimit, 0);
+    ck_assert_uint_eq(c.tcp_challenge_ack_limit, 1000);
     ck_assert_str_eq(c.source, "t.conf");
 }
 END_TEST
@@ -105,6 +109,8 @@ START_TEST(defaults)
     ck_assert_uint_eq(c.tcp_rto_min_us, 200000);        /* Linux's */
     ck_assert_uint_eq(c.tcp_rto_max_us, 120000000);
     ck_assert_str_eq(c.tcp_congestion, "cubic");        /* Linux's */
+    ck_assert_uint_eq(c.tcp_invalid_ratelimit, 500);            /* Linux 6.1's */
+    ck_assert_uint_eq(c.tcp_challenge_ack_limit, 2147483647);   /* no limit, as Linux >= 6.0 */
 }
 END_TEST
 
@@ -161,6 +167,10 @@ START_TEST(bad_numbers)
             "shunt_cc_register");
     refused(GOOD_EAL "ip = 10.0.0.2/24\ntcp_congestion = a-name-much-too-long\n",
             "tcp_congestion", NULL);
+    refused(GOOD_EAL "ip = 10.0.0.2/24\ntcp_challenge_ack_limit = 0\n",
+            "t.conf:3: tcp_challenge_ack_limit:", NULL);
+    refused(GOOD_EAL "ip = 10.0.0.2/24\ntcp_challenge_ack_limit = 2147483648\n",
+            "t.conf:3: tcp_challenge_ack_limit:", NULL);
 }
 END_TEST
 
