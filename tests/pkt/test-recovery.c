@@ -204,6 +204,14 @@ static void peer_receives(struct conn *c, const uint32_t *seqs, const int *lost)
     }
 }
 
+/* A window sent, and 1 ms later received as peer_receives says. */
+static void window_through(struct conn *c, uint32_t *seqs, const int *lost)
+{
+    send_window(c, seqs);
+    ring_advance_ms(1);
+    peer_receives(c, seqs, lost);
+}
+
 static void close_conn(struct conn *c)
 {
     shunt_close(c->fd);
@@ -224,9 +232,7 @@ START_TEST(one_loss_sent_again_at_once)
     socklen_t len = sizeof(ti);
     ck_assert_int_eq(shunt_getsockopt(c.fd, IPPROTO_TCP, TCP_INFO, &ti, &len), 0);
     ck_assert_uint_eq(ti.tcpi_rto, RTO_MIN_MS * 1000);      /* 1 ms + 4 x var < the floor */
-    send_window(&c, seqs);
-    ring_advance_ms(1);
-    peer_receives(&c, seqs, lost);
+    window_through(&c, seqs, lost);
     ck_assert_msg(next_data(&c, &s), "nothing sent again within 1 ms of the SACKs");
     ck_assert_uint_eq(s.seq, seqs[0]);
     ck_assert_uint_eq(s.len, MSS);
@@ -249,9 +255,7 @@ START_TEST(several_losses_in_one_window)
     struct sent s;
 
     warm_up(&c);
-    send_window(&c, seqs);
-    ring_advance_ms(1);
-    peer_receives(&c, seqs, lost);
+    window_through(&c, seqs, lost);
     for (int i = 0; i < SEGS; i++) {
         if (!lost[i])
             continue;
@@ -285,9 +289,7 @@ START_TEST(lost_tail_probed)
     struct sent s;
 
     warm_up(&c);
-    send_window(&c, seqs);
-    ring_advance_ms(1);
-    peer_receives(&c, seqs, lost);
+    window_through(&c, seqs, lost);
     ck_assert(!next_data(&c, &s));
     unsigned ms = 0;
     while (!next_data(&c, &s) && ms < RTO_MIN_MS) {
@@ -421,9 +423,7 @@ static uint32_t ssthresh_after_one_loss(struct conn *c)
     int lost[SEGS] = { [0] = 1 };
     struct sent s;
 
-    send_window(c, seqs);
-    ring_advance_ms(1);
-    peer_receives(c, seqs, lost);
+    window_through(c, seqs, lost);
     ck_assert(next_data(c, &s));
     ck_assert_uint_eq(s.seq, seqs[0]);
     ring_advance_ms(1);
@@ -555,9 +555,7 @@ START_TEST(lost_retransmission_found_by_rack)
     struct sent s;
 
     warm_up(&c);
-    send_window(&c, seqs);
-    ring_advance_ms(1);
-    peer_receives(&c, seqs, lost);
+    window_through(&c, seqs, lost);
     ck_assert(next_data(&c, &s));
     ck_assert_uint_eq(s.seq, seqs[0]);          /* the repair, which is lost */
     ck_assert_int_eq(shunt_send(c.fd, "more", 4, 0), 4);
@@ -588,9 +586,7 @@ START_TEST(reordering_learned_from_dsack)
 
     warm_up(&c);
     uint32_t cwnd = info(&c).tcpi_snd_cwnd;
-    send_window(&c, seqs);
-    ring_advance_ms(1);
-    peer_receives(&c, seqs, late);
+    window_through(&c, seqs, late);
     ck_assert(next_data(&c, &s));
     ck_assert_uint_eq(s.seq, seqs[0]);          /* sent again: needless */
     peer_ack(&c, seqs[SEGS - 1] + MSS, NULL, 0, sizeof(peer_data));     /* the late one */
@@ -600,9 +596,7 @@ START_TEST(reordering_learned_from_dsack)
     ck_assert_uint_eq(shunt_recovery_stats().undos, 1);
     ck_assert_uint_ge(info(&c).tcpi_snd_cwnd, cwnd);
 
-    send_window(&c, seqs);
-    ring_advance_ms(1);
-    peer_receives(&c, seqs, late);
+    window_through(&c, seqs, late);
     peer_ack(&c, seqs[SEGS - 1] + MSS, NULL, 0, sizeof(peer_data));
     ck_assert_msg(!next_data(&c, &s), "a late segment sent again after reordering was seen");
     ck_assert_uint_eq(shunt_recovery_stats().lost, 1);
