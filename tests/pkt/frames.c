@@ -233,3 +233,18 @@ void ip6_multicast_mac(const uint8_t ip[16], struct rte_ether_addr *out)
     out->addr_bytes[1] = 0x33;
     memcpy(out->addr_bytes + 2, ip + 12, 4);
 }
+
+bool frame_tcp4_parse(const uint8_t *f, size_t n, struct frame_seg *s)
+{
+    if (n < 14 + 20 + 20 || f[12] != 0x08 || f[13] != 0x00 || f[14 + 9] != IPPROTO_TCP)
+        return false;
+    const struct rte_ipv4_hdr *ip = (const struct rte_ipv4_hdr *)(f + 14);
+    const struct rte_tcp_hdr *t = (const struct rte_tcp_hdr *)(ip + 1);
+    s->sport = rte_be_to_cpu_16(t->src_port);
+    s->dport = rte_be_to_cpu_16(t->dst_port);
+    s->flags = t->tcp_flags;
+    s->seq = rte_be_to_cpu_32(t->sent_seq);
+    s->ack = rte_be_to_cpu_32(t->recv_ack);
+    s->len = rte_be_to_cpu_16(ip->total_length) - 20 - (t->data_off >> 4) * 4u;
+    return true;
+}

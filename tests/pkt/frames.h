@@ -38,6 +38,17 @@ size_t frame_tcp4_opts(uint8_t *b, const struct rte_ether_addr *dst,
                        uint16_t window, const uint8_t *opt, size_t opts,
                        const void *data, size_t len);
 
+/* What a TCP segment over IPv4 (no IP options) says, in host order. */
+struct frame_seg {
+    uint16_t sport, dport;
+    uint8_t flags;
+    uint32_t seq, ack;
+    size_t len;                 /* bytes of data */
+};
+
+/* Read frame f (n bytes) as one; false when it is something else. */
+bool frame_tcp4_parse(const uint8_t *f, size_t n, struct frame_seg *s);
+
 /* An ICMP echo message (type 8 request, 0 reply) with its checksum, into m. */
 size_t icmp4_echo(uint8_t *m, uint8_t type, uint16_t id, uint16_t seq,
                   const void *data, size_t len);

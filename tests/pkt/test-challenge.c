@@ -37,12 +37,6 @@ struct conn {
 };
 
 /* What Shunt sent: one TCP segment. */
-struct seg {
-    uint16_t dport;
-    uint8_t flags;
-    uint32_t seq, ack;
-    size_t len;
-};
 
 static int listener;
 
@@ -63,28 +57,19 @@ static void peer_send(const struct conn *c, uint8_t flags, uint32_t seq, uint32_
 }
 
 /* The next TCP segment Shunt sent; false when there is none. */
-static bool next_seg(struct seg *s)
+static bool next_seg(struct frame_seg *s)
 {
     size_t n;
 
-    while ((n = ring_recv(out, sizeof(out))) > 0) {
-        if (n < 14 + 20 + 20 || out[12] != 0x08 || out[13] != 0x00 || out[14 + 9] != IPPROTO_TCP)
-            continue;
-        const struct rte_ipv4_hdr *ip = (const struct rte_ipv4_hdr *)(out + 14);
-        const struct rte_tcp_hdr *t = (const struct rte_tcp_hdr *)(ip + 1);
-        s->dport = rte_be_to_cpu_16(t->dst_port);
-        s->flags = t->tcp_flags;
-        s->seq = rte_be_to_cpu_32(t->sent_seq);
-        s->ack = rte_be_to_cpu_32(t->recv_ack);
-        s->len = rte_be_to_cpu_16(ip->total_length) - 20 - (t->data_off >> 4) * 4u;
-        return true;
-    }
+    while ((n = ring_recv(out, sizeof(out))) > 0)
+        if (frame_tcp4_parse(out, n, s))
+            return true;
     return false;
 }
 
 static unsigned segs_sent(void)
 {
-    struct seg s;
+    struct frame_seg s;
     unsigned n = 0;
 
     while (next_seg(&s))
@@ -95,7 +80,7 @@ static unsigned segs_sent(void)
 /* Exactly one segment back, a challenge ACK: <SEQ=SND.NXT><ACK=RCV.NXT><CTL=ACK>. */
 static void assert_challenge_ack(const struct conn *c, const char *what)
 {
-    struct seg s;
+    struct frame_seg s;
 
     ck_assert_msg(next_seg(&s), "%s: no answer", what);
     ck_assert_uint_eq(s.dport, c->peer_port);
@@ -122,7 +107,7 @@ static void listen_once(void)
 static struct conn connect_from(uint16_t peer_port)
 {
     struct conn c = { .peer_port = peer_port, .peer_seq = 5000 };
-    struct seg s;
+    struct frame_seg s;
 
     listen_once();
     peer_send(&c, RTE_TCP_SYN_FLAG, c.peer_seq++, 0, "", 0);

@@ -73,17 +73,13 @@ static void peer_ack(struct conn *c, uint32_t ack_off, const uint32_t *blocks, u
 static bool next_data(const struct conn *c, struct sent *s)
 {
     size_t n;
+    struct frame_seg f;
 
     while ((n = ring_recv(out, sizeof(out))) > 0) {
-        if (n < 14 + 20 + 20 || out[12] != 0x08 || out[13] != 0x00 || out[14 + 9] != IPPROTO_TCP)
+        if (!frame_tcp4_parse(out, n, &f) || f.len == 0)
             continue;
-        const struct rte_ipv4_hdr *ip = (const struct rte_ipv4_hdr *)(out + 14);
-        const struct rte_tcp_hdr *t = (const struct rte_tcp_hdr *)(ip + 1);
-        size_t len = rte_be_to_cpu_16(ip->total_length) - 20 - (t->data_off >> 4) * 4u;
-        if (len == 0)
-            continue;
-        s->seq = rte_be_to_cpu_32(t->sent_seq) - c->iss - 1;
-        s->len = len;
+        s->seq = f.seq - c->iss - 1;
+        s->len = f.len;
         return true;
     }
     return false;
