@@ -17,12 +17,10 @@
 #include "lwip/tcp.h"
 
 #include "clock.h"
-
-#define NO_SLOT 0xff
+#include "pcbstate.h"
 
 /* A connection's algorithm and its view, from the first call to lwIP's free. */
 struct state {
-    struct state *next_free;
     const struct shunt_cc_ops *ops;
     struct shunt_cc_conn conn;
 };
@@ -32,14 +30,13 @@ static struct {
     const struct shunt_cc_ops *def;
     unsigned n;
     const struct shunt_cc_ops *algos[SHUNT_CC_MAX];
-    uint8_t ext_id;
-    struct state *free;
+    struct shunt_pcb_pool pool;
     struct state states[MEMP_NUM_TCP_PCB];      /* lwIP has no more pcbs */
 } cc = {
     .def = &shunt_cc_cubic,
     .n = 2,
     .algos = { &shunt_cc_reno, &shunt_cc_cubic },
-    .ext_id = NO_SLOT,
+    .pool = SHUNT_PCB_POOL_NEW,
 };
 
 /* ---- the registry ---------------------------------------------------------- */
@@ -79,29 +76,11 @@ int shunt_cc_register(const struct shunt_cc_ops *ops)
 
 /* ---- each connection's state ----------------------------------------------- */
 
-static void state_free(u8_t id, void *data)
-{
-    struct state *s = data;
-
-    (void)id;
-    if (s == NULL)
-        return;
-    s->next_free = cc.free;
-    cc.free = s;
-}
-
-static const struct tcp_ext_arg_callbacks on_free = { state_free, NULL };
-
 void shunt_cc_init(const struct shunt_clock *clock, const struct shunt_cc_ops *def)
 {
     cc.clock = clock;
     cc.def = def != NULL ? def : shunt_cc_find(SHUNT_CC_DEFAULT);
-    /* lwIP hands out ext-arg slots once per process, and never back. */
-    if (cc.ext_id == NO_SLOT)
-        cc.ext_id = tcp_ext_arg_alloc_id();
-    cc.free = NULL;
-    for (size_t i = MEMP_NUM_TCP_PCB; i-- > 0;)
-        state_free(0, &cc.states[i]);
+    shunt_pcb_pool_init(&cc.pool, cc.states, sizeof(cc.states[0]), MEMP_NUM_TCP_PCB);
 }
 
 /* The algorithm's view of pcb as it is now. */
@@ -124,15 +103,11 @@ static void start(struct state *s, const struct tcp_pcb *pcb, const struct shunt
 /* pcb's state; the pool holds one for every pcb lwIP can have. */
 static struct state *state_of(struct tcp_pcb *pcb)
 {
-    struct state *s = cc.ext_id != NO_SLOT ? tcp_ext_arg_get(pcb, cc.ext_id) : NULL;
+    bool fresh;
+    struct state *s = shunt_pcb_pool_get(&cc.pool, pcb, &fresh);
 
-    if (s != NULL || cc.free == NULL)
-        return s;
-    s = cc.free;
-    cc.free = s->next_free;
-    tcp_ext_arg_set_callbacks(pcb, cc.ext_id, &on_free);
-    tcp_ext_arg_set(pcb, cc.ext_id, s);
-    start(s, pcb, cc.def);
+    if (fresh)
+        start(s, pcb, cc.def);
     return s;
 }
 

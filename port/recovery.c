@@ -11,6 +11,7 @@
 
 #include "cc.h"
 #include "clock.h"
+#include "pcbstate.h"
 
 /* A segment's marks (struct tcp_seg's shunt_marks, port/lwipopts.h). */
 #define SEG_SACKED      0x01    /* the peer holds it (SACK) */
@@ -28,7 +29,6 @@ enum early { EARLY_NONE, EARLY_TLP, EARLY_REORDER };
 
 /* A connection's state, from its first segment sent to lwIP's free. */
 struct conn {
-    struct conn *next_free;
     uint32_t srtt_us, rttvar_us, min_rtt_us;    /* 0: no sample yet */
     uint8_t backoff;                            /* RTO expiries in a row */
     uint64_t rto_at;                            /* 0: the RTO timer is off */
@@ -65,30 +65,16 @@ struct conn {
 static struct {
     const struct shunt_clock *clock;
     uint32_t rto_min_us, rto_max_us;
-    uint8_t ext_id;
     uint64_t next_due;                          /* earliest timer; 0: none */
-    struct conn *free;
     struct shunt_recovery_stats stats;
+    struct shunt_pcb_pool pool;
     struct conn conns[MEMP_NUM_TCP_PCB];        /* lwIP has no more pcbs */
-} rec = { .ext_id = 0xff };
+} rec = { .pool = SHUNT_PCB_POOL_NEW };
 
 static uint64_t now_ns(void)
 {
     return shunt_clock_ns(rec.clock);
 }
-
-static void conn_free(u8_t id, void *data)
-{
-    struct conn *c = data;
-
-    (void)id;
-    if (c == NULL)
-        return;
-    c->next_free = rec.free;
-    rec.free = c;
-}
-
-static const struct tcp_ext_arg_callbacks on_free = { conn_free, NULL };
 
 void shunt_recovery_init(const struct shunt_clock *clock, uint32_t rto_min_us,
                          uint32_t rto_max_us)
@@ -96,34 +82,22 @@ void shunt_recovery_init(const struct shunt_clock *clock, uint32_t rto_min_us,
     rec.clock = clock;
     rec.rto_min_us = rto_min_us;
     rec.rto_max_us = rto_max_us;
-    /* lwIP hands out ext-arg slots once per process, and never back. */
-    if (rec.ext_id == 0xff)
-        rec.ext_id = tcp_ext_arg_alloc_id();
     rec.next_due = 0;
     memset(&rec.stats, 0, sizeof(rec.stats));
-    rec.free = NULL;
-    for (size_t i = MEMP_NUM_TCP_PCB; i-- > 0;)
-        conn_free(0, &rec.conns[i]);
+    shunt_pcb_pool_init(&rec.pool, rec.conns, sizeof(rec.conns[0]), MEMP_NUM_TCP_PCB);
 }
 
 static struct conn *conn_find(const struct tcp_pcb *pcb)
 {
-    return rec.ext_id != 0xff ? tcp_ext_arg_get(pcb, rec.ext_id) : NULL;
+    return shunt_pcb_pool_find(&rec.pool, pcb);
 }
 
-/* The pool holds one state for every pcb lwIP can have: never empty. */
+/* pcb's state, a fresh one on its first segment sent. */
 static struct conn *conn_get(struct tcp_pcb *pcb)
 {
-    struct conn *c = conn_find(pcb);
+    bool fresh;
 
-    if (c != NULL || rec.free == NULL)
-        return c;
-    c = rec.free;
-    rec.free = c->next_free;
-    memset(c, 0, sizeof(*c));
-    tcp_ext_arg_set_callbacks(pcb, rec.ext_id, &on_free);
-    tcp_ext_arg_set(pcb, rec.ext_id, c);
-    return c;
+    return shunt_pcb_pool_get(&rec.pool, pcb, &fresh);
 }
 
 static uint32_t seg_seq(const struct tcp_seg *seg)
