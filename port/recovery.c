@@ -630,6 +630,10 @@ static struct tally scoreboard_update(struct tcp_pcb *pcb, struct conn *c, uint3
         for (struct tcp_seg *seg = lists[l]; seg != NULL; seg = seg->next) {
             if (!TCP_SEQ_LT(seg_seq(seg), pcb->snd_nxt))
                 break;
+            /* Each list is in sequence order: without SACK blocks nothing
+             * beyond the ACK has news, and the walk ends there. */
+            if (sk->n == 0 && TCP_SEQ_GT(seg_end(seg), ack))
+                break;
             if (seg->shunt_sent_ns == 0)
                 continue;                       /* split off, not sent itself yet */
             bool was = seg->shunt_marks & SEG_SACKED;
