@@ -20,7 +20,7 @@
  *     shunt-echo (-c FILE | --kernel) --client HOST [-p PORT] [--udp]
  *                [-n BYTES] [-m MSGSIZE] [--conns N] [--nonblock-connect]
  *                [--send | --receive] [--congestion NAME]
- *                [--keepalive IDLE,INTVL,CNT --hold SECONDS] [--abort]
+ *                [--keepalive IDLE,INTVL,CNT --hold SECONDS] [--abort] [--stall SECONDS]
  *
  * Without -c or --kernel the stack's configuration is the file named by
  * $SHUNT_CONFIG.
@@ -77,6 +77,7 @@ struct options {
     struct keepalive ka;        /* --keepalive IDLE,INTVL,CNT */
     int hold;                   /* --hold SECONDS */
     bool abort;                 /* --abort */
+    int stall;                  /* --stall SECONDS: no progress that long fails */
 };
 
 static double now(void)
@@ -409,13 +410,13 @@ static int tcp_client(const struct options *o, const struct target *t)
                 goto out;
         if (n > 0) {
             last_progress = now();
-        } else if (now() - last_progress > STALL_SECONDS) {
+        } else if (now() - last_progress > o->stall) {
             for (int i = 0; i < o->conns; i++) {
                 struct client_conn *c = &cl->conns[i];
                 if (!c->done) {
                     fprintf(stderr, "shunt-echo: connection %d: stalled for %d s: %s, "
                                     "%llu bytes sent, %llu echoed of %llu\n",
-                            i, STALL_SECONDS, c->connecting ? "still connecting" : "connected",
+                            i, o->stall, c->connecting ? "still connecting" : "connected",
                             c->sent, c->received, o->bytes);
                     break;
                 }
@@ -480,8 +481,8 @@ static int connect_one(const struct options *o, const struct target *t)
 
     if (fd < 0 || !in_progress)
         return fd;
-    if (wait_for(fd, EPOLLOUT, STALL_SECONDS * 1000, &revents) <= 0) {
-        fprintf(stderr, "shunt-echo: connection 0: connect: no answer within %d s\n", STALL_SECONDS);
+    if (wait_for(fd, EPOLLOUT, o->stall * 1000, &revents) <= 0) {
+        fprintf(stderr, "shunt-echo: connection 0: connect: no answer within %d s\n", o->stall);
         shunt_close(fd);
         return -1;
     }
@@ -550,7 +551,7 @@ static int abort_client(const struct options *o, const struct target *t)
     if (fd < 0)
         return 1;
     if (shunt_write(fd, &c, 1) != 1 ||
-        wait_for(fd, EPOLLIN, STALL_SECONDS * 1000, &revents) <= 0 ||
+        wait_for(fd, EPOLLIN, o->stall * 1000, &revents) <= 0 ||
         shunt_read(fd, &c, 1) != 1) {
         fprintf(stderr, "shunt-echo: --abort: no echo of one byte: %s\n", strerror(errno));
         shunt_close(fd);
@@ -724,6 +725,8 @@ static const struct opt table[] = {
       .help = "how long --keepalive waits (default 30)" },
     { 0, "abort", OPT_SET, NULL, AT(abort),
       .help = "echo one byte, then close with a reset (SO_LINGER 0)" },
+    { 0, "stall", OPT_UINT, "SECONDS", AT(stall), .min = 1, .max = 86400,
+      .help = "give up after this long without progress (default 10;\nTCP's backoff under heavy loss can wait longer)" },
 };
 
 static const struct opts_spec spec = {
@@ -733,7 +736,7 @@ static const struct opts_spec spec = {
     "       shunt-echo (-c FILE | --kernel) --client HOST [-p PORT] [--udp] [-n BYTES]\n"
     "                  [-m MSGSIZE] [--conns N] [--nonblock-connect] [--send | --receive]\n"
     "                  [--congestion NAME]\n"
-    "                  [--keepalive IDLE,INTVL,CNT --hold SECONDS] [--abort]\n"
+    "                  [--keepalive IDLE,INTVL,CNT --hold SECONDS] [--abort] [--stall SECONDS]\n"
     "\n",
     20, 0, NULL,
 };
@@ -754,7 +757,7 @@ static int check_options(struct options *o, unsigned gave)
         return -1;
     }
     if (!o->client && (o->udp || gave != 0 || o->conns != 1 || o->nonblock_connect ||
-                       o->ka.on || o->abort || o->send || o->receive)) {
+                       o->ka.on || o->abort || o->send || o->receive || o->stall != STALL_SECONDS)) {
         fprintf(stderr, "shunt-echo: client options need --client HOST\n");
         return -1;
     }
@@ -785,7 +788,7 @@ static int parse_options(int argc, char **argv, struct options *o)
 {
     unsigned gave = 0;
 
-    *o = (struct options){ .port = 7, .backlog = 1024, .conns = 1, .hold = 30 };
+    *o = (struct options){ .port = 7, .backlog = 1024, .conns = 1, .hold = 30, .stall = STALL_SECONDS };
     if (opts_parse(&spec, argc, argv, o, &gave) < 0)
         return -1;
     return check_options(o, gave);
