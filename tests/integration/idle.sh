@@ -36,28 +36,28 @@ print("idle-echo: ok: tcp and udp echoed byte for byte after an idle second")
 PY
 }
 
-topo_up "$TAG"
+# idle_cpu MODE OP LIMIT: an idle shunt-echo's share of a core is OP (-lt,
+# -gt) LIMIT %.
+idle_cpu() {
+    local pct
+    pct=$(cpu_pct "$SHUNT_PID" 1.5)
+    [ "${pct%.*}" "$2" "$3" ] || fail "idle under $1, shunt-echo used $pct % of a core (want $2 $3)"
+    echo "ok: idle under $1: $pct % of a core"
+}
 
 echo "== poll = spin-then-sleep"
-topo_conf "$TAG" > "$WORK/shunt.conf"
-printf 'poll = spin-then-sleep\nspin_us = 50\n' >> "$WORK/shunt.conf"
-shunt_start "$WORK/shunt.log" "$SHUNT_ECHO" -c "$WORK/shunt.conf" || fail "shunt-echo did not start"
+tb_up "poll = spin-then-sleep" "spin_us = 50"
 grep -q "wakes the loop by its sockets" "$WORK/shunt.log" ||
     fail "the log does not say the AF_XDP socket wakes the loop"
 expect_output "idle-echo: ok" idle_then_echo
 sleep 0.5
-pct=$(cpu_pct "$SHUNT_PID" 1.5)
-[ "${pct%.*}" -lt 20 ] || fail "idle under spin-then-sleep, shunt-echo used $pct % of a core (want < 20)"
-echo "ok: idle under spin-then-sleep: $pct % of a core"
+idle_cpu spin-then-sleep -lt 20
 expect_output "idle-echo: ok" idle_then_echo
 shunt_stop || fail "shunt-echo exited with an error"
 
 echo "== poll = spin"
-topo_conf "$TAG" > "$WORK/shunt.conf"
-shunt_start "$WORK/shunt.log" "$SHUNT_ECHO" -c "$WORK/shunt.conf" || fail "shunt-echo did not start"
-pct=$(cpu_pct "$SHUNT_PID" 1.5)
-[ "${pct%.*}" -gt 50 ] || fail "idle under spin, shunt-echo used $pct % of a core (want > 50)"
-echo "ok: idle under spin: $pct % of a core"
+tb_up
+idle_cpu spin -gt 50
 expect_output "idle-echo: ok" idle_then_echo
 shunt_stop || fail "shunt-echo exited with an error"
 echo "PASS: $TEST_NAME"
