@@ -374,7 +374,7 @@ int shunt_epoll_wait(int epfd, struct epoll_event *events, int maxevents, int ti
         /* Every call turns the loop: what the application wrote since
          * leaves, and what arrived is taken in.  From inside a turn it can
          * only look, not wait. */
-        int rc = shunt_sock_wait_turn(false);
+        int rc = shunt_sock_wait_turn(false, until);
         if (rc < 0 && timeout != 0) {
             errno = -rc;                /* EINTR, EDEADLK */
             return -1;

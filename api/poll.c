@@ -90,7 +90,7 @@ int shunt_poll_fds(struct pollfd *fds, nfds_t nfds, int timeout)
     int ready;
     do {
         /* From inside a loop turn it can only look, not wait. */
-        int rc = shunt_sock_wait_turn(false);
+        int rc = shunt_sock_wait_turn(false, until);
         if (rc < 0 && timeout != 0) {
             free(kfds);
             errno = -rc;                /* EINTR, EDEADLK */

@@ -187,7 +187,7 @@ static bool stack_started(void)
                 program_invocation_short_name);
             stack_state = FAILED;
         } else {
-            shunt_share_start(config.progress_us, config.wait_sleep_us);
+            shunt_share_start(config.progress_us);
             stack_state = UP;
         }
     }

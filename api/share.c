@@ -56,23 +56,19 @@ static void take(void)
     atomic_fetch_sub_explicit(&waiting, 1, memory_order_relaxed);
 }
 
-static struct timespec idle_sleep;     /* wait_sleep_us; 0: spin */
-
 /*
  * Between a waiting call's turns: a thread that waits for the lock gets it
- * (a mutex would let this thread take it straight back); after a turn that
- * received nothing, with wait_sleep_us set, the call sleeps instead of
- * spinning, the lock let go.
+ * (a mutex would let this thread take it straight back), and the loop's
+ * idle sleep (stack/idle.h), if the call is to sleep, runs with the lock
+ * let go.
  */
-static void pause_turns(bool idle)
+static void pause_turns(void (*sleep)(void *arg), void *arg)
 {
-    bool sleep = idle && idle_sleep.tv_nsec > 0;
-
-    if (!sleep && atomic_load_explicit(&waiting, memory_order_relaxed) == 0)
+    if (sleep == NULL && atomic_load_explicit(&waiting, memory_order_relaxed) == 0)
         return;
     pthread_mutex_unlock(&lock);
-    if (sleep)
-        nanosleep(&idle_sleep, NULL);
+    if (sleep != NULL)
+        sleep(arg);
     for (int i = 0; i < 64 && atomic_load_explicit(&waiting, memory_order_relaxed) > 0; i++)
         sched_yield();
     take();
@@ -240,9 +236,8 @@ static void after_fork_child(void)
     self = getpid();                    /* no progress thread here: claim() starts one */
 }
 
-void shunt_share_start(uint32_t us, uint32_t sleep_us)
+void shunt_share_start(uint32_t us)
 {
-    idle_sleep = (struct timespec){ 0, (long)sleep_us * 1000 };
     owner = mmap(NULL, sizeof(*owner), PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
     if (owner == MAP_FAILED) {
         SHUNT_LOG(ERR, "no shared page for the owner's pid: %s", strerror(errno));

@@ -38,8 +38,9 @@
 bool shunt_share_inside(void);
 
 /* The stack is up: start sharing it (the lock, the progress thread every
- * progress_us, fork; a waiting call sleeps sleep_us between idle turns). */
-void shunt_share_start(uint32_t progress_us, uint32_t sleep_us);
+ * progress_us, fork; a waiting call's idle sleep, poll = spin-then-sleep,
+ * lets the lock go). */
+void shunt_share_start(uint32_t progress_us);
 
 /*
  * A call on a Shunt descriptor begins: inside, the lock held, signals

@@ -94,19 +94,36 @@ void shunt_sock_set_wait_hooks(const struct shunt_wait_hooks *h)
     wait_hooks = h;
 }
 
-/* Whether the last turn a waiting call ran found nothing to do. */
-static bool last_turn_idle;
+struct nap {
+    struct shunt_idle *idle;
+    uint64_t ns;
+};
 
-int shunt_sock_wait_turn(bool restartable)
+static void nap(void *arg)
 {
-    if (wait_hooks != NULL) {
-        wait_hooks->pause(last_turn_idle);
-        if (wait_hooks->interrupted(restartable))
-            return -EINTR;
-    }
-    int n = shunt_stack_poll();
-    last_turn_idle = n == 0;
-    return n;
+    struct nap *n = arg;
+
+    shunt_idle_sleep(n->idle, n->ns);
+}
+
+int shunt_sock_wait_turn(bool restartable, uint64_t until)
+{
+    struct shunt_loop *l = loop();
+    struct nap n = { &l->idle, l->in_turn ? 0 : shunt_loop_idle_ns(l, until) };
+
+    /* The interrupts are armed and disarmed with the lock held, the sleep
+     * is without it. */
+    if (n.ns > 0)
+        shunt_idle_arm(n.idle);
+    if (wait_hooks != NULL)
+        wait_hooks->pause(n.ns > 0 ? nap : NULL, &n);
+    else if (n.ns > 0)
+        nap(&n);
+    if (n.ns > 0)
+        shunt_idle_disarm(n.idle);
+    if (wait_hooks != NULL && wait_hooks->interrupted(restartable))
+        return -EINTR;
+    return shunt_stack_poll();
 }
 
 uint64_t shunt_sock_now_ns(void)

@@ -173,22 +173,26 @@ uint64_t shunt_sock_turn_number(void);
 void shunt_sock_attach_stack(void);
 
 /*
- * Turn the loop once, for a call that waits: the frames received, -EINTR
- * when a signal handler ran that the call does not restart after (a
- * restartable call, restartable true, restarts after SA_RESTART handlers),
- * or -EDEADLK from inside a turn (nothing happens then).
+ * Turn the loop once, for a call that waits until `until` (on the stack's
+ * clock; UINT64_MAX: for ever; 0 or now: it only looks): the frames
+ * received, -EINTR when a signal handler ran that the call does not restart
+ * after (a restartable call, restartable true, restarts after SA_RESTART
+ * handlers), or -EDEADLK from inside a turn (nothing happens then).  Under
+ * poll = spin-then-sleep, a wait that has found nothing for spin_us sleeps
+ * before the turn, until a frame arrives, a timer is due or `until`
+ * (stack/idle.h).
  */
-int shunt_sock_wait_turn(bool restartable);
+int shunt_sock_wait_turn(bool restartable, uint64_t until);
 
 /*
  * What a waiting call does before each turn when the stack is shared with
  * other threads and with signal handlers (set by the interposer,
- * api/preload.c; without hooks it only turns).
+ * api/preload.c; without hooks it only turns, or sleeps).
  */
 struct shunt_wait_hooks {
-    /* Let other threads' calls in: drop the stack's lock and take it back
-     * (idle: the last turn received nothing, so the wait may sleep). */
-    void (*pause)(bool idle);
+    /* Let other threads' calls in: drop the stack's lock and take it back;
+     * sleep, when not NULL, runs in between (the loop's idle sleep). */
+    void (*pause)(void (*sleep)(void *arg), void *arg);
     /* Whether a signal handler ran since the call began that ends it. */
     bool (*interrupted)(bool restartable);
 };

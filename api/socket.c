@@ -88,7 +88,7 @@ static int wait_more(const struct shunt_sock *s, int flags, uint64_t until, unsi
 
     if (nonblock && *turns > 0)
         return -EAGAIN;
-    int rc = shunt_sock_wait_turn(until == UINT64_MAX);
+    int rc = shunt_sock_wait_turn(until == UINT64_MAX, nonblock ? 0 : until);
     if (rc < 0)
         return nonblock ? -EAGAIN : rc;
     ++*turns;
@@ -362,7 +362,7 @@ static void linger(struct shunt_sock *s)
     uint64_t until = shunt_sock_now_ns() + (uint64_t)s->opt.linger.l_linger * 1000000000u;
 
     while (!s->nonblock && s->proto->unacked(s) > 0 && shunt_sock_now_ns() < until &&
-           shunt_sock_wait_turn(false) >= 0)
+           shunt_sock_wait_turn(false, until) >= 0)
         ;
 }
 

@@ -863,6 +863,11 @@ void shunt_recovery_poll(void)
     }
 }
 
+uint64_t shunt_recovery_next_due_ns(void)
+{
+    return rec.next_due == 0 || rec.clock == NULL ? UINT64_MAX : rec.next_due;
+}
+
 /* ---- what TCP_INFO reads ----------------------------------------------------- */
 
 uint32_t shunt_recovery_rtt_us(const struct tcp_pcb *pcb, uint32_t *var_us)

@@ -100,6 +100,10 @@ void shunt_recovery_seg_sent(struct tcp_pcb *pcb, struct tcp_seg *seg);
 /* Fire the timers that are due (RTO, TLP, RACK's reordering timer). */
 void shunt_recovery_poll(void);
 
+/* When the earliest of them is due, on the clock (UINT64_MAX: none is
+ * armed), for a loop that would sleep till then. */
+uint64_t shunt_recovery_next_due_ns(void);
+
 /* The smoothed RTT and its variation in microseconds (0 before a sample),
  * and the RTO now, backoff included. */
 uint32_t shunt_recovery_rtt_us(const struct tcp_pcb *pcb, uint32_t *var_us);

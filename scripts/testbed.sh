@@ -7,6 +7,7 @@
 #     shunt_start LOG CMD...        # start a Shunt program, wait until it runs
 #     topo_exec TAG ping ...        # run something as the peer
 #     topo_drop TAG PCT             # the peer's veth drops PCT% each way
+#     cpu_pct PID SECONDS           # the share of a core PID uses, in %
 #     shunt_stop                    # stop it (SIGINT): it prints its counters
 #     topo_down TAG
 #
@@ -135,6 +136,18 @@ running() {
     local state
     state=$(sed -E 's/^.*\) ([A-Za-z]).*/\1/' "/proc/$1/stat" 2>/dev/null) || return 1
     [ -n "$state" ] && [ "$state" != Z ]
+}
+
+# cpu_pct PID SECONDS - the share of one core PID used over the next
+# SECONDS, in % with one decimal (utime + stime of /proc/PID/stat, in clock
+# ticks: 10 ms each here, so measure a second or more).
+cpu_pct() {
+    local pid=$1 secs=$2 before after
+    before=$(awk '{ sub(/^.*\) /, ""); print $12 + $13 }' "/proc/$pid/stat")
+    sleep "$secs"
+    after=$(awk '{ sub(/^.*\) /, ""); print $12 + $13 }' "/proc/$pid/stat")
+    awk -v d=$((after - before)) -v hz="$(getconf CLK_TCK)" -v s="$secs" \
+        'BEGIN { printf "%.1f\n", 100 * d / hz / s }'
 }
 
 # shunt_stop - stop the program shunt_start started; returns its status.

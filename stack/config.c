@@ -29,6 +29,7 @@ enum kind {
     KIND_IP6_PREFIX,    /* struct in6_addr, then its prefix length */
     KIND_FAULTS,        /* a char array: a fault specification (port/faults.h) */
     KIND_RULES,         /* a char array: socket rules (stack/policy.h) */
+    KIND_POLL,          /* enum shunt_poll_mode, by name */
 };
 
 struct key {
@@ -76,12 +77,13 @@ static const struct key keys[] = {
     { "kernel", KIND_RULES, AT(kernel), sizeof(((struct shunt_config *)0)->kernel),
       0, 0, 0, 0, "udp:53, 10.9.0.7" },
     UINT("progress_us", progress_us, 0, 1000000),
-    UINT("wait_sleep_us", wait_sleep_us, 0, 999999),
     UINT("tcp_rto_min_us", tcp_rto_min_us, 1, SHUNT_RTO_MAX_US),
     UINT("tcp_rto_max_us", tcp_rto_max_us, 1, SHUNT_RTO_MAX_US),
     STRING("tcp_congestion", tcp_congestion, "reno"),
     UINT("tcp_invalid_ratelimit", tcp_invalid_ratelimit, 0, UINT32_MAX),
     UINT("tcp_challenge_ack_limit", tcp_challenge_ack_limit, 1, SHUNT_CHALLENGE_ACK_LIMIT),
+    { "poll", KIND_POLL, AT(poll), 0, 0, 0, 0, 0, "spin-then-sleep" },
+    UINT("spin_us", spin_us, 0, 1000000),
 };
 #define NKEYS (sizeof(keys) / sizeof(keys[0]))
 
@@ -103,7 +105,14 @@ static void defaults(struct shunt_config *c)
     strcpy(c->tcp_congestion, SHUNT_CC_DEFAULT);
     c->tcp_invalid_ratelimit = SHUNT_INVALID_RATELIMIT_MS;
     c->tcp_challenge_ack_limit = SHUNT_CHALLENGE_ACK_LIMIT;
+    c->poll = SHUNT_POLL_SPIN;
+    c->spin_us = SHUNT_SPIN_US_DEFAULT;
 }
+
+/* Keys that are gone, and what does their work now. */
+static const struct { const char *name, *instead; } retired[] = {
+    { "wait_sleep_us", "poll = spin-then-sleep, with spin_us = 0 to sleep at once" },
+};
 
 static const char *const log_levels[] = {
     [RTE_LOG_ERR] = "error", [RTE_LOG_WARNING] = "warning", [RTE_LOG_NOTICE] = "notice",
@@ -176,6 +185,14 @@ static int set_value(struct shunt_config *c, const struct key *k, const char *va
         }
         return shunt_fail(why, whylen, "'%s' is not a level: error, warning, notice, info or debug",
                     value);
+    case KIND_POLL:
+        if (strcmp(value, "spin") == 0)
+            *(enum shunt_poll_mode *)field = SHUNT_POLL_SPIN;
+        else if (strcmp(value, "spin-then-sleep") == 0)
+            *(enum shunt_poll_mode *)field = SHUNT_POLL_SLEEP;
+        else
+            return shunt_fail(why, whylen, "'%s' is neither spin nor spin-then-sleep", value);
+        return 0;
     case KIND_MAC: {
         uint8_t *mac = field;
         int used = 0;
@@ -285,6 +302,10 @@ int shunt_config_parse(struct shunt_config *c, const char *text, const char *nam
         *eq = '\0';
         char *key = shunt_trim(s), *value = shunt_trim(eq + 1);
 
+        for (size_t i = 0; i < sizeof(retired) / sizeof(retired[0]); i++)
+            if (strcmp(key, retired[i].name) == 0)
+                return shunt_fail(err, errlen, "%s:%d: %s is gone: write %s instead",
+                                  name, lineno, key, retired[i].instead);
         const struct key *k = find_key(key);
         if (k == NULL) {
             char known[512] = "";

@@ -41,6 +41,10 @@
  *                   an invalid or out-of-window segment this many ms (500)
  *   tcp_challenge_ack_limit  challenge ACKs the instance sends a second
  *                   (2147483647: no limit, Linux 6.1's; port/challenge.h)
+ *   poll        what a call that waits does when there is no work: spin, or
+ *               spin-then-sleep (spin; stack/idle.h)
+ *   spin_us     under spin-then-sleep, how long it spins after the last
+ *               work before it sleeps (100; 0: it sleeps at once)
  * Under shunt-run (LD_PRELOAD), which sockets Shunt takes (stack/policy.h):
  *   program     only this program's, by name (any)
  *   accelerate  only those these rules match, e.g. tcp:6379, udp (all)
@@ -48,8 +52,6 @@
  *   progress_us turn the loop from a thread of Shunt's when the program has
  *               not for this long: it sleeps, computes, or waits in the
  *               kernel (500; 0: never, for a thread that polls all the time)
- *   wait_sleep_us  a blocking call sleeps this long between loop turns that
- *               received nothing, instead of spinning (0: it spins)
  * At least one of ip and ip6 is required.
  *
  * Errors come back as one line naming the file, the line, what is wrong
@@ -63,6 +65,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "idle.h"
 #include "shunt/cc.h"
 
 #define SHUNT_CONFIG_ENV    "SHUNT_CONFIG"
@@ -101,12 +104,13 @@ struct shunt_config {
     char accelerate[512];           /* "": every socket the default takes */
     char kernel[512];
     uint32_t progress_us;
-    uint32_t wait_sleep_us;
     uint32_t tcp_rto_min_us;
     char tcp_congestion[SHUNT_CC_NAME_MAX];
     uint32_t tcp_rto_max_us;
     uint32_t tcp_invalid_ratelimit;         /* ms */
     uint32_t tcp_challenge_ack_limit;       /* a second */
+    enum shunt_poll_mode poll;
+    uint32_t spin_us;
 };
 
 /*

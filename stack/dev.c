@@ -128,6 +128,8 @@ static int configure(uint16_t port, const struct shunt_config *c, struct shunt_d
     d->tx_offloads = info.tx_offload_capa & TX_CKSUM_OFFLOADS;
     conf.rxmode.offloads = d->rx_offloads;
     conf.txmode.offloads = d->tx_offloads;
+    /* A loop that sleeps wakes on the port's RX interrupt, if it has one. */
+    conf.intr_conf.rxq = shunt_idle_wants_intr(c->poll, info.driver_name);
     if (c->mtu != 0) {
         /* Some PMDs say it only as their longest frame (net_memif). */
         uint32_t max_mtu = RTE_MIN((uint32_t)info.max_mtu,

@@ -25,7 +25,9 @@ void shunt_loop_init(struct shunt_loop *l, struct shunt_netif *netif,
     l->clock = clock;
     l->telemetry = telemetry;
     l->next_timer_look = 0;
+    l->now = 0;
     l->in_turn = false;
+    shunt_idle_init(&l->idle);
 }
 
 void shunt_loop_set_output(struct shunt_loop *l,
@@ -106,14 +108,24 @@ static void run_timers(struct shunt_loop *l)
  * read rather than lwIP's walk to its first timeout on every turn.  A clock
  * that went back (a test's, restarted) gets a look at once.
  */
-static bool time_to_look(struct shunt_loop *l)
+static bool time_to_look(struct shunt_loop *l, uint64_t now)
 {
-    uint64_t now = shunt_clock_ns(l->clock);
-
     if (now < l->next_timer_look && l->next_timer_look - now <= TIMER_LOOK_NS)
         return false;
     l->next_timer_look = now + TIMER_LOOK_NS;
     return true;
+}
+
+uint64_t shunt_loop_idle_ns(struct shunt_loop *l, uint64_t until)
+{
+    if (!shunt_idle_sleepy(&l->idle, l->now))
+        return 0;
+    uint64_t wake = until;
+    uint32_t lwip_ms = sys_timeouts_sleeptime();    /* from lwIP's own clock read */
+    if (lwip_ms != SYS_TIMEOUTS_SLEEPTIME_INFINITE)
+        wake = RTE_MIN(wake, l->now + (uint64_t)lwip_ms * 1000000u);
+    wake = RTE_MIN(wake, shunt_recovery_next_due_ns());
+    return wake > l->now ? wake - l->now : 0;
 }
 
 int shunt_loop_turn(struct shunt_loop *l)
@@ -130,12 +142,16 @@ int shunt_loop_turn(struct shunt_loop *l)
      *    through lwIP to completion.  Then what the stack sent to its own
      *    addresses comes back in. */
     unsigned received = shunt_netif_rx(sn);
-    if (sn->netif.loop_first != NULL)
+    bool looped = sn->netif.loop_first != NULL;
+    if (looped)
         shunt_netif_loop_input(sn);
 
     /* 2. lwIP's timers (TCP retransmission, ARP ageing, reassembly), only
-     *    when the earliest is due. */
-    if (time_to_look(l) && sys_timeouts_sleeptime() == 0)
+     *    when the earliest is due.  The clock read here also dates the
+     *    turn for the idle policy. */
+    uint64_t now = shunt_clock_ns(l->clock);
+    l->now = now;
+    if (time_to_look(l, now) && sys_timeouts_sleeptime() == 0)
         run_timers(l);
     /*    Shunt's own TCP timers (retransmission, tail loss probe), to the
      *    microsecond: one compare unless one is due. */
@@ -146,7 +162,9 @@ int shunt_loop_turn(struct shunt_loop *l)
         l->hook(l->hook_arg);
 
     /* 4. What sockets queued since the last turn: data the application
-     *    wrote, ACKs its replies did not carry. */
+     *    wrote, ACKs its replies did not carry.  A turn that received or
+     *    sent something was work: a wait spins on for spin_us after it. */
+    shunt_idle_note(&l->idle, received > 0 || looped || l->work != NULL, now);
     if (l->output != NULL)
         run_output(l);
 

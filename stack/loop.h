@@ -18,6 +18,7 @@
 #include <stdint.h>
 
 #include "clock.h"
+#include "idle.h"
 #include "shunt/shunt.h"
 
 struct shunt_netif;
@@ -42,6 +43,8 @@ struct shunt_loop {
     void *output_arg;
     struct shunt_turn_work *work;       /* queued for this turn's output step */
     uint64_t next_timer_look;           /* on the clock, in ns */
+    uint64_t now;                       /* the clock as the last turn read it */
+    struct shunt_idle idle;             /* what a wait does with no work */
     uint64_t turns;                     /* turns begun: the one under way */
     bool in_turn;
 };
@@ -58,6 +61,15 @@ void shunt_loop_want_turn(struct shunt_loop *l, struct shunt_turn_work *w);
 
 /* Take w off the list (its owner is going away). */
 void shunt_loop_forget(struct shunt_loop *l, struct shunt_turn_work *w);
+
+/*
+ * For a call that waits until `until` (on the clock; UINT64_MAX: no end)
+ * and whose last turn found nothing: how long it may sleep before it turns
+ * again (stack/idle.h), 0 to turn at once - poll = spin, work within the
+ * last spin_us, or a timer (lwIP's or Shunt's TCP timers) or the deadline
+ * due.  No clock read of its own: it counts from the last turn's.
+ */
+uint64_t shunt_loop_idle_ns(struct shunt_loop *l, uint64_t until);
 
 /* One turn.  Returns the number of frames received, or -EDEADLK when
  * called from inside a turn. */

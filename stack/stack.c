@@ -94,6 +94,25 @@ static void log_up(const struct shunt_dev *d, const struct netif *n)
               ip4, __builtin_popcount(ip4_addr_get_u32(netif_ip4_netmask(n))), gw, ip6);
 }
 
+/* What wakes the loop's sleeps on the port (stack/idle.h). */
+static void watch_port(struct shunt_idle *i, const struct shunt_config *c,
+                       const struct shunt_dev *d)
+{
+    static const char *const how[] = {
+        [SHUNT_WAKE_SOCKET] = "its sockets becoming readable",
+        [SHUNT_WAKE_INTR] = "its RX interrupt",
+        [SHUNT_WAKE_BOUNDED] = "nothing: sleeps last " RTE_STR(SHUNT_IDLE_BOUND_US) " us at most",
+    };
+
+    shunt_idle_set_mode(i, c->poll, c->spin_us);
+    if (c->poll != SHUNT_POLL_SLEEP)
+        return;
+    enum shunt_wake w = shunt_idle_add_port(i, d->port_id, d->queue_id, d->ring_fds,
+                                            d->nring_fds);
+    SHUNT_LOG(INFO, "poll = spin-then-sleep, spin_us = %u: port %s wakes the loop by %s",
+              c->spin_us, d->name, how[w]);
+}
+
 /* The stages the configuration asks for from the start. */
 static int start_stages(const struct shunt_config *c)
 {
@@ -148,6 +167,7 @@ int shunt_stack_start(void)
     }
     shunt_faults_init(&in->faults, &in->clock);
     shunt_loop_init(&in->loop, &in->netif, &in->clock, &in->telemetry);
+    watch_port(&in->loop.idle, c, &in->dev);
     in->state = STACK_UP;
     log_up(&in->dev, &in->netif.netif);
 
@@ -289,6 +309,7 @@ void shunt_stack_exit(void)
             shunt_stats_print(stderr, &counters);
         }
         shunt_netif_remove(&in->netif);
+        shunt_idle_close(&in->loop.idle);
         shunt_dev_close(&in->dev);
     }
     if (in->state == STACK_EAL || in->state == STACK_UP)

@@ -9,6 +9,7 @@
 #include <rte_icmp.h>
 #include <rte_ip.h>
 #include <rte_tcp.h>
+#include <rte_udp.h>
 
 static size_t eth(uint8_t *b, const struct rte_ether_addr *dst,
                   const struct rte_ether_addr *src, uint16_t type)
@@ -59,6 +60,25 @@ size_t frame_ipv4(uint8_t *b, const struct rte_ether_addr *dst, const struct rte
     ip->hdr_checksum = rte_ipv4_cksum(ip);
     memcpy(ip + 1, payload, len);
     return n + sizeof(*ip) + len;
+}
+
+size_t frame_udp4(uint8_t *b, const struct rte_ether_addr *dst, const struct rte_ether_addr *src,
+                  uint32_t ip_src, uint32_t ip_dst, uint16_t sport, uint16_t dport,
+                  const void *data, size_t len)
+{
+    uint8_t d[FRAME_MAX];
+    struct rte_udp_hdr *u = (struct rte_udp_hdr *)d;
+
+    u->src_port = rte_cpu_to_be_16(sport);
+    u->dst_port = rte_cpu_to_be_16(dport);
+    u->dgram_len = rte_cpu_to_be_16((uint16_t)(sizeof(*u) + len));
+    u->dgram_cksum = 0;
+    memcpy(u + 1, data, len);
+    size_t n = frame_ipv4(b, dst, src, ip_src, ip_dst, IPPROTO_UDP, 2, 0, d, sizeof(*u) + len);
+    struct rte_ipv4_hdr *ip = (struct rte_ipv4_hdr *)(b + 14);
+    struct rte_udp_hdr *uh = (struct rte_udp_hdr *)(ip + 1);
+    uh->dgram_cksum = rte_ipv4_udptcp_cksum(ip, uh);
+    return n;
 }
 
 size_t frame_tcp4(uint8_t *b, const struct rte_ether_addr *dst, const struct rte_ether_addr *src,

@@ -24,6 +24,11 @@ size_t frame_ipv4(uint8_t *b, const struct rte_ether_addr *dst, const struct rte
                   uint32_t ip_src, uint32_t ip_dst, uint8_t proto, uint16_t id, uint16_t frag,
                   const void *payload, size_t len);
 
+/* A UDP datagram over IPv4 (ports in host order); checksums filled in. */
+size_t frame_udp4(uint8_t *b, const struct rte_ether_addr *dst, const struct rte_ether_addr *src,
+                  uint32_t ip_src, uint32_t ip_dst, uint16_t sport, uint16_t dport,
+                  const void *data, size_t len);
+
 /* A TCP segment over IPv4 (ports in host order) with len bytes of data;
  * a SYN offers mss when it is not 0.  Checksums filled in. */
 size_t frame_tcp4(uint8_t *b, const struct rte_ether_addr *dst, const struct rte_ether_addr *src,

@@ -559,19 +559,7 @@ static void peer_ack(uint16_t sport, uint16_t dport, uint32_t isn)
 static size_t udp_datagram_to(uint8_t *b, const struct rte_ether_addr *mac, uint32_t dst,
                               uint16_t sport, uint16_t dport, const void *data, size_t len)
 {
-    uint8_t d[2048];
-    struct rte_udp_hdr *u = (struct rte_udp_hdr *)d;
-
-    u->src_port = rte_cpu_to_be_16(sport);
-    u->dst_port = rte_cpu_to_be_16(dport);
-    u->dgram_len = rte_cpu_to_be_16((uint16_t)(sizeof(*u) + len));
-    u->dgram_cksum = 0;
-    memcpy(u + 1, data, len);
-    size_t n = frame_ipv4(b, mac, &peer_mac, PEER_IP4, dst, IPPROTO_UDP, 2, 0, d, sizeof(*u) + len);
-    struct rte_ipv4_hdr *ip = (struct rte_ipv4_hdr *)(b + 14);
-    struct rte_udp_hdr *uh = (struct rte_udp_hdr *)(ip + 1);
-    uh->dgram_cksum = rte_ipv4_udptcp_cksum(ip, uh);
-    return n;
+    return frame_udp4(b, mac, &peer_mac, PEER_IP4, dst, sport, dport, data, len);
 }
 
 static size_t udp_datagram(uint8_t *b, uint16_t sport, uint16_t dport, const void *data, size_t len)

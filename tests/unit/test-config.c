@@ -111,6 +111,8 @@ START_TEST(defaults)
     ck_assert_str_eq(c.tcp_congestion, "cubic");        /* Linux's */
     ck_assert_uint_eq(c.tcp_invalid_ratelimit, 500);            /* Linux 6.1's */
     ck_assert_uint_eq(c.tcp_challenge_ack_limit, 2147483647);   /* no limit, as Linux >= 6.0 */
+    ck_assert_int_eq(c.poll, SHUNT_POLL_SPIN);
+    ck_assert_uint_eq(c.spin_us, 100);
 }
 END_TEST
 
@@ -217,6 +219,24 @@ START_TEST(queue_and_faults)
 }
 END_TEST
 
+/* The poll mode (stack/idle.h), and the key it replaced. */
+START_TEST(poll_mode)
+{
+    ck_assert_int_eq(parse(GOOD_EAL "ip = 10.0.0.2/24\npoll = spin-then-sleep\nspin_us = 0\n"), 0);
+    ck_assert_int_eq(c.poll, SHUNT_POLL_SLEEP);
+    ck_assert_uint_eq(c.spin_us, 0);
+    ck_assert_int_eq(parse(GOOD_EAL "ip = 10.0.0.2/24\npoll = spin\nspin_us = 1000000\n"), 0);
+    ck_assert_int_eq(c.poll, SHUNT_POLL_SPIN);
+    ck_assert_uint_eq(c.spin_us, 1000000);
+    refused(GOOD_EAL "ip = 10.0.0.2/24\npoll = sleep\n", "t.conf:3: poll:",
+            "neither spin nor spin-then-sleep");
+    refused(GOOD_EAL "ip = 10.0.0.2/24\nspin_us = 1000001\n", "t.conf:3: spin_us:",
+            "from 0 to 1000000");
+    refused(GOOD_EAL "ip = 10.0.0.2/24\nwait_sleep_us = 1000\n", "t.conf:3: wait_sleep_us is gone",
+            "poll = spin-then-sleep");
+}
+END_TEST
+
 START_TEST(load_file)
 {
     char path[] = "/tmp/shunt-test-config-XXXXXX";
@@ -256,6 +276,7 @@ int main(void)
     tcase_add_test(tc, missing_pieces);
     tcase_add_test(tc, long_line);
     tcase_add_test(tc, queue_and_faults);
+    tcase_add_test(tc, poll_mode);
     tcase_add_test(tc, load_file);
     suite_add_tcase(s, tc);
 

@@ -12,7 +12,7 @@
  *   probe threads PORT   two threads echo on their own connections at once
  *   probe dup PORT       a dup()ed socket outlives the original's close()
  *   probe idle PORT      a blocking accept() that waits 2 s (SO_RCVTIMEO)
- *                        sleeps most of it (run with wait_sleep_us set)
+ *                        sleeps most of it (run with poll = spin-then-sleep)
  *
  * Each listens on PORT (the wildcard: Shunt's), and prints one line per
  * check, "ok: ..." or "FAIL: ..."; it exits 1 on the first failure.

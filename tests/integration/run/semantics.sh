@@ -77,9 +77,10 @@ probe_case fork "listening on" 0 5
 expect_in "$WORK/fork.log" "cannot use Shunt's sockets: process [0-9]+ drives the stack"
 probe_case threads "listening on" 0 5 2
 probe_case dup "listening on" 0 5
-# With wait_sleep_us, a blocking call sleeps between idle turns.
+# Under poll = spin-then-sleep, a blocking call sleeps while nothing arrives
+# (the stack's lock let go: api/share.c).
 cp "$WORK/shunt.conf" "$WORK/spin.conf"
-printf 'wait_sleep_us = 1000\nprogress_us = 0\n' >> "$WORK/shunt.conf"
+printf 'poll = spin-then-sleep\nspin_us = 0\nprogress_us = 0\n' >> "$WORK/shunt.conf"
 probe_case idle "listening on" 0
 cp "$WORK/spin.conf" "$WORK/shunt.conf"
 
