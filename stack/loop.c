@@ -150,7 +150,9 @@ int shunt_loop_turn(struct shunt_loop *l)
     if (l->output != NULL)
         run_output(l);
 
-    /* 5. Everything this turn produced goes down the pipeline in one burst. */
+    /* 5. Everything this turn produced goes down the pipeline in one burst
+     *    (a turn that received or sends something counts as busy). */
+    l->busy_turns += (received | sn->tx_count) != 0;
     shunt_netif_flush(sn);
 
     /* 6. A question from shunt-stat, if one waits (one load to find out). */
