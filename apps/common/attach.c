@@ -179,7 +179,8 @@ json_t *attach_ask(struct attach *a, const char *command, char *raw, size_t rawl
     }
     raw[n] = '\0';
     json_t *reply = json_loads(raw, 0, NULL);
-    if (!json_is_object(attach_value(reply))) {
+    json_t *value = attach_value(reply);
+    if (!json_is_object(value) && !json_is_array(value)) {
         snprintf(err, errlen, "%s: %s (does the process run Shunt, and turn its loop?)",
                  command, raw);
         json_decref(reply);

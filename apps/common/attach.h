@@ -43,8 +43,8 @@ int attach_connect(struct attach *a, const char *prefix, char *err, size_t errle
 /*
  * Ask command: the whole reply, parsed ({"command": value}), and the raw
  * text in raw.  NULL, with err, when the process does not answer or the
- * value is not an object (a process that does not run Shunt, or does not
- * turn its loop).
+ * value is neither an object nor a list (a process that does not run
+ * Shunt, or does not turn its loop).
  */
 json_t *attach_ask(struct attach *a, const char *command, char *raw, size_t rawlen,
                    char *err, size_t errlen);
