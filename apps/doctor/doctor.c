@@ -51,6 +51,19 @@ void doctor_unreadable(struct doctor *d, const char *name, const char *why, cons
                "could not read %s%s: %s", d->root, path, strerror(e));
 }
 
+void doctor_mount(struct doctor *d, const char *name, const char *fstype,
+                  enum doctor_level missing, const char *why, const char *fix)
+{
+    char dir[512];
+
+    if (rd_mount_of(d->root, fstype, dir, sizeof(dir)) == 0)
+        doctor_add(d, name, DOCTOR_OK, why, NULL, "mounted at %s", dir);
+    else if (errno != ENOENT)
+        doctor_unreadable(d, name, why, "/proc/mounts");
+    else
+        doctor_add(d, name, missing, why, fix, "not mounted");
+}
+
 enum doctor_level doctor_worst(const struct doctor *d)
 {
     enum doctor_level worst = DOCTOR_OK;

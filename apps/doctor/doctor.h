@@ -97,6 +97,11 @@ void doctor_unreadable(struct doctor *d, const char *name, const char *why, cons
  */
 int doctor_attach(struct doctor *d, const char *prefix, unsigned long pid, bool quiet);
 
+/* Whether a filesystem of type fstype is mounted (/proc/mounts): ok with
+ * where, or at level missing with fix. */
+void doctor_mount(struct doctor *d, const char *name, const char *fstype,
+                  enum doctor_level missing, const char *why, const char *fix);
+
 /* Parse EAL arguments (one string, split at white space) into d. */
 void doctor_parse_eal(struct doctor *d, const char *eal);
 

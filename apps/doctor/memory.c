@@ -113,16 +113,10 @@ static void check_hugetlbfs(struct doctor *d)
 {
     static const char why[] = "DPDK maps its hugepages through a hugetlbfs mount: without "
                               "one the EAL does not start (unless --in-memory or --no-huge)";
-    char dir[512];
+    bool needed = !d->no_huge && !d->in_memory;
 
-    if (rd_mount_of(d->root, "hugetlbfs", dir, sizeof(dir)) == 0)
-        doctor_add(d, "hugetlbfs", DOCTOR_OK, why, NULL, "mounted at %s", dir);
-    else if (errno != ENOENT)
-        doctor_unreadable(d, "hugetlbfs", why, "/proc/mounts");
-    else
-        doctor_add(d, "hugetlbfs", d->no_huge || d->in_memory ? DOCTOR_OK : DOCTOR_FAIL, why,
-                   "mkdir -p /dev/hugepages && mount -t hugetlbfs nodev /dev/hugepages",
-                   "not mounted%s", d->no_huge || d->in_memory ? " (not needed by this eal line)" : "");
+    doctor_mount(d, "hugetlbfs", "hugetlbfs", needed ? DOCTOR_FAIL : DOCTOR_OK, why,
+                 "mkdir -p /dev/hugepages && mount -t hugetlbfs nodev /dev/hugepages");
 }
 
 static void check_thp(struct doctor *d)

@@ -181,13 +181,7 @@ static void check_bpffs(struct doctor *d)
 {
     static const char why[] = "libxdp pins its XDP dispatcher in bpffs; without it each AF_XDP "
                               "port loads its own program and cannot share the interface";
-    char dir[512];
-
-    if (rd_mount_of(d->root, "bpf", dir, sizeof(dir)) == 0)
-        doctor_add(d, "af_xdp.bpffs", DOCTOR_OK, why, NULL, "mounted at %s", dir);
-    else
-        doctor_add(d, "af_xdp.bpffs", DOCTOR_WARN, why, "mount -t bpf bpf /sys/fs/bpf",
-                   "not mounted");
+    doctor_mount(d, "af_xdp.bpffs", "bpf", DOCTOR_WARN, why, "mount -t bpf bpf /sys/fs/bpf");
 }
 
 static void check_xdp_mode(struct doctor *d, const char *iface)
