@@ -57,6 +57,8 @@
 #include "shunt/socket.h"
 #include "signals.h"
 #include "sock.h"
+#include "stack.h"
+#include "telemetry.h"
 
 #define K (shunt_kernel())
 #define EXPORT __attribute__((visibility("default")))
@@ -136,6 +138,78 @@ __attribute__((destructor)) static void preload_exit(void)
     }
 }
 
+/* ---- descriptors: what the interposer keeps for each -------------------------- */
+
+/* A pointer per descriptor number, in a table that grows as numbers do.
+ * Readers take no lock: the old table is never freed, a thread may be
+ * reading it. */
+struct by_fd {
+    void **slot;
+    int size;
+    pthread_mutex_t lock;
+};
+
+static void *by_fd_get(const struct by_fd *t, int fd)
+{
+    return fd >= 0 && fd < t->size ? t->slot[fd] : NULL;
+}
+
+/* Set fd's pointer; false when the table cannot grow to it. */
+static bool by_fd_put(struct by_fd *t, int fd, void *p)
+{
+    bool ok = true;
+
+    pthread_mutex_lock(&t->lock);
+    if (fd >= t->size) {
+        int size = t->size ? t->size : 1024;
+        while (size <= fd)
+            size *= 2;
+        void **grown = calloc((size_t)size, sizeof(*grown));
+        if (grown != NULL) {
+            if (t->size)
+                memcpy(grown, t->slot, (size_t)t->size * sizeof(*grown));
+            t->slot = grown;
+            t->size = size;
+        }
+    }
+    if (fd < t->size)
+        t->slot[fd] = p;
+    else
+        ok = false;
+    pthread_mutex_unlock(&t->lock);
+    return ok;
+}
+
+/*
+ * Why each socket the policy left on the kernel is there (policy.h's few
+ * words, static strings), by descriptor, until it closes: telemetry's
+ * /shunt/kernel_sockets, which shunt-doctor shows.
+ */
+static struct by_fd kernel_why = { .lock = PTHREAD_MUTEX_INITIALIZER };
+
+static void kernel_why_note(int fd, const char *why)
+{
+    if (by_fd_get(&kernel_why, fd) != why)
+        by_fd_put(&kernel_why, fd, (void *)why);
+}
+
+/* Answered on the instance's thread: {"FD": "why", ...}. */
+static int kernel_why_describe(const char *params, struct rte_tel_data *d)
+{
+    char fd[16];
+
+    (void)params;
+    rte_tel_data_start_dict(d);
+    for (int i = 0, n = 0; i < kernel_why.size && n < RTE_TEL_MAX_DICT_ENTRIES; i++) {
+        if (kernel_why.slot[i] == NULL)
+            continue;
+        snprintf(fd, sizeof(fd), "%d", i);
+        rte_tel_data_add_dict_string(d, fd, kernel_why.slot[i]);
+        n++;
+    }
+    return 0;
+}
+
 /*
  * DPDK opens some forty descriptors while the stack starts (hugepage files,
  * the AF_XDP socket, eventfds).  Taken from the bottom, they would push the
@@ -188,6 +262,8 @@ static bool stack_started(void)
             stack_state = FAILED;
         } else {
             shunt_share_start(config.progress_us);
+            shunt_telemetry_set_kernel_sockets(&shunt_instance()->telemetry,
+                                               kernel_why_describe);
             stack_state = UP;
         }
     }
@@ -211,36 +287,17 @@ struct undecided {
     int nkernel;                /* epoll: kernel descriptors in it */
 };
 
-static struct undecided **undecided;    /* by descriptor number */
-static int undecided_size;
-static pthread_mutex_t undecided_lock = PTHREAD_MUTEX_INITIALIZER;
+static struct by_fd undecided = { .lock = PTHREAD_MUTEX_INITIALIZER };
 
 static struct undecided *undecided_get(int fd)
 {
-    return fd >= 0 && fd < undecided_size ? undecided[fd] : NULL;
+    return by_fd_get(&undecided, fd);
 }
 
 static void undecided_put(int fd, struct undecided *u)
 {
-    pthread_mutex_lock(&undecided_lock);
-    if (fd >= undecided_size) {
-        int size = undecided_size ? undecided_size : 1024;
-        while (size <= fd)
-            size *= 2;
-        /* The old table is never freed: a thread may be reading it. */
-        struct undecided **t = calloc((size_t)size, sizeof(*t));
-        if (t == NULL) {
-            pthread_mutex_unlock(&undecided_lock);
-            free(u);                    /* it stays the kernel's */
-            return;
-        }
-        if (undecided_size)
-            memcpy(t, undecided, (size_t)undecided_size * sizeof(*t));
-        undecided = t;
-        undecided_size = size;
-    }
-    undecided[fd] = u;
-    pthread_mutex_unlock(&undecided_lock);
+    if (!by_fd_put(&undecided, fd, u))
+        free(u);                        /* it stays the kernel's */
 }
 
 /* Forget fd's record (it closed, or was decided); the record, or NULL. */
@@ -249,7 +306,7 @@ static struct undecided *undecided_take(int fd)
     struct undecided *u = undecided_get(fd);
 
     if (u != NULL)
-        undecided[fd] = NULL;
+        undecided.slot[fd] = NULL;
     return u;
 }
 
@@ -296,9 +353,11 @@ static bool decide(int fd, enum shunt_policy_op op, const struct sockaddr *a, so
     undecided_take(fd);
     bool to_shunt = shunt_policy_accelerates(&policy, u->proto, op, a, len, &why) &&
                     stack_started();
+    if (stack_state == FAILED)
+        why = "the stack is down";
     if (verbose)
         say("shunt: %s: fd %d (%s): %s, %s", program_invocation_short_name, fd, kind_name(u),
-            to_shunt ? "Shunt" : "kernel", stack_state == FAILED ? "the stack is down" : why);
+            to_shunt ? "Shunt" : "kernel", why);
     if (to_shunt && shunt_share_enter()) {
         int fl = K->fcntl(fd, F_GETFL), fdfl = K->fcntl(fd, F_GETFD);
         int type = u->type | (fl & O_NONBLOCK ? SOCK_NONBLOCK : 0) |
@@ -306,6 +365,7 @@ static bool decide(int fd, enum shunt_policy_op op, const struct sockaddr *a, so
         if (shunt_socket_adopt(fd, u->domain, type) < 0) {
             say("shunt: fd %d stays on the kernel: no Shunt socket (%s)", fd, strerror(errno));
             to_shunt = false;
+            why = "no Shunt socket to be had";
         }
         for (int i = 0; to_shunt && i < u->nopts; i++) {
             const struct noted_opt *o = u->opts[i];
@@ -320,6 +380,8 @@ static bool decide(int fd, enum shunt_policy_op op, const struct sockaddr *a, so
     } else {
         to_shunt = false;
     }
+    if (!to_shunt)
+        kernel_why_note(fd, why);
     undecided_free(u);
     return to_shunt;
 }
@@ -371,6 +433,7 @@ EXPORT int NAME(socket)(int domain, int type, int protocol)
     u->type = kind;
     u->proto = kind == SOCK_STREAM ? IPPROTO_TCP : IPPROTO_UDP;
     undecided_put(fd, u);
+    kernel_why_note(fd, NULL);          /* a number closed behind our back */
     return fd;
 }
 
@@ -462,6 +525,7 @@ EXPORT int NAME(getsockopt)(int fd, int level, int name, void *val, socklen_t *l
 EXPORT int NAME(close)(int fd)
 {
     undecided_free(undecided_take(fd));
+    kernel_why_note(fd, NULL);
     if (kernels(fd))
         return K->close(fd);
     /* A process that does not drive the stack (a forked child) closes its
@@ -538,7 +602,7 @@ EXPORT int NAME(dup)(int oldfd)
 EXPORT int NAME(close_range)(unsigned first, unsigned last, int flags)
 {
     /* Shunt's own in the range close as close() would close them. */
-    unsigned limit = (unsigned)(shunt_fd_limit() > undecided_size ? shunt_fd_limit() : undecided_size);
+    unsigned limit = (unsigned)(shunt_fd_limit() > undecided.size ? shunt_fd_limit() : undecided.size);
     if (!(flags & CLOSE_RANGE_CLOEXEC))
         for (unsigned fd = first; fd <= last && fd < limit; fd++)
             if (!kernels((int)fd) || undecided_get((int)fd) != NULL)

@@ -20,20 +20,16 @@
 #include <stdlib.h>
 #include <string.h>
 #include <arpa/inet.h>
-#include <sys/socket.h>
-#include <sys/un.h>
 #include <time.h>
 #include <unistd.h>
 
 #include <jansson.h>
 
 #include "app.h"
+#include "attach.h"
 #include "opts.h"
 
-#define RUN_DIR "/var/run/dpdk"
-#define RUN_DIR_REAL "/run/dpdk"          /* /var/run is a link to /run */
-#define SOCKET_NAME "dpdk_telemetry.v2"
-#define REPLY_MAX (64 * 1024)
+#define REPLY_MAX ATTACH_REPLY_MAX
 
 const char app_name[] = "shunt-stat";
 
@@ -50,143 +46,19 @@ static const char *string(const json_t *obj, const char *name)
     return s != NULL ? s : "";
 }
 
-/* A reply is {"command": value}: the value, or NULL. */
-static json_t *value_of(json_t *reply)
-{
-    return json_object_iter_value(json_object_iter(reply));
-}
+/* ---- the process, and asking it (apps/common/attach.h) ---------------------------- */
 
-/* ---- finding the process and asking it ------------------------------------- */
-
-/* The telemetry socket's address; prefixes too long for one are refused. */
-static void socket_path(const char *prefix, struct sockaddr_un *sun)
-{
-    memset(sun, 0, sizeof(*sun));
-    sun->sun_family = AF_UNIX;
-    if ((size_t)snprintf(sun->sun_path, sizeof(sun->sun_path), "%s/%.64s/%s", RUN_DIR, prefix,
-                         SOCKET_NAME) >= sizeof(sun->sun_path))
-        sun->sun_path[0] = '\0';
-}
-
-/* Whether a live process listens on prefix's telemetry socket (the files
- * of processes that ended stay behind). */
-static bool alive(const char *prefix)
-{
-    struct sockaddr_un sun;
-    int fd = socket(AF_UNIX, SOCK_SEQPACKET, 0);
-
-    socket_path(prefix, &sun);
-    bool ok = fd >= 0 && connect(fd, (struct sockaddr *)&sun, sizeof(sun)) == 0;
-    if (fd >= 0)
-        close(fd);
-    return ok;
-}
-
-/* The file-prefix of process pid: the run directory it keeps files open in. */
-static int prefix_of_pid(long pid, char *prefix, size_t len)
-{
-    char dir[64], link[PATH_MAX], target[PATH_MAX];
-
-    snprintf(dir, sizeof(dir), "/proc/%ld/fd", pid);
-    DIR *d = opendir(dir);
-    if (d == NULL)
-        return -1;
-    for (struct dirent *e; (e = readdir(d)) != NULL;) {
-        snprintf(link, sizeof(link), "%s/%s", dir, e->d_name);
-        ssize_t n = readlink(link, target, sizeof(target) - 1);
-        if (n <= 0)
-            continue;
-        target[n] = '\0';
-        const char *p = NULL;
-        if (strncmp(target, RUN_DIR "/", strlen(RUN_DIR) + 1) == 0)
-            p = target + strlen(RUN_DIR) + 1;
-        else if (strncmp(target, RUN_DIR_REAL "/", strlen(RUN_DIR_REAL) + 1) == 0)
-            p = target + strlen(RUN_DIR_REAL) + 1;
-        if (p != NULL) {
-            size_t l = strcspn(p, "/");
-            if (l > 0 && l < len) {
-                memcpy(prefix, p, l);
-                prefix[l] = '\0';
-                closedir(d);
-                return 0;
-            }
-        }
-    }
-    closedir(d);
-    return -1;
-}
-
-/* With no -p or -P: the one process there is. */
-static int only_prefix(char *prefix, size_t len)
-{
-    DIR *d = opendir(RUN_DIR);
-    int found = 0;
-
-    if (d == NULL)
-        return -1;
-    for (struct dirent *e; (e = readdir(d)) != NULL;) {
-        if (e->d_name[0] == '.' || !alive(e->d_name))
-            continue;
-        if (found++ == 0)
-            snprintf(prefix, len, "%s", e->d_name);
-        else
-            fprintf(stderr, "shunt-stat: also %s\n", e->d_name);
-    }
-    closedir(d);
-    return found == 1 ? 0 : -1;
-}
-
-/* The process the telemetry socket belongs to (its greeting says). */
-static long target_pid;
-
-static int connect_to(const char *prefix)
-{
-    struct sockaddr_un sun;
-    char info[1024];
-
-    socket_path(prefix, &sun);
-    int fd = socket(AF_UNIX, SOCK_SEQPACKET, 0);
-    if (fd < 0 || connect(fd, (struct sockaddr *)&sun, sizeof(sun)) != 0) {
-        fprintf(stderr, "shunt-stat: cannot reach %s: %s (is the process running, with "
-                "telemetry, and --file-prefix=%s?)\n", sun.sun_path, strerror(errno), prefix);
-        exit(1);
-    }
-    ssize_t n = read(fd, info, sizeof(info) - 1);
-    if (n <= 0) {                               /* the greeting: version, pid */
-        fprintf(stderr, "shunt-stat: %s said nothing\n", sun.sun_path);
-        exit(1);
-    }
-    info[n] = '\0';
-    json_t *greeting = json_loads(info, 0, NULL);
-    target_pid = (long)json_integer_value(json_object_get(greeting, "pid"));
-    json_decref(greeting);
-    return fd;
-}
+static struct attach target;
 
 /* Ask command: the whole reply, parsed ({"command": value}), and raw.
  * A reply that is not an object for the command ends the program. */
-static json_t *ask(int fd, const char *command, char *raw, size_t rawlen)
+static json_t *ask(const char *command, char *raw, size_t rawlen)
 {
-    ssize_t n;
+    char err[REPLY_MAX / 4];
 
-    /* A signal (the user's ^C) lets this exchange finish first. */
-    while ((n = write(fd, command, strlen(command))) < 0 && errno == EINTR)
-        ;
-    if (n < 0) {
-        perror("shunt-stat: write");
-        exit(1);
-    }
-    while ((n = read(fd, raw, rawlen - 1)) < 0 && errno == EINTR)
-        ;
-    if (n <= 0) {
-        fprintf(stderr, "shunt-stat: no answer to %s\n", command);
-        exit(1);
-    }
-    raw[n] = '\0';
-    json_t *reply = json_loads(raw, 0, NULL);
-    if (!json_is_object(value_of(reply))) {
-        fprintf(stderr, "shunt-stat: %s: %s (does the process run Shunt, and turn its loop?)\n",
-                command, raw);
+    json_t *reply = attach_ask(&target, command, raw, rawlen, err, sizeof(err));
+    if (reply == NULL) {
+        fprintf(stderr, "shunt-stat: %s\n", err);
         exit(1);
     }
     return reply;
@@ -232,15 +104,15 @@ static void show_stats(const json_t *now, const json_t *before, double secs)
     printf("mbufs: %.0f in use of %.0f\n", number(m, "in_use"), number(m, "size"));
 }
 
-static int stats_view(int fd, bool json, double interval, unsigned long count)
+static int stats_view(bool json, double interval, unsigned long count)
 {
     char *raw = malloc(REPLY_MAX);
     json_t *before = NULL;          /* the last reply's counters */
     bool tty = isatty(STDOUT_FILENO);
 
     for (unsigned long i = 0; (count == 0 || i < count) && !stop; i++) {
-        json_t *reply = ask(fd, "/shunt/stats", raw, REPLY_MAX);
-        json_t *now = json_incref(value_of(reply));
+        json_t *reply = ask("/shunt/stats", raw, REPLY_MAX);
+        json_t *now = json_incref(attach_value(reply));
         json_decref(reply);
         if (json) {
             printf("%s\n", raw);
@@ -333,11 +205,11 @@ static void kernel_sockets(bool json, unsigned *listed)
     static const char *const tables[] = { "tcp", "tcp6", "udp", "udp6" };
     unsigned long inodes[4096];
     int fds[4096];
-    size_t n = target_pid > 0 ? kernel_fds(target_pid, inodes, fds, 4096) : 0;
+    size_t n = target.pid > 0 ? kernel_fds(target.pid, inodes, fds, 4096) : 0;
 
     for (size_t t = 0; t < 4 && n > 0; t++) {
         char path[64], line[512];
-        snprintf(path, sizeof(path), "/proc/%ld/net/%s", target_pid, tables[t]);
+        snprintf(path, sizeof(path), "/proc/%ld/net/%s", target.pid, tables[t]);
         FILE *f = fopen(path, "r");
         if (f == NULL)
             continue;
@@ -379,7 +251,7 @@ static void kernel_sockets(bool json, unsigned *listed)
 /* Every socket, page by page, as ss -tuna shows them - Shunt's, then the
  * process's kernel sockets, marked "kernel"; or, with json, one document:
  * {"sockets": [{...}, ...]}. */
-static int sockets_view(int fd, bool json)
+static int sockets_view(bool json)
 {
     char *raw = malloc(REPLY_MAX), command[64];
     unsigned from = 0, listed = 0;
@@ -391,8 +263,8 @@ static int sockets_view(int fd, bool json)
                "Send-Q", "Local", "Peer", "TCP");
     do {
         snprintf(command, sizeof(command), "/shunt/sockets,%u", from);
-        json_t *reply = ask(fd, command, raw, REPLY_MAX);
-        json_t *page = value_of(reply), *s;
+        json_t *reply = ask(command, raw, REPLY_MAX);
+        json_t *page = attach_value(reply), *s;
         const char *key;
         json_object_foreach(page, key, s) {
             if (!json_is_object(s))
@@ -428,12 +300,12 @@ static int sockets_view(int fd, bool json)
  * faults); the reply says how it stands, or what was wrong: show the one,
  * or say the other (exit status 1).
  */
-static int switch_view(int fd, const char *command, const char *what,
+static int switch_view(const char *command, const char *what,
                        void (*show)(const json_t *state))
 {
     char *raw = malloc(REPLY_MAX);
-    json_t *reply = ask(fd, command, raw, REPLY_MAX);
-    const json_t *state = value_of(reply);
+    json_t *reply = ask(command, raw, REPLY_MAX);
+    const json_t *state = attach_value(reply);
     int rc = 0;
 
     if (json_object_get(state, "error") != NULL) {
@@ -457,7 +329,7 @@ static void show_capture(const json_t *c)
         printf("capture off\n");
 }
 
-static int capture_view(int fd, const char *action, const char *file, const char *filter)
+static int capture_view(const char *action, const char *file, const char *filter)
 {
     char command[PATH_MAX + 600];
 
@@ -468,7 +340,7 @@ static int capture_view(int fd, const char *action, const char *file, const char
                  filter != NULL ? "," : "", filter != NULL ? filter : "");
     else
         snprintf(command, sizeof(command), "/shunt/capture");
-    return switch_view(fd, command, "", show_capture);
+    return switch_view(command, "", show_capture);
 }
 
 static void show_faults(const json_t *f)
@@ -489,13 +361,13 @@ static void show_faults(const json_t *f)
 }
 
 /* The fault stage's state, after switching it to spec (NULL: as it is). */
-static int faults_view(int fd, const char *spec)
+static int faults_view(const char *spec)
 {
     char command[600];
 
     snprintf(command, sizeof(command), "/shunt/faults%s%s", spec != NULL ? "," : "",
              spec != NULL ? spec : "");
-    return switch_view(fd, command, "faults: ", show_faults);
+    return switch_view(command, "faults: ", show_faults);
 }
 
 /* ---- the command line ---------------------------------------------------------- */
@@ -538,34 +410,25 @@ static const struct opts_spec spec = {
 int main(int argc, char **argv)
 {
     struct options o = { .interval = 1 };
-    char prefix[NAME_MAX + 1] = "";
+    char prefix[NAME_MAX + 1] = "", err[512];
     unsigned gave = 0;
 
     int next = opts_parse(&spec, argc, argv, &o, &gave);
     if (next < 0)
         return 2;
-    if (o.pid != 0 && prefix_of_pid((long)o.pid, prefix, sizeof(prefix)) != 0) {
-        fprintf(stderr, "shunt-stat: process %lu runs no DPDK instance this can see "
-                "(no files under %s)\n", o.pid, RUN_DIR);
+    if (attach_find(o.prefix, o.pid, prefix, sizeof(prefix), err, sizeof(err)) != 0 ||
+        attach_connect(&target, prefix, err, sizeof(err)) != 0) {
+        fprintf(stderr, "shunt-stat: %s\n", err);
         return 1;
     }
-    if (o.pid == 0 && o.prefix != NULL)
-        snprintf(prefix, sizeof(prefix), "%s", o.prefix);
-    if (prefix[0] == '\0' && only_prefix(prefix, sizeof(prefix)) != 0) {
-        fprintf(stderr, "shunt-stat: not exactly one DPDK process running: name one with "
-                "-p PREFIX or -P PID\n");
-        return 1;
-    }
-
     stop_on_signals();
-    int fd = connect_to(prefix);
     if (o.capture)
-        return capture_view(fd, next < argc ? argv[next] : "",
+        return capture_view(next < argc ? argv[next] : "",
                             next + 1 < argc ? argv[next + 1] : NULL,
                             next + 2 < argc ? argv[next + 2] : NULL);
     if (o.faults)
-        return faults_view(fd, next < argc ? argv[next] : NULL);
+        return faults_view(next < argc ? argv[next] : NULL);
     if (o.sockets)
-        return sockets_view(fd, o.json);
-    return stats_view(fd, o.json, o.interval, o.count);
+        return sockets_view(o.json);
+    return stats_view(o.json, o.interval, o.count);
 }

@@ -162,13 +162,16 @@ int shunt_loop_turn(struct shunt_loop *l)
         l->hook(l->hook_arg);
 
     /* 4. What sockets queued since the last turn: data the application
-     *    wrote, ACKs its replies did not carry.  A turn that received or
-     *    sent something was work: a wait spins on for spin_us after it. */
-    shunt_idle_note(&l->idle, received > 0 || looped || l->work != NULL, now);
+     *    wrote, ACKs its replies did not carry. */
     if (l->output != NULL)
         run_output(l);
 
-    /* 5. Everything this turn produced goes down the pipeline in one burst. */
+    /* 5. Everything this turn produced goes down the pipeline in one burst.
+     *    A turn that received or sends something was busy: the idle policy
+     *    spins on for spin_us after it, and shunt-doctor shows the ratio. */
+    bool busy = received > 0 || looped || sn->tx_count != 0;
+    shunt_idle_note(&l->idle, busy, now);
+    l->busy_turns += busy;
     shunt_netif_flush(sn);
 
     /* 6. A question from shunt-stat, if one waits (one load to find out). */

@@ -46,6 +46,10 @@ struct shunt_loop {
     uint64_t now;                       /* the clock as the last turn read it */
     struct shunt_idle idle;             /* what a wait does with no work */
     uint64_t turns;                     /* turns begun: the one under way */
+    /* Turns that received or sent a frame; the others found nothing to do.
+     * Their ratio is how busy the loop is, counted with one addition a turn
+     * and no clock read (shunt-doctor shows it). */
+    uint64_t busy_turns;
     bool in_turn;
 };
 

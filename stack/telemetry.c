@@ -2,16 +2,19 @@
  * telemetry.c - Shunt's commands in DPDK telemetry, answered by the
  * instance's own thread through a one-slot mailbox.
  */
+#define _GNU_SOURCE                 /* sched_getcpu */
 #include "telemetry.h"
 
 #include <errno.h>
 #include <pthread.h>
+#include <sched.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
 #include <rte_ethdev.h>
+#include <rte_lcore.h>
 #include <rte_mempool.h>
 
 #include "lwip/memp.h"
@@ -29,6 +32,11 @@ enum { IDLE, ASKED, ANSWERING, ANSWERED };
 void shunt_telemetry_set_sockets(struct shunt_telemetry *t, shunt_telemetry_sockets_fn fn)
 {
     t->sockets = fn;
+}
+
+void shunt_telemetry_set_kernel_sockets(struct shunt_telemetry *t, shunt_telemetry_answer_fn fn)
+{
+    t->kernel_sockets = fn;
 }
 
 void shunt_telemetry_answer(struct shunt_telemetry *t)
@@ -289,6 +297,43 @@ static struct rte_tel_data *port_dict(uint16_t port)
     return d;
 }
 
+/* The loop: how busy it is, and where it runs (for shunt-doctor). */
+static struct rte_tel_data *loop_dict(const struct shunt_loop *l)
+{
+    struct rte_tel_data *d = dict();
+
+    if (d != NULL) {
+        add_u64(d, "turns", l->turns);
+        add_u64(d, "busy_turns", l->busy_turns);
+        add_u64(d, "lcore", rte_lcore_id());
+        rte_tel_data_add_dict_int(d, "cpu", sched_getcpu());
+        add_u64(d, "numa_node", rte_socket_id());
+    }
+    return d;
+}
+
+/* The port as the instance opened it: its driver, NUMA node, and what it
+ * offers against what Shunt uses (for shunt-doctor). */
+static struct rte_tel_data *device_dict(const struct shunt_dev *dev)
+{
+    struct rte_eth_dev_info info;
+    struct rte_tel_data *d = dict();
+
+    if (d == NULL || rte_eth_dev_info_get(dev->port_id, &info) != 0)
+        return d;
+    rte_tel_data_add_dict_string(d, "name", dev->name);
+    rte_tel_data_add_dict_string(d, "driver", info.driver_name);
+    rte_tel_data_add_dict_int(d, "numa_node", rte_eth_dev_socket_id(dev->port_id));
+    add_u64(d, "queue", dev->queue_id);
+    add_u64(d, "max_rx_queues", info.max_rx_queues);
+    add_u64(d, "rx_offload_capa", info.rx_offload_capa);
+    add_u64(d, "tx_offload_capa", info.tx_offload_capa);
+    add_u64(d, "rss_offloads", info.flow_type_rss_offloads);
+    add_u64(d, "rx_offloads", dev->rx_offloads);
+    add_u64(d, "tx_offloads", dev->tx_offloads);
+    return d;
+}
+
 static int answer_stats(const char *params, struct rte_tel_data *d)
 {
     struct shunt_counters c;
@@ -318,6 +363,8 @@ static int answer_stats(const char *params, struct rte_tel_data *d)
     add_dict(d, "pools", pools_dict());
     add_dict(d, "lwip", protocols_dict());
     add_dict(d, "port", port_dict(sn->conf.port_id));
+    add_dict(d, "device", device_dict(&in->dev));
+    add_dict(d, "loop", loop_dict(&in->loop));
     return 0;
 }
 
@@ -341,6 +388,17 @@ static int answer_sockets(const char *params, struct rte_tel_data *d)
     if (fn == NULL)
         return -ENOTSUP;
     return fn(from, d);
+}
+
+static int answer_kernel_sockets(const char *params, struct rte_tel_data *d)
+{
+    shunt_telemetry_answer_fn fn = shunt_instance()->telemetry.kernel_sockets;
+
+    if (fn == NULL) {                   /* no interposer: no kernel sockets of ours */
+        rte_tel_data_start_dict(d);
+        return 0;
+    }
+    return fn(params, d);
 }
 
 static void capture_state(struct rte_tel_data *d)
@@ -419,6 +477,7 @@ static int answer_faults(const char *params, struct rte_tel_data *d)
 COMMAND(cmd_stats, answer_stats)
 COMMAND(cmd_drops, answer_drops)
 COMMAND(cmd_sockets, answer_sockets)
+COMMAND(cmd_kernel_sockets, answer_kernel_sockets)
 COMMAND(cmd_capture, answer_capture)
 COMMAND(cmd_faults, answer_faults)
 
@@ -430,6 +489,8 @@ void shunt_telemetry_init(struct shunt_telemetry *t)
     rte_telemetry_register_cmd("/shunt/drops", cmd_drops, "Frames dropped, by cause");
     rte_telemetry_register_cmd("/shunt/sockets", cmd_sockets,
         "Sockets, from the given index on. Parameter: index (default 0)");
+    rte_telemetry_register_cmd("/shunt/kernel_sockets", cmd_kernel_sockets,
+        "Sockets the LD_PRELOAD policy left on the kernel, and why");
     rte_telemetry_register_cmd("/shunt/capture", cmd_capture,
         "Capture state. Parameters: start,FILE[,FILTER] or stop");
     rte_telemetry_register_cmd("/shunt/faults", cmd_faults,

@@ -4,7 +4,9 @@
  * for dpdk-telemetry.py alike.
  *
  *   /shunt/stats            packets, bytes, drops by cause, lwIP's counters and
- *                           pools, the mbuf pool, the port's stats and xstats
+ *                           pools, the mbuf pool, the port's stats and xstats,
+ *                           the device (driver, NUMA node, offloads offered and
+ *                           used), the loop (turns, busy turns, lcore, cpu)
  *   /shunt/drops            drops by cause
  *   /shunt/sockets,FROM     the sockets from the FROM-th on (as many as fit in
  *                           one reply; "next" says where the following reply starts)
@@ -14,6 +16,8 @@
  *   /shunt/faults           the fault stage's state and counts
  *   /shunt/faults,SPEC      start it (port/faults.h's syntax), or change it
  *   /shunt/faults,off       stop it
+ *   /shunt/kernel_sockets   under LD_PRELOAD, the sockets the policy left on the
+ *                           kernel and why: {"FD": "loopback", ...}
  *
  * Telemetry asks from its own thread; the instance's thread answers at its
  * next loop turn (noticing costs one load per turn), so nothing the fast path
@@ -47,6 +51,7 @@ struct shunt_telemetry {
     int rc;                             /* the answer */
     pthread_mutex_t askers;             /* telemetry serves each client in a thread */
     shunt_telemetry_sockets_fn sockets;
+    shunt_telemetry_answer_fn kernel_sockets;   /* NULL: no interposer */
 };
 
 /* Register Shunt's commands for t (once the instance is up; once a process). */
@@ -61,5 +66,8 @@ static inline void shunt_telemetry_poll(struct shunt_telemetry *t)
 }
 
 void shunt_telemetry_set_sockets(struct shunt_telemetry *t, shunt_telemetry_sockets_fn fn);
+
+/* The interposer's answer to /shunt/kernel_sockets (api/preload.c). */
+void shunt_telemetry_set_kernel_sockets(struct shunt_telemetry *t, shunt_telemetry_answer_fn fn);
 
 #endif /* SHUNT_TELEMETRY_H */
