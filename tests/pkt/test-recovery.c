@@ -85,14 +85,13 @@ static bool next_data(const struct conn *c, struct sent *s)
     return false;
 }
 
-/* The handshake (MSS offered, and SACK if sack), and the connection
- * accepted from a listener with congestion control cc (NULL: the
- * instance's default). */
-static struct conn connect_peer_cc(bool sack, const char *cc)
+/* The handshake, the peer's SYN with options syn_opts (optlen bytes), and
+ * the connection accepted from a listener with congestion control cc
+ * (NULL: the instance's default). */
+static struct conn connect_with(const uint8_t *syn_opts, size_t optlen, const char *cc)
 {
     struct conn c = { .peer_seq = 9000 };
     int one = 1;
-    const uint8_t syn_opts[8] = { 2, 4, MSS >> 8, MSS & 0xff, 1, 1, 4, 2 };
 
     c.listener = shunt_socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK, 0);
     struct sockaddr_in a = { .sin_family = AF_INET, .sin_port = RTE_BE16(PORT) };
@@ -104,8 +103,8 @@ static struct conn connect_peer_cc(bool sack, const char *cc)
     ring_send(in, frame_arp(in, RTE_ARP_OP_REPLY, &shunt_mac, &peer_mac, PEER_IP4, &shunt_mac,
                             SHUNT_IP4));
     ring_send(in, frame_tcp4_opts(in, &shunt_mac, &peer_mac, PEER_IP4, SHUNT_IP4, PEER_PORT, PORT,
-                                  RTE_TCP_SYN_FLAG, c.peer_seq, 0, 65535, syn_opts,
-                                  sack ? sizeof(syn_opts) : 4, "", 0));
+                                  RTE_TCP_SYN_FLAG, c.peer_seq, 0, 65535, syn_opts, optlen,
+                                  "", 0));
     c.peer_seq++;
     size_t n;
     while ((n = ring_recv(out, sizeof(out))) > 0 && out[14 + 9] != IPPROTO_TCP)
@@ -119,6 +118,14 @@ static struct conn connect_peer_cc(bool sack, const char *cc)
     ck_assert_int_ge(c.fd, 0);
     ck_assert_int_eq(shunt_setsockopt(c.fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one)), 0);
     return c;
+}
+
+/* The same with MSS offered, and SACK if sack. */
+static struct conn connect_peer_cc(bool sack, const char *cc)
+{
+    static const uint8_t syn_opts[8] = { 2, 4, MSS >> 8, MSS & 0xff, 1, 1, 4, 2 };
+
+    return connect_with(syn_opts, sack ? sizeof(syn_opts) : 4, cc);
 }
 
 static struct conn connect_peer_sack(bool sack)
@@ -682,6 +689,80 @@ START_TEST(timeout_resends_only_what_is_not_sacked)
 }
 END_TEST
 
+/* ---- the peer's RTT: what Shunt echoes ------------------------------------ */
+
+/* A NOP, NOP, timestamps option (RFC 7323 3) into opt[0..11]. */
+static void ts_option(uint8_t *opt, uint32_t val, uint32_t ecr)
+{
+    uint32_t v = rte_cpu_to_be_32(val), e = rte_cpu_to_be_32(ecr);
+
+    opt[0] = 1, opt[1] = 1, opt[2] = 8, opt[3] = 10;
+    memcpy(opt + 4, &v, 4);
+    memcpy(opt + 8, &e, 4);
+}
+
+/* 100 bytes from the peer at offset off of its data (from its iss + 1),
+ * stamped tsval. */
+static void peer_data_ts(const struct conn *c, uint32_t off, uint32_t tsval)
+{
+    uint8_t opt[12];
+
+    ts_option(opt, tsval, 0);
+    ring_send(in, frame_tcp4_opts(in, &shunt_mac, &peer_mac, PEER_IP4, SHUNT_IP4, PEER_PORT,
+                                  PORT, RTE_TCP_ACK_FLAG | RTE_TCP_PSH_FLAG, 9001 + off,
+                                  c->iss + 1, 65535, opt, sizeof(opt), peer_data,
+                                  sizeof(peer_data)));
+}
+
+/* The timestamp echoed by the next segment Shunt sends, which must
+ * acknowledge ack (the peer's offset). */
+static uint32_t echoed(uint32_t ack)
+{
+    size_t n = ring_recv(out, sizeof(out));
+    struct frame_seg f;
+
+    ck_assert_msg(n > 0 && frame_tcp4_parse(out, n, &f), "no ACK sent");
+    ck_assert_uint_eq(f.ack, 9001 + ack);
+    const uint8_t *o = out + 14 + 20 + 20, *end = out + 14 + 20 + 4 * (out[14 + 20 + 12] >> 4);
+    while (o < end && *o != 0) {
+        if (*o == 1) {
+            o++;
+            continue;
+        }
+        if (o[0] == 8 && o[1] == 10) {
+            uint32_t e;
+            memcpy(&e, o + 6, 4);
+            return rte_be_to_cpu_32(e);
+        }
+        o += o[1];
+    }
+    ck_abort_msg("no timestamps option in Shunt's ACK");
+    return 0;
+}
+
+/* RFC 7323 4.3 (R3): a segment wholly below what Shunt last acknowledged -
+ * the peer sending again data whose ACK was lost - has its TSval echoed,
+ * so the RTT the peer takes from the echo is the retransmission's, not the
+ * time since the original; an older TSval does not move the echo back
+ * (port/lwip-patches/0004: lwIP echoed the original's). */
+START_TEST(timestamp_of_a_retransmission_echoed)
+{
+    uint8_t syn_opts[20] = { 2, 4, MSS >> 8, MSS & 0xff, 1, 1, 4, 2 };
+    ts_option(syn_opts + 8, 1000, 0);
+    struct conn c = connect_with(syn_opts, sizeof(syn_opts), NULL);
+
+    peer_data_ts(&c, 0, 2000);
+    ck_assert_uint_eq(echoed(100), 2000);
+    peer_data_ts(&c, 100, 2001);
+    ck_assert_uint_eq(echoed(200), 2001);
+    peer_data_ts(&c, 0, 3000);                  /* its ACK was lost: sent again */
+    ck_assert_uint_eq(echoed(200), 3000);
+    peer_data_ts(&c, 100, 2500);                /* an older copy, reordered */
+    ck_assert_uint_eq(echoed(200), 3000);
+    close_conn(&c);
+}
+END_TEST
+
 int main(void)
 {
     Suite *s = suite_create("recovery");
@@ -692,7 +773,8 @@ int main(void)
               rto_to_the_millisecond_with_backoff, bad_sack_blocks_ignored,
               newreno_partial_ack_without_sack, prr_spreads_sending_over_the_recovery,
               lost_retransmission_found_by_rack, reordering_learned_from_dsack,
-              spurious_timeout_undone_by_frto, timeout_resends_only_what_is_not_sacked);
+              spurious_timeout_undone_by_frto, timeout_resends_only_what_is_not_sacked,
+              timestamp_of_a_retransmission_echoed);
     suite_add_tcase(s, tc);
     tcase_add_checked_fixture(cc, ring_stack_up, ring_stack_down);
     tcase_add_loop_test(cc, loss_cuts_the_window_by_the_algorithm, 0, 3);
