@@ -56,8 +56,7 @@ int shunt_exception_ports_parse(const char *text, struct shunt_exception_ports *
     memset(ports, 0, sizeof(*ports));
     if (snprintf(copy, sizeof(copy), "%s", text) >= (int)sizeof(copy))
         return shunt_fail(err, errlen, "longer than %zu characters", sizeof(copy) - 1);
-    for (char *save, *item = strtok_r(copy, ",", &save); item != NULL;
-         item = strtok_r(NULL, ",", &save)) {
+    for (char *next = copy, *item; (item = strsep(&next, ",")) != NULL;) {
         char *s = shunt_trim(item), *end;
         bool tcp = true, udp = true;
         unsigned from, to;
