@@ -58,6 +58,14 @@ topo_up_kernel() {
         return 1
     fi
     topo_up "$tag"
+    topo_give_kernel "$tag"
+}
+
+# topo_give_kernel TAG - the host's kernel takes Shunt's addresses on sh-TAG
+# (under a lock that keeps them its own: topo_up_kernel's, or
+# topo_up_exception's with that testbed's addresses).
+topo_give_kernel() {
+    local ours=sh-$1
     sysctl -qw "net.ipv6.conf.$ours.disable_ipv6=0"
     ip addr add "$TOPO_SHUNT4/24" dev "$ours"
     ip addr add "$TOPO_SHUNT6/64" dev "$ours" nodad
