@@ -1,12 +1,12 @@
 #!/bin/bash
 # exception.sh - the exception path (exception = yes): Shunt on the veth
-# through AF_XDP serves its own sockets (shunt-echo, port 7), and this
+# through AF_XDP serves its own sockets (shunt-echo, port 4007), and this
 # host's kernel, through the tap Shunt made, serves the rest on the same
 # addresses - both at once, each answering once:
 #   - a kernel TCP service (socat) and Shunt's echo, 2 MB each at the same
 #     time, byte-exact; the tap carries the port's MAC and Shunt's addresses
 #   - UDP to a port nobody has: the kernel's port unreachable (ECONNREFUSED)
-#   - udp:7 in exception_ports: the kernel's service answers, not Shunt's echo
+#   - udp:4007 in exception_ports: the kernel's service answers, not Shunt's echo
 #   - an address only the kernel has (ARP for it reaches the kernel)
 #   - ping and ping6 answered once, ARP and neighbour solicitation once
 #   - to_kernel and from_kernel counted, no drops on the path, and the
@@ -14,14 +14,17 @@
 . "$(dirname "$0")/lib.sh"
 
 topo_up_exception "$TAG" || fail "no exception-path testbed"
+# Ports no other test's kernel server takes in the root namespace (a
+# wildcard socket there would keep the kernel's services here from binding).
+ECHO=4007 KTCP=4080
 KIF=k$(printf 'sh-%s' "$TAG")
 topo_conf "$TAG" > "$WORK/shunt.conf"
 cat >> "$WORK/shunt.conf" <<CONF
 exception = yes
-exception_ports = udp:7
+exception_ports = udp:$ECHO
 capture = $WORK/wire.pcap
 CONF
-shunt_start "$WORK/shunt.log" "$SHUNT_ECHO" -c "$WORK/shunt.conf" || fail "shunt-echo did not start"
+shunt_start "$WORK/shunt.log" "$SHUNT_ECHO" -c "$WORK/shunt.conf" -p "$ECHO" || fail "shunt-echo did not start"
 expect_in "$WORK/shunt.log" "exception path: .* on $KIF "
 
 # The kernel's interface: the port's MAC, Shunt's addresses.
@@ -29,20 +32,27 @@ expect_in "$WORK/shunt.log" "exception path: .* on $KIF "
     fail "$KIF has MAC $(cat "/sys/class/net/$KIF/address"), the port $(cat "/sys/class/net/sh-$TAG/address")"
 expect_output "$TOPO_SHUNT4/24 .*$TOPO_SHUNT6/64" ip -br addr show dev "$KIF"
 
-# The kernel's services on Shunt's address: TCP echo on 8080, and UDP on 7,
-# which shunt-echo has too, answering who it is.
-bg "$WORK/socat-tcp.log" socat -t 30 TCP-LISTEN:8080,bind="$TOPO_SHUNT4",reuseaddr EXEC:cat
-bg "$WORK/socat-udp.log" socat UDP-RECVFROM:7,bind="$TOPO_SHUNT4" SYSTEM:'echo kernel'
+# The kernel's services on Shunt's address: TCP echo on $KTCP, and UDP on $ECHO,
+# which shunt-echo has too, answering who it is (one datagram).
+bg "$WORK/socat-tcp.log" socat -t 30 TCP-LISTEN:$KTCP,bind="$TOPO_SHUNT4",reuseaddr EXEC:cat
+bg "$WORK/udp.log" /usr/bin/python3 -c "
+import socket
+s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+s.bind(('$TOPO_SHUNT4', $ECHO))
+_, peer = s.recvfrom(100)
+s.sendto(b'kernel', peer)"
+listening() { ss -ltn | grep -q "$TOPO_SHUNT4:$KTCP " && ss -lun | grep -q "$TOPO_SHUNT4:$ECHO "; }
 for _ in $(seq 50); do
-    ss -ltn | grep -q "$TOPO_SHUNT4:8080" && ss -lun | grep -q "$TOPO_SHUNT4:7 " && break
+    listening && break
     sleep 0.1
 done
+listening || fail "the kernel's services did not start: $(cat "$WORK/socat-tcp.log" "$WORK/udp.log")"
 
 # Both at once, 2 MB each way, byte-exact.
 head -c 2000000 /dev/urandom > "$WORK/data"
-peer timeout 30 socat -t 20 - "TCP:$TOPO_SHUNT4:8080" < "$WORK/data" > "$WORK/kernel.out" &
+peer timeout 30 socat -t 20 - "TCP:$TOPO_SHUNT4:$KTCP" < "$WORK/data" > "$WORK/kernel.out" &
 kernel_client=$!
-peer timeout 30 socat -t 20 - "TCP:$TOPO_SHUNT4:7" < "$WORK/data" > "$WORK/shunt.out" &
+peer timeout 30 socat -t 20 - "TCP:$TOPO_SHUNT4:$ECHO" < "$WORK/data" > "$WORK/shunt.out" &
 shunt_client=$!
 wait "$kernel_client" || fail "the transfer through the kernel's socat failed"
 wait "$shunt_client" || fail "the transfer through shunt-echo failed"
@@ -50,10 +60,10 @@ cmp -s "$WORK/data" "$WORK/kernel.out" ||
     fail "the kernel's echo came back as $(stat -c %s "$WORK/kernel.out") bytes, not the 2000000 sent"
 cmp -s "$WORK/data" "$WORK/shunt.out" ||
     fail "Shunt's echo came back as $(stat -c %s "$WORK/shunt.out") bytes, not the 2000000 sent"
-echo "ok: 2 MB through the kernel's socat (port 8080) and Shunt's echo (port 7) at once, byte-exact"
+echo "ok: 2 MB through the kernel's socat (port $KTCP) and Shunt's echo (port $ECHO) at once, byte-exact"
 
 # UDP: a port nobody has is refused by the kernel; an excepted port is the
-# kernel's although Shunt's echo has it; Shunt's TCP echo on 7 stays Shunt's.
+# kernel's although Shunt's echo has it (its TCP echo there stayed Shunt's).
 expect_ok "^refused$" peer /usr/bin/python3 -c "
 import socket
 s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
@@ -69,7 +79,7 @@ expect_ok "^kernel$" peer /usr/bin/python3 -c "
 import socket
 s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
 s.settimeout(3)
-s.sendto(b'who?', ('$TOPO_SHUNT4', 7))
+s.sendto(b'who?', ('$TOPO_SHUNT4', $ECHO))
 print(s.recv(100).decode().strip())"
 
 # An address only the kernel has: its ARP request and the ping reach it.
@@ -108,7 +118,7 @@ shunt_stop || fail "shunt-echo exited with an error"
 expect_in "$WORK/shunt.log" "^shunt: exception path: to_kernel [1-9][0-9]* packets .* from_kernel [1-9][0-9]* packets"
 
 # The capture holds the kernel's frames among Shunt's, both ways.
-for dir in "dst port 8080" "src port 8080"; do
+for dir in "dst port $KTCP" "src port $KTCP"; do
     n=$(tcpdump -nr "$WORK/wire.pcap" "tcp and $dir" 2>/dev/null | wc -l)
     [ "$n" -gt 100 ] || fail "the capture has $n frames with tcp $dir"
     echo "ok: the capture has $n frames with tcp $dir (the kernel's service)"
