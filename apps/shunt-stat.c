@@ -81,16 +81,18 @@ static void human(double v, const char *unit, char *out, size_t len)
 /* One screen of counters, with rates since the last one. */
 static void show_stats(const json_t *now, const json_t *before, double secs)
 {
-    static const char *const totals[] = { "rx_packets", "rx_bytes", "tx_packets", "tx_bytes" };
+    static const char *const totals[] = { "rx_packets", "rx_bytes", "tx_packets", "tx_bytes",
+                                          "to_kernel", "to_kernel_bytes", "from_kernel",
+                                          "from_kernel_bytes" };
     char a[32], b[32];
 
-    printf("%-14s %18s %14s\n", "", "total", "per second");
-    for (int i = 0; i < 4; i++) {
+    printf("%-17s %18s %14s\n", "", "total", "per second");
+    for (size_t i = 0; i < sizeof(totals) / sizeof(totals[0]); i++) {
         double v = number(now, totals[i]);
         double rate = before != NULL && secs > 0 ? (v - number(before, totals[i])) / secs : 0;
         bool bytes = strstr(totals[i], "bytes") != NULL;
         human(bytes ? rate * 8 : rate, bytes ? "bit/s" : "pkt/s", b, sizeof(b));
-        printf("%-14s %18.0f %14s\n", totals[i], v, before != NULL ? b : "-");
+        printf("%-17s %18.0f %14s\n", totals[i], v, before != NULL ? b : "-");
     }
     const json_t *old = json_object_get(before, "drops"), *d;
     const char *cause;

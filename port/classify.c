@@ -115,6 +115,7 @@ static inline __attribute__((always_inline)) enum shunt_verdict judge_tcp(const 
     if (pk->l4_room < TCP_MIN || (pk->l4[12] >> 4) * 4u < TCP_MIN ||
         (pk->l4[12] >> 4) * 4u > pk->l4_room)
         return malformed(out, SHUNT_DROP_BAD_FRAME);
+    out->dport = be16(pk->l4 + 2);
     if (pk->to_group)
         return verdict(out, SHUNT_VERDICT_NO_SOCKET);   /* lwIP drops it, unanswered */
 
@@ -170,6 +171,7 @@ static enum shunt_verdict judge_udp(const struct shunt_classifier *c, const stru
 {
     if (pk->l4_room < UDP_LEN)
         return malformed(out, SHUNT_DROP_BAD_FRAME);
+    out->dport = be16(pk->l4 + 2);
     return verdict(out, has_udp_socket(c, pk, be16(pk->l4), be16(pk->l4 + 2))
                             ? SHUNT_VERDICT_UDP : SHUNT_VERDICT_NO_SOCKET);
 }
@@ -299,6 +301,8 @@ static inline __attribute__((always_inline)) enum shunt_verdict ipv4(const struc
         return not_ours(out);
     if ((be16(ip + 6) & (IP_MF | IP_OFFMASK)) != 0)
         return verdict(out, SHUNT_VERDICT_FRAGMENT);
+    out->proto = ip[9];
+    out->icmp_type = pk.l4_room > 0 ? pk.l4[0] : 0;
     switch (ip[9]) {
     case IP_PROTO_TCP:
         return judge_tcp(c, &pk, out);
@@ -367,6 +371,8 @@ static enum shunt_verdict ipv6(const struct shunt_classifier *c, const uint8_t *
         return malformed(out, SHUNT_DROP_BAD_FRAME);
     pk.l4 = ip + off;
     pk.l4_room = room - off;
+    out->proto = next;
+    out->icmp_type = pk.l4_room > 0 ? pk.l4[0] : 0;
     switch (next) {
     case IP6_NEXTH_FRAGMENT:
         if (pk.l4_room < IP6_FRAG_HLEN)
@@ -402,6 +408,8 @@ static enum shunt_verdict arp(const struct shunt_classifier *c, const uint8_t *b
     if (a->arp_data.arp_tip != a->arp_data.arp_sip &&
         a->arp_data.arp_tip != ip4_addr_get_u32(netif_ip4_addr(c->netif)))
         return drop(out, SHUNT_VERDICT_ARP_OTHER, SHUNT_DROP_NOT_FOR_US);
+    out->arp_request = a->arp_opcode == RTE_BE16(RTE_ARP_OP_REQUEST) &&
+                       a->arp_data.arp_tip != a->arp_data.arp_sip;
     return verdict(out, SHUNT_VERDICT_ARP);
 }
 

@@ -51,6 +51,14 @@ struct shunt_class {
     ip_addr_t remote;
     uint16_t lport;
     uint16_t rport;
+    /* What the exception path (port/exception.h) routes by, each read as
+     * the classifier passes it: the IP protocol (ICMP, ICMP6, ...), the ICMP
+     * or ICMPv6 type (ICMP), the destination port (TCP, UDP and their
+     * NO_SOCKET), an ARP request for this host's address (ARP). */
+    uint8_t proto;
+    uint8_t icmp_type;
+    uint16_t dport;
+    bool arp_request;
 };
 
 /* Judge the received frame m; fills in out and returns its verdict. */

@@ -21,6 +21,8 @@ static const char *const drop_names[SHUNT_DROP_CAUSES] = {
     [SHUNT_DROP_LWIP] = "lwip",
     [SHUNT_DROP_TX_NOMBUF] = "tx_nombuf",
     [SHUNT_DROP_TX_RING_FULL] = "tx_ring_full",
+    [SHUNT_DROP_KERNEL_FULL] = "kernel_full",
+    [SHUNT_DROP_KERNEL_DOWN] = "kernel_down",
 };
 
 static const char *const verdict_names[SHUNT_VERDICTS] = {

@@ -1,6 +1,6 @@
 /*
  * counters.h - what the port layer counts: packets and bytes each way at the
- * wire, every frame the classifier judged (by verdict), and every dropped
+ * wire and to and from the kernel (the exception path), every frame the classifier judged (by verdict), and every dropped
  * frame (or datagram) under exactly one cause.
  *
  * The fast path bumps plain counters in a struct the netif owns; no atomics,
@@ -34,7 +34,11 @@ enum shunt_drop_cause {
     SHUNT_DROP_POOL_EMPTY,      /* an lwIP pool or its heap was empty */
     SHUNT_DROP_LWIP,            /* dropped by lwIP for any other reason */
     SHUNT_DROP_TX_NOMBUF,       /* no mbuf to copy an outgoing frame into */
-    SHUNT_DROP_TX_RING_FULL,    /* the port's TX queue stayed full */
+    SHUNT_DROP_TX_RING_FULL,    /* the port's TX queue stayed full (for the kernel's frames
+                                   too, on the exception path) */
+    SHUNT_DROP_KERNEL_FULL,     /* the exception path: the kernel's interface refused a
+                                   frame for it (its queue was full) */
+    SHUNT_DROP_KERNEL_DOWN,     /* the exception path: the kernel's interface is down */
     SHUNT_DROP_CAUSES
 };
 
@@ -61,6 +65,12 @@ struct shunt_counters {
     uint64_t rx_bytes;
     uint64_t tx_packets;
     uint64_t tx_bytes;
+    /* The exception path (port/exception.h): frames given to the kernel's
+     * interface, and frames it sent out the port. */
+    uint64_t to_kernel;
+    uint64_t to_kernel_bytes;
+    uint64_t from_kernel;
+    uint64_t from_kernel_bytes;
     uint64_t drops[SHUNT_DROP_CAUSES];
     uint64_t verdicts[SHUNT_VERDICTS];
 };

@@ -131,25 +131,42 @@ static bool taken_by_socket(const struct shunt_netif *sn, const struct shunt_cla
            up->unreachable(up->arg, &v->local, v->lport, &v->remote, v->rport);
 }
 
+/* The exception path's share: the kernel's alone (gone), or a copy of it. */
+static enum shunt_route route(struct shunt_netif *sn, struct rte_mbuf *m,
+                              const struct shunt_class *v)
+{
+    if (sn->exception == NULL)
+        return SHUNT_ROUTE_SHUNT;
+    enum shunt_route r = shunt_exception_route(sn->exception, m, v);
+    if (r == SHUNT_ROUTE_KERNEL)
+        shunt_exception_to_kernel(sn->exception, m);
+    else if (r == SHUNT_ROUTE_BOTH)
+        shunt_exception_copy_to_kernel(sn->exception, m);
+    return r;
+}
+
 static void input_one(struct shunt_netif *sn, struct rte_mbuf *m)
 {
     struct shunt_class v;
     enum shunt_verdict verdict = shunt_classify(&sn->classifier, m, &v);
 
     sn->counters.verdicts[verdict]++;
+    if (verdict == SHUNT_VERDICT_UNREACHABLE && taken_by_socket(sn, &v)) {
+        rte_pktmbuf_free(m);
+        return;
+    }
+    enum shunt_route r = route(sn, m, &v);
+    if (r == SHUNT_ROUTE_KERNEL)
+        return;
     switch (verdict) {
     case SHUNT_VERDICT_MALFORMED:
     case SHUNT_VERDICT_NOT_OURS:
         rx_drop(sn, m, v.cause);
         return;
     case SHUNT_VERDICT_ARP_OTHER:
-        sn->counters.drops[v.cause]++;      /* counted, yet lwIP may learn from it */
-        break;
-    case SHUNT_VERDICT_UNREACHABLE:
-        if (taken_by_socket(sn, &v)) {
-            rte_pktmbuf_free(m);
-            return;
-        }
+        /* Counted, yet lwIP may learn from it; not a drop if the kernel has it. */
+        if (r != SHUNT_ROUTE_BOTH)
+            sn->counters.drops[v.cause]++;
         break;
     default:
         break;
@@ -165,6 +182,8 @@ void shunt_netif_input(struct shunt_netif *sn, struct rte_mbuf **pkts, unsigned 
             rte_prefetch0(rte_pktmbuf_mtod(pkts[i + 1], void *));
         input_one(sn, pkts[i]);
     }
+    if (sn->exception != NULL)
+        shunt_exception_flush(sn->exception);
 }
 
 unsigned shunt_netif_rx(struct shunt_netif *sn)
@@ -269,6 +288,13 @@ u32_t *shunt_hook_tcp_output(struct tcp_hdr *hdr, const struct tcp_pcb *pcb, u32
 void shunt_netif_set_upcalls(struct shunt_netif *sn, const struct shunt_netif_upcalls *up)
 {
     sn->upcalls = *up;
+}
+
+void shunt_netif_set_exception(struct shunt_netif *sn, struct shunt_exception *ex)
+{
+    sn->exception = ex;
+    shunt_pipeline_set(&sn->pipeline, SHUNT_STAGE_EXCEPTION,
+                       ex != NULL ? shunt_exception_stage(ex) : NULL);
 }
 
 /* ---- Set-up -------------------------------------------------------------- */

@@ -4,7 +4,8 @@
  * Receive: each frame of an RX burst from the device pipeline (port/phy.h)
  * is judged by the classifier (port/classify.h), counted under its verdict,
  * and - still in its mbuf - handed to lwIP (port/mbuf.c wraps it, no copy),
- * or dropped and counted.
+ * or dropped and counted; with the exception path on, the frames that are
+ * not Shunt's go to the kernel instead (port/exception.h).
  *
  * Transmit: lwIP's linkoutput copies each frame into an mbuf, fills in the
  * checksum-offload fields the port supports, and keeps it in a small TX
@@ -33,6 +34,7 @@
 #include "classify.h"
 #include "counters.h"
 #include "demux.h"
+#include "exception.h"
 #include "phy.h"
 #include "queue.h"
 
@@ -84,6 +86,7 @@ struct shunt_netif {
     struct shunt_demux demux;
     struct shunt_classifier classifier;
     struct shunt_netif_upcalls upcalls;
+    struct shunt_exception *exception;  /* the kernel's share of the frames; NULL: none */
     u16_t checksums;                    /* lwIP's NETIF_CHECKSUM_* flags, as set up */
     bool looping;                       /* lwIP's loopback is handing packets in */
     unsigned low_asked;                 /* shunt_netif_mbufs_low: calls, and */
@@ -104,6 +107,10 @@ int shunt_netif_add(struct shunt_netif *sn, const struct shunt_netif_conf *conf)
 void shunt_netif_remove(struct shunt_netif *sn);
 
 void shunt_netif_set_upcalls(struct shunt_netif *sn, const struct shunt_netif_upcalls *up);
+
+/* Send the frames that are not Shunt's to ex (NULL: drop them, as without
+ * the exception path), and put ex in the pipeline. */
+void shunt_netif_set_exception(struct shunt_netif *sn, struct shunt_exception *ex);
 
 /* One RX burst from the pipeline, every frame judged and through lwIP.
  * Returns the number received. */

@@ -9,14 +9,16 @@
  * (port/faults.c) drops, duplicates, reorders, corrupts and delays it.
  * Stages stack, so the netif sees one device, the top of a pipeline:
  *
- *     netif -> [faults] -> [capture] -> queue -> the wire
+ *     netif -> [exception] -> [faults] -> [capture] -> queue -> the wire
+ *                   |
+ *                   +-- the kernel's interface (port/exception.h)
  *
  * A stage that is off is not in the pipeline at all, so it costs nothing;
  * the pipeline (below) links the stages that are on, in that order, and
  * can relink between loop turns.  The order is fixed so that what a
- * capture shows is what crossed the wire, after the faults.  A stage to
- * come (steering frames to another instance, the kernel's exception path)
- * is one more slot in that order: the loop does not change.
+ * capture shows is what crossed the wire, after the faults, the kernel's
+ * frames among Shunt's.  A stage to come (steering frames to another
+ * instance) is one more slot in that order: the loop does not change.
  *
  * Why not DPDK's own rx/tx callbacks (rte_eth_add_rx_callback)?  They run
  * inside rte_eth_rx_burst and can only filter or rewrite the frames of that
@@ -73,6 +75,7 @@ static inline uint16_t shunt_phy_tx(struct shunt_phy *phy, struct rte_mbuf **pkt
 
 /* Where each stage sits, from the netif's side down to the port's. */
 enum shunt_stage {
+    SHUNT_STAGE_EXCEPTION,
     SHUNT_STAGE_FAULTS,
     SHUNT_STAGE_CAPTURE,
     SHUNT_STAGES

@@ -59,9 +59,32 @@ topo_up_kernel() {
         return 1
     fi
     topo_up "$tag"
+    topo_give_kernel "$tag"
+}
+
+# topo_give_kernel TAG - the host's kernel takes Shunt's addresses on sh-TAG
+# (under a lock that keeps them its own: topo_up_kernel's, or
+# topo_up_exception's with that testbed's addresses).
+topo_give_kernel() {
+    local ours=sh-$1
     sysctl -qw "net.ipv6.conf.$ours.disable_ipv6=0"
     ip addr add "$TOPO_SHUNT4/24" dev "$ours"
     ip addr add "$TOPO_SHUNT6/64" dev "$ours" nodad
+}
+
+# topo_up_exception TAG - topo_up for Shunt with its exception path on
+# (exception = yes): Shunt gives its addresses to a kernel interface in the
+# root namespace, so this testbed takes addresses of its own (TOPO_*:
+# 10.9.128.0/24, fd00:9:80::/64) that no kernel-path testbed (10.9.0.0/24)
+# routes, and one runs at a time: it waits for a lock held until the
+# calling shell exits.
+topo_up_exception() {
+    exec {TOPO_EXCEPTION_LOCK}>>/run/lock/shunt-testbed-exception.lock
+    flock -w 600 "$TOPO_EXCEPTION_LOCK" ||
+        { echo "testbed: another exception-path testbed held the lock for 600 s" >&2; return 1; }
+    TOPO_PEER4=10.9.128.1 TOPO_SHUNT4=10.9.128.2
+    TOPO_PEER6=fd00:9:80::1 TOPO_SHUNT6=fd00:9:80::2
+    topo_up "$1"
 }
 
 topo_down() {

@@ -12,6 +12,7 @@
 #include <rte_log.h>
 
 #include "cc.h"
+#include "exception.h"
 #include "faults.h"
 #include "policy.h"
 #include "challenge.h"
@@ -30,6 +31,7 @@ enum kind {
     KIND_FAULTS,        /* a char array: a fault specification (port/faults.h) */
     KIND_RULES,         /* a char array: socket rules (stack/policy.h) */
     KIND_POLL,          /* enum shunt_poll_mode, by name */
+    KIND_PORTS,         /* a char array: the exception path's ports (port/exception.h) */
 };
 
 struct key {
@@ -84,6 +86,10 @@ static const struct key keys[] = {
     UINT("tcp_challenge_ack_limit", tcp_challenge_ack_limit, 1, SHUNT_CHALLENGE_ACK_LIMIT),
     { "poll", KIND_POLL, AT(poll), 0, 0, 0, 0, 0, "spin-then-sleep" },
     UINT("spin_us", spin_us, 0, 1000000),
+    { "exception", KIND_BOOL, AT(exception), 0, 0, 0, 0, 0, "yes" },
+    { "exception_ports", KIND_PORTS, AT(exception_ports),
+      sizeof(((struct shunt_config *)0)->exception_ports), 0, 0, 0, 0, "22, 53" },
+    STRING("exception_iface", exception_iface, "ksh0"),
 };
 #define NKEYS (sizeof(keys) / sizeof(keys[0]))
 
@@ -150,12 +156,16 @@ static int set_value(struct shunt_config *c, const struct key *k, const char *va
     switch (k->kind) {
     case KIND_FAULTS:
     case KIND_RULES:
+    case KIND_PORTS:
     case KIND_STRING: {
         struct shunt_faults_conf faults;    /* parsed again when used */
         struct shunt_rules rules;
+        static struct shunt_exception_ports ports;     /* 16 KiB: not on the stack */
         if (k->kind == KIND_FAULTS && shunt_faults_parse(value, &faults, why, whylen) != 0)
             return -1;
         if (k->kind == KIND_RULES && shunt_rules_parse(value, &rules, why, whylen) != 0)
+            return -1;
+        if (k->kind == KIND_PORTS && shunt_exception_ports_parse(value, &ports, why, whylen) != 0)
             return -1;
         if (strlen(value) >= k->size)
             return shunt_fail(why, whylen, "longer than %zu characters", k->size - 1);
@@ -259,6 +269,10 @@ static int check_whole(const struct shunt_config *c, char *err, size_t errlen)
         return shunt_fail(err, errlen, "%s: tcp_congestion = %s is no algorithm Shunt has: "
                     "use reno, cubic or one the program registers (shunt_cc_register)",
                     c->source, c->tcp_congestion);
+    if (!c->exception && (c->exception_ports[0] != '\0' || c->exception_iface[0] != '\0'))
+        return shunt_fail(err, errlen, "%s: %s is set but the exception path is off: add "
+                    "exception = yes, or remove it", c->source,
+                    c->exception_ports[0] != '\0' ? "exception_ports" : "exception_iface");
     if (c->mbufs < 2 * (c->rx_ring + c->tx_ring))
         return shunt_fail(err, errlen, "%s: mbufs = %u cannot fill rx_ring + tx_ring twice over: "
                     "raise mbufs to at least %u", c->source, c->mbufs,

@@ -45,6 +45,13 @@
  *               spin-then-sleep (spin; stack/idle.h)
  *   spin_us     under spin-then-sleep, how long it spins after the last
  *               work before it sleeps (100; 0: it sleeps at once)
+ * The exception path (port/exception.h, stack/kernelif.h):
+ *   exception       frames that are not Shunt's go to the kernel, through a
+ *                   tap interface it sees: yes|no (no)
+ *   exception_ports TCP and UDP ports the kernel gets even when a Shunt
+ *                   socket has them, e.g. 22, 53, tcp:8000-8099 (none)
+ *   exception_iface the kernel's name of that interface (k + the port's
+ *                   interface, e.g. ksh0; shunt-k<queue> if it has none)
  * Under shunt-run (LD_PRELOAD), which sockets Shunt takes (stack/policy.h):
  *   program     only this program's, by name (any)
  *   accelerate  only those these rules match, e.g. tcp:6379, udp (all)
@@ -111,6 +118,9 @@ struct shunt_config {
     uint32_t tcp_challenge_ack_limit;       /* a second */
     enum shunt_poll_mode poll;
     uint32_t spin_us;
+    bool exception;
+    char exception_ports[512];      /* "": none */
+    char exception_iface[16];       /* "": the default (stack/kernelif.h) */
 };
 
 /*

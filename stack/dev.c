@@ -19,6 +19,8 @@
 #include <rte_errno.h>
 #include <rte_lcore.h>
 
+#include "eal.h"
+#include "kernelif.h"
 #include "log.h"
 #include "mbuf.h"
 
@@ -62,10 +64,21 @@ static int config_error(struct why *why)
     return -1;
 }
 
+/* Ports the instance may run on: all but the exception path's own. */
+static bool candidate(uint16_t id, const struct shunt_config *c)
+{
+    char name[RTE_ETH_NAME_MAX_LEN], kernel[RTE_ETH_NAME_MAX_LEN];
+
+    if (!c->exception)
+        return true;
+    shunt_kernelif_port(c, kernel, sizeof(kernel));
+    return rte_eth_dev_get_name_by_port(id, name) != 0 || strcmp(name, kernel) != 0;
+}
+
 /* The port named in the configuration, or the only one there is. */
 static int find_port(const struct shunt_config *c, struct why *why)
 {
-    uint16_t id;
+    uint16_t id, found = 0, n = 0;
 
     if (c->port[0] != '\0') {
         if (rte_eth_dev_get_port_by_name(c->port, &id) != 0)
@@ -74,35 +87,17 @@ static int find_port(const struct shunt_config *c, struct why *why)
         return id;
     }
 
-    uint16_t n = rte_eth_dev_count_avail();
+    RTE_ETH_FOREACH_DEV(id) {
+        if (candidate(id, c) && n++ == 0)
+            found = id;
+    }
     if (n == 0)
         return fail(why, ENODEV, "no DPDK port: the eal line in %s creates none (does the "
                     "interface exist?); add one, e.g. --vdev=net_af_xdp0,iface=sh0", c->source);
     if (n > 1)
         return fail(why, EINVAL, "%u DPDK ports: say which to use with port = NAME in %s",
                     n, c->source);
-    RTE_ETH_FOREACH_DEV(id)
-        break;
-    return id;
-}
-
-/* The iface= of an net_af_xdp vdev on the eal line, if there is one. */
-static bool af_xdp_iface(const char *eal, char *iface, size_t len)
-{
-    const char *vdev = strstr(eal, "net_af_xdp");
-    if (vdev == NULL)
-        return false;
-    const char *end = vdev + strcspn(vdev, " \t");
-    const char *arg = strstr(vdev, "iface=");
-    if (arg == NULL || arg > end)
-        return false;
-    arg += strlen("iface=");
-    size_t n = strcspn(arg, ", \t");
-    if (n == 0 || n >= len)
-        return false;
-    memcpy(iface, arg, n);
-    iface[n] = '\0';
-    return true;
+    return found;
 }
 
 /* Frame size a port must take in for an IP MTU. */
@@ -342,17 +337,25 @@ static int probe_af_packet(const char *iface, struct why *why)
 
 /* ---- open and close ------------------------------------------------------------ */
 
-int shunt_dev_open(struct shunt_dev *d, const struct shunt_config *c, const char *pool_name)
+/*
+ * Open the port c names and start it.  pool: the mbuf pool to share, or
+ * NULL for one of its own called pool_name.  fallback: if AF_XDP cannot
+ * start, try the interface with net_af_packet.
+ */
+static int open_port(struct shunt_dev *d, const struct shunt_config *c, const char *pool_name,
+                     struct rte_mempool *pool, bool fallback)
 {
     struct why why = { "", 0, false };
     char iface[IF_NAMESIZE];
 
     memset(d, 0, sizeof(*d));
+    d->pool = pool;
+    d->owns_pool = pool == NULL;
     int port = find_port(c, &why);
     if (port >= 0 && start((uint16_t)port, c, pool_name, d, &why) == 0)
         return 0;
 
-    if (!why.config && af_xdp_iface(c->eal, iface, sizeof(iface))) {
+    if (fallback && !why.config && shunt_eal_iface(c->eal, "net_af_xdp", iface, sizeof(iface))) {
         SHUNT_LOG(WARNING, "AF_XDP cannot start on %s (%s): falling back to net_af_packet, "
                   "which copies every frame through the kernel", iface, why.text);
         if (port >= 0)
@@ -367,12 +370,56 @@ int shunt_dev_open(struct shunt_dev *d, const struct shunt_config *c, const char
     return -1;
 }
 
+int shunt_dev_open(struct shunt_dev *d, const struct shunt_config *c, const char *pool_name)
+{
+    return open_port(d, c, pool_name, NULL, true);
+}
+
+/* net_tap's RX descriptors are the segments of one frame, each an mbuf it
+ * holds from the pool: enough for the largest frame, no more. */
+#define KERNEL_DESCRIPTORS 64
+
+int shunt_dev_open_kernel(struct shunt_dev *k, const struct shunt_dev *port,
+                          const struct shunt_config *c)
+{
+    struct shunt_config kc = *c;
+    char name[IF_NAMESIZE], err[384];
+    int rc;
+
+    /* The same path as the port's, for the tap the EAL made: one queue,
+     * the port's MAC and MTU, the port's pool. */
+    shunt_kernelif_port(c, kc.port, sizeof(kc.port));
+    kc.queue = 0;
+    kc.has_mac = true;
+    memcpy(kc.mac, port->mac.addr_bytes, sizeof(kc.mac));
+    kc.mtu = port->mtu;
+    kc.rx_ring = kc.tx_ring = KERNEL_DESCRIPTORS;
+    if (open_port(k, &kc, NULL, port->pool, false) != 0)
+        return -1;
+    shunt_kernelif_name(c, name);
+    if ((rc = rte_eth_dev_set_mtu(k->port_id, port->mtu)) != 0) {
+        SHUNT_LOG(ERR, "the kernel's interface %s does not take mtu %u: %s", name, port->mtu,
+                  rte_strerror(-rc));
+        shunt_dev_close(k);
+        errno = -rc;
+        return -1;
+    }
+    if (shunt_kernelif_setup(name, c, err, sizeof(err)) != 0) {
+        SHUNT_LOG(ERR, "%s", err);
+        shunt_dev_close(k);
+        errno = EPERM;
+        return -1;
+    }
+    return 0;
+}
+
 void shunt_dev_close(struct shunt_dev *d)
 {
     if (d->name[0] != '\0') {
         rte_eth_dev_stop(d->port_id);
         rte_eth_dev_close(d->port_id);
     }
-    rte_mempool_free(d->pool);
+    if (d->owns_pool)
+        rte_mempool_free(d->pool);
     memset(d, 0, sizeof(*d));
 }

@@ -16,6 +16,7 @@
 #ifndef SHUNT_DEV_H
 #define SHUNT_DEV_H
 
+#include <stdbool.h>
 #include <stdint.h>
 
 #include <rte_ethdev.h>
@@ -30,6 +31,7 @@ struct shunt_dev {
     uint16_t queue_id;                  /* the instance's */
     char name[RTE_ETH_NAME_MAX_LEN];
     struct rte_mempool *pool;
+    bool owns_pool;             /* false: the port's, shared (the exception path's tap) */
     struct rte_ether_addr mac;
     uint16_t mtu;
     uint64_t rx_offloads;       /* RTE_ETH_RX_OFFLOAD_*_CKSUM in use */
@@ -47,11 +49,19 @@ struct shunt_dev {
  */
 int shunt_dev_open(struct shunt_dev *d, const struct shunt_config *c, const char *pool_name);
 
+/*
+ * Open and start the exception path's tap (stack/kernelif.h) the same way,
+ * after port: one queue, port's MAC, MTU and pool; then give the kernel's
+ * interface the configuration's addresses.  On failure, as shunt_dev_open.
+ */
+int shunt_dev_open_kernel(struct shunt_dev *k, const struct shunt_dev *port,
+                          const struct shunt_config *c);
+
 /* Frames the kernel dropped at the port's full socket rings, so far (a few
  * system calls: for snapshots, not the fast path). */
 uint64_t shunt_dev_ring_drops(struct shunt_dev *d);
 
-/* Stop and close the port, and free its pool. */
+/* Stop and close the port, and free its pool if it is its own. */
 void shunt_dev_close(struct shunt_dev *d);
 
 #endif /* SHUNT_DEV_H */

@@ -13,13 +13,15 @@
 #include <rte_eal.h>
 #include <rte_errno.h>
 
+#include "kernelif.h"
 #include "log.h"
 
 #define MAX_EAL_ARGS 64
 
 /* The EAL may keep pointers into argv, so the words live as long as we do. */
 static char eal_words[sizeof(((struct shunt_config *)0)->eal)];
-static char *eal_argv[MAX_EAL_ARGS + 2];
+static char *eal_argv[MAX_EAL_ARGS + 4];
+static char kernel_vdev[128];
 
 static bool has_arg(int argc, char **argv, const char *prefix)
 {
@@ -121,6 +123,27 @@ static int vdevs(int argc, char **argv, char *out, size_t len)
     return n;
 }
 
+bool shunt_eal_iface(const char *eal, const char *driver, char *iface, size_t len)
+{
+    const char *vdev = strstr(eal, "--vdev");
+    if (vdev == NULL)
+        return false;
+    vdev += strlen("--vdev") + strspn(vdev + strlen("--vdev"), "= \t");
+    if (driver != NULL && strncmp(vdev, driver, strlen(driver)) != 0)
+        return shunt_eal_iface(vdev, driver, iface, len);
+    const char *end = vdev + strcspn(vdev, " \t");
+    const char *arg = strstr(vdev, "iface=");
+    if (arg == NULL || arg > end)
+        return false;
+    arg += strlen("iface=");
+    size_t n = strcspn(arg, ", \t");
+    if (n == 0 || n >= len)
+        return false;
+    memcpy(iface, arg, n);
+    iface[n] = '\0';
+    return true;
+}
+
 int shunt_eal_init(const struct shunt_config *c)
 {
     int argc = split_words(c->eal, eal_words, eal_argv);
@@ -129,9 +152,19 @@ int shunt_eal_init(const struct shunt_config *c)
         errno = E2BIG;
         return -1;
     }
+    /* The exception path's tap is Shunt's to add: the eal line is the user's. */
+    if (c->exception) {
+        shunt_kernelif_vdev(c, kernel_vdev, sizeof(kernel_vdev));
+        eal_argv[argc++] = kernel_vdev;
+        eal_argv[argc] = NULL;
+    }
     if (!has_arg(argc, eal_argv, "--log-level")) {
-        /* The EAL's start-up chatter is noise unless asked for. */
+        /* The EAL's start-up chatter is noise unless asked for; so are
+         * net_tap's errors about the flow rules (a qdisc this kernel may
+         * lack) that Shunt does not use. */
         eal_argv[argc++] = "--log-level=lib.eal:notice";
+        if (c->exception)
+            eal_argv[argc++] = "--log-level=pmd.net.tap:critical";
         eal_argv[argc] = NULL;
     }
     if (!machine_ready(argc, eal_argv))

@@ -17,6 +17,7 @@
 
 #include "cc.h"
 #include "eal.h"
+#include "kernelif.h"
 #include "log.h"
 #include "challenge.h"
 #include "recovery.h"
@@ -113,6 +114,23 @@ static void watch_port(struct shunt_idle *i, const struct shunt_config *c,
               c->spin_us, d->name, how[w]);
 }
 
+/* Frames that are not Shunt's to the tap shunt_dev_open_kernel opened. */
+static void start_exception(struct shunt_instance *in)
+{
+    const struct shunt_config *c = &in->config;
+    char name[IF_NAMESIZE], err[256];
+
+    shunt_exception_init(&in->exception, in->kernel.port_id, 0, (uint16_t)c->burst,
+                         in->dev.pool, &in->netif.counters, &in->dev.mac);
+    /* The configuration checked the list. */
+    shunt_exception_ports_parse(c->exception_ports, &in->exception.ports, err, sizeof(err));
+    shunt_netif_set_exception(&in->netif, &in->exception);
+    shunt_kernelif_name(c, name);
+    SHUNT_LOG(INFO, "exception path: what is not Shunt's goes to the kernel on %s (port %s)%s%s",
+              name, in->kernel.name, c->exception_ports[0] ? ", and ports " : "",
+              c->exception_ports);
+}
+
 /* The stages the configuration asks for from the start. */
 static int start_stages(const struct shunt_config *c)
 {
@@ -146,6 +164,10 @@ int shunt_stack_start(void)
     snprintf(demux_name, sizeof(demux_name), "shunt%u_demux", in->id);
     if (shunt_dev_open(&in->dev, c, pool_name) != 0)
         return -1;
+    if (c->exception && shunt_dev_open_kernel(&in->kernel, &in->dev, c) != 0) {
+        shunt_dev_close(&in->dev);
+        return -1;
+    }
 
     /* lwIP's timers start in lwip_init(): the clock first. */
     shunt_clock_init(&in->clock);
@@ -161,13 +183,18 @@ int shunt_stack_start(void)
             SHUNT_LOG(ERR, "no memory for the connection hash: reserve more hugepages");
         else
             SHUNT_LOG(ERR, "lwIP refused the interface on port %s", in->dev.name);
+        shunt_dev_close(&in->kernel);
         shunt_dev_close(&in->dev);
         errno = -rc;
         return -1;
     }
+    if (c->exception)
+        start_exception(in);
     shunt_faults_init(&in->faults, &in->clock);
     shunt_loop_init(&in->loop, &in->netif, &in->clock, &in->telemetry);
     watch_port(&in->loop.idle, c, &in->dev);
+    if (c->exception)                           /* the kernel's frames wake it too */
+        watch_port(&in->loop.idle, c, &in->kernel);
     in->state = STACK_UP;
     log_up(&in->dev, &in->netif.netif);
 
@@ -308,8 +335,10 @@ void shunt_stack_exit(void)
             shunt_stack_counters(&counters);
             shunt_stats_print(stderr, &counters);
         }
+        shunt_exception_close(&in->exception);
         shunt_netif_remove(&in->netif);
         shunt_idle_close(&in->loop.idle);
+        shunt_dev_close(&in->kernel);       /* first: the pool is the port's */
         shunt_dev_close(&in->dev);
     }
     if (in->state == STACK_EAL || in->state == STACK_UP)

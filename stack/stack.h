@@ -23,6 +23,7 @@
 #include "config.h"
 #include "counters.h"
 #include "dev.h"
+#include "exception.h"
 #include "faults.h"
 #include "loop.h"
 #include "netif.h"
@@ -35,6 +36,11 @@ struct shunt_instance {
     struct shunt_config config;
     struct shunt_clock clock;
     struct shunt_dev dev;               /* the port, its pool, its ring-drop sockets */
+    /* The exception path (config exception = yes): the kernel's tap, a
+     * second port to receive from (kernel.port_id, queue 0), and the
+     * pipeline stage that carries frames between it and the port. */
+    struct shunt_dev kernel;
+    struct shunt_exception exception;
     struct shunt_netif netif;           /* lwIP's netif, the pipeline, the counters */
     struct shunt_capture *capture;      /* NULL: not capturing */
     struct shunt_faults faults;         /* in the pipeline while faults.on */

@@ -65,6 +65,10 @@ void shunt_stats_print(FILE *f, const struct shunt_counters *c)
     fprintf(f, "shunt: rx %" PRIu64 " packets %" PRIu64 " bytes, "
                "tx %" PRIu64 " packets %" PRIu64 " bytes\n",
             c->rx_packets, c->rx_bytes, c->tx_packets, c->tx_bytes);
+    if (c->to_kernel != 0 || c->from_kernel != 0)
+        fprintf(f, "shunt: exception path: to_kernel %" PRIu64 " packets %" PRIu64 " bytes, "
+                   "from_kernel %" PRIu64 " packets %" PRIu64 " bytes\n",
+                c->to_kernel, c->to_kernel_bytes, c->from_kernel, c->from_kernel_bytes);
     fprintf(f, "shunt: drops");
     for (int i = 0; i < SHUNT_DROP_CAUSES; i++) {
         fprintf(f, " %s=%" PRIu64, shunt_drop_name(i), c->drops[i]);

@@ -350,6 +350,10 @@ static int answer_stats(const char *params, struct rte_tel_data *d)
     add_u64(d, "rx_bytes", c.rx_bytes);
     add_u64(d, "tx_packets", c.tx_packets);
     add_u64(d, "tx_bytes", c.tx_bytes);
+    add_u64(d, "to_kernel", c.to_kernel);
+    add_u64(d, "to_kernel_bytes", c.to_kernel_bytes);
+    add_u64(d, "from_kernel", c.from_kernel);
+    add_u64(d, "from_kernel_bytes", c.from_kernel_bytes);
     add_dict(d, "drops", drops_dict(&c));
     add_dict(d, "verdicts", verdicts_dict(&c));
     add_dict(d, "demux", demux_dict(&sn->demux));

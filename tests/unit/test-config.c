@@ -10,6 +10,8 @@
 #include <unistd.h>
 
 #include "config.h"
+#include "exception.h"
+#include "kernelif.h"
 #include "suite.h"
 
 #define GOOD_EAL "eal = -l 0 --no-pci --vdev=net_af_xdp0,iface=sh0\n"
@@ -237,6 +239,63 @@ START_TEST(poll_mode)
 }
 END_TEST
 
+/* Whether port is in the exception list for TCP (udp false) or UDP. */
+static bool excepted(const struct shunt_exception_ports *p, bool udp, unsigned port)
+{
+    const uint64_t *bits = udp ? p->udp : p->tcp;
+
+    return (bits[port / 64] >> (port % 64)) & 1;
+}
+
+/* The exception path's keys, its list of ports, and the tap's names. */
+START_TEST(exception_keys)
+{
+    static struct shunt_exception_ports ports;
+    char name[IF_NAMESIZE], vdev[128];
+
+    ck_assert_int_eq(parse(GOOD_EAL "ip = 10.0.0.2/24\n"), 0);
+    ck_assert(!c.exception);
+    ck_assert_str_eq(c.exception_ports, "");
+    shunt_kernelif_name(&c, name);
+    ck_assert_str_eq(name, "ksh0");                 /* k + the vdev's iface */
+
+    ck_assert_int_eq(parse(GOOD_EAL "ip = 10.0.0.2/24\nexception = yes\nqueue = 2\n"
+                           "exception_ports = 22, tcp:8000-8002 ,udp:53\n"
+                           "exception_iface = host0\n"), 0);
+    ck_assert(c.exception);
+    shunt_kernelif_vdev(&c, vdev, sizeof(vdev));
+    ck_assert_str_eq(vdev, "--vdev=net_tap_shunt2,iface=host0");
+    ck_assert_int_eq(shunt_exception_ports_parse(c.exception_ports, &ports, err, sizeof(err)), 0);
+    ck_assert(excepted(&ports, false, 22) && excepted(&ports, true, 22));
+    ck_assert(excepted(&ports, false, 8000) && excepted(&ports, false, 8002));
+    ck_assert(!excepted(&ports, true, 8001) && !excepted(&ports, false, 8003));
+    ck_assert(excepted(&ports, true, 53) && !excepted(&ports, false, 53));
+    ck_assert(!excepted(&ports, false, 21) && !excepted(&ports, true, 7));
+
+    /* No iface= on the eal line: named after the queue. */
+    ck_assert_int_eq(parse("eal = -l 0 --vdev=net_ring0\nip = 10.0.0.2/24\nexception = yes\n"
+                           "queue = 1\n"), 0);
+    shunt_kernelif_name(&c, name);
+    ck_assert_str_eq(name, "shunt-k1");
+
+    refused(GOOD_EAL "ip = 10.0.0.2/24\nexception = yes\nexception_ports = 0\n",
+            "t.conf:4: exception_ports: '0' is not a port or range from 1 to 65535", NULL);
+    refused(GOOD_EAL "ip = 10.0.0.2/24\nexception = yes\nexception_ports = 22, 70000\n",
+            "'70000' is not a port", NULL);
+    refused(GOOD_EAL "ip = 10.0.0.2/24\nexception = yes\nexception_ports = sctp:22\n",
+            "'sctp:22' is not a port", NULL);
+    refused(GOOD_EAL "ip = 10.0.0.2/24\nexception = yes\nexception_ports = 90-80\n",
+            "'90-80' is not a port", NULL);
+    refused(GOOD_EAL "ip = 10.0.0.2/24\nexception = yes\nexception_ports = 22,,53\n",
+            "'' is not a port", NULL);
+    refused(GOOD_EAL "ip = 10.0.0.2/24\nexception = yes\nexception_iface = a-name-too-long-for-linux\n",
+            "t.conf:4: exception_iface: longer than 15 characters", NULL);
+    refused(GOOD_EAL "ip = 10.0.0.2/24\nexception_ports = 22\n",
+            "exception_ports is set but the exception path is off", "exception = yes");
+    refused(GOOD_EAL "ip = 10.0.0.2/24\nexception = maybe\n", "t.conf:3: exception:", "yes nor no");
+}
+END_TEST
+
 START_TEST(load_file)
 {
     char path[] = "/tmp/shunt-test-config-XXXXXX";
@@ -277,6 +336,7 @@ int main(void)
     tcase_add_test(tc, long_line);
     tcase_add_test(tc, queue_and_faults);
     tcase_add_test(tc, poll_mode);
+    tcase_add_test(tc, exception_keys);
     tcase_add_test(tc, load_file);
     suite_add_tcase(s, tc);
 
