@@ -78,6 +78,32 @@ static void human(double v, const char *unit, char *out, size_t len)
     snprintf(out, len, "%.*f %c%s", i ? 1 : 0, v, scale[i], unit);
 }
 
+static const char *holds(const json_t *b, const char *way)
+{
+    return number(b, way) != 0 ? "holds" : "DOES NOT HOLD";
+}
+
+/* The frame balance (stack/stats.h): where every frame ended. */
+static void show_balance(const json_t *b)
+{
+    printf("frames in  (%s): rx %.0f + copies %.0f + looped %.0f + kernel copies %.0f = "
+           "consumed %.0f (in sockets %.0f) + to kernel %.0f + held %.0f (tcp %.0f, "
+           "reassembly %.0f, faults %.0f, kernel %.0f) + drops %.0f\n",
+           holds(b, "in"), number(b, "rx_packets"), number(b, "rx_copies"), number(b, "looped"),
+           number(b, "kernel_copies"), number(b, "consumed"), number(b, "in_sockets"),
+           number(b, "to_kernel"),
+           number(b, "held_tcp") + number(b, "held_reassembly") + number(b, "held_faults_rx") +
+               number(b, "held_kernel"),
+           number(b, "held_tcp"), number(b, "held_reassembly"), number(b, "held_faults_rx"),
+           number(b, "held_kernel"), number(b, "rx_drops"));
+    printf("frames out (%s): produced %.0f + copies %.0f + from kernel %.0f = tx %.0f + "
+           "drops %.0f + held %.0f (buffer %.0f, faults %.0f); waiting for ARP/ND %.0f\n",
+           holds(b, "out"), number(b, "tx_produced"), number(b, "tx_copies"),
+           number(b, "from_kernel"), number(b, "tx_packets"), number(b, "tx_drops"),
+           number(b, "held_tx_buffer") + number(b, "held_faults_tx"),
+           number(b, "held_tx_buffer"), number(b, "held_faults_tx"), number(b, "arp_waiting"));
+}
+
 /* One screen of counters, with rates since the last one. */
 static void show_stats(const json_t *now, const json_t *before, double secs)
 {
@@ -102,6 +128,7 @@ static void show_stats(const json_t *now, const json_t *before, double secs)
         human(rate, "/s", a, sizeof(a));
         printf("  %-12s %18.0f %14s\n", cause, json_number_value(d), old != NULL ? a : "-");
     }
+    show_balance(json_object_get(now, "balance"));
     const json_t *m = json_object_get(now, "mbufs");
     printf("mbufs: %.0f in use of %.0f\n", number(m, "in_use"), number(m, "size"));
 }

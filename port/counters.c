@@ -19,10 +19,13 @@ static const char *const drop_names[SHUNT_DROP_CAUSES] = {
     [SHUNT_DROP_ARP_QUEUE] = "arp_queue",
     [SHUNT_DROP_POOL_EMPTY] = "pool_empty",
     [SHUNT_DROP_LWIP] = "lwip",
+    [SHUNT_DROP_FAULT] = "fault",
     [SHUNT_DROP_TX_NOMBUF] = "tx_nombuf",
     [SHUNT_DROP_TX_RING_FULL] = "tx_ring_full",
+    [SHUNT_DROP_TX_FAULT] = "tx_fault",
     [SHUNT_DROP_KERNEL_FULL] = "kernel_full",
     [SHUNT_DROP_KERNEL_DOWN] = "kernel_down",
+    [SHUNT_DROP_KERNEL_NOMBUF] = "kernel_nombuf",
 };
 
 static const char *const verdict_names[SHUNT_VERDICTS] = {
@@ -47,4 +50,15 @@ const char *shunt_drop_name(enum shunt_drop_cause cause)
 const char *shunt_verdict_name(enum shunt_verdict verdict)
 {
     return (unsigned)verdict < SHUNT_VERDICTS ? verdict_names[verdict] : "unknown";
+}
+
+bool shunt_drop_is_tx(enum shunt_drop_cause cause)
+{
+    return cause == SHUNT_DROP_ARP_QUEUE || cause == SHUNT_DROP_TX_NOMBUF ||
+           cause == SHUNT_DROP_TX_RING_FULL || cause == SHUNT_DROP_TX_FAULT;
+}
+
+bool shunt_drop_is_rx(enum shunt_drop_cause cause)
+{
+    return !shunt_drop_is_tx(cause) && cause != SHUNT_DROP_POOL_EMPTY;
 }

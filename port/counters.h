@@ -11,6 +11,7 @@
 #ifndef SHUNT_COUNTERS_H
 #define SHUNT_COUNTERS_H
 
+#include <stdbool.h>
 #include <stdint.h>
 
 enum shunt_drop_cause {
@@ -33,12 +34,16 @@ enum shunt_drop_cause {
     SHUNT_DROP_ARP_QUEUE,       /* no room to hold a packet while ARP/ND resolves */
     SHUNT_DROP_POOL_EMPTY,      /* an lwIP pool or its heap was empty */
     SHUNT_DROP_LWIP,            /* dropped by lwIP for any other reason */
+    SHUNT_DROP_FAULT,           /* dropped on purpose by the fault stage (port/faults.h) */
     SHUNT_DROP_TX_NOMBUF,       /* no mbuf to copy an outgoing frame into */
     SHUNT_DROP_TX_RING_FULL,    /* the port's TX queue stayed full (for the kernel's frames
                                    too, on the exception path) */
+    SHUNT_DROP_TX_FAULT,        /* an outgoing frame the fault stage dropped on purpose */
     SHUNT_DROP_KERNEL_FULL,     /* the exception path: the kernel's interface refused a
                                    frame for it (its queue was full) */
     SHUNT_DROP_KERNEL_DOWN,     /* the exception path: the kernel's interface is down */
+    SHUNT_DROP_KERNEL_NOMBUF,   /* the exception path: no mbuf to copy a frame both the
+                                   kernel and Shunt get (ARP replies): the kernel misses it */
     SHUNT_DROP_CAUSES
 };
 
@@ -73,7 +78,22 @@ struct shunt_counters {
     uint64_t from_kernel_bytes;
     uint64_t drops[SHUNT_DROP_CAUSES];
     uint64_t verdicts[SHUNT_VERDICTS];
+    /* For the frame balance (stack/stats.h): what became of frames between
+     * the wire and lwIP, counted where it happens. */
+    uint64_t netif_dropped;     /* received frames the netif dropped before lwIP */
+    uint64_t kernel_routed;     /* received frames the netif gave the kernel (exception path) */
+    uint64_t kernel_copies;     /* copies of received frames made for the kernel, or tried */
+    uint64_t lwip_in;           /* received frames handed to lwIP */
+    uint64_t lwip_freed;        /* of those, freed since (port/mbuf.h) */
+    uint64_t taken;             /* port unreachables a socket took, never lwIP's */
+    uint64_t looped;            /* packets lwIP sent to its own addresses */
+    uint64_t tx_produced;       /* frames lwIP handed the netif to send */
 };
+
+/* Whether a cause is about frames sent (tx_*, arp_queue) rather than
+ * received; pool_empty counts failed allocations, and is neither. */
+bool shunt_drop_is_tx(enum shunt_drop_cause cause);
+bool shunt_drop_is_rx(enum shunt_drop_cause cause);
 
 /* Short names, e.g. "rx_nombuf", "tcp_listen"; "unknown" out of range. */
 const char *shunt_drop_name(enum shunt_drop_cause cause);

@@ -153,8 +153,9 @@ void shunt_exception_copy_to_kernel(struct shunt_exception *ex, const struct rte
 {
     struct rte_mbuf *copy = rte_pktmbuf_copy(m, ex->pool, 0, UINT32_MAX);
 
+    ex->counters->kernel_copies++;
     if (copy == NULL) {
-        ex->counters->drops[SHUNT_DROP_TX_NOMBUF]++;
+        ex->counters->drops[SHUNT_DROP_KERNEL_NOMBUF]++;
         return;
     }
     shunt_exception_to_kernel(ex, copy);

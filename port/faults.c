@@ -309,6 +309,7 @@ static void judge(struct shunt_faults *f, enum shunt_dir d, struct rte_mbuf *m, 
 
     if (drop) {
         w->count[SHUNT_FAULT_DROP]++;
+        w->dropped++;
         rte_pktmbuf_free(m);
         return;
     }
@@ -320,6 +321,7 @@ static void judge(struct shunt_faults *f, enum shunt_dir d, struct rte_mbuf *m, 
         struct rte_mbuf *copy = rte_pktmbuf_copy(m, m->pool, 0, UINT32_MAX);
         if (copy != NULL) {
             w->count[SHUNT_FAULT_DUP]++;
+            w->copies++;
             pass(w, copy);
         }
     }
@@ -400,6 +402,11 @@ static const struct shunt_phy_ops faults_ops = { faults_rx, faults_tx };
 struct shunt_phy *shunt_faults_stage(struct shunt_faults *f)
 {
     return &f->phy;
+}
+
+unsigned shunt_faults_holding(const struct shunt_faults *f, enum shunt_dir d)
+{
+    return f->way[d].nheld + f->way[d].queued;
 }
 
 /* ---- on and off ---------------------------------------------------------------- */

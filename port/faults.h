@@ -83,6 +83,9 @@ struct shunt_faults_way {
     struct rte_mbuf *queue[SHUNT_FAULTS_QUEUE];        /* to go on, in order */
     unsigned head, queued;
     uint64_t count[SHUNT_FAULT_KINDS];  /* faults done */
+    /* Since init, not since start, for the frame balance (stack/stats.h):
+     * frames freed (a drop) and copies added (a dup). */
+    uint64_t dropped, copies;
 };
 
 struct shunt_faults {
@@ -125,5 +128,8 @@ void shunt_faults_start(struct shunt_faults *f, const struct shunt_faults_conf *
 unsigned shunt_faults_stop(struct shunt_faults *f, struct rte_mbuf **rx, unsigned *nrx);
 
 struct shunt_phy *shunt_faults_stage(struct shunt_faults *f);
+
+/* Frames direction d holds now: held back, or waiting to go on. */
+unsigned shunt_faults_holding(const struct shunt_faults *f, enum shunt_dir d);
 
 #endif /* SHUNT_FAULTS_H */

@@ -31,17 +31,32 @@ static struct rte_mbuf *wrapped_mbuf(struct pbuf *p)
     return (struct rte_mbuf *)((char *)p - sizeof(struct rte_mbuf));
 }
 
+static uint64_t *frames_freed;     /* shunt_mbuf_count_frees */
+
+void shunt_mbuf_count_frees(uint64_t *counter)
+{
+    frames_freed = counter;
+}
+
 /* lwIP calls this when the last reference to a wrapped segment goes. */
 static void free_wrapped_mbuf(struct pbuf *p)
 {
     rte_pktmbuf_free_seg(wrapped_mbuf(p));
 }
 
-static struct pbuf *wrap_segment(struct rte_mbuf *seg)
+/* The same for a frame's first segment, which stands for the frame. */
+static void free_wrapped_frame(struct pbuf *p)
+{
+    if (frames_freed != NULL)
+        (*frames_freed)++;
+    free_wrapped_mbuf(p);
+}
+
+static struct pbuf *wrap_segment(struct rte_mbuf *seg, bool first)
 {
     struct pbuf_custom *pc = wrapper_of(seg);
 
-    pc->custom_free_function = free_wrapped_mbuf;
+    pc->custom_free_function = first ? free_wrapped_frame : free_wrapped_mbuf;
     /* PBUF_REF: the payload is not ours to grow into, so lwIP copies rather
      * than prepending headers in the mbuf's headroom. */
     return pbuf_alloced_custom(PBUF_RAW, seg->data_len, PBUF_REF, pc,
@@ -50,13 +65,13 @@ static struct pbuf *wrap_segment(struct rte_mbuf *seg)
 
 struct pbuf *shunt_pbuf_from_mbuf(struct rte_mbuf *m)
 {
-    struct pbuf *head = wrap_segment(m);
+    struct pbuf *head = wrap_segment(m, true);
     struct pbuf *tail = head;
 
     /* Each segment is freed on its own (rte_pktmbuf_free_seg unlinks it),
      * so lwIP may free the chain's pbufs in any order it likes. */
     for (struct rte_mbuf *seg = m->next; seg != NULL; seg = seg->next) {
-        struct pbuf *q = wrap_segment(seg);
+        struct pbuf *q = wrap_segment(seg, false);
         tail->next = q;
         tail = q;
     }

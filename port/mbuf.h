@@ -32,6 +32,13 @@
 struct pbuf *shunt_pbuf_from_mbuf(struct rte_mbuf *m);
 
 /*
+ * Count in *counter every wrapped frame lwIP frees (its first segment's
+ * pbuf going stands for the frame), wherever that happens: in lwIP, in a
+ * socket, in a timer.  NULL: count nothing.
+ */
+void shunt_mbuf_count_frees(uint64_t *counter);
+
+/*
  * Copy a pbuf chain into a new mbuf from mp.  Frames longer than one mbuf's
  * data room become a chained mbuf.  Returns NULL when mp is empty.
  */

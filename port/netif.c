@@ -52,6 +52,7 @@ static err_t port_linkoutput(struct netif *netif, struct pbuf *p)
 {
     struct shunt_netif *sn = (struct shunt_netif *)netif;
 
+    sn->counters.tx_produced++;
     struct rte_mbuf *m = shunt_mbuf_from_pbuf(p, sn->conf.pool);
     if (m == NULL) {
         sn->counters.drops[SHUNT_DROP_TX_NOMBUF]++;
@@ -91,6 +92,7 @@ bool shunt_netif_mbufs_low(struct shunt_netif *sn)
 
 static void rx_drop(struct shunt_netif *sn, struct rte_mbuf *m, enum shunt_drop_cause cause)
 {
+    sn->counters.netif_dropped++;
     sn->counters.drops[cause]++;
     rte_pktmbuf_free(m);
 }
@@ -107,6 +109,7 @@ static void to_lwip(struct shunt_netif *sn, struct rte_mbuf *m, enum shunt_verdi
     struct pbuf *p = shunt_pbuf_from_mbuf(m);
     err_t err;
 
+    sn->counters.lwip_in++;
     if (verdict == SHUNT_VERDICT_ARP || verdict == SHUNT_VERDICT_ARP_OTHER) {
         err = ethernet_input(p, &sn->netif);
     } else {
@@ -152,12 +155,15 @@ static void input_one(struct shunt_netif *sn, struct rte_mbuf *m)
 
     sn->counters.verdicts[verdict]++;
     if (verdict == SHUNT_VERDICT_UNREACHABLE && taken_by_socket(sn, &v)) {
+        sn->counters.taken++;
         rte_pktmbuf_free(m);
         return;
     }
     enum shunt_route r = route(sn, m, &v);
-    if (r == SHUNT_ROUTE_KERNEL)
+    if (r == SHUNT_ROUTE_KERNEL) {
+        sn->counters.kernel_routed++;
         return;
+    }
     switch (verdict) {
     case SHUNT_VERDICT_MALFORMED:
     case SHUNT_VERDICT_NOT_OURS:
@@ -217,6 +223,8 @@ int shunt_hook_ip_input(struct pbuf *p, struct netif *inp)
     struct shunt_netif *sn = (struct shunt_netif *)inp;
     struct shunt_class v;
 
+    if (sn->looping)
+        sn->counters.looped++;
     if (!sn->looping || p->len != p->tot_len ||
         shunt_classify_own(&sn->classifier, p->payload, p->len, &v) != SHUNT_VERDICT_UNREACHABLE ||
         !taken_by_socket(sn, &v))
@@ -345,6 +353,7 @@ int shunt_netif_add(struct shunt_netif *sn, const struct shunt_netif_conf *conf)
         return -ENODEV;
     }
     netif_set_default(&sn->netif);
+    shunt_mbuf_count_frees(&sn->counters.lwip_freed);
     sn->classifier = (struct shunt_classifier){ &sn->netif, &sn->demux, conf->rx_offloads != 0 };
 
     /* Like Linux, every interface speaks IPv6 on its link-local address. */
@@ -359,6 +368,7 @@ int shunt_netif_add(struct shunt_netif *sn, const struct shunt_netif_conf *conf)
 
 void shunt_netif_remove(struct shunt_netif *sn)
 {
+    shunt_mbuf_count_frees(NULL);
     netif_remove(&sn->netif);
     rte_pktmbuf_free_bulk(sn->tx_buf, sn->tx_count);
     sn->tx_count = 0;

@@ -5,10 +5,9 @@
 
 #include <errno.h>
 
-#include "lwip/memp.h"
-#include "lwip/stats.h"
 #include "lwip/timeouts.h"
 
+#include "held.h"
 #include "netif.h"
 #include "recovery.h"
 #include "stack.h"
@@ -82,25 +81,24 @@ void shunt_set_poll_hook(shunt_poll_hook fn, void *arg)
     l->hook_arg = arg;
 }
 
-/* Datagrams under reassembly, IPv4 and IPv6. */
-static unsigned reassembling(void)
-{
-    return lwip_stats.memp[MEMP_REASSDATA]->used + lwip_stats.memp[MEMP_IP6_REASSDATA]->used;
-}
-
 /*
- * lwIP's timers.  Only the reassembly timers free reassembly slots, so the
- * slots freed here are the datagrams given up on - which lwIP itself does
- * not count.
+ * lwIP's timers.  Frames leave IP reassembly or a TCP out-of-order queue
+ * in a timer only when lwIP gives up on them - fragments missing too long,
+ * out-of-order data kept too long or of a connection that died - and lwIP
+ * counts none of it: counted here, frame by frame (the frame balance,
+ * stack/stats.h).
  */
 static void run_timers(struct shunt_loop *l)
 {
-    unsigned before = reassembling();
+    struct shunt_held before = shunt_held_in_lwip();
 
     sys_check_timeouts();
-    unsigned after = reassembling();
-    if (after < before)
-        l->netif->counters.drops[SHUNT_DROP_REASSEMBLY] += before - after;
+    struct shunt_held after = shunt_held_in_lwip();
+    uint64_t *drops = l->netif->counters.drops;
+    if (after.reassembly < before.reassembly)
+        drops[SHUNT_DROP_REASSEMBLY] += before.reassembly - after.reassembly;
+    if (after.tcp < before.tcp)
+        drops[SHUNT_DROP_LWIP] += before.tcp - after.tcp;
 }
 
 /*

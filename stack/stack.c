@@ -293,7 +293,13 @@ struct shunt_netif *shunt_stack_netif(void)
 void shunt_stack_counters(struct shunt_counters *out)
 {
     shunt_stats_snapshot(&instance.netif.counters,
-                         instance.state == STACK_UP ? &instance.dev : NULL, out);
+                         instance.state == STACK_UP ? &instance.dev : NULL, &instance.faults, out);
+}
+
+void shunt_stack_balance(struct shunt_counters *c, struct shunt_balance *b)
+{
+    shunt_stack_counters(c);
+    shunt_stats_balance(c, &instance.netif, &instance.faults, b);
 }
 
 int shunt_stack_init(const char *config_path)
@@ -332,8 +338,9 @@ void shunt_stack_exit(void)
         rte_pdump_uninit();
         if (in->config.stats) {
             struct shunt_counters counters;
-            shunt_stack_counters(&counters);
-            shunt_stats_print(stderr, &counters);
+            struct shunt_balance balance;
+            shunt_stack_balance(&counters, &balance);
+            shunt_stats_print(stderr, &counters, &balance);
         }
         shunt_exception_close(&in->exception);
         shunt_netif_remove(&in->netif);

@@ -27,6 +27,7 @@
 #include "faults.h"
 #include "loop.h"
 #include "netif.h"
+#include "stats.h"
 #include "telemetry.h"
 
 struct shunt_instance {
@@ -85,5 +86,8 @@ struct shunt_netif *shunt_stack_netif(void);
 
 /* The instance's counters, with the port's and lwIP's folded in. */
 void shunt_stack_counters(struct shunt_counters *out);
+
+/* Those counters, and their frame balance (stack/stats.h). */
+void shunt_stack_balance(struct shunt_counters *c, struct shunt_balance *b);
 
 #endif /* SHUNT_STACK_H */

@@ -129,6 +129,39 @@ static struct rte_tel_data *verdicts_dict(const struct shunt_counters *c)
     return d;
 }
 
+/* The frame balance (stack/stats.h), flat: telemetry nests containers one
+ * level deep only.  "in"/"out" are 1 when the balance holds. */
+static struct rte_tel_data *balance_dict(const struct shunt_balance *b)
+{
+    struct rte_tel_data *d = dict();
+
+    if (d == NULL)
+        return NULL;
+    add_u64(d, "in", b->rx_holds);
+    add_u64(d, "rx_packets", b->rx_packets);
+    add_u64(d, "rx_copies", b->rx_copies);
+    add_u64(d, "looped", b->looped);
+    add_u64(d, "kernel_copies", b->kernel_copies);
+    add_u64(d, "consumed", b->consumed);
+    add_u64(d, "to_kernel", b->to_kernel);
+    add_u64(d, "in_sockets", b->in_sockets);
+    add_u64(d, "held_tcp", b->held_tcp);
+    add_u64(d, "held_reassembly", b->held_reassembly);
+    add_u64(d, "held_faults_rx", b->held_faults_rx);
+    add_u64(d, "held_kernel", b->held_kernel);
+    add_u64(d, "rx_drops", b->rx_drops);
+    add_u64(d, "out", b->tx_holds);
+    add_u64(d, "tx_produced", b->tx_produced);
+    add_u64(d, "tx_copies", b->tx_copies);
+    add_u64(d, "from_kernel", b->from_kernel);
+    add_u64(d, "tx_packets", b->tx_packets);
+    add_u64(d, "tx_drops", b->tx_drops);
+    add_u64(d, "held_tx_buffer", b->held_tx_buffer);
+    add_u64(d, "held_faults_tx", b->held_faults_tx);
+    add_u64(d, "arp_waiting", b->arp_waiting);
+    return d;
+}
+
 static struct rte_tel_data *demux_dict(const struct shunt_demux *dm)
 {
     struct rte_tel_data *d = dict();
@@ -337,13 +370,14 @@ static struct rte_tel_data *device_dict(const struct shunt_dev *dev)
 static int answer_stats(const char *params, struct rte_tel_data *d)
 {
     struct shunt_counters c;
+    struct shunt_balance balance;
     struct shunt_instance *in = shunt_instance();
     struct shunt_netif *sn = shunt_stack_netif();
 
     (void)params;
     if (sn == NULL)
         return -ENODEV;
-    shunt_stack_counters(&c);
+    shunt_stack_balance(&c, &balance);
     rte_tel_data_start_dict(d);
     add_u64(d, "time_ms", shunt_clock_ms(&in->clock));
     add_u64(d, "rx_packets", c.rx_packets);
@@ -356,6 +390,7 @@ static int answer_stats(const char *params, struct rte_tel_data *d)
     add_u64(d, "from_kernel_bytes", c.from_kernel_bytes);
     add_dict(d, "drops", drops_dict(&c));
     add_dict(d, "verdicts", verdicts_dict(&c));
+    add_dict(d, "balance", balance_dict(&balance));
     add_dict(d, "demux", demux_dict(&sn->demux));
     add_dict(d, "faults", faults_dict(&in->faults));
     add_dict(d, "tcp_recovery", recovery_dict());

@@ -112,8 +112,12 @@ import json
 s = json.load(open('$WORK/stats.json'))['/shunt/stats']
 d = s['drops']
 assert s['to_kernel'] > 1400 and s['from_kernel'] > 1400, (s['to_kernel'], s['from_kernel'])
-assert d['kernel_full'] == d['kernel_down'] == d['tx_ring_full'] == d['no_socket'] == 0, d
-print('ok: to_kernel', s['to_kernel'], 'from_kernel', s['from_kernel'], 'no drops on the path')"
+assert d['kernel_full'] == d['kernel_down'] == d['kernel_nombuf'] == d['tx_ring_full'] == d['no_socket'] == 0, d
+b = s['balance']    # every frame accounted for, the kernel's too (stack/stats.h)
+assert b['in'] == 1 and b['out'] == 1, b
+assert b['to_kernel'] == s['to_kernel'] and b['from_kernel'] == s['from_kernel'] and b['kernel_copies'] > 0, b
+print('ok: to_kernel', s['to_kernel'], 'from_kernel', s['from_kernel'], 'kernel copies', b['kernel_copies'],
+      'no drops on the path, the balance holds')"
 shunt_stop || fail "shunt-echo exited with an error"
 expect_in "$WORK/shunt.log" "^shunt: exception path: to_kernel [1-9][0-9]* packets .* from_kernel [1-9][0-9]* packets"
 

@@ -223,6 +223,37 @@ struct shunt_counters ring_counters(void)
     return c;
 }
 
+struct shunt_balance ring_balance(void)
+{
+    struct shunt_counters c;
+    struct shunt_balance b;
+
+    shunt_stack_balance(&c, &b);
+    return b;
+}
+
+void ring_assert_balance(void)
+{
+    struct shunt_balance b = ring_balance();
+
+    ck_assert_msg(b.rx_holds && b.rx_packets + b.rx_copies + b.looped ==
+                                    b.consumed + shunt_balance_rx_held(&b) + b.rx_drops,
+                  "frames in do not add up: rx %lu + copies %lu + looped %lu, consumed %lu + "
+                  "held %lu + drops %lu", (unsigned long)b.rx_packets, (unsigned long)b.rx_copies,
+                  (unsigned long)b.looped, (unsigned long)b.consumed,
+                  (unsigned long)shunt_balance_rx_held(&b), (unsigned long)b.rx_drops);
+    ck_assert_msg(b.tx_holds, "frames out do not add up: produced %lu + copies %lu, tx %lu + "
+                  "drops %lu + held %lu", (unsigned long)b.tx_produced, (unsigned long)b.tx_copies,
+                  (unsigned long)b.tx_packets, (unsigned long)b.tx_drops,
+                  (unsigned long)shunt_balance_tx_held(&b));
+}
+
+void ring_stack_down_balanced(void)
+{
+    ring_assert_balance();
+    ring_stack_down();
+}
+
 unsigned ring_mbufs_free(void)
 {
     return rte_mempool_avail_count(ring_pool());

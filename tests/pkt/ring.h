@@ -19,6 +19,7 @@
 #include <rte_mbuf.h>
 
 #include "counters.h"
+#include "stats.h"
 
 #define SHUNT_IP4   RTE_IPV4(10, 0, 0, 2)
 #define PEER_IP4    RTE_IPV4(10, 0, 0, 1)
@@ -67,6 +68,14 @@ void ring_advance_ms(uint32_t ms);
 /* The stack's counters now, and how many mbufs of its pool are free. */
 struct shunt_counters ring_counters(void);
 unsigned ring_mbufs_free(void);
+
+/* The frame balance now (stack/stats.h), and a checked assertion that it
+ * holds both ways - for any test to call once its traffic has stopped. */
+struct shunt_balance ring_balance(void);
+void ring_assert_balance(void);
+
+/* ring_stack_down, once the balance is asserted: a fixture's teardown. */
+void ring_stack_down_balanced(void);
 struct rte_mempool *ring_pool(void);
 
 #endif /* SHUNT_TEST_RING_H */

@@ -342,7 +342,7 @@ int main(void)
     Suite *s = suite_create("challenge");
     TCase *tc = tcase_create("rfc5961");
 
-    tcase_add_checked_fixture(tc, setup, ring_stack_down);
+    tcase_add_checked_fixture(tc, setup, ring_stack_down_balanced);
     add_tests(tc, rst_at_rcv_nxt_resets, rst_in_window_challenged, rst_outside_window_ignored,
               syn_on_established_challenged, old_ack_challenged_data_dropped,
               burst_gets_one_answer_per_interval, out_of_window_empty_throttled_data_not,

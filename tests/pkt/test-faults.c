@@ -484,7 +484,7 @@ int main(void)
     Suite *s = suite_create("faults");
     TCase *tc = tcase_create("stage");
 
-    tcase_add_checked_fixture(tc, ring_stack_up, ring_stack_down);
+    tcase_add_checked_fixture(tc, ring_stack_up, ring_stack_down_balanced);
     add_tests(tc, drop_takes_the_frame, dup_sends_a_copy, corrupt_flips_one_bit,
               delay_holds_on_the_stacks_clock, reorder_is_the_seeds, off_lets_go_of_what_it_holds,
               bad_specifications_refused);

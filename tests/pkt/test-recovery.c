@@ -768,7 +768,7 @@ int main(void)
     Suite *s = suite_create("recovery");
     TCase *tc = tcase_create("sack"), *cc = tcase_create("cc");
 
-    tcase_add_checked_fixture(tc, ring_stack_up, ring_stack_down);
+    tcase_add_checked_fixture(tc, ring_stack_up, ring_stack_down_balanced);
     add_tests(tc, one_loss_sent_again_at_once, several_losses_in_one_window, lost_tail_probed,
               rto_to_the_millisecond_with_backoff, bad_sack_blocks_ignored,
               newreno_partial_ack_without_sack, prr_spreads_sending_over_the_recovery,
@@ -776,7 +776,7 @@ int main(void)
               spurious_timeout_undone_by_frto, timeout_resends_only_what_is_not_sacked,
               timestamp_of_a_retransmission_echoed);
     suite_add_tcase(s, tc);
-    tcase_add_checked_fixture(cc, ring_stack_up, ring_stack_down);
+    tcase_add_checked_fixture(cc, ring_stack_up, ring_stack_down_balanced);
     tcase_add_loop_test(cc, loss_cuts_the_window_by_the_algorithm, 0, 3);
     add_tests(cc, registered_algorithm_is_used);
     suite_add_tcase(s, cc);
