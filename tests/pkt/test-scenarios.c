@@ -10,7 +10,8 @@
  * the line, what it expected and what came, in the script's own notation.
  * It learns Shunt's ISN, its port and its last TS val on the way, as
  * packetdrill does.  One case alone: CK_RUN_CASE=NAME (the file's name
- * without .pkt).
+ * without .pkt); SCENARIO_TRACE=1 prints each line as it happens, with the
+ * time and, for a ">" line, what came.
  */
 #include <check.h>
 #include <dirent.h>
@@ -204,6 +205,17 @@ static uint64_t due(const struct scn_event *e, uint64_t ms)
     return e->absolute ? ms : r.last_ms + ms;
 }
 
+/* SCENARIO_TRACE=1: each event as it happened, for whoever writes a
+ * script (a ">" line with what came). */
+static void trace(const char *got)
+{
+    if (getenv("SCENARIO_TRACE") == NULL || r.e->kind == SCN_PORT)
+        return;
+    fprintf(stderr, "%s:%d: %6llu.%03llu  %s%s%s\n", r.path, r.e->line,
+            (unsigned long long)(r.now_ms / 1000), (unsigned long long)(r.now_ms % 1000),
+            r.e->text, got != NULL ? "   came: > " : "", got != NULL ? got : "");
+}
+
 /* Its data is the pattern of its own sequence numbers. */
 static void check_data(const struct frame_seg *f, const struct conn *c)
 {
@@ -250,6 +262,7 @@ static void expect_segment(const struct scn_event *e)
         FAIL("%s: Shunt sent `> %s`", why, text);
     check_data(&f, c);
     learn_tsval(c, &got);
+    trace(text);
 }
 
 /* ---- what the peer sends ----------------------------------------------- */
@@ -544,6 +557,8 @@ static void run_event(const struct scn_event *e)
         quiet_until(due(e, e->at_ms));
         break;
     }
+    if (e->kind != SCN_OUT)
+        trace(NULL);
     r.last_ms = r.now_ms;
 }
 
