@@ -463,8 +463,8 @@ static long do_call(const struct scn_call *k, bool *fd_result)
         return shunt_socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK, 0);
     struct sock *s = sock_of(k->args[0]);
     if (strcmp(n, "bind") == 0) {
-        struct sockaddr_in a = { .sin_family = AF_INET, .sin_port = htons((uint16_t)arg_num(k, 1)) };
         r.local_port = (uint16_t)arg_num(k, 1);
+        struct sockaddr_in a = { .sin_family = AF_INET, .sin_port = htons(r.local_port) };
         return shunt_bind(s->fd, (struct sockaddr *)&a, sizeof(a));
     }
     if (strcmp(n, "listen") == 0)
