@@ -604,18 +604,27 @@ int main(void)
         fprintf(stderr, "test-scenarios: no scenarios (*.pkt) in %s\n", SCENARIO_DIR);
         return EXIT_FAILURE;
     }
+    /* Each file's path, and its name without .pkt for its test case. */
     paths = calloc((size_t)n, sizeof(*paths));
+    char **names = calloc((size_t)n, sizeof(*names));
     for (int i = 0; i < n; i++) {
         size_t len = strlen(SCENARIO_DIR) + strlen(files[i]->d_name) + 2;
         paths[i] = malloc(len);
         snprintf(paths[i], len, "%s/%s", SCENARIO_DIR, files[i]->d_name);
-        files[i]->d_name[strlen(files[i]->d_name) - 4] = '\0';
-        TCase *tc = tcase_create(strdup(files[i]->d_name));
+        names[i] = strndup(files[i]->d_name, strlen(files[i]->d_name) - 4);
+        TCase *tc = tcase_create(names[i]);
         tcase_add_loop_test(tc, scenario, i, i + 1);
         tcase_set_timeout(tc, 60);
         suite_add_tcase(s, tc);
         free(files[i]);
     }
     free(files);
-    return run_suite(s);
+    int status = run_suite(s);
+    for (int i = 0; i < n; i++) {
+        free(paths[i]);
+        free(names[i]);
+    }
+    free(paths);
+    free(names);
+    return status;
 }
