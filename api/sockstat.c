@@ -29,6 +29,13 @@ static const char *const state_names[] = {
     [LAST_ACK] = "LAST-ACK", [TIME_WAIT] = "TIME-WAIT",
 };
 
+const char *shunt_sockstat_state_name(int state)
+{
+    if (state < 0 || state >= (int)(sizeof(state_names) / sizeof(state_names[0])))
+        return "?";
+    return state_names[state];
+}
+
 /* "10.9.0.2:7", "[fd00:9::2]:7", "*:7" */
 static void endpoint(const ip_addr_t *ip, uint16_t port, char *out, size_t len)
 {
@@ -62,7 +69,7 @@ static struct rte_tel_data *describe_tcp(const struct tcp_pcb *pcb)
 
     rte_tel_data_start_dict(d);
     rte_tel_data_add_dict_string(d, "proto", IP_IS_V6_VAL(pcb->local_ip) ? "tcp6" : "tcp");
-    rte_tel_data_add_dict_string(d, "state", state_names[pcb->state]);
+    rte_tel_data_add_dict_string(d, "state", shunt_sockstat_state_name(pcb->state));
     rte_tel_data_add_dict_int(d, "fd", s != NULL ? s->fd : -1);
     if (pcb->state == LISTEN) {
         /* As ss: the accept queue, and the backlog. */

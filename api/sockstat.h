@@ -10,4 +10,8 @@
 struct rte_tel_data;
 int shunt_sockstat_describe(unsigned from, struct rte_tel_data *d);
 
+/* ss's name for one of lwIP's TCP states (enum tcp_state): "ESTAB",
+ * "TIME-WAIT", ...; the packet tests name states the same way. */
+const char *shunt_sockstat_state_name(int state);
+
 #endif /* SHUNT_SOCKSTAT_H */

@@ -260,11 +260,18 @@ bool frame_tcp4_parse(const uint8_t *f, size_t n, struct frame_seg *s)
         return false;
     const struct rte_ipv4_hdr *ip = (const struct rte_ipv4_hdr *)(f + 14);
     const struct rte_tcp_hdr *t = (const struct rte_tcp_hdr *)(ip + 1);
+    size_t hlen = (t->data_off >> 4) * 4u, total = rte_be_to_cpu_16(ip->total_length);
+    if (hlen < sizeof(*t) || total < 20 + hlen || 14 + total > n)
+        return false;
     s->sport = rte_be_to_cpu_16(t->src_port);
     s->dport = rte_be_to_cpu_16(t->dst_port);
     s->flags = t->tcp_flags;
     s->seq = rte_be_to_cpu_32(t->sent_seq);
     s->ack = rte_be_to_cpu_32(t->recv_ack);
-    s->len = rte_be_to_cpu_16(ip->total_length) - 20 - (t->data_off >> 4) * 4u;
+    s->window = rte_be_to_cpu_16(t->rx_win);
+    s->opt = (const uint8_t *)(t + 1);
+    s->optlen = hlen - sizeof(*t);
+    s->data = (const uint8_t *)t + hlen;
+    s->len = total - 20 - hlen;
     return true;
 }

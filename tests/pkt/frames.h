@@ -48,10 +48,15 @@ struct frame_seg {
     uint16_t sport, dport;
     uint8_t flags;
     uint32_t seq, ack;
+    uint16_t window;            /* as on the wire, unscaled */
+    const uint8_t *opt;         /* its options, within the frame */
+    size_t optlen;
+    const uint8_t *data;        /* its data, within the frame */
     size_t len;                 /* bytes of data */
 };
 
-/* Read frame f (n bytes) as one; false when it is something else. */
+/* Read frame f (n bytes) as one; false when it is something else, or when
+ * its headers claim more than the frame holds. */
 bool frame_tcp4_parse(const uint8_t *f, size_t n, struct frame_seg *s);
 
 /* An ICMP echo message (type 8 request, 0 reply) with its checksum, into m. */

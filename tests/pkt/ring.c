@@ -57,15 +57,18 @@ static uint64_t test_clock(void *arg)
     return now_ns;
 }
 
-static void eal_up(unsigned queue)
+/* extra: more lines of configuration after config_text's (they win), or "". */
+static void eal_up(unsigned queue, const char *extra)
 {
     static int up;
     struct shunt_config c;
-    char err[256];
+    char text[sizeof(config_text) + 1024], err[256];
 
     if (up++)
         return;
-    ck_assert_msg(shunt_config_parse(&c, config_text, "ring.conf", err, sizeof(err)) == 0,
+    ck_assert_uint_lt(strlen(extra), sizeof(text) - sizeof(config_text));
+    snprintf(text, sizeof(text), "%s%s", config_text, extra);
+    ck_assert_msg(shunt_config_parse(&c, text, "ring.conf", err, sizeof(err)) == 0,
                   "%s", err);
     c.queue = queue;
     ck_assert_int_eq(shunt_stack_start_eal(&c), 0);
@@ -73,12 +76,12 @@ static void eal_up(unsigned queue)
 
 void ring_eal_up(void)
 {
-    eal_up(0);
+    eal_up(0, "");
 }
 
-static void stack_up(unsigned queue)
+static void stack_up(unsigned queue, const char *extra)
 {
-    eal_up(queue);
+    eal_up(queue, extra);
     for (unsigned q = 0; q < QUEUES; q++) {
         char to[32], from[32];
         snprintf(to, sizeof(to), "to_shunt%u", q);
@@ -107,12 +110,17 @@ static void stack_up(unsigned queue)
 
 void ring_stack_up(void)
 {
-    stack_up(0);
+    stack_up(0, "");
+}
+
+void ring_stack_up_with(const char *config)
+{
+    stack_up(0, config);
 }
 
 void ring_stack_up_on_queue_1(void)
 {
-    stack_up(1);
+    stack_up(1, "");
 }
 
 void ring_put_on(unsigned queue, const void *frame, size_t len)

@@ -37,6 +37,10 @@ void ring_eal_up(void);
 void ring_stack_up(void);
 void ring_stack_down(void);
 
+/* The same with more lines of configuration ("key = value\n" each), which
+ * take the place of the defaults above (e.g. "mtu = 1280\n"). */
+void ring_stack_up_with(const char *config);
+
 /* The same on a port of two queues, the instance owning queue 1 (queue = 1
  * in its configuration); ring_send and ring_recv use queue 1 then. */
 void ring_stack_up_on_queue_1(void);

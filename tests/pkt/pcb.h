@@ -1,0 +1,18 @@
+/*
+ * pcb.h - what lwIP holds for a connection a packet test plays the peer
+ * of, seen from outside the socket API: a connection lives on in lwIP
+ * after its socket is closed (FIN-WAIT-2, LAST-ACK, TIME-WAIT).
+ *
+ * Its own file because lwIP's headers and DPDK's cannot meet in one.
+ */
+#ifndef SHUNT_TEST_PCB_H
+#define SHUNT_TEST_PCB_H
+
+#include <stdint.h>
+
+/* The state of Shunt's connection from local_port to the peer's
+ * remote_port, named as shunt-stat names it ("ESTAB", "TIME-WAIT"...);
+ * "CLOSE" when lwIP holds none. */
+const char *pcb_state(uint16_t local_port, uint16_t remote_port);
+
+#endif /* SHUNT_TEST_PCB_H */
