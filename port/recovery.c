@@ -150,12 +150,19 @@ static void rto_start(struct conn *c, uint64_t now)
 
 /* ---- the TLP (RFC 8985 7.2) ---------------------------------------------- */
 
-static bool flight_is_one(const struct tcp_pcb *pcb)
+/* Whether one segment is in flight past una.  On an ACK, lwIP has not yet
+ * freed the segments it covers: those ending at or below una do not count. */
+static bool flight_is_one(const struct tcp_pcb *pcb, uint32_t una)
 {
-    return pcb->unacked != NULL && pcb->unacked->next == NULL;
+    const struct tcp_seg *seg = pcb->unacked;
+
+    while (seg != NULL && TCP_SEQ_LEQ(seg_end(seg), una))
+        seg = seg->next;
+    return seg != NULL && seg->next == NULL;
 }
 
-static void probe_arm(struct tcp_pcb *pcb, struct conn *c, uint64_t now)
+/* una: what the peer has acknowledged, this ACK's included. */
+static void probe_arm(struct tcp_pcb *pcb, struct conn *c, uint32_t una, uint64_t now)
 {
     /* RFC 8985 7.2: SACK, an RTT, data in flight, no recovery under way. */
     if (!(pcb->flags & TF_SACK) || c->in_recovery || c->in_loss || c->probe_out ||
@@ -165,7 +172,7 @@ static void probe_arm(struct tcp_pcb *pcb, struct conn *c, uint64_t now)
             c->early = EARLY_NONE;
         return;
     }
-    uint64_t pto = 2ull * c->srtt_us + (flight_is_one(pcb) ? DELACK_MAX_US : 0);
+    uint64_t pto = 2ull * c->srtt_us + (flight_is_one(pcb, una) ? DELACK_MAX_US : 0);
     uint64_t at = now + pto * 1000;
     if (at >= c->rto_at)
         return;                                 /* the RTO comes first anyway */
@@ -704,7 +711,7 @@ void shunt_recovery_ack(struct tcp_pcb *pcb, const struct tcp_hdr *hdr, uint16_t
             c->early = EARLY_NONE;
         } else {
             rto_start(c, now);
-            probe_arm(pcb, c, now);
+            probe_arm(pcb, c, ack, now);
         }
     }
 }
@@ -736,7 +743,7 @@ void shunt_recovery_seg_sent(struct tcp_pcb *pcb, struct tcp_seg *seg)
     if (c->rto_at == 0)                         /* RFC 6298 5.1 */
         rto_start(c, now);
     if (c->early != EARLY_REORDER)
-        probe_arm(pcb, c, now);
+        probe_arm(pcb, c, pcb->lastack, now);
 }
 
 /* ---- the timers ------------------------------------------------------------ */
