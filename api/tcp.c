@@ -728,6 +728,21 @@ static err_t close_again(void *arg, struct tcp_pcb *pcb)
     return ERR_OK;
 }
 
+/* Connections still in their handshake carry the listener as their arg
+ * (lwIP copies it to each, and its SYN-ACK retransmissions read it): they
+ * go with the listener, silently, as Linux drops its request socks; the
+ * peer's next segment finds no one and is reset. */
+static void drop_half_open(const struct shunt_tcp_sock *listener)
+{
+    for (struct tcp_pcb *pcb = tcp_active_pcbs, *next; pcb != NULL; pcb = next) {
+        next = pcb->next;
+        if (pcb->state == SYN_RCVD && pcb->callback_arg == listener) {
+            tcp_arg(pcb, NULL);
+            tcp_abandon(pcb, 0);
+        }
+    }
+}
+
 static void stream_close(struct shunt_sock *s, bool abort)
 {
     struct shunt_tcp_sock *t = shunt_tcp_of(s);
@@ -742,6 +757,7 @@ static void stream_close(struct shunt_sock *s, bool abort)
         }
         t->accept_head = t->accept_tail = NULL;
         t->accept_len = 0;
+        drop_half_open(t);
         tcp_arg(pcb, NULL);
         tcp_accept(pcb, NULL);
         tcp_close(pcb);
