@@ -14,13 +14,15 @@ static unsigned frames_of(const struct pbuf *p)
 
 struct shunt_held shunt_held_in_lwip(void)
 {
-    struct shunt_held h = { 0, shunt_reassembly_frames_ip4() + shunt_reassembly_frames_ip6() };
+    struct shunt_held h = { .reassembly = shunt_reassembly_frames_ip4() +
+                                          shunt_reassembly_frames_ip6() };
 
     /* Only connections in progress keep data; listeners and TIME-WAIT none. */
     for (const struct tcp_pcb *pcb = tcp_active_pcbs; pcb != NULL; pcb = pcb->next) {
         for (const struct tcp_seg *seg = pcb->ooseq; seg != NULL; seg = seg->next)
             h.tcp += frames_of(seg->p);
-        h.tcp += frames_of(pcb->refused_data);
+        h.refused += frames_of(pcb->refused_data);
     }
+    h.tcp += h.refused;
     return h;
 }

@@ -4,8 +4,10 @@
  * offer again), and IP reassembly, IPv4 and IPv6.
  *
  * For the frame balance (stack/stats.h): frames held are one of its terms,
- * and frames that leave these places in a timer are frames lwIP gave up on
- * (stack/loop.c counts them as drops).  Counts are of pbufs, which for a
+ * and frames that leave the out-of-order queues or reassembly in a timer
+ * are frames lwIP gave up on (stack/loop.c counts them as drops).  Refused
+ * data leaves in a timer too, but delivered: lwIP's fast timer offers it
+ * to the socket again.  Counts are of pbufs, which for a
  * received frame of one segment (every frame at the usual MTUs) is one.
  *
  * lwIP keeps the reassembly count in a static of ip4_frag.c and of
@@ -19,6 +21,7 @@
 
 struct shunt_held {
     unsigned tcp;               /* out-of-order queues, and data refused by a full socket */
+    unsigned refused;           /* of tcp, the refused data */
     unsigned reassembly;        /* IPv4 and IPv6 fragments waiting for the rest */
 };
 

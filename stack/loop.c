@@ -97,8 +97,10 @@ static void run_timers(struct shunt_loop *l)
     uint64_t *drops = l->netif->counters.drops;
     if (after.reassembly < before.reassembly)
         drops[SHUNT_DROP_REASSEMBLY] += before.reassembly - after.reassembly;
-    if (after.tcp < before.tcp)
-        drops[SHUNT_DROP_LWIP] += before.tcp - after.tcp;
+    /* Out-of-order data only: refused data leaves a timer delivered. */
+    unsigned ooseq_before = before.tcp - before.refused, ooseq_after = after.tcp - after.refused;
+    if (ooseq_after < ooseq_before)
+        drops[SHUNT_DROP_LWIP] += ooseq_before - ooseq_after;
 }
 
 /*
