@@ -32,7 +32,8 @@
  * 2^32; the parser checks it).  Sequence numbers are packetdrill's: the
  * peer's own are absolute (the script picks its ISN), Shunt's are relative
  * to Shunt's ISN, which the runner learns from Shunt's first SYN (before
- * that, absolute).  So "<" gives its SEQ absolute and its ack (and SACK
+ * that, absolute), and again from a SYN that answers the peer's SYN with
+ * a new ISN (a new connection on the same ports).  So "<" gives its SEQ absolute and its ack (and SACK
  * blocks) relative; ">" gives its SEQ relative and its ack (and SACK
  * blocks) absolute.  Data is a pattern of its sequence numbers, so a
  * segment's bytes, and what read() returns, are checked too.

@@ -49,6 +49,7 @@
 struct conn {
     uint16_t peer_port, shunt_port;     /* shunt_port 0: not known yet */
     bool shunt_isn_known, peer_isn_known;
+    bool reopened;                      /* the peer's SYN began a new incarnation */
     uint32_t shunt_isn, peer_isn;
     uint32_t shunt_tsval;               /* the last TS val Shunt sent */
 };
@@ -250,10 +251,11 @@ static void expect_segment(const struct scn_event *e)
         c->shunt_port = f.sport;
     if (f.sport != c->shunt_port)
         FAIL("Shunt sent from port %u, not %u", f.sport, c->shunt_port);
-    if ((f.flags & RTE_TCP_SYN_FLAG) && !c->shunt_isn_known) {
+    if ((f.flags & RTE_TCP_SYN_FLAG) && (!c->shunt_isn_known || c->reopened)) {
         c->shunt_isn = f.seq - (want->seq.any ? 0 : want->seq.v);
         c->shunt_isn_known = true;
     }
+    c->reopened = false;
     seen(&f, c, &got);
     scn_format(&got, text, sizeof(text));
     if (r.now_ms < lo)
@@ -284,6 +286,10 @@ static void send_segment(const struct scn_seg *want)
             o->v[k].v += base;
     }
     if (g.flags & RTE_TCP_SYN_FLAG) {
+        /* A SYN with a new ISN on a port already used: if Shunt answers
+         * with a SYN, its numbers start again too (a reopened TIME-WAIT). */
+        c->reopened = c->peer_isn_known && c->peer_isn != g.seq.v &&
+                      !(g.flags & RTE_TCP_ACK_FLAG);
         c->peer_isn = g.seq.v;
         c->peer_isn_known = true;
     }
