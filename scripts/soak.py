@@ -426,7 +426,7 @@ def main():
     p.add_argument("--churn", type=int, default=2, help="churn threads")
     p.add_argument("--churn-rate", type=float, default=20, help="connections a second each")
     p.add_argument("--udp-rate", type=float, default=500)
-    p.add_argument("--udp-loss-max", type=float, default=10, help="% of the datagrams")
+    p.add_argument("--udp-loss-max", type=float, default=10, help="%% of the datagrams")
     p.add_argument("--json")
     a = p.parse_args()
     a.echo = os.path.join(a.build, "apps", "shunt-echo")
