@@ -1,23 +1,19 @@
 #!/bin/bash
 # faults-kernel.sh - faults from the kernel's side of the wire, with the
-# Linux kernel as Shunt's peer, in one testbed (shunt-echo on AF_XDP):
+# Linux kernel as Shunt's peer, in one testbed (shunt-echo on AF_XDP).  This
+# kernel has no netem (CONFIG_NET_SCH_NETEM is off), so the wire is a
+# bridge in the peer's namespace (scripts/testbed.sh, topo_wire: a fault
+# on the peer's own interface is one its TCP sees and hides, at once) and:
 #
-#   loss 1, 5, 20 %   nftables on the peer's veth, each way (numgen random;
-#                     this kernel has no netem, CONFIG_NET_SCH_NETEM is off);
+#   loss 1, 5, 20 %   nftables, numgen random, on each way's ingress hook;
 #                     at 1 % the fault stage drops 1 % more of the UDP each
 #                     way, so Shunt's own counted drops are in its sum too
-#   dup 5 %           peer->Shunt: nftables `dup to` on the veth's egress;
-#                     Shunt->peer: the fault stage's tx:dup (a `dup to` on
-#                     the ingress hook would send the copy back out the same
-#                     veth, to Shunt, never up the peer's stack)
+#   dup 5 %           nftables `dup to` the bridge's other port, each way
 #   reorder 25 %, corrupt 1 %, delay 10 ms +- 5 ms: Shunt's fault stage
-#                     (port/faults.h) each way, since without netem the
-#                     kernel has no way to do them
-#   rate 100 Mbit/s   peer->Shunt: tbf on the peer's egress; Shunt->peer: an
-#                     nftables policer on its ingress (this kernel has ifb
-#                     but no tc classifier or mirred to feed it; AF_XDP's
-#                     transmit bypasses the qdisc of Shunt's end)
-#   flap              the peer's link down for 3 s mid-transfer, then up
+#                     (port/faults.h) each way: without netem the kernel
+#                     has nothing that does them
+#   rate 100 Mbit/s   tbf on each of the bridge's ways out
+#   flap              the link to Shunt down for 3 s mid-transfer, then up
 #   vanish            the peer's namespace deleted (its veth dies with it)
 #                     under an idle connection of Shunt's with keepalive
 #
@@ -27,26 +23,29 @@
 # shunt-stat); and under loss and duplicates, numbered UDP datagrams must
 # add up exactly: sent - echoes received = what nftables dropped + what
 # Shunt counted as drops, and echoes beyond one per datagram = the copies
-# nftables and the fault stage made.  Corrupted frames Shunt receives are
-# all counted as bad checksums (or bad frames), never delivered (the echo
-# stays exact); those it sends are thrown away by the peer's kernel, whose
-# checksum-error counters rise.  The vanished peer: Shunt's connection
-# fails with ETIMEDOUT, and its pcb and demux entry are freed.  How fast
-# each profile goes is scripts/bench-faults' business, not this test's.
+# nftables made.  Corrupted frames Shunt receives are all counted as bad
+# checksums (or bad frames), never delivered (the echo stays exact); those
+# it sends are thrown away by the peer's kernel, whose checksum-error
+# counters rise.  The vanished peer: Shunt's connection fails with
+# ETIMEDOUT, and its pcb and demux entry are freed.  How fast each profile
+# goes is scripts/bench-faults' business, not this test's.
 . "$(dirname "$0")/lib.sh"
 
 command -v nft >/dev/null || { echo "$TEST_NAME: needs nft (apt-get install nftables)" >&2; exit 1; }
 SHUNT_STAT="$top_builddir/apps/shunt-stat"
 HELP="$top_srcdir/tests/integration/faults-kernel.py"
 PY=/usr/bin/python3
-DEV=shp-$TAG
+DEV=shp-$TAG            # the wire's end at Shunt
 UDP_COUNT=2000
 
-tb_up
+topo_up "$TAG"
+topo_wire "$TAG"
 ethtool -K "sh-$TAG" tso off gso off gro off 2>/dev/null || true
-peer ethtool -K "$DEV" tso off gso off gro off >/dev/null
+topo_conf "$TAG" > "$WORK/shunt.conf"
+shunt_start "$WORK/shunt.log" "$SHUNT_ECHO" -c "$WORK/shunt.conf" || fail "shunt-echo did not start"
 # The peer knows Shunt's address for good: a lost ARP is not TCP's doing.
-peer ip neigh replace "$TOPO_SHUNT4" dev "$DEV" lladdr "$(cat "/sys/class/net/sh-$TAG/address")" nud permanent
+neigh() { peer ip neigh replace "$TOPO_SHUNT4" dev pin lladdr "$(cat "/sys/class/net/sh-$TAG/address")" nud permanent; }
+neigh
 peer ping -c 1 -W 2 "$TOPO_SHUNT4" >/dev/null || fail "no ping before the faults"
 
 # snap NAME: shunt-stat --json into $WORK/NAME.json.
@@ -60,16 +59,14 @@ faults() {
     "$SHUNT_STAT" -P "$SHUNT_PID" --faults "$1" >/dev/null || fail "shunt-stat --faults $1 failed"
 }
 
-# nft_rules VERB PCT: the peer's veth VERB (drop, or "dup to $DEV") PCT % of
-# the frames, UDP and the rest under rules and counters of their own, so
-# the UDP check knows exactly what nftables did to its datagrams.
-# IN is the peer's ingress (Shunt->peer), OUT its egress (peer->Shunt).
+# nft_rules drop|dup PCT: the wire drops or duplicates PCT % of the frames
+# each way, UDP and the rest under rules and counters of their own, so the
+# UDP check knows exactly what nftables did to its datagrams.  IN is
+# Shunt->peer (the ingress of $DEV), OUT peer->Shunt (the ingress of pout).
 nft_rules() {
-    local verb=$1 pct=$2 in=${3:-yes}
+    local verb_in=drop verb_out=drop pct=$2
+    [ "$1" = dup ] && verb_in="dup to pout" verb_out="dup to $DEV"
     peer nft delete table netdev kfaults 2>/dev/null || true
-    local rules_in=""
-    [ "$in" = yes ] && rules_in="meta l4proto udp numgen random mod 100 lt $pct counter name udp_in $verb
-        meta l4proto != udp numgen random mod 100 lt $pct counter name other_in $verb"
     peer nft -f - <<NFT || fail "nft refused the rules"
 table netdev kfaults {
     counter udp_in {}
@@ -78,12 +75,13 @@ table netdev kfaults {
     counter other_out {}
     chain in {
         type filter hook ingress device $DEV priority 0;
-        $rules_in
+        meta l4proto udp numgen random mod 100 lt $pct counter name udp_in $verb_in
+        meta l4proto != udp numgen random mod 100 lt $pct counter name other_in $verb_in
     }
     chain out {
-        type filter hook egress device $DEV priority 0;
-        meta l4proto udp numgen random mod 100 lt $pct counter name udp_out $verb
-        meta l4proto != udp numgen random mod 100 lt $pct counter name other_out $verb
+        type filter hook ingress device pout priority 0;
+        meta l4proto udp numgen random mod 100 lt $pct counter name udp_out $verb_out
+        meta l4proto != udp numgen random mod 100 lt $pct counter name other_out $verb_out
     }
 }
 NFT
@@ -110,9 +108,9 @@ quiet_balance() {
 
 # udp_exact: numbered datagrams through the echo; what did not come back
 # is exactly what nftables dropped (its UDP counters) plus what Shunt
-# counted as dropped; copies are exactly nftables' plus the fault stage's.
+# counted as dropped; with "copies", what nftables copied comes back too.
 udp_exact() {
-    local copies_nft=${1:-0} out sent unique total dropped_nft dropped_shunt copies_shunt
+    local copies=${1:-} out sent unique total dropped_nft dropped_shunt
     snap udp0
     local udp_in0=$(nft_count udp_in) udp_out0=$(nft_count udp_out)
     out=$(peer $PY "$HELP" udp "$TOPO_SHUNT4" 7 "$UDP_COUNT") || fail "the UDP peer failed: $out"
@@ -120,8 +118,7 @@ udp_exact() {
     snap udp1
     local d_in=$(($(nft_count udp_in) - udp_in0)) d_out=$(($(nft_count udp_out) - udp_out0))
     dropped_shunt=$(js drops "$WORK/udp0.json" "$WORK/udp1.json")
-    copies_shunt=$(($(js get "$WORK/udp1.json" faults.tx.dup) - $(js get "$WORK/udp0.json" faults.tx.dup)))
-    if [ "$copies_nft" = 0 ]; then
+    if [ -z "$copies" ]; then
         dropped_nft=$((d_in + d_out))
         [ $((sent - unique)) = $((dropped_nft + dropped_shunt)) ] ||
             fail "$PROFILE: UDP: sent $sent, $unique came back: $((sent - unique)) missing, but nftables dropped $dropped_nft and Shunt counted $dropped_shunt"
@@ -131,11 +128,13 @@ udp_exact() {
     else
         [ $((sent - unique)) = "$dropped_shunt" ] ||
             fail "$PROFILE: UDP: sent $sent, $unique came back, Shunt counted $dropped_shunt drops"
-        [ $((total - unique)) = $((d_out + copies_shunt)) ] ||
-            fail "$PROFILE: UDP: $((total - unique)) echoes beyond one each, but nftables copied $d_out and the fault stage $copies_shunt"
-        [ "$d_out" -gt 0 ] && [ "$copies_shunt" -gt 0 ] ||
-            fail "$PROFILE: copies made: nftables $d_out, the fault stage $copies_shunt (both should be some)"
-        echo "ok: $PROFILE: UDP: sent $sent, all $unique echoed; $((total - unique)) extra = $d_out copied by nftables + $copies_shunt by the fault stage"
+        # A datagram copied on its way to Shunt is echoed twice; an echo
+        # copied on its way back arrives twice.
+        [ $((total - unique)) = $((d_in + d_out)) ] ||
+            fail "$PROFILE: UDP: $((total - unique)) echoes beyond one each, but nftables copied $d_out to Shunt and $d_in back"
+        [ "$d_out" -gt 0 ] && [ "$d_in" -gt 0 ] ||
+            fail "$PROFILE: copies made: $d_out to Shunt, $d_in back (both should be some)"
+        echo "ok: $PROFILE: UDP: sent $sent, all $unique echoed; $((total - unique)) extra = $d_out copied by nftables to Shunt + $d_in back"
     fi
 }
 
@@ -167,13 +166,12 @@ done
 
 # ---- duplicates: nftables one way, the fault stage the other ------------------------
 PROFILE="dup 5 %"
-echo "== $PROFILE (nftables dup to, peer->Shunt; the fault stage's tx:dup, Shunt->peer)"
-nft_rules "dup to $DEV" 5 no
-faults "tx:dup=0.05"
+echo "== $PROFILE each way (nftables dup to)"
+nft_rules dup 5
 bulk 1000000
 udp_exact copies
+[ $(($(nft_count other_in) + $(nft_count other_out))) -gt 0 ] || fail "$PROFILE: nftables copied no TCP frame"
 nft_off
-faults off
 quiet_balance
 
 # ---- the fault stage: reordering, corruption, delay with jitter ----------------------
@@ -222,24 +220,24 @@ quiet_balance
 
 # ---- a rate limit ------------------------------------------------------------------
 PROFILE="rate 100 Mbit/s"
-echo "== $PROFILE (tbf on the peer's egress; an nftables policer on its ingress)"
+echo "== $PROFILE each way (tbf on each of the bridge's ways out)"
 rate_on() {
-    peer tc qdisc replace dev "$DEV" root tbf rate 100mbit burst 64kb latency 50ms || fail "tbf refused"
-    peer nft -f - <<NFT || fail "nft refused the policer"
-table netdev kfrate {
-    chain in { type filter hook ingress device $DEV priority 0; limit rate over 12500 kbytes/second burst 64 kbytes counter drop; }
-}
-NFT
+    local dev
+    for dev in "$DEV" pout; do
+        peer tc qdisc replace dev "$dev" root tbf rate 100mbit burst 64kb latency 50ms || fail "tbf refused"
+    done
 }
 rate_off() {
     peer tc qdisc del dev "$DEV" root 2>/dev/null || true
-    peer nft delete table netdev kfrate 2>/dev/null || true
+    peer tc qdisc del dev pout root 2>/dev/null || true
 }
 rate_on
 bulk 4000000
-sent=$(peer tc -s qdisc show dev "$DEV" | grep -oE "Sent [0-9]+ bytes" | head -1 | grep -oE "[0-9]+")
-[ "${sent:-0}" -ge 4000000 ] || fail "$PROFILE: tbf sent ${sent:-no} bytes of a 4 MB stream"
-echo "ok: $PROFILE: through tbf ($sent bytes)"
+for dev in "$DEV" pout; do
+    sent=$(peer tc -s qdisc show dev "$dev" | grep -oE "Sent [0-9]+ bytes" | head -1 | grep -oE "[0-9]+")
+    [ "${sent:-0}" -ge 4000000 ] || fail "$PROFILE: tbf on $dev sent ${sent:-no} bytes of a 4 MB stream"
+done
+echo "ok: $PROFILE: through tbf both ways"
 
 # ---- the link down for 3 s mid-transfer, under the same limit (so it is mid-transfer) --
 PROFILE="flap"
@@ -252,7 +250,7 @@ peer ip link set "$DEV" down
 sleep 3
 running "$flap" || fail "$PROFILE: the transfer ended while the link was down: $(cat "$WORK/flap.log")"
 peer ip link set "$DEV" up
-peer ip neigh replace "$TOPO_SHUNT4" dev "$DEV" lladdr "$(cat "/sys/class/net/sh-$TAG/address")" nud permanent
+neigh
 rc=0
 wait "$flap" || rc=$?
 [ $rc = 0 ] && grep -q "^peer: tcp-bulk: ok: 16000000 bytes echoed intact" "$WORK/flap.log" ||
