@@ -138,6 +138,10 @@ topo_wire() {
     ip -n "$ns" link add pin type veth peer name pout
     ip -n "$ns" link add br0 type bridge
     ip -n "$ns" link set br0 type bridge stp_state 0 forward_delay 0
+    # The bridge itself must not answer for the peer's addresses (Linux's
+    # ARP answers for any of the host's on any interface): a frame to its
+    # MAC would reach the peer's stack without crossing pout and pin.
+    ip netns exec "$ns" sysctl -qw net.ipv4.conf.br0.arp_ignore=1 net.ipv6.conf.br0.disable_ipv6=1
     ip -n "$ns" link set "$peer" master br0
     ip -n "$ns" link set pout master br0
     ip -n "$ns" addr add "$TOPO_PEER4/24" dev pin
