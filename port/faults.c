@@ -205,9 +205,14 @@ void shunt_faults_format(const struct shunt_faults_conf *conf, char *out, size_t
             append(out, len, &used, "%s=%g", fault_names[k], conf->rate[d][k]);
             first = false;
         }
-        if (!first)
-            append(out, len, &used, ",hold=%u,delay_us=%u,jitter_us=%u,limit=%u", conf->hold[d],
-                   conf->delay_us[d], conf->jitter_us[d], conf->limit[d]);
+        if (first)
+            continue;
+        append(out, len, &used, ",hold=%u,delay_us=%u", conf->hold[d], conf->delay_us[d]);
+        /* Only when set: telemetry's strings are short (128). */
+        if (conf->jitter_us[d] > 0)
+            append(out, len, &used, ",jitter_us=%u", conf->jitter_us[d]);
+        if (conf->limit[d] != DEFAULT_LIMIT)
+            append(out, len, &used, ",limit=%u", conf->limit[d]);
     }
 }
 
