@@ -20,7 +20,8 @@
  *     shunt-echo (-c FILE | --kernel) --client HOST [-p PORT] [--udp]
  *                [-n BYTES] [-m MSGSIZE] [--conns N] [--nonblock-connect]
  *                [--send | --receive] [--congestion NAME]
- *                [--keepalive IDLE,INTVL,CNT --hold SECONDS] [--abort] [--stall SECONDS]
+ *                [--keepalive IDLE,INTVL,CNT --hold SECONDS [--linger SECONDS]] [--abort]
+ *                [--stall SECONDS]
  *
  * Without -c or --kernel the stack's configuration is the file named by
  * $SHUNT_CONFIG.
@@ -76,6 +77,7 @@ struct options {
     bool receive;               /* --receive: the stream the other way, from its source port */
     struct keepalive ka;        /* --keepalive IDLE,INTVL,CNT */
     int hold;                   /* --hold SECONDS */
+    int linger;                 /* --linger SECONDS */
     bool abort;                 /* --abort */
     int stall;                  /* --stall SECONDS: no progress that long fails */
 };
@@ -537,6 +539,12 @@ static int keepalive_client(const struct options *o, const struct target *t)
     }
     fflush(stdout);
     shunt_close(fd);
+    if (o->linger > 0) {
+        /* The loop runs on, so shunt-stat can see what the failure freed. */
+        printf("shunt-echo: closed; lingering %d s\n", o->linger);
+        fflush(stdout);
+        shunt_poll_fds(NULL, 0, o->linger * 1000);
+    }
     return rc;
 }
 
@@ -723,6 +731,8 @@ static const struct opt table[] = {
       .help = "hold one idle connection with keepalive on;\nexit 0 once it fails (the peer is gone)" },
     { 0, "hold", OPT_UINT, "SECONDS", AT(hold), .min = 1, .max = 86400,
       .help = "how long --keepalive waits (default 30)" },
+    { 0, "linger", OPT_UINT, "SECONDS", AT(linger), .min = 1, .max = 86400,
+      .help = "with --keepalive: once it is done and closed, run on\nthat long (for shunt-stat)" },
     { 0, "abort", OPT_SET, NULL, AT(abort),
       .help = "echo one byte, then close with a reset (SO_LINGER 0)" },
     { 0, "stall", OPT_UINT, "SECONDS", AT(stall), .min = 1, .max = 86400,
@@ -736,7 +746,8 @@ static const struct opts_spec spec = {
     "       shunt-echo (-c FILE | --kernel) --client HOST [-p PORT] [--udp] [-n BYTES]\n"
     "                  [-m MSGSIZE] [--conns N] [--nonblock-connect] [--send | --receive]\n"
     "                  [--congestion NAME]\n"
-    "                  [--keepalive IDLE,INTVL,CNT --hold SECONDS] [--abort] [--stall SECONDS]\n"
+    "                  [--keepalive IDLE,INTVL,CNT --hold SECONDS [--linger SECONDS]] [--abort]\n"
+    "                  [--stall SECONDS]\n"
     "\n",
     20, 0, NULL,
 };
@@ -767,6 +778,10 @@ static int check_options(struct options *o, unsigned gave)
     }
     if ((o->send || o->receive) && (o->udp || o->ka.on || o->abort || (o->send && o->receive))) {
         fprintf(stderr, "shunt-echo: --send or --receive: a TCP stream one way, not both\n");
+        return -1;
+    }
+    if (o->linger > 0 && !o->ka.on) {
+        fprintf(stderr, "shunt-echo: --linger is for --keepalive: add --keepalive IDLE,INTVL,CNT\n");
         return -1;
     }
     if ((o->ka.on || o->abort) && (o->udp || o->conns != 1 || (o->ka.on && o->abort))) {

@@ -11,11 +11,14 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <rte_ether.h>
+
 #include "mbuf.h"
 #include "text.h"
 
 #define DEFAULT_HOLD        3
 #define DEFAULT_DELAY_US    1000
+#define DEFAULT_LIMIT       1000        /* netem's */
 #define MAX_DELAY_US        10000000u
 #define EXAMPLE             "rx:drop=0.01,reorder=0.05;tx:dup=0.01"
 
@@ -48,6 +51,7 @@ static void no_faults(struct shunt_faults_conf *conf)
     for (int d = 0; d < SHUNT_DIRS; d++) {
         conf->hold[d] = DEFAULT_HOLD;
         conf->delay_us[d] = DEFAULT_DELAY_US;
+        conf->limit[d] = DEFAULT_LIMIT;
     }
 }
 
@@ -97,8 +101,21 @@ static int parse_setting(char *kv, enum shunt_dir d, struct shunt_faults_conf *c
         conf->delay_us[d] = (uint32_t)n;
         return 0;
     }
+    if (strcmp(key, "jitter_us") == 0) {
+        if (!whole_number(value, MAX_DELAY_US, &n))
+            return shunt_fail(err, errlen, "jitter_us=%s: microseconds, 0 to %u", value, MAX_DELAY_US);
+        conf->jitter_us[d] = (uint32_t)n;
+        return 0;
+    }
+    if (strcmp(key, "limit") == 0) {
+        if (!whole_number(value, SHUNT_FAULTS_LIMIT_MAX, &n) || n == 0)
+            return shunt_fail(err, errlen, "limit=%s: delayed frames held at once, 1 to %d", value,
+                        SHUNT_FAULTS_LIMIT_MAX);
+        conf->limit[d] = (uint32_t)n;
+        return 0;
+    }
     return shunt_fail(err, errlen, "unknown setting '%s' (known: drop, corrupt, dup, reorder, delay, "
-                "hold, delay_us)", key);
+                "hold, delay_us, jitter_us, limit)", key);
 }
 
 /* "rx:k=v,k=v" or "seed=N". */
@@ -188,8 +205,14 @@ void shunt_faults_format(const struct shunt_faults_conf *conf, char *out, size_t
             append(out, len, &used, "%s=%g", fault_names[k], conf->rate[d][k]);
             first = false;
         }
-        if (!first)
-            append(out, len, &used, ",hold=%u,delay_us=%u", conf->hold[d], conf->delay_us[d]);
+        if (first)
+            continue;
+        append(out, len, &used, ",hold=%u,delay_us=%u", conf->hold[d], conf->delay_us[d]);
+        /* Only when set: telemetry's strings are short (128). */
+        if (conf->jitter_us[d] > 0)
+            append(out, len, &used, ",jitter_us=%u", conf->jitter_us[d]);
+        if (conf->limit[d] != DEFAULT_LIMIT)
+            append(out, len, &used, ",limit=%u", conf->limit[d]);
     }
 }
 
@@ -247,7 +270,8 @@ static void queue_pop(struct shunt_faults_way *w, unsigned n)
     w->queued -= n;
 }
 
-/* A frame goes on; frames held back until enough others passed follow it. */
+/* A frame goes on; reordered frames held until enough others passed
+ * follow it. */
 static void pass(struct shunt_faults_way *w, struct rte_mbuf *m)
 {
     queue_push(w, m);
@@ -262,7 +286,60 @@ static void pass(struct shunt_faults_way *w, struct rte_mbuf *m)
     }
 }
 
-/* Held frames whose time has come go on, in the order they were held. */
+/* ---- the delayed frames: a binary min-heap ------------------------------------- */
+
+static bool sooner(const struct shunt_faults_held *a, const struct shunt_faults_held *b)
+{
+    return a->until_ns < b->until_ns || (a->until_ns == b->until_ns && a->until_seq < b->until_seq);
+}
+
+static void swap_held(struct shunt_faults_held *a, struct shunt_faults_held *b)
+{
+    struct shunt_faults_held t = *a;
+
+    *a = *b;
+    *b = t;
+}
+
+static void delay_push(struct shunt_faults_way *w, struct rte_mbuf *m, uint64_t until_ns)
+{
+    struct shunt_faults_held *h = w->delayed;
+    unsigned i = w->ndelayed++;
+
+    h[i] = (struct shunt_faults_held){ m, until_ns, w->arrivals++ };
+    while (i > 0 && sooner(&h[i], &h[(i - 1) / 2])) {
+        swap_held(&h[i], &h[(i - 1) / 2]);
+        i = (i - 1) / 2;
+    }
+}
+
+/* The frame due first, taken off the heap. */
+static struct rte_mbuf *delay_pop(struct shunt_faults_way *w)
+{
+    struct shunt_faults_held *h = w->delayed;
+    struct rte_mbuf *m = h[0].m;
+    unsigned i = 0, n = --w->ndelayed;
+
+    h[0] = h[n];
+    for (;;) {
+        unsigned first = i, l = 2 * i + 1, r = l + 1;
+        if (l < n && sooner(&h[l], &h[first]))
+            first = l;
+        if (r < n && sooner(&h[r], &h[first]))
+            first = r;
+        if (first == i)
+            return m;
+        swap_held(&h[i], &h[first]);
+        i = first;
+    }
+}
+
+/*
+ * Held frames whose time has come go on: reordered ones in the order they
+ * were held, delayed ones in the order they are due, as far as the queue
+ * has room beyond what the reordered frames may yet need (the rest are
+ * still due next turn).
+ */
 static void release_due(struct shunt_faults_way *w, uint64_t now)
 {
     unsigned kept = 0;
@@ -274,12 +351,8 @@ static void release_due(struct shunt_faults_way *w, uint64_t now)
             w->held[kept++] = w->held[i];
     }
     w->nheld = kept;
-}
-
-static void hold(struct shunt_faults_way *w, struct rte_mbuf *m, uint64_t until_ns,
-                 uint64_t until_seq)
-{
-    w->held[w->nheld++] = (struct shunt_faults_held){ m, until_ns, until_seq };
+    while (w->ndelayed > 0 && w->delayed[0].until_ns <= now && queue_room(w) > w->nheld)
+        queue_push(w, delay_pop(w));
 }
 
 /* ---- the faults ------------------------------------------------------------------ */
@@ -294,12 +367,27 @@ static void corrupt(struct shunt_faults_way *w, struct rte_mbuf *m, enum shunt_d
         /* Whatever the NIC found of the checksums no longer holds. */
         m->ol_flags &= ~(RTE_MBUF_F_RX_IP_CKSUM_MASK | RTE_MBUF_F_RX_L4_CKSUM_MASK);
     }
+    /* Past the Ethernet header: only the FCS, which the NIC checks and
+     * drops on, guards it, so damage there never reaches a stack, and a
+     * flipped source address would be taken unseen. */
     uint64_t r = next_random(w);
-    uint8_t *byte = rte_pktmbuf_mtod_offset(m, uint8_t *, (r >> 3) % m->data_len);
+    unsigned skip = m->data_len > RTE_ETHER_HDR_LEN ? RTE_ETHER_HDR_LEN : 0;
+    uint8_t *byte = rte_pktmbuf_mtod_offset(m, uint8_t *, skip + (r >> 3) % (m->data_len - skip));
     *byte ^= (uint8_t)(1u << (r & 7));
 }
 
-/* One frame through the faults of direction d; the queue has room for two. */
+/* When a frame delayed now is due: delay_ns, give or take jitter_ns. */
+static uint64_t due(struct shunt_faults_way *w, uint64_t now)
+{
+    if (w->jitter_ns == 0)
+        return now + w->delay_ns;
+    uint64_t d = w->delay_ns + next_random(w) % (2 * w->jitter_ns + 1);
+
+    return now + (d > w->jitter_ns ? d - w->jitter_ns : 0);
+}
+
+/* One frame through the faults of direction d; the queue has room for two
+ * beyond what the reordered frames may need. */
 static void judge(struct shunt_faults *f, enum shunt_dir d, struct rte_mbuf *m, uint64_t now)
 {
     struct shunt_faults_way *w = &f->way[d];
@@ -325,21 +413,35 @@ static void judge(struct shunt_faults *f, enum shunt_dir d, struct rte_mbuf *m, 
             pass(w, copy);
         }
     }
-    if ((reorder || delay) && w->nheld < SHUNT_FAULTS_HOLD_MAX) {
-        w->count[reorder ? SHUNT_FAULT_REORDER : SHUNT_FAULT_DELAY]++;
-        hold(w, m, now + w->delay_ns, reorder ? w->passed + w->hold : UINT64_MAX);
+    if (reorder && w->nheld < SHUNT_FAULTS_HOLD_MAX) {
+        w->count[SHUNT_FAULT_REORDER]++;
+        w->held[w->nheld++] = (struct shunt_faults_held){ m, now + w->delay_ns, w->passed + w->hold };
+        return;
+    }
+    if (delay && !reorder) {
+        if (w->ndelayed == w->limit) {
+            /* netem drops what its limit has no room for: so does this,
+             * counted (overflow) as one of the stage's drops. */
+            w->overflow++;
+            w->dropped++;
+            rte_pktmbuf_free(m);
+            return;
+        }
+        w->count[SHUNT_FAULT_DELAY]++;
+        delay_push(w, m, due(w, now));
         return;
     }
     pass(w, m);
 }
 
-/* How many new frames direction d can take now: each may become two
- * (itself and a copy), and every held frame may come due. */
+/* How many new frames direction d can take now: each may take two places
+ * (itself and a copy, or a copy and a place in the reordered list), and
+ * every reordered frame may come due. */
 static unsigned can_take(const struct shunt_faults_way *w)
 {
     unsigned room = queue_room(w);
 
-    return room > SHUNT_FAULTS_HOLD_MAX ? (room - SHUNT_FAULTS_HOLD_MAX) / 2 : 0;
+    return room > w->nheld ? (room - w->nheld) / 2 : 0;
 }
 
 /* Send what waits to go out, as far as the device below takes it. */
@@ -406,7 +508,7 @@ struct shunt_phy *shunt_faults_stage(struct shunt_faults *f)
 
 unsigned shunt_faults_holding(const struct shunt_faults *f, enum shunt_dir d)
 {
-    return f->way[d].nheld + f->way[d].queued;
+    return f->way[d].nheld + f->way[d].ndelayed + f->way[d].queued;
 }
 
 /* ---- on and off ---------------------------------------------------------------- */
@@ -419,21 +521,50 @@ void shunt_faults_init(struct shunt_faults *f, const struct shunt_clock *clock)
     no_faults(&f->conf);
 }
 
-void shunt_faults_start(struct shunt_faults *f, const struct shunt_faults_conf *conf)
+int shunt_faults_start(struct shunt_faults *f, const struct shunt_faults_conf *conf)
 {
+    for (int d = 0; d < SHUNT_DIRS; d++) {
+        struct shunt_faults_way *w = &f->way[d];
+        w->delayed = calloc(conf->limit[d], sizeof(w->delayed[0]));
+        if (w->delayed == NULL) {
+            free(f->way[SHUNT_DIR_RX].delayed);
+            f->way[SHUNT_DIR_RX].delayed = NULL;
+            errno = ENOMEM;
+            return -1;
+        }
+        w->limit = conf->limit[d];
+        w->ndelayed = 0;
+        w->arrivals = 0;
+    }
     f->conf = *conf;
     for (int d = 0; d < SHUNT_DIRS; d++) {
         struct shunt_faults_way *w = &f->way[d];
         memset(w->count, 0, sizeof(w->count));
+        w->overflow = 0;
         for (int k = 0; k < SHUNT_FAULT_KINDS; k++)
             w->threshold[k] = threshold(conf->rate[d][k]);
         w->hold = conf->hold[d];
         w->delay_ns = (uint64_t)conf->delay_us[d] * 1000u;
+        w->jitter_ns = (uint64_t)conf->jitter_us[d] * 1000u;
         /* Each direction its own sequence, both from the one seed. */
         w->random = conf->seed * 2 + (uint64_t)d;
         w->passed = 0;
     }
     f->on = true;
+    return 0;
+}
+
+/* Every frame direction w holds, due now: into the queue to go on, or, once
+ * it is full, to out. */
+static void release_all(struct shunt_faults_way *w, struct rte_mbuf **out, unsigned *nout)
+{
+    release_due(w, UINT64_MAX);
+    while (w->queued > 0) {
+        out[(*nout)++] = queue_peek(w, 0);
+        queue_pop(w, 1);
+    }
+    while (w->ndelayed > 0)
+        out[(*nout)++] = delay_pop(w);
 }
 
 unsigned shunt_faults_stop(struct shunt_faults *f, struct rte_mbuf **rx, unsigned *nrx)
@@ -441,18 +572,29 @@ unsigned shunt_faults_stop(struct shunt_faults *f, struct rte_mbuf **rx, unsigne
     struct shunt_faults_way *out = &f->way[SHUNT_DIR_TX], *in = &f->way[SHUNT_DIR_RX];
     unsigned lost = 0;
 
-    release_due(out, UINT64_MAX);
-    send_queued(f);
-    lost = out->queued;
+    /* Going out: what the device takes now, the rest freed. */
+    while (shunt_faults_holding(f, SHUNT_DIR_TX) > 0) {
+        unsigned before = shunt_faults_holding(f, SHUNT_DIR_TX);
+        release_due(out, UINT64_MAX);
+        send_queued(f);
+        if (shunt_faults_holding(f, SHUNT_DIR_TX) == before)
+            break;                      /* the device takes no more */
+    }
+    lost = shunt_faults_holding(f, SHUNT_DIR_TX);
     while (out->queued > 0) {
         rte_pktmbuf_free(queue_peek(out, 0));
         queue_pop(out, 1);
     }
-    release_due(in, UINT64_MAX);
+    for (unsigned i = 0; i < out->nheld; i++)
+        rte_pktmbuf_free(out->held[i].m);
+    out->nheld = 0;
+    while (out->ndelayed > 0)
+        rte_pktmbuf_free(delay_pop(out));
     *nrx = 0;
-    while (in->queued > 0) {
-        rx[(*nrx)++] = queue_peek(in, 0);
-        queue_pop(in, 1);
+    release_all(in, rx, nrx);
+    for (int d = 0; d < SHUNT_DIRS; d++) {
+        free(f->way[d].delayed);
+        f->way[d].delayed = NULL;
     }
     f->on = false;
     return lost;

@@ -12,13 +12,17 @@
  *
  * What each fault does to a frame it picks:
  *   drop     the frame is freed
- *   corrupt  one bit of it, anywhere, is flipped (checksums the NIC would
+ *   corrupt  one bit of it past the Ethernet header (which only the FCS
+ *            guards) is flipped, so every IP frame it damages fails a
+ *            checksum on the other side (checksums the NIC would
  *            have computed or checked are done in software first, so the
  *            damage is seen the way a wire's would be)
  *   dup      a copy follows it
  *   reorder  it is held back until `hold` later frames have passed (or
  *            delay_us has, whichever comes first)
- *   delay    it is held back for delay_us
+ *   delay    it is held back for delay_us, give or take up to jitter_us
+ *            (uniformly drawn; as with netem, frames whose delays differ
+ *            pass each other: jitter reorders)
  *
  * A specification, in the configuration (`faults = ...`) or through
  * telemetry, names rates per direction: "rx:" for frames received, "tx:"
@@ -27,8 +31,17 @@
  *     rx:drop=0.01,reorder=0.05,hold=3;tx:dup=0.01,delay=0.1,delay_us=500
  *
  * Rates are from 0 to 1; hold is 1 to 64 frames (3); delay_us is 1 to
- * 10,000,000 (1,000).  A group "seed=N" sets the seed (the configuration's
- * faults_seed does too; 1 if neither does).
+ * 10,000,000 (1,000), jitter_us 0 to 10,000,000 (0; a delay it would make
+ * negative is none).  limit is how many delayed frames a direction holds at
+ * once, 1 to 65,536 (1,000, netem's default): a frame to be delayed beyond
+ * it is dropped, and counted (overflow, and a drop: the fault cause).  A
+ * group "seed=N" sets the seed (the configuration's faults_seed does too; 1
+ * if neither does).
+ *
+ * Held frames: a reordered frame waits in a short list (at most 64: beyond
+ * that a frame picked is passed on in order); a delayed one in a queue
+ * ordered by the time it is due (a heap of `limit`, kept in arrival order
+ * among frames due at the same time), so a fixed delay keeps the order.
  */
 #ifndef SHUNT_FAULTS_H
 #define SHUNT_FAULTS_H
@@ -53,13 +66,16 @@ enum shunt_fault {
 
 enum shunt_dir { SHUNT_DIR_RX, SHUNT_DIR_TX, SHUNT_DIRS };
 
-#define SHUNT_FAULTS_HOLD_MAX   64      /* frames one direction holds back at most */
+#define SHUNT_FAULTS_HOLD_MAX   64      /* reordered frames one direction holds at most */
+#define SHUNT_FAULTS_LIMIT_MAX  65536   /* delayed frames one direction may hold */
 #define SHUNT_FAULTS_QUEUE      256     /* frames waiting to go on, per direction */
 
 struct shunt_faults_conf {
     double rate[SHUNT_DIRS][SHUNT_FAULT_KINDS];
     uint16_t hold[SHUNT_DIRS];
     uint32_t delay_us[SHUNT_DIRS];
+    uint32_t jitter_us[SHUNT_DIRS];
+    uint32_t limit[SHUNT_DIRS];
     uint64_t seed;
     bool has_seed;                      /* the specification named one */
 };
@@ -68,21 +84,26 @@ struct shunt_faults_conf {
 struct shunt_faults_held {
     struct rte_mbuf *m;
     uint64_t until_ns;
-    uint64_t until_seq;                 /* after this many frames have passed */
+    uint64_t until_seq;                 /* reordered: after this many frames have passed;
+                                         * delayed: its place in arrival order */
 };
 
 /* One direction: its odds, its random sequence, what it holds. */
 struct shunt_faults_way {
     uint64_t threshold[SHUNT_FAULT_KINDS];     /* rate as a fraction of 2^64 */
     uint16_t hold;
-    uint64_t delay_ns;
+    uint64_t delay_ns, jitter_ns;
     uint64_t random;                    /* the generator's state */
     uint64_t passed;                    /* frames that went on */
-    struct shunt_faults_held held[SHUNT_FAULTS_HOLD_MAX];
+    struct shunt_faults_held held[SHUNT_FAULTS_HOLD_MAX];      /* reordered */
     unsigned nheld;
+    struct shunt_faults_held *delayed;  /* a heap of limit, by (until_ns, until_seq) */
+    unsigned ndelayed, limit;
+    uint64_t arrivals;                  /* delayed frames so far: their order */
     struct rte_mbuf *queue[SHUNT_FAULTS_QUEUE];        /* to go on, in order */
     unsigned head, queued;
     uint64_t count[SHUNT_FAULT_KINDS];  /* faults done */
+    uint64_t overflow;                  /* frames dropped: delayed beyond limit */
     /* Since init, not since start, for the frame balance (stack/stats.h):
      * frames freed (a drop) and copies added (a dup). */
     uint64_t dropped, copies;
@@ -114,22 +135,24 @@ void shunt_faults_format(const struct shunt_faults_conf *conf, char *out, size_t
 /* Ready to use, off. */
 void shunt_faults_init(struct shunt_faults *f, const struct shunt_clock *clock);
 
-/* Start from conf: counts to zero, the random sequences from the seed.  The
- * caller then puts shunt_faults_stage(f) in the pipeline. */
-void shunt_faults_start(struct shunt_faults *f, const struct shunt_faults_conf *conf);
+/* Start from conf, while off: counts to zero, the random sequences from the
+ * seed, room for the delayed frames allocated (0, or -1 with errno ENOMEM).
+ * The caller then puts shunt_faults_stage(f) in the pipeline. */
+int shunt_faults_start(struct shunt_faults *f, const struct shunt_faults_conf *conf);
 
 /*
  * Stop, while still in the pipeline: frames held for sending go to the
  * device below (those it refuses are freed: the return value counts them),
- * frames held on the way in are put in rx (room for SHUNT_FAULTS_HOLD_MAX +
- * SHUNT_FAULTS_QUEUE) for the caller to take in, *nrx of them.  Then the
- * caller takes the stage out of the pipeline.
+ * frames held on the way in are put in rx (room for
+ * shunt_faults_holding(f, SHUNT_DIR_RX)) for the caller to take in, *nrx of
+ * them, in the order they would have gone on.  Then the caller takes the
+ * stage out of the pipeline.
  */
 unsigned shunt_faults_stop(struct shunt_faults *f, struct rte_mbuf **rx, unsigned *nrx);
 
 struct shunt_phy *shunt_faults_stage(struct shunt_faults *f);
 
-/* Frames direction d holds now: held back, or waiting to go on. */
+/* Frames direction d holds now: reordered, delayed, or waiting to go on. */
 unsigned shunt_faults_holding(const struct shunt_faults *f, enum shunt_dir d);
 
 #endif /* SHUNT_FAULTS_H */

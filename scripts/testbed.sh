@@ -117,6 +117,44 @@ table netdev loss {
 NFT
 }
 
+# topo_wire TAG - a wire inside the peer's namespace that nftables and tc
+# can hurt the way a real one hurts, each way.  A fault on the peer's own
+# interface is not one: a frame its egress hook drops is refused to the
+# sender (NET_XMIT_DROP), so the kernel's TCP sends it again at once and
+# counts no loss, and its TCP hands that hook GSO packets of many segments.
+# So the peer's addresses move to pin, one end of a second veth pair, whose
+# other end pout is bridged with shp-TAG; then every hook below is an
+# ingress hook or a qdisc on the bridge's way out, which the sender never
+# sees, and the peer sends one segment per frame:
+#     peer -> Shunt   ingress of pout (then the bridge, out of shp-TAG: tbf
+#                     on shp-TAG limits this way)
+#     Shunt -> peer   ingress of shp-TAG (then the bridge, out of pout: tbf
+#                     on pout limits this way)
+# `dup to` on either ingress hook, to the bridge's other port, duplicates
+# that way.  After topo_up TAG, before anything talks.
+topo_wire() {
+    local tag=$1 ns=shunt-$1 peer=shp-$1
+    ip -n "$ns" addr flush dev "$peer"
+    ip -n "$ns" link add pin type veth peer name pout
+    ip -n "$ns" link add br0 type bridge
+    ip -n "$ns" link set br0 type bridge stp_state 0 forward_delay 0
+    # The bridge itself must not answer for the peer's addresses (Linux's
+    # ARP answers for any of the host's on any interface): a frame to its
+    # MAC would reach the peer's stack without crossing pout and pin.
+    ip netns exec "$ns" sysctl -qw net.ipv4.conf.br0.arp_ignore=1 net.ipv6.conf.br0.disable_ipv6=1
+    ip -n "$ns" link set "$peer" master br0
+    ip -n "$ns" link set pout master br0
+    ip -n "$ns" addr add "$TOPO_PEER4/24" dev pin
+    ip -n "$ns" addr add "$TOPO_PEER6/64" dev pin nodad
+    local dev
+    for dev in pin pout "$peer"; do
+        ip netns exec "$ns" ethtool -K "$dev" tx off tso off gso off gro off >/dev/null
+        ip -n "$ns" link set "$dev" gso_max_segs 1
+        ip -n "$ns" link set "$dev" up
+    done
+    ip -n "$ns" link set br0 up
+}
+
 # topo_conf TAG [CORE] - a stack configuration for Shunt on sh-TAG: AF_XDP,
 # pinned to CORE (default 1), addresses 10.9.0.2/24 and fd00:9::2/64.
 topo_conf() {

@@ -7,6 +7,7 @@
 #include <arpa/inet.h>
 #include <errno.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include <rte_eal.h>
@@ -23,6 +24,7 @@
 #include "recovery.h"
 #include "stats.h"
 #include "sys_time.h"
+#include "text.h"
 
 static struct shunt_instance instance;
 
@@ -251,14 +253,21 @@ void shunt_stack_capture_stop(void)
  * their way in are taken in now. */
 static void faults_off(struct shunt_instance *in)
 {
-    struct rte_mbuf *held[SHUNT_FAULTS_HOLD_MAX + SHUNT_FAULTS_QUEUE];
     unsigned n;
 
     if (!in->faults.on)
         return;
+    /* One more place: a stage that holds nothing still hands over an array. */
+    struct rte_mbuf **held = malloc((shunt_faults_holding(&in->faults, SHUNT_DIR_RX) + 1) *
+                                    sizeof(*held));
+    if (held == NULL) {
+        SHUNT_LOG(ERR, "faults: no memory to take in the frames the stage held: faults stay on");
+        return;
+    }
     in->netif.counters.drops[SHUNT_DROP_TX_RING_FULL] += shunt_faults_stop(&in->faults, held, &n);
     shunt_pipeline_set(&in->netif.pipeline, SHUNT_STAGE_FAULTS, NULL);
     shunt_netif_input(&in->netif, held, n);
+    free(held);
 }
 
 int shunt_stack_faults(const char *spec, char *err, size_t errlen)
@@ -274,10 +283,12 @@ int shunt_stack_faults(const char *spec, char *err, size_t errlen)
         SHUNT_LOG(INFO, "faults off");
         return 0;
     }
-    shunt_faults_start(&instance.faults, &conf);
+    if (shunt_faults_start(&instance.faults, &conf) != 0)
+        return shunt_fail(err, errlen, "no memory to hold %u + %u delayed frames: a smaller limit",
+                          conf.limit[SHUNT_DIR_RX], conf.limit[SHUNT_DIR_TX]);
     shunt_pipeline_set(&instance.netif.pipeline, SHUNT_STAGE_FAULTS,
                        shunt_faults_stage(&instance.faults));
-    char text[256];
+    char text[320];
     shunt_faults_format(&conf, text, sizeof(text));
     SHUNT_LOG(INFO, "faults on: %s", text);
     return 0;

@@ -206,6 +206,8 @@ static void add_faults(struct rte_tel_data *d, const struct shunt_faults *f)
         struct rte_tel_data *way = dict();
         for (int k = 0; way != NULL && k < SHUNT_FAULT_KINDS; k++)
             add_u64(way, shunt_fault_name(k), f->way[w].count[k]);
+        if (way != NULL)
+            add_u64(way, "overflow", f->way[w].overflow);   /* delayed beyond limit: dropped */
         add_dict(d, shunt_dir_name(w), way);
     }
 }

@@ -1,6 +1,7 @@
 /*
  * test-faults.c - the fault stage (port/faults.h), frame by frame on a
- * net_ring port, and a 1 MB TCP echo through it: 5 % of the frames each way
+ * net_ring port (each fault; delays with jitter, and a bounded queue of
+ * delayed frames), and a 1 MB TCP echo through it: 5 % of the frames each way
  * dropped, 5 % reordered, 1 % duplicated, on the test's clock, byte-exact,
  * and the same from the same seed.
  *
@@ -111,7 +112,8 @@ START_TEST(dup_sends_a_copy)
 }
 END_TEST
 
-/* Exactly one bit of the frame differs from what Shunt meant to send. */
+/* Exactly one bit of the frame differs from what Shunt meant to send, past
+ * its Ethernet header. */
 START_TEST(corrupt_flips_one_bit)
 {
     size_t reply, n;
@@ -125,6 +127,7 @@ START_TEST(corrupt_flips_one_bit)
     for (size_t i = 0; i < reply; i++)
         flipped += (unsigned)__builtin_popcount(out[i] ^ want[i]);
     ck_assert_uint_eq(flipped, 1);
+    ck_assert_mem_eq(out, want, RTE_ETHER_HDR_LEN);     /* past the Ethernet header */
     ck_assert_uint_eq(fault_count(SHUNT_DIR_TX, SHUNT_FAULT_CORRUPT), 1);
 }
 END_TEST
@@ -144,6 +147,99 @@ START_TEST(delay_holds_on_the_stacks_clock)
     ring_advance_ms(1);
     ck_assert_uint_eq(ring_recv(out, sizeof(out)), reply);
     ck_assert_mem_eq(out, want, reply);
+}
+END_TEST
+
+/* n pings sent at once through spec; the millisecond each reply came at
+ * (in ms[], by sequence number) and the order they came in. */
+static void replies_over_time(const char *spec, uint16_t n, uint32_t *ms, uint16_t *order)
+{
+    size_t reply;
+    uint16_t got = 0;
+
+    faults(spec);
+    for (uint16_t seq = 0; seq < n; seq++)
+        ring_send(in, ping(seq, &reply));
+    for (uint32_t t = 0; t <= 100 && got < n; t++) {
+        size_t len;
+        while ((len = ring_recv(out, sizeof(out))) > 0) {
+            ck_assert_uint_eq(len, reply);
+            ck_assert_uint_lt(got, n);
+            uint16_t seq = reply_seq();
+            ck_assert_uint_lt(seq, n);
+            ms[seq] = t;
+            order[got++] = seq;
+        }
+        ring_advance_ms(1);
+    }
+    ck_assert_uint_eq(got, n);
+}
+
+/* More frames than the reordered list's 64 held at once: a fixed delay
+ * keeps them all, and in their order. */
+START_TEST(delay_holds_many_in_order)
+{
+    uint32_t ms[200];
+    uint16_t order[200];
+
+    arp_exchange();
+    replies_over_time("tx:delay=1,delay_us=10000", 200, ms, order);
+    for (uint16_t i = 0; i < 200; i++) {
+        ck_assert_uint_eq(order[i], i);
+        ck_assert_uint_eq(ms[i], 10);
+    }
+    ck_assert_uint_eq(fault_count(SHUNT_DIR_TX, SHUNT_FAULT_DELAY), 200);
+    ck_assert_uint_eq(shunt_instance()->faults.way[SHUNT_DIR_TX].overflow, 0);
+}
+END_TEST
+
+/* 10 ms +- 5 ms: each frame its own delay within the bounds, spread over
+ * them, and (as with netem) frames whose delays differ pass each other. */
+START_TEST(jitter_spreads_and_reorders)
+{
+    uint32_t ms[200], lo = UINT32_MAX, hi = 0;
+    uint16_t order[200];
+    bool sorted = true;
+
+    arp_exchange();
+    replies_over_time("tx:delay=1,delay_us=10000,jitter_us=5000", 200, ms, order);
+    for (uint16_t i = 0; i < 200; i++) {
+        ck_assert_uint_ge(ms[i], 5);
+        ck_assert_uint_le(ms[i], 15);
+        lo = RTE_MIN(lo, ms[i]);
+        hi = RTE_MAX(hi, ms[i]);
+        sorted = sorted && order[i] == i;
+    }
+    ck_assert_msg(lo <= 6 && hi >= 14, "200 delays spread over %u..%u ms only", lo, hi);
+    ck_assert_msg(!sorted, "jitter reordered nothing");
+}
+END_TEST
+
+/* Delayed frames beyond limit are dropped, and counted: as overflow, and
+ * as the stage's drops (the frame balance, checked by the fixture, holds). */
+START_TEST(limit_drops_and_counts_the_rest)
+{
+    uint32_t ms[30];
+    uint16_t order[30];
+    size_t reply;
+
+    arp_exchange();
+    faults("tx:delay=1,delay_us=5000,limit=10");
+    for (uint16_t seq = 0; seq < 30; seq++)
+        ring_send(in, ping(seq, &reply));
+    ring_advance_ms(5);
+    for (uint16_t i = 0; i < 10; i++) {
+        ck_assert_uint_eq(ring_recv(out, sizeof(out)), reply);
+        ck_assert_uint_eq(reply_seq(), i);
+    }
+    ck_assert_uint_eq(ring_recv(out, sizeof(out)), 0);
+    const struct shunt_faults_way *w = &shunt_instance()->faults.way[SHUNT_DIR_TX];
+    ck_assert_uint_eq(w->overflow, 20);
+    ck_assert_uint_eq(w->count[SHUNT_FAULT_DELAY], 10);
+    ck_assert_uint_eq(ring_counters().drops[SHUNT_DROP_TX_FAULT], 20);
+    /* The limit is the stage's at a time: with room again, frames are held. */
+    replies_over_time("tx:delay=1,delay_us=5000,limit=30", 30, ms, order);
+    ck_assert_uint_eq(shunt_instance()->faults.way[SHUNT_DIR_TX].overflow, 0);
 }
 END_TEST
 
@@ -218,7 +314,8 @@ START_TEST(bad_specifications_refused)
 {
     const char *bad[] = { "rx:drop=2", "rx:drop=-1", "rx:drop=x", "up:drop=0.1",
                           "rx:nothing=0.1", "rx:hold=0", "rx:hold=65", "tx:delay_us=0",
-                          "seed=x", "rx:drop" };
+                          "seed=x", "rx:drop", "rx:limit=0", "rx:limit=65537", "tx:jitter_us=x",
+                          "tx:jitter_us=10000001" };
     char err[256];
 
     for (size_t i = 0; i < RTE_DIM(bad); i++) {
@@ -486,7 +583,8 @@ int main(void)
 
     tcase_add_checked_fixture(tc, ring_stack_up, ring_stack_down_balanced);
     add_tests(tc, drop_takes_the_frame, dup_sends_a_copy, corrupt_flips_one_bit,
-              delay_holds_on_the_stacks_clock, reorder_is_the_seeds, off_lets_go_of_what_it_holds,
+              delay_holds_on_the_stacks_clock, delay_holds_many_in_order, jitter_spreads_and_reorders,
+              limit_drops_and_counts_the_rest, reorder_is_the_seeds, off_lets_go_of_what_it_holds,
               bad_specifications_refused);
     suite_add_tcase(s, tc);
 
