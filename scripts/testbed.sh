@@ -100,19 +100,28 @@ topo_exec() {
     ip netns exec "shunt-$tag" "$@"
 }
 
-# topo_drop TAG PCT - nftables on the peer's end of the veth drops PCT% of
-# the frames at random each way (tenths work: 0.1; 0 drops none), in place
-# of what it dropped before; each rule counts its drops (nft list table
-# netdev loss).  This kernel has no netem; the rules go with the namespace.
+# topo_drop TAG PCT - nftables in the peer's namespace drops PCT% of the
+# frames at random each way (tenths work: 0.1; 0 drops none), in place of
+# what it dropped before; each rule counts its drops (nft list table netdev
+# loss: chain in, Shunt -> peer; chain out, peer -> Shunt).  This kernel
+# has no netem; the rules go with the namespace.  With topo_wire (do it:
+# loss.sh, the soak and bench-loss do) both drops are a wire's, on ingress
+# hooks; without it the peer's drops are on its own egress hook, which its
+# TCP sees and resends at once (see topo_wire): not a loss that way.
 topo_drop() {
-    local tag=$1 pct=$2 dev=shp-$1 per_mille
+    local tag=$1 pct=$2 dev=shp-$1 from_peer per_mille
     per_mille=$(awk -v p="$pct" 'BEGIN { printf "%d", p * 10 + 0.5 }')
     topo_exec "$tag" nft delete table netdev loss 2>/dev/null || true
     [ "$per_mille" = 0 ] && return 0
+    if topo_exec "$tag" ip link show pin >/dev/null 2>&1; then
+        from_peer="type filter hook ingress device pout priority 0;"
+    else
+        from_peer="type filter hook egress device $dev priority 0;"
+    fi
     topo_exec "$tag" nft -f - <<NFT
 table netdev loss {
     chain in { type filter hook ingress device $dev priority 0; numgen random mod 1000 lt $per_mille counter drop; }
-    chain out { type filter hook egress device $dev priority 0; numgen random mod 1000 lt $per_mille counter drop; }
+    chain out { $from_peer numgen random mod 1000 lt $per_mille counter drop; }
 }
 NFT
 }

@@ -18,6 +18,7 @@ declare -A BYTES=([1]=400000 [5]=100000)
 TRANSFER_TIMEOUT=60
 
 path_up
+topo_wire "$TAG"        # drops a wire's both ways (scripts/testbed.sh)
 echo_server --one-way
 
 # transfer PCT ARGS...: one stream from the peer's shunt-echo client,
