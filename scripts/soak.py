@@ -230,11 +230,11 @@ def churn_echo(a, rng):
 
 def churn_source(a, rng, port):
     """The server closes first: it sends what was asked, then FIN.  From
-    local port PORT: lwIP answers a SYN that meets one of its TIME-WAIT
-    connections with an ACK, never a new connection (tcp_timewait_input;
-    Linux takes a SYN beyond the old sequence numbers), so a reused port
-    would wait out Shunt's 60 s of TIME-WAIT; the kernel, which closed
-    second and keeps no TIME-WAIT, would reuse ports at once."""
+    local port PORT, which comes back only minutes later (churn_ports): the
+    server keeps TIME-WAIT for 60 s, and a SYN reopens it only when its
+    sequence number is above the old connection's (port/lwip-patches/0006),
+    which the kernel's clock-driven ISNs for one 4-tuple are not sure to be
+    once minutes have passed."""
     seed, n = rng.getrandbits(63), rng.randint(1, 8192)
     with socket.create_connection((a.host, a.port + 3), timeout=STALL,
                                   source_address=("0.0.0.0", port)) as s:
@@ -245,7 +245,20 @@ def churn_source(a, rng, port):
                          f"{', differing' if len(got) == n else ''}")
 
 
-CHURN_PORTS = 8000             # local ports each churn thread cycles through
+CHURN_PORT_BASE = 20000
+
+
+def churn_ports(threads):
+    """Local ports each churn thread cycles through: a share of those below
+    the kernel's ephemeral range, which the other loads' connections take
+    (those the peer closes first keep TIME-WAIT, and bind() would fail)."""
+    with open("/proc/sys/net/ipv4/ip_local_port_range") as f:
+        low = int(f.read().split()[0])
+    per = (low - CHURN_PORT_BASE) // max(threads, 1)
+    if per < 1000:
+        raise SystemExit(f"soak: the ephemeral ports start at {low}: churn needs 1,000 a thread "
+                         f"above {CHURN_PORT_BASE}; raise net.ipv4.ip_local_port_range's low end")
+    return per
 
 
 def churn(a, run, k):
@@ -259,7 +272,7 @@ def churn(a, run, k):
             if which is churn_echo:
                 churn_echo(a, rng)
             else:
-                churn_source(a, rng, 20000 + k * CHURN_PORTS + i % CHURN_PORTS)
+                churn_source(a, rng, CHURN_PORT_BASE + k * a.churn_ports + i % a.churn_ports)
                 i += 1
             run.count("churn_" + which.__name__[6:])
         except (OSError, ValueError) as e:
@@ -429,6 +442,7 @@ def main():
     p.add_argument("--udp-loss-max", type=float, default=10, help="%% of the datagrams")
     p.add_argument("--json")
     a = p.parse_args()
+    a.churn_ports = churn_ports(a.churn)
     a.echo = os.path.join(a.build, "apps", "shunt-echo")
     a.perf = os.path.join(a.build, "apps", "shunt-perf")
     a.stat = os.path.join(a.build, "apps", "shunt-stat")
