@@ -50,7 +50,8 @@ sys.exit(1 if errors else 0)
 PY
 }
 
-# udp_client: 4 datagrams to the probe's UDP port, each echoed back.
+# udp_client: 4 datagrams to the probe's UDP port, each echoed back, then
+# "bye".
 udp_client() {
     peer timeout 30 /usr/bin/python3 - "$TOPO_SHUNT4" $port <<'PY'
 import socket, sys
@@ -60,6 +61,7 @@ sent = [b"datagram %d" % i for i in range(4)]
 for d in sent:
     s.sendto(d, (sys.argv[1], int(sys.argv[2])))
 got = sorted(s.recv(64) for _ in sent)
+s.sendto(b"bye", (sys.argv[1], int(sys.argv[2])))
 print("echo:", "4 datagrams back" if got == sorted(sent) else "got %r" % got)
 sys.exit(0 if got == sorted(sent) else 1)
 PY
