@@ -28,6 +28,11 @@ static struct {
     int64_t real0;
     int64_t slew_ppb;
     uint64_t next_anchor;
+    /* The last true reading, and the TSC's rate learnt from them. */
+    uint64_t prev_ns;
+    int64_t prev_real;
+    int64_t rate_ppb;
+    bool rate_known;
     bool driven;                        /* anchored on a driven clock: no more anchors */
     /* The frame lwIP handles: its stamp, or none. */
     const struct rte_mbuf *current;
@@ -88,26 +93,48 @@ static void hw_calibrate(void)
     ts.hw_ns0 = ns;
 }
 
+/* The TSC's rate against CLOCK_REALTIME from two true readings (ppb), into
+ * a running average: a reading's own error (a few tens of ns) weighs an
+ * eighth. */
+static void learn_rate(uint64_t mid, int64_t real)
+{
+    if (ts.prev_ns != 0 && mid > ts.prev_ns) {
+        int64_t dns = (int64_t)(mid - ts.prev_ns);
+        int64_t ppb = (int64_t)(((__int128)((real - ts.prev_real) - dns) * 1000000000) / dns);
+        ts.rate_ppb = ts.rate_known ? ts.rate_ppb + (ppb - ts.rate_ppb) / 8 : ppb;
+        ts.rate_known = true;
+    }
+    ts.prev_ns = mid;
+    ts.prev_real = real;
+}
+
+static int64_t clamp_slew(int64_t v)
+{
+    return v > SLEW_MAX_PPB ? SLEW_MAX_PPB : v < -SLEW_MAX_PPB ? -SLEW_MAX_PPB : v;
+}
+
 static void anchor(bool first)
 {
     int64_t real = 0;
     uint64_t mid = bracket(&real);
+    int64_t err = first ? 0 : real - (int64_t)real_of(mid);
 
-    if (first) {
-        ts.slew_ppb = 0;
-    } else {
-        int64_t err = real - (int64_t)real_of(mid);
+    if (!first)
         ts.info.last_error_ns = err;
-        if (err > STEP_NS || err < -STEP_NS) {
-            ts.info.steps++;
-            ts.slew_ppb = 0;
-        } else {
-            /* Carry on from the old line, and take the error in over the
-             * next second. */
-            real = (int64_t)real_of(mid);
-            int64_t slew = err * 1000000000ll / (int64_t)ANCHOR_EVERY_NS;
-            ts.slew_ppb = slew > SLEW_MAX_PPB ? SLEW_MAX_PPB : slew < -SLEW_MAX_PPB ? -SLEW_MAX_PPB : slew;
-        }
+    if (first || err > STEP_NS || err < -STEP_NS) {
+        /* The start, or a step of the system clock: take it as it is, and
+         * learn the rate anew. */
+        ts.info.steps += !first;
+        ts.slew_ppb = 0;
+        ts.prev_ns = 0;
+        ts.rate_known = false;
+        learn_rate(mid, real);
+    } else {
+        /* Carry on from the old line, at the TSC's learnt rate, taking the
+         * error in over the next second. */
+        learn_rate(mid, real);
+        real = (int64_t)real_of(mid);
+        ts.slew_ppb = clamp_slew(ts.rate_ppb + err * 1000000000ll / (int64_t)ANCHOR_EVERY_NS);
     }
     ts.ns0 = mid;
     ts.real0 = real;

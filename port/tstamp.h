@@ -13,12 +13,15 @@
  * them its data.
  *
  * CLOCK_REALTIME comes from the stack's clock by a line anchored on
- * clock_gettime() at start and again once a second: the new anchor carries
- * on from the old line, and the line's slope is slewed (at most 500 ppm) so
- * that the second's error is gone by the next anchor - stamps stay monotonic
- * and follow NTP's slewing; a step of the system clock over 1 ms is taken at
- * once, as the kernel's own stamps take it.  A driven clock (tests) is
- * anchored once and then followed exactly.
+ * clock_gettime() at start and again once a second (each reading bracketed
+ * by two clock reads, the narrowest of three): the new anchor carries on
+ * from the old line, whose slope is the TSC's rate against CLOCK_REALTIME
+ * learnt from the readings (a running average, so NTP's slewing is
+ * followed) plus what takes the last second's error in by the next anchor
+ * (at most 500 ppm in all).  Stamps stay monotonic and the error stays at
+ * the readings' own (tens of ns); a step of the system clock over 1 ms is
+ * taken at once, as the kernel's own stamps take it.  A driven clock
+ * (tests) is anchored once and then followed exactly.
  *
  * Everything runs on the stack's thread.
  */
