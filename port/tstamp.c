@@ -163,8 +163,10 @@ void shunt_tstamp_hw_port(bool capable, bool enabled, uint16_t port_id)
     ts.port_id = port_id;
     ts.hw_ns0 = 0;
     ts.hw_ns_per_tick = 1.0;            /* until a second reading: ns ticks */
-    ts.info.hw_enabled = enabled;
-    if (enabled)
+    /* The port's stamps are of use only with its clock readable. */
+    uint64_t ticks;
+    ts.info.hw_enabled = enabled && rte_eth_read_clock(port_id, &ticks) == 0;
+    if (ts.info.hw_enabled)
         hw_calibrate();
 }
 
@@ -196,8 +198,10 @@ void shunt_tstamp_burst(struct rte_mbuf **pkts, unsigned n)
         return;
     uint64_t now = shunt_clock_ns(ts.clock);
     for (unsigned i = 0; i < n; i++) {
-        if (!(pkts[i]->ol_flags & ts.hw_flag))
-            *RTE_MBUF_DYNFIELD(pkts[i], ts.field, uint64_t *) = now;
+        if ((pkts[i]->ol_flags & ts.hw_flag) && ts.info.hw_enabled)
+            continue;
+        *RTE_MBUF_DYNFIELD(pkts[i], ts.field, uint64_t *) = now;
+        pkts[i]->ol_flags &= ~ts.hw_flag;
     }
 }
 
