@@ -350,11 +350,13 @@ static ssize_t dgram_recv(struct shunt_sock *s, struct msghdr *msg, int flags)
 {
     struct shunt_udp_sock *u = shunt_udp_of(s);
 
+    /* A pending error comes before queued datagrams (Linux's
+     * __skb_recv_udp looks at sk_err first). */
+    if (s->so_error != 0)
+        return -shunt_sock_take_error(s);
     if (u->rx_count == 0) {
         /* msg_namelen is left as it is: the caller tries again after a
          * loop turn, with the room it had. */
-        if (s->so_error != 0)
-            return -shunt_sock_take_error(s);
         if (!s->rd_shut)
             return -EAGAIN;
         msg->msg_namelen = 0;

@@ -2187,6 +2187,35 @@ START_TEST(sendmmsg_recvmmsg)
 }
 END_TEST
 
+/* A pending error comes before a queued datagram, as Linux's; recvmmsg
+ * then takes the datagram. */
+START_TEST(recvmmsg_error_before_a_datagram)
+{
+    int a = bound(FAM, SOCK_DGRAM), b = bound(FAM, SOCK_DGRAM);
+    struct addr an = name_of(a), bn = name_of(b);
+    char in[4][8];
+    struct iovec iov[4];
+    struct mmsghdr im[4];
+
+    for (int k = 0; k < 4; k++) {
+        iov[k] = (struct iovec){ in[k], sizeof(in[k]) };
+        im[k] = (struct mmsghdr){ { NULL, 0, &iov[k], 1, NULL, 0, 0 }, 0 };
+    }
+    OK(shunt_connect(a, &bn.sa, bn.len));
+    OK(shunt_connect(b, &an.sa, an.len));
+    IS(3, shunt_send(a, "one", 3, 0));
+    wait_for(b, POLLIN);
+    OK(shunt_close(a));
+    IS(3, shunt_send(b, "two", 3, 0));      /* a's port is closed: refused */
+    wait_for(b, POLLERR);
+    settle();
+    FAILS(ECONNREFUSED, shunt_recvmmsg(b, im, 4, MSG_DONTWAIT, NULL));
+    IS(1, shunt_recvmmsg(b, im, 4, MSG_DONTWAIT, NULL));
+    EQ(im[0].msg_len, 3);
+    FAILS(EAGAIN, shunt_recvmmsg(b, im, 4, MSG_DONTWAIT, NULL));
+}
+END_TEST
+
 /* ==== getsockname() and getpeername() ======================================== */
 
 START_TEST(name_of_unbound_socket)
@@ -4591,7 +4620,8 @@ int main(void)
 
     tc = socket_case(s, "sendfile_mmsg");
     add_loop_tests(tc, BOTH_FAMILIES, sendfile_offsets, sendfile_errors,
-                                      sendfile_nonblocking_partial, sendmmsg_recvmmsg);
+                                      sendfile_nonblocking_partial, sendmmsg_recvmmsg,
+                                      recvmmsg_error_before_a_datagram);
 
     tc = socket_case(s, "names");
     add_loop_tests(tc, EVERY_FAMILY_AND_TYPE, name_of_unbound_socket, getpeername_not_connected);
