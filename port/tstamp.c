@@ -23,10 +23,12 @@ static struct {
     const struct shunt_clock *clock;
     int field;                          /* the mbuf's timestamp field: offset */
     uint64_t hw_flag;                   /* and the flag a port sets with it */
-    /* The line: real = real0 + d + d * slew / 1e9, d = ns - ns0. */
+    /* The line: real = real0 + d + d * slew / 1e9, d = ns - ns0 (slew_q32:
+     * slew / 1e9 in 32.32 fixed point). */
     uint64_t ns0;
     int64_t real0;
     int64_t slew_ppb;
+    int64_t slew_q32;
     uint64_t next_anchor;
     /* The last true reading, and the TSC's rate learnt from them. */
     uint64_t prev_ns;
@@ -43,11 +45,12 @@ static struct {
     struct shunt_tstamp_info info;
 } ts = { .field = -1 };
 
+/* Every datagram's stamp comes through here: a multiply, no division. */
 static uint64_t real_of(uint64_t ns)
 {
     int64_t d = (int64_t)(ns - ts.ns0);
 
-    return (uint64_t)(ts.real0 + d + (int64_t)(((__int128)d * ts.slew_ppb) / 1000000000));
+    return (uint64_t)(ts.real0 + d + (int64_t)(((__int128)d * ts.slew_q32) >> 32));
 }
 
 static int64_t realtime_now(void)
@@ -136,6 +139,7 @@ static void anchor(bool first)
         real = (int64_t)real_of(mid);
         ts.slew_ppb = clamp_slew(ts.rate_ppb + err * 1000000000ll / (int64_t)ANCHOR_EVERY_NS);
     }
+    ts.slew_q32 = (int64_t)(((__int128)ts.slew_ppb << 32) / 1000000000);
     ts.ns0 = mid;
     ts.real0 = real;
     ts.next_anchor = mid + ANCHOR_EVERY_NS;
