@@ -37,6 +37,7 @@ struct shunt_sock *shunt_sock_child(struct shunt_sock *listener)
         return NULL;
     /* Linux's accepted sockets inherit the listener's options. */
     s->opt = listener->opt;
+    shunt_tstamp_inherit(s, listener);
     return s;
 }
 
@@ -52,6 +53,7 @@ static struct shunt_loop *loop(void)
 void shunt_sock_free(struct shunt_sock *s)
 {
     shunt_loop_forget(loop(), &s->work);
+    shunt_tstamp_free(s);
     s->proto->destroy(s);
 }
 
@@ -79,7 +81,7 @@ void shunt_sock_attach_stack(void)
 {
     struct shunt_instance *in = shunt_instance();
     const struct shunt_netif_upcalls up = {
-        shunt_udp_unreachable, shunt_tcp_input, shunt_tcp_output, NULL,
+        shunt_udp_unreachable, shunt_tcp_input, shunt_tcp_output, shunt_tcp_segment_out, NULL,
     };
 
     shunt_loop_set_output(&in->loop, sock_turn, NULL);

@@ -32,6 +32,7 @@
 #include "lwip/ip_addr.h"
 
 #include "loop.h"
+#include "timestamps.h"
 
 struct shunt_sock;
 struct shunt_epitem;
@@ -128,6 +129,10 @@ struct shunt_sock {
     bool kernel_listens;
 
     struct shunt_sockopts opt;
+
+    /* SO_TIMESTAMP*, SO_TIMESTAMPING, the error queue, the latency
+     * histograms (api/timestamps.h). */
+    struct shunt_tsock ts;
 
     /* Epoll instances watching this socket (api/epoll.c). */
     struct shunt_epitem *watchers;

@@ -661,14 +661,17 @@ ssize_t shunt_recvmsg(int fd, struct msghdr *msg, int flags)
         return result(rc);
     if (msg->msg_name != NULL && (int)msg->msg_namelen < 0)
         return result(-EINVAL);
-    /* Shunt keeps no error queue and no urgent data, so Linux's answers
-     * when there is none: an empty queue, no urgent byte (UDP ignores it). */
-    if (flags & MSG_ERRQUEUE)
-        return result(-EAGAIN);
+    /* The error queue holds transmit stamps (api/timestamps.h), and is
+     * never waited for.  Shunt keeps no urgent data: Linux's answer when
+     * there is none (UDP ignores it). */
+    if (flags & MSG_ERRQUEUE) {
+        msg->msg_flags = 0;
+        return result(shunt_tstamp_errqueue(s, msg, flags));
+    }
     if ((flags & MSG_OOB) && s->type == SOCK_STREAM)
         return result(-EINVAL);
     msg->msg_flags = 0;
-    msg->msg_controllen = 0;            /* Shunt passes no ancillary data */
+    s->ts.have_rx = false;
 
     size_t total = shunt_iov_bytes(msg->msg_iov, msg->msg_iovlen), done = 0;
     bool waitall = (flags & MSG_WAITALL) && s->type == SOCK_STREAM && !(flags & MSG_PEEK);
@@ -694,7 +697,10 @@ ssize_t shunt_recvmsg(int fd, struct msghdr *msg, int flags)
         }
     }
     if (done > 0 && s->type == SOCK_STREAM)
-        return (ssize_t)done;
+        rc = (ssize_t)done;
+    /* The stamps of what was read, as control messages. */
+    if (rc >= 0)
+        shunt_tstamp_cmsgs(s, msg);
     return result(rc);
 }
 

@@ -412,6 +412,18 @@ static int get_tcp_info(struct shunt_sock *s, const struct sockopt *o, void *val
     return put(&ti, sizeof(ti), val, len);
 }
 
+/* SO_TIMESTAMP* and SO_TIMESTAMPING*: api/timestamps.c's. */
+static int set_timestamp(struct shunt_sock *s, const struct sockopt *o, const void *val,
+                         socklen_t len)
+{
+    return shunt_tstamp_setopt(s, o->name, val, len);
+}
+
+static int get_timestamp(struct shunt_sock *s, const struct sockopt *o, void *val, socklen_t *len)
+{
+    return shunt_tstamp_getopt(s, o->name, val, len);
+}
+
 /* ---- the table ------------------------------------------------------------ */
 
 /* Every socket has SOL_SOCKET and IPPROTO_IP (an IPv6 socket talks IPv4 to
@@ -445,6 +457,12 @@ static const struct sockopt options[] = {
     { LEVEL_SOCKET(SO_RCVTIMEO), TIMEVAL(rcvtimeo) },
     { LEVEL_SOCKET(SO_SNDTIMEO), TIMEVAL(sndtimeo) },
     { LEVEL_SOCKET(SO_LINGER), LINGER(linger) },
+    { LEVEL_SOCKET(SO_TIMESTAMP_OLD), CUSTOM(set_timestamp, get_timestamp) },
+    { LEVEL_SOCKET(SO_TIMESTAMPNS_OLD), CUSTOM(set_timestamp, get_timestamp) },
+    { LEVEL_SOCKET(SO_TIMESTAMPING_OLD), CUSTOM(set_timestamp, get_timestamp) },
+    { LEVEL_SOCKET(SO_TIMESTAMP_NEW), CUSTOM(set_timestamp, get_timestamp) },
+    { LEVEL_SOCKET(SO_TIMESTAMPNS_NEW), CUSTOM(set_timestamp, get_timestamp) },
+    { LEVEL_SOCKET(SO_TIMESTAMPING_NEW), CUSTOM(set_timestamp, get_timestamp) },
 
     { LEVEL_TCP(TCP_NODELAY), BOOL(nodelay), .store = store_nodelay },
     { LEVEL_TCP(TCP_KEEPIDLE), INT(keepidle, 1, KEEPIDLE_MAX) },

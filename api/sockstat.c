@@ -4,6 +4,7 @@
  * socket's descriptor and queues when it still has one.  The answer to
  * telemetry's /shunt/sockets (stack/telemetry.h), on the instance's thread.
  */
+#include <errno.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -11,6 +12,7 @@
 #include "lwip/tcp.h"
 #include "lwip/udp.h"
 
+#include "fd.h"
 #include "recovery.h"
 #include "sock.h"
 #include "sockstat.h"
@@ -18,8 +20,9 @@
 #include "telemetry.h"
 #include "udp.h"
 
-/* Sockets per reply: telemetry's replies are at most 16 KiB. */
-#define PAGE 32
+/* Sockets per reply: telemetry's replies are at most 16 KiB (a socket
+ * with its latency summaries takes some 700 bytes). */
+#define PAGE 16
 
 /* ss's names for TCP states, by lwIP's numbers. */
 static const char *const state_names[] = {
@@ -60,6 +63,56 @@ static void add_endpoints(struct rte_tel_data *d, const ip_addr_t *local, uint16
     rte_tel_data_add_dict_string(d, "peer", s);
 }
 
+static void summarize(const struct shunt_lat *h, struct shunt_sock_latency *out)
+{
+    out->n = h->n;
+    out->p50 = shunt_lat_percentile(h, 50);
+    out->p99 = shunt_lat_percentile(h, 99);
+    out->p999 = shunt_lat_percentile(h, 99.9);
+    out->max = h->max;
+}
+
+void shunt_sockstat_latency(const struct shunt_sock *s, struct shunt_sock_latency *rx,
+                            struct shunt_sock_latency *tx)
+{
+    summarize(&s->ts.queued, rx);
+    summarize(&s->ts.tx_wait, tx);
+}
+
+int shunt_sockstat_latency_of(int fd, struct shunt_sock_latency *rx, struct shunt_sock_latency *tx)
+{
+    const struct shunt_sock *s = shunt_fd_get(fd, SHUNT_FD_SOCKET);
+
+    if (s == NULL) {
+        errno = EBADF;
+        return -1;
+    }
+    shunt_sockstat_latency(s, rx, tx);
+    return 0;
+}
+
+/* The latency histograms' summaries, as rx_queued_* and tx_wait_* (ns). */
+static void add_latency(struct rte_tel_data *d, const struct shunt_sock *s)
+{
+    struct shunt_sock_latency l[2];
+    static const char *const names[2] = { "rx_queued", "tx_wait" };
+
+    if (s == NULL)
+        return;
+    shunt_sockstat_latency(s, &l[0], &l[1]);
+    for (int i = 0; i < 2; i++) {
+        char k[32];
+        const struct { const char *suffix; uint64_t v; } f[] = {
+            { "n", l[i].n }, { "p50_ns", l[i].p50 }, { "p99_ns", l[i].p99 },
+            { "p999_ns", l[i].p999 }, { "max_ns", l[i].max },
+        };
+        for (size_t j = 0; j < sizeof(f) / sizeof(f[0]); j++) {
+            snprintf(k, sizeof(k), "%s_%s", names[i], f[j].suffix);
+            rte_tel_data_add_dict_u64(d, k, f[j].v);
+        }
+    }
+}
+
 static struct rte_tel_data *describe_tcp(const struct tcp_pcb *pcb)
 {
     struct rte_tel_data *d = rte_tel_data_alloc();
@@ -88,6 +141,7 @@ static struct rte_tel_data *describe_tcp(const struct tcp_pcb *pcb)
     rte_tel_data_add_dict_u64(d, "retransmits", pcb->nrtx);
     rte_tel_data_add_dict_u64(d, "snd_wnd", pcb->snd_wnd);
     rte_tel_data_add_dict_u64(d, "rcv_wnd", pcb->rcv_wnd);
+    add_latency(d, t != NULL && t->pcb == pcb ? s : NULL);
     return d;
 }
 
@@ -104,6 +158,7 @@ static struct rte_tel_data *describe_udp(const struct udp_pcb *pcb)
     rte_tel_data_add_dict_u64(d, "recv_q", u != NULL ? u->rx_charge : 0);
     rte_tel_data_add_dict_u64(d, "send_q", 0);
     rte_tel_data_add_dict_u64(d, "datagrams", u != NULL ? u->rx_count : 0);
+    add_latency(d, u != NULL ? &u->sock : NULL);
     return d;
 }
 

@@ -129,6 +129,7 @@ static err_t on_recv(void *arg, struct tcp_pcb *pcb, struct pbuf *p, err_t err)
         p = p->next;
     t->rx_tail = p;
     t->rx_bytes += len;
+    shunt_tstamp_tcp_arrived(&t->sock, (uint32_t)len);
 
     t->rx_turn = shunt_sock_turn_number();
     shunt_sock_want_turn(&t->sock);
@@ -329,6 +330,26 @@ void shunt_tcp_output(void *arg, const struct tcp_pcb *pcb, struct tcp_hdr *hdr)
     u16_t built = (u16_t)(lwip_ntohl(*mss) & 0xffff);
     if ((lwip_ntohl(*mss) >> 16) == 0x0204 && built > t->sock.opt.maxseg)
         *mss = TCP_BUILD_MSS_OPTION((u16_t)t->sock.opt.maxseg);
+}
+
+void shunt_tcp_segment_out(void *arg, const struct tcp_pcb *pcb, uint32_t seq, uint32_t len)
+{
+    struct shunt_tcp_sock *t = pcb->callback_arg;
+
+    (void)arg;
+    if (t != NULL && t->pcb == pcb)     /* not a listener's child not yet accepted */
+        shunt_tstamp_tcp_segment(&t->sock, seq, len);
+}
+
+int shunt_tcp_tskey_base(struct shunt_sock *s, bool write_seq, uint32_t *base)
+{
+    const struct shunt_tcp_sock *t = shunt_tcp_of(s);
+
+    /* Linux: EINVAL in CLOSE and LISTEN. */
+    if (t->pcb == NULL || t->state == SHUNT_TCP_LISTEN || t->state == SHUNT_TCP_CLOSED)
+        return -EINVAL;
+    *base = write_seq ? t->pcb->snd_lbb + (uint32_t)t->cork_len : t->pcb->lastack;
+    return 0;
 }
 
 /* ---- listening and connecting ------------------------------------------- */
@@ -605,6 +626,7 @@ static ssize_t stream_send(struct shunt_sock *s, const struct msghdr *msg, int f
                            const ip_addr_t *to, uint16_t port)
 {
     struct shunt_tcp_sock *t = shunt_tcp_of(s);
+    uint64_t write_ns = shunt_sock_now_ns();
 
     (void)to;
     (void)port;
@@ -622,6 +644,8 @@ static ssize_t stream_send(struct shunt_sock *s, const struct msghdr *msg, int f
     size_t sent = s->opt.cork ? write_corked(t, msg, n) : write_iov(t->pcb, msg, 0, n, false);
     if (sent == 0)
         return -EAGAIN;
+    /* Followed until its last byte leaves: its stamp, and how long it waited. */
+    shunt_tstamp_tcp_written(s, t->pcb->snd_lbb + (uint32_t)t->cork_len, write_ns);
     if (s->opt.nodelay && !(flags & MSG_MORE))
         push(t);                        /* latency first: send it now */
     else
@@ -712,6 +736,7 @@ static ssize_t stream_recv(struct shunt_sock *s, struct msghdr *msg, int flags)
     want = LWIP_MIN(want, t->rx_bytes);
     /* MSG_TRUNC on a stream throws the bytes away instead of copying. */
     size_t n = take(t, (flags & MSG_TRUNC) ? NULL : msg, want, (flags & MSG_PEEK) != 0);
+    shunt_tstamp_tcp_read(s, (uint32_t)n, (flags & MSG_PEEK) != 0);
     if (n > 0 && !(flags & MSG_PEEK) && t->pcb != NULL)
         shunt_sock_want_turn(s);        /* a window update may be due */
     return (ssize_t)n;
@@ -833,7 +858,7 @@ static uint32_t stream_events(struct shunt_sock *s)
     if (t->state == SHUNT_TCP_LISTEN)
         return t->accept_head != NULL ? EPOLLIN | EPOLLRDNORM : 0;
     /* Linux's tcp_poll(), condition by condition. */
-    if (s->so_error != 0)
+    if (s->so_error != 0 || shunt_tstamp_pending(&s->ts))
         ev |= EPOLLERR;
     if ((s->rd_shut && s->wr_shut) || t->state == SHUNT_TCP_CLOSED)
         ev |= EPOLLHUP;

@@ -91,6 +91,14 @@ static inline bool shunt_tcp_listening(const struct shunt_sock *s)
 struct tcp_hdr;
 err_t shunt_tcp_input(void *arg, struct tcp_pcb *pcb, const struct tcp_hdr *hdr);
 void shunt_tcp_output(void *arg, const struct tcp_pcb *pcb, struct tcp_hdr *hdr);
+/* A segment leaves for the first time: the writes it ends are out (their
+ * transmit stamps, api/timestamps.h). */
+void shunt_tcp_segment_out(void *arg, const struct tcp_pcb *pcb, uint32_t seq, uint32_t len);
+
+/* The base SOF_TIMESTAMPING_OPT_ID counts a connection's bytes from, as
+ * Linux takes it: snd_una, or with OPT_ID_TCP the next byte written;
+ * -EINVAL without a connection. */
+int shunt_tcp_tskey_base(struct shunt_sock *s, bool write_seq, uint32_t *base);
 
 /* ---- for the options (api/sockopt.c) -------------------------------------- */
 

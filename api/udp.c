@@ -40,6 +40,7 @@ struct shunt_dgram {
     struct pbuf *p;
     ip_addr_t from;
     uint16_t port;
+    struct shunt_stamp at;      /* when it arrived */
 };
 
 static size_t charge(const struct pbuf *p)
@@ -63,6 +64,7 @@ static void on_recv(void *arg, struct udp_pcb *pcb, struct pbuf *p, const ip_add
     d->p = p;
     ip_addr_copy(d->from, *addr);
     d->port = port;
+    shunt_tstamp_rx(&d->at);
     u->rx_count++;
     u->rx_charge += charge(p);
     shunt_sock_wakeup(&u->sock);
@@ -272,6 +274,7 @@ static ssize_t dgram_send(struct shunt_sock *s, const struct msghdr *msg, int fl
 {
     struct shunt_udp_sock *u = shunt_udp_of(s);
     struct udp_pcb *pcb = u->pcb;
+    uint64_t write_ns = shunt_sock_now_ns();
     int rc;
 
     if (s->so_error != 0)
@@ -321,6 +324,7 @@ static ssize_t dgram_send(struct shunt_sock *s, const struct msghdr *msg, int fl
         return -shunt_sock_errno(err);
     s->bound = true;
     shunt_sock_flush();
+    shunt_tstamp_dgram_sent(s, write_ns);
     return (ssize_t)total;
 }
 
@@ -346,11 +350,13 @@ static ssize_t dgram_recv(struct shunt_sock *s, struct msghdr *msg, int flags)
 {
     struct shunt_udp_sock *u = shunt_udp_of(s);
 
+    /* A pending error comes before queued datagrams (Linux's
+     * __skb_recv_udp looks at sk_err first). */
+    if (s->so_error != 0)
+        return -shunt_sock_take_error(s);
     if (u->rx_count == 0) {
         /* msg_namelen is left as it is: the caller tries again after a
          * loop turn, with the room it had. */
-        if (s->so_error != 0)
-            return -shunt_sock_take_error(s);
         if (!s->rd_shut)
             return -EAGAIN;
         msg->msg_namelen = 0;
@@ -369,6 +375,7 @@ static ssize_t dgram_recv(struct shunt_sock *s, struct msghdr *msg, int flags)
         msg->msg_namelen = 0;
     if (done < len)
         msg->msg_flags |= MSG_TRUNC;
+    shunt_tstamp_read_dgram(s, &d->at, (flags & MSG_PEEK) != 0);
     if (!(flags & MSG_PEEK))
         drop_head(u);
     /* MSG_TRUNC asks for the datagram's real length. */
@@ -460,7 +467,7 @@ static uint32_t dgram_events(struct shunt_sock *s)
         ev |= EPOLLRDHUP;
     if (s->rd_shut && s->wr_shut)
         ev |= EPOLLHUP;
-    if (s->so_error != 0)
+    if (s->so_error != 0 || shunt_tstamp_pending(&s->ts))
         ev |= EPOLLERR;
     return ev;
 }

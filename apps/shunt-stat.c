@@ -277,6 +277,43 @@ static void kernel_sockets(bool json, unsigned *listed)
     }
 }
 
+/* A duration in ns, in the unit that keeps it short: "850ns", "12.3us", "4.1ms". */
+static void duration(double ns, char *out, size_t len)
+{
+    if (ns < 1000)
+        snprintf(out, len, "%.0fns", ns);
+    else if (ns < 1e6)
+        snprintf(out, len, "%.1fus", ns / 1e3);
+    else if (ns < 1e9)
+        snprintf(out, len, "%.1fms", ns / 1e6);
+    else
+        snprintf(out, len, "%.1fs", ns / 1e9);
+}
+
+/* A socket's latency summaries (api/sockstat.h): "queued:p50/p99/p99.9/max
+ * tx:..." for the histograms with samples, "" if none has. */
+static void latency_of(const json_t *s, char *out, size_t len)
+{
+    static const char *const hist[2][2] = { { "rx_queued", "queued" }, { "tx_wait", "tx" } };
+    static const char *const cols[4] = { "p50_ns", "p99_ns", "p999_ns", "max_ns" };
+    size_t at = 0;
+
+    out[0] = '\0';
+    for (int h = 0; h < 2; h++) {
+        char key[32];
+        snprintf(key, sizeof(key), "%s_n", hist[h][0]);
+        if (number(s, key) == 0)
+            continue;
+        at += (size_t)snprintf(out + at, len - at, "%s%s:", at ? " " : "", hist[h][1]);
+        for (int c = 0; c < 4 && at < len; c++) {
+            char v[16];
+            snprintf(key, sizeof(key), "%s_%s", hist[h][0], cols[c]);
+            duration(number(s, key), v, sizeof(v));
+            at += (size_t)snprintf(out + at, len - at, "%s%s", c ? "/" : "", v);
+        }
+    }
+}
+
 /* Every socket, page by page, as ss -tuna shows them - Shunt's, then the
  * process's kernel sockets, marked "kernel"; or, with json, one document:
  * {"sockets": [{...}, ...]}. */
@@ -289,7 +326,7 @@ static int sockets_view(bool json)
         printf("{\"sockets\":[");
     else
         printf("%-5s %-10s %5s %8s %8s %-28s %-28s %s\n", "Proto", "State", "Fd", "Recv-Q",
-               "Send-Q", "Local", "Peer", "TCP");
+               "Send-Q", "Local", "Peer", "TCP / latency p50/p99/p99.9/max");
     do {
         snprintf(command, sizeof(command), "/shunt/sockets,%u", from);
         json_t *reply = ask(command, raw, REPLY_MAX);
@@ -310,9 +347,12 @@ static int sockets_view(bool json)
                 snprintf(tcp, sizeof(tcp), "rtt:%.3fms cwnd:%.0f mss:%.0f retrans:%.0f",
                          number(s, "rtt_us") / 1000, number(s, "cwnd"), number(s, "mss"),
                          number(s, "retransmits"));
-            printf("%-5s %-10s %5.0f %8.0f %8.0f %-28s %-28s %s\n", string(s, "proto"),
+            char lat[160];
+            latency_of(s, lat, sizeof(lat));
+            printf("%-5s %-10s %5.0f %8.0f %8.0f %-28s %-28s %s%s%s\n", string(s, "proto"),
                    string(s, "state"), number(s, "fd"), number(s, "recv_q"),
-                   number(s, "send_q"), string(s, "local"), string(s, "peer"), tcp);
+                   number(s, "send_q"), string(s, "local"), string(s, "peer"), tcp,
+                   *tcp && *lat ? " " : "", lat);
         }
         from = (unsigned)number(page, "next");
         json_decref(reply);

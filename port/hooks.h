@@ -45,7 +45,10 @@ err_t shunt_hook_tcp_input(struct tcp_pcb *pcb, struct tcp_hdr *hdr, u16_t optle
 struct tcp_seg;
 void shunt_recovery_seg_sent(struct tcp_pcb *pcb, struct tcp_seg *seg);
 
-#define LWIP_HOOK_TCP_SEG_SENT(pcb, seg) shunt_recovery_seg_sent((pcb), (seg))
+void shunt_hook_tcp_seg_sent(struct tcp_pcb *pcb, struct tcp_seg *seg);
+
+/* Recovery's marks and timers, then the layer above (its transmit stamps). */
+#define LWIP_HOOK_TCP_SEG_SENT(pcb, seg) shunt_hook_tcp_seg_sent((pcb), (seg))
 
 /* A segment about to leave, its header and options written (pcb NULL: a
  * reset sent without one).  Returns where options end, as lwIP wants. */

@@ -11,6 +11,7 @@
 #include "lwip/ethip6.h"
 #include "lwip/prot/ethernet.h"
 #include "lwip/prot/tcp.h"
+#include "lwip/priv/tcp_priv.h"
 #include "netif/ethernet.h"
 
 #include "challenge.h"
@@ -18,6 +19,7 @@
 #include "cc.h"
 #include "mbuf.h"
 #include "recovery.h"
+#include "tstamp.h"
 
 /* lwIP's checksums a port without offloads needs, and which the NIC may
  * take over on receive; the IPv4 header's the classifier checks. */
@@ -118,7 +120,10 @@ static void to_lwip(struct shunt_netif *sn, struct rte_mbuf *m, enum shunt_verdi
                                                               : sn->checksums);
         p->if_idx = netif_get_index(&sn->netif);
         pbuf_remove_header(p, SIZEOF_ETH_HDR);
+        /* The frame's stamp is the one sockets take while lwIP has it. */
+        shunt_tstamp_set_current(m);
         err = v->certain ? shunt_demux_input(p, &sn->netif, v->pcb) : ip_input(p, &sn->netif);
+        shunt_tstamp_set_current(NULL);
     }
     if (err != ERR_OK)
         pbuf_free(p);
@@ -182,6 +187,7 @@ static void input_one(struct shunt_netif *sn, struct rte_mbuf *m)
 
 void shunt_netif_input(struct shunt_netif *sn, struct rte_mbuf **pkts, unsigned n)
 {
+    shunt_tstamp_burst(pkts, n);
     for (unsigned i = 0; i < n; i++) {
         /* The next frame's headers are read soon: start fetching them. */
         if (i + 1 < n)
@@ -291,6 +297,19 @@ u32_t *shunt_hook_tcp_output(struct tcp_hdr *hdr, const struct tcp_pcb *pcb, u32
     if (up->tcp_output != NULL)
         up->tcp_output(up->arg, pcb, hdr);
     return opts;
+}
+
+void shunt_hook_tcp_seg_sent(struct tcp_pcb *pcb, struct tcp_seg *seg)
+{
+    const struct shunt_netif_upcalls *up = upcalls();
+    u32_t seq = lwip_ntohl(seg->tcphdr->seqno);
+    /* Before recovery marks it: a first transmission starts at snd_nxt or
+     * after. */
+    bool first = TCP_SEQ_GEQ(seq, pcb->snd_nxt);
+
+    shunt_recovery_seg_sent(pcb, seg);
+    if (first && seg->len > 0 && up->tcp_segment_out != NULL)
+        up->tcp_segment_out(up->arg, pcb, seq, seg->len);
 }
 
 void shunt_netif_set_upcalls(struct shunt_netif *sn, const struct shunt_netif_upcalls *up)

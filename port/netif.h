@@ -74,6 +74,8 @@ struct shunt_netif_upcalls {
     err_t (*tcp_input)(void *arg, struct tcp_pcb *pcb, const struct tcp_hdr *hdr);
     /* A segment leaving pcb (NULL: a reset without one); may edit options. */
     void (*tcp_output)(void *arg, const struct tcp_pcb *pcb, struct tcp_hdr *hdr);
+    /* A segment of pcb's, [seq, seq + len), leaves for the first time. */
+    void (*tcp_segment_out)(void *arg, const struct tcp_pcb *pcb, uint32_t seq, uint32_t len);
     void *arg;
 };
 

@@ -123,6 +123,11 @@ static int configure(uint16_t port, const struct shunt_config *c, struct shunt_d
     d->tx_offloads = info.tx_offload_capa & TX_CKSUM_OFFLOADS;
     conf.rxmode.offloads = d->rx_offloads;
     conf.txmode.offloads = d->tx_offloads;
+    /* The port's own receive stamps where it has them (mlx5, ice, idpf,
+     * cnxk): SO_TIMESTAMPING's hardware stamp (port/tstamp.h). */
+    d->hw_timestamps = (info.rx_offload_capa & RTE_ETH_RX_OFFLOAD_TIMESTAMP) != 0;
+    if (d->hw_timestamps)
+        conf.rxmode.offloads |= RTE_ETH_RX_OFFLOAD_TIMESTAMP;
     /* A loop that sleeps wakes on the port's RX interrupt, if it has one. */
     conf.intr_conf.rxq = shunt_idle_wants_intr(c->poll, info.driver_name);
     if (c->mtu != 0) {

@@ -36,6 +36,7 @@ struct shunt_dev {
     uint16_t mtu;
     uint64_t rx_offloads;       /* RTE_ETH_RX_OFFLOAD_*_CKSUM in use */
     uint64_t tx_offloads;       /* RTE_ETH_TX_OFFLOAD_*_CKSUM in use */
+    bool hw_timestamps;         /* RTE_ETH_RX_OFFLOAD_TIMESTAMP on */
     enum { RING_NONE, RING_XDP, RING_PACKET } ring_kind;
     int ring_fds[SHUNT_DEV_MAX_SOCKETS];
     unsigned nring_fds;

@@ -12,6 +12,7 @@
 #include "recovery.h"
 #include "stack.h"
 #include "telemetry.h"
+#include "tstamp.h"
 
 /* lwIP's timers count whole milliseconds: look at them once a millisecond. */
 #define TIMER_LOOK_NS 1000000u
@@ -151,6 +152,7 @@ int shunt_loop_turn(struct shunt_loop *l)
      *    turn for the idle policy. */
     uint64_t now = shunt_clock_ns(l->clock);
     l->now = now;
+    shunt_tstamp_tick(now);
     if (time_to_look(l, now) && sys_timeouts_sleeptime() == 0)
         run_timers(l);
     /*    Shunt's own TCP timers (retransmission, tail loss probe), to the

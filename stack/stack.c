@@ -25,6 +25,7 @@
 #include "stats.h"
 #include "sys_time.h"
 #include "text.h"
+#include "tstamp.h"
 
 static struct shunt_instance instance;
 
@@ -174,6 +175,9 @@ int shunt_stack_start(void)
     /* lwIP's timers start in lwip_init(): the clock first. */
     shunt_clock_init(&in->clock);
     shunt_sys_set_clock(&in->clock);
+    if (shunt_tstamp_init(&in->clock) != 0)
+        SHUNT_LOG(WARNING, "no room for the mbuf's timestamp field: sockets get no receive stamps");
+    shunt_tstamp_hw_port(in->dev.hw_timestamps, in->dev.hw_timestamps, in->dev.port_id);
     shunt_recovery_init(&in->clock, c->tcp_rto_min_us, c->tcp_rto_max_us);
     shunt_cc_init(&in->clock, shunt_cc_find(c->tcp_congestion));    /* the config checked it */
     shunt_challenge_init(&in->clock, c->tcp_invalid_ratelimit, c->tcp_challenge_ack_limit);

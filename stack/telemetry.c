@@ -24,6 +24,7 @@
 #include "log.h"
 #include "recovery.h"
 #include "stack.h"
+#include "tstamp.h"
 
 /* ---- the mailbox ------------------------------------------------------------ */
 
@@ -369,6 +370,26 @@ static struct rte_tel_data *device_dict(const struct shunt_dev *dev)
     return d;
 }
 
+/* Receive stamps: the port's, or the burst's on the TSC, and the line onto
+ * CLOCK_REALTIME (port/tstamp.h). */
+static struct rte_tel_data *timestamps_dict(void)
+{
+    struct shunt_tstamp_info ti;
+    struct rte_tel_data *d = dict();
+
+    if (d == NULL)
+        return NULL;
+    shunt_tstamp_get_info(&ti);
+    add_u64(d, "hw_capable", ti.hw_capable);
+    add_u64(d, "hw_enabled", ti.hw_enabled);
+    add_u64(d, "hw_frames", ti.hw_frames);
+    add_u64(d, "anchors", ti.anchors);
+    add_u64(d, "steps", ti.steps);
+    rte_tel_data_add_dict_int(d, "last_error_ns", (int)ti.last_error_ns);
+    rte_tel_data_add_dict_int(d, "slew_ppb", (int)ti.slew_ppb);
+    return d;
+}
+
 static int answer_stats(const char *params, struct rte_tel_data *d)
 {
     struct shunt_counters c;
@@ -406,6 +427,7 @@ static int answer_stats(const char *params, struct rte_tel_data *d)
     add_dict(d, "port", port_dict(sn->conf.port_id));
     add_dict(d, "device", device_dict(&in->dev));
     add_dict(d, "loop", loop_dict(&in->loop));
+    add_dict(d, "timestamps", timestamps_dict());
     return 0;
 }
 

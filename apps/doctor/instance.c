@@ -191,6 +191,30 @@ static void check_device(struct doctor *d, const json_t *dev)
                " (one instance needs none)" : "");
 }
 
+/* Receive stamps: the port's own where it has them, else the RX burst's on
+ * the TSC, on CLOCK_REALTIME through a line re-anchored once a second. */
+static void check_timestamps(struct doctor *d, const json_t *dev, const json_t *ts)
+{
+    static const char why[] = "SO_TIMESTAMPING's stamps: the port's are taken on the wire, "
+                              "software ones at the RX burst (after the port's queue)";
+    const char *driver = json_string_value(json_object_get(dev, "driver"));
+    double err = num(ts, "last_error_ns");
+
+    if (num(ts, "hw_enabled") != 0)
+        doctor_add(d, "instance.timestamps", DOCTOR_OK, why, "",
+                   "hardware (RTE_ETH_RX_OFFLOAD_TIMESTAMP, driver %s): %.0f frames stamped; "
+                   "the clock line's last error %.0f ns", driver ? driver : "?",
+                   num(ts, "hw_frames"), err);
+    else
+        doctor_add(d, "instance.timestamps", err > 100000 || err < -100000 ? DOCTOR_WARN : DOCTOR_OK,
+                   why, "a port whose PMD offers RTE_ETH_RX_OFFLOAD_TIMESTAMP (mlx5, ice, idpf, "
+                   "cnxk) for wire stamps; a steady TSC (constant_tsc) for software ones",
+                   "software (driver %s has no RTE_ETH_RX_OFFLOAD_TIMESTAMP): the TSC line's last "
+                   "error %.0f ns, slew %.0f ppb, %.0f anchors, %.0f clock steps",
+                   driver ? driver : "?", err, num(ts, "slew_ppb"), num(ts, "anchors"),
+                   num(ts, "steps"));
+}
+
 static void check_version(struct doctor *d)
 {
     static const char why[] = "the instance and this build of Shunt's tools should run the "
@@ -236,6 +260,7 @@ void doctor_check_instance(struct doctor *d)
     check_numa(d, loop, dev);
     check_mbufs(d, at(d->stats, "mbufs"));
     check_device(d, dev);
+    check_timestamps(d, dev, at(d->stats, "timestamps"));
     check_version(d);
     check_kernel_sockets(d);
     struct timespec t = { (time_t)d->interval, (long)((d->interval - (time_t)d->interval) * 1e9) };

@@ -129,8 +129,13 @@ assert len(estab) == 1 and "cwnd" in estab[0], socks
 # Measured to the microsecond: on a veth, well under lwIP's 200 ms tick.
 assert 0 < estab[0]["rtt_us"] < 100000, estab[0]
 assert any(s["proto"] == "udp" and s["local"].endswith(":7") for s in socks), socks
+# The connection's latency: what the peer sent waited in the socket until
+# shunt-echo read it, its echo until its frame went to the port.
+c = estab[0]
+assert c["rx_queued_n"] >= 1 and 0 < c["rx_queued_p50_ns"] <= c["rx_queued_max_ns"] < 10**9, c
+assert c["tx_wait_n"] >= 1 and c["tx_wait_p99_ns"] <= c["tx_wait_max_ns"], c
 PY
-echo "ok: shunt-stat --sockets --json is one document with the same sockets"
+echo "ok: shunt-stat --sockets --json is one document with the same sockets, and their latency"
 
 
 # ---- dpdk-dumpcap, through rte_pdump ----------------------------------------

@@ -267,6 +267,8 @@ assert f["instance.kernel_sockets"]["measured"] == "0 on the kernel", f["instanc
 assert "driver net_af_xdp" in f["instance.offloads"]["measured"], f["instance.offloads"]
 assert f["instance.numa"]["level"] == "ok", f["instance.numa"]
 assert f["instance.dpdk"]["level"] == "ok", f["instance.dpdk"]
+assert re.match(r"software \(driver net_af_xdp has no RTE_ETH_RX_OFFLOAD_TIMESTAMP\): the TSC "
+                r"line's last error -?\d+ ns", f["instance.timestamps"]["measured"]), f["instance.timestamps"]
 PY
 echo "ok: instance: $(measured "$WORK/i.json" instance.lcore | cut -c1-40); $(measured "$WORK/i.json" instance.busy)"
 # Drops growing now: pings for an address that is not Shunt's, while it looks.

@@ -13,6 +13,10 @@
  *   probe dup PORT       a dup()ed socket outlives the original's close()
  *   probe idle PORT      a blocking accept() that waits 2 s (SO_RCVTIMEO)
  *                        sleeps most of it (run with poll = spin-then-sleep)
+ *   probe mmsg PORT      a UDP socket on PORT takes 4 datagrams with
+ *                        recvmmsg(), each with its SCM_TIMESTAMPNS, and
+ *                        echoes them with one sendmmsg() (then waits for
+ *                        the peer's "bye")
  *
  * Each listens on PORT (the wildcard: Shunt's), and prints one line per
  * check, "ok: ..." or "FAIL: ..."; it exits 1 on the first failure.
@@ -23,6 +27,7 @@
 #include <netinet/in.h>
 #include <pthread.h>
 #include <signal.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -239,10 +244,59 @@ static void idle(int port)
     check(cpu < wall / 2, "the wait slept: under half its time on the CPU");
 }
 
+static void mmsg(int port)
+{
+    enum { N = 4 };
+    int fd = socket(AF_INET, SOCK_DGRAM, 0), on = 1;
+    struct sockaddr_in a = { .sin_family = AF_INET, .sin_port = htons((uint16_t)port) };
+    struct timeval tv = { 20, 0 };
+    struct mmsghdr m[N];
+    struct iovec iov[N];
+    struct sockaddr_in from[N];
+    char data[N][64];
+    union { char buf[CMSG_SPACE(sizeof(struct timespec))]; struct cmsghdr align; } ctl[N];
+
+    check(bind(fd, (struct sockaddr *)&a, sizeof(a)) == 0, "bind a UDP socket to the wildcard");
+    check(setsockopt(fd, SOL_SOCKET, SO_TIMESTAMPNS, &on, sizeof(on)) == 0, "SO_TIMESTAMPNS");
+    setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+    printf("listening on %d\n", port);
+    int got = 0;
+    while (got < N) {
+        for (int i = got; i < N; i++) {
+            iov[i] = (struct iovec){ data[i], sizeof(data[i]) };
+            m[i] = (struct mmsghdr){ { &from[i], sizeof(from[i]), &iov[i], 1, ctl[i].buf,
+                                       sizeof(ctl[i].buf), 0 }, 0 };
+        }
+        int n = recvmmsg(fd, m + got, N - got, MSG_WAITFORONE, NULL);
+        check(n > 0, "recvmmsg() with MSG_WAITFORONE takes what came");
+        got += n;
+    }
+    struct timespec now;
+    clock_gettime(CLOCK_REALTIME, &now);
+    bool stamped = true;
+    for (int i = 0; i < N; i++) {
+        struct cmsghdr *h = CMSG_FIRSTHDR(&m[i].msg_hdr);
+        struct timespec ts = { 0, 0 };
+        if (h == NULL || h->cmsg_level != SOL_SOCKET || h->cmsg_type != SCM_TIMESTAMPNS) {
+            stamped = false;
+            continue;
+        }
+        memcpy(&ts, CMSG_DATA(h), sizeof(ts));
+        stamped &= ts.tv_sec <= now.tv_sec && ts.tv_sec >= now.tv_sec - 30;
+        iov[i].iov_len = m[i].msg_len;
+        m[i].msg_hdr.msg_control = NULL;
+        m[i].msg_hdr.msg_controllen = 0;
+    }
+    check(stamped, "each datagram has its SCM_TIMESTAMPNS, of the last seconds");
+    check(sendmmsg(fd, m, N, 0) == N, "sendmmsg() echoes the 4 back");
+    /* The echoes may wait for ARP: the stack runs until the peer has them. */
+    check(recv(fd, data[0], sizeof(data[0]), 0) == 3, "the peer says it has them");
+}
+
 int main(int argc, char **argv)
 {
     if (argc != 3) {
-        fprintf(stderr, "usage: probe escape|eintr|progress|fork|threads|dup|idle PORT\n");
+        fprintf(stderr, "usage: probe escape|eintr|progress|fork|threads|dup|idle|mmsg PORT\n");
         return 2;
     }
     int port = atoi(argv[2]);
@@ -259,6 +313,8 @@ int main(int argc, char **argv)
         threads(port);
     else if (strcmp(argv[1], "dup") == 0)
         dups(port);
+    else if (strcmp(argv[1], "mmsg") == 0)
+        mmsg(port);
     else if (strcmp(argv[1], "idle") == 0)
         idle(port);
     else

@@ -50,6 +50,23 @@ sys.exit(1 if errors else 0)
 PY
 }
 
+# udp_client: 4 datagrams to the probe's UDP port, each echoed back, then
+# "bye".
+udp_client() {
+    peer timeout 30 /usr/bin/python3 - "$TOPO_SHUNT4" $port <<'PY'
+import socket, sys
+s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+s.settimeout(10)
+sent = [b"datagram %d" % i for i in range(4)]
+for d in sent:
+    s.sendto(d, (sys.argv[1], int(sys.argv[2])))
+got = sorted(s.recv(64) for _ in sent)
+s.sendto(b"bye", (sys.argv[1], int(sys.argv[2])))
+print("echo:", "4 datagrams back" if got == sorted(sent) else "got %r" % got)
+sys.exit(0 if got == sorted(sent) else 1)
+PY
+}
+
 # probe_case CASE READY-LINE DELAY CLIENT-ARGS...: run the case, let the
 # client in DELAY seconds after the probe says READY-LINE, and check both ends.
 probe_case() {
@@ -57,7 +74,9 @@ probe_case() {
     shift 3
     run_start "$WORK/$case.log" "$ready" "$probe" "$case" $port
     sleep "$delay"
-    if [ $# -gt 0 ]; then
+    if [ "${1:-}" = udp ]; then
+        expect_ok "datagrams back" udp_client
+    elif [ $# -gt 0 ]; then
         expect_ok "bytes back" client "$@"
     fi
     for _ in $(seq 100); do running "$RUN_PID" || break; sleep 0.1; done
@@ -77,6 +96,8 @@ probe_case fork "listening on" 0 5
 expect_in "$WORK/fork.log" "cannot use Shunt's sockets: process [0-9]+ drives the stack"
 probe_case threads "listening on" 0 5 2
 probe_case dup "listening on" 0 5
+# recvmmsg/sendmmsg and receive stamps through the interposer.
+probe_case mmsg "listening on" 0 udp
 # Under poll = spin-then-sleep, a blocking call sleeps while nothing arrives
 # (the stack's lock let go: api/share.c).
 cp "$WORK/shunt.conf" "$WORK/spin.conf"
@@ -97,6 +118,15 @@ env ASAN_OPTIONS=detect_leaks=0 SHUNT_CONFIG="$WORK/shunt.conf" SHUNT_LOG=debug 
 expect_in "$WORK/wrapped.log" "fd [0-9]+ \(tcp\): Shunt, the wildcard address"
 expect_in "$WORK/wrapped.log" "a raw read\(\) past the interposer fails with ENOTCONN"
 expect_in "$WORK/wrapped.log" "probe escape: done"
+# ... and its recvmmsg/sendmmsg, with stamps.
+port=$((port + 1))
+bg "$WORK/wrapped-mmsg.log" env ASAN_OPTIONS=detect_leaks=0 SHUNT_CONFIG="$WORK/shunt.conf" \
+    LD_LIBRARY_PATH="$top_builddir/.libs" "$WORK/probe-wrapped" mmsg $port
+wait_for_line "$WORK/wrapped-mmsg.log" "listening on" 20 || fail "the relinked probe did not start: $(cat "$WORK/wrapped-mmsg.log")"
+expect_ok "datagrams back" udp_client
+wait "$BG_PID" || fail "the relinked probe's mmsg failed: $(cat "$WORK/wrapped-mmsg.log")"
+expect_in "$WORK/wrapped-mmsg.log" "each datagram has its SCM_TIMESTAMPNS"
+expect_in "$WORK/wrapped-mmsg.log" "probe mmsg: done"
 
 # shunt-run --kernel: the interposer in place, every socket on the kernel.
 ASAN_OPTIONS=detect_leaks=0 "$SHUNT_RUN" --kernel -v "$probe" escape $port > "$WORK/kernel.log" 2>&1 ||
