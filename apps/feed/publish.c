@@ -168,7 +168,7 @@ static void run_rate(struct publisher *p, uint64_t start)
         uint64_t want = due - p->messages;
         if (o->count && p->messages + want > o->count)
             want = o->count - p->messages;
-        while (want > 0 && !stop) {
+        while (want > 0 && more(p, start)) {
             unsigned n = want < PUB_BATCH ? (unsigned)want : PUB_BATCH;
             for (unsigned i = 0; i < n; i++) {
                 add(p, i, group, o->size);
