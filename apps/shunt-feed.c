@@ -18,6 +18,7 @@
  * Linux socket API, so one binary runs either path (feed.h has the parts).
  */
 #include <arpa/inet.h>
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -43,6 +44,23 @@ uint64_t feed_now_ns(void)
 
     clock_gettime(CLOCK_REALTIME, &ts);
     return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
+FILE *feed_json_open(const struct options *o)
+{
+    FILE *f = strcmp(o->json, "-") == 0 ? stdout : fopen(o->json, "w");
+
+    if (f == NULL)
+        fprintf(stderr, PROG " %s: --json %s: %s\n", mode_names[o->mode], o->json, strerror(errno));
+    return f;
+}
+
+int feed_json_close(const struct options *o, FILE *f)
+{
+    if (f == stdout ? fflush(f) == 0 : fclose(f) == 0)
+        return 0;
+    fprintf(stderr, PROG " %s: --json %s: %s\n", mode_names[o->mode], o->json, strerror(errno));
+    return -1;
 }
 
 /* An IPv4 address, into a struct in_addr. */

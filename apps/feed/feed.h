@@ -17,6 +17,7 @@
 #include <netinet/in.h>
 #include <stdbool.h>
 #include <stdint.h>
+#include <stdio.h>
 
 #define PROG "shunt-feed"
 #define FEED_DEFAULT_PORT 30001
@@ -73,6 +74,11 @@ static inline const char *feed_path(const struct options *o)
 /* Each mode's run: 0, or 1 after saying why. */
 int feed_publish(const struct options *o);
 int feed_handle(const struct options *o);
+
+/* --json's file (stdout for "-"), or NULL after saying why; closing it:
+ * 0, or -1 after saying why. */
+FILE *feed_json_open(const struct options *o);
+int feed_json_close(const struct options *o, FILE *f);
 
 /* CLOCK_REALTIME in ns: the clock of the publisher's stamp and of the
  * kernel's (and Shunt's) RX stamps. */

@@ -33,6 +33,7 @@
 #include "arbiter.h"
 #include "feed.h"
 #include "histogram.h"
+#include "report.h"
 #include "sock.h"
 #include "wire.h"
 
@@ -363,42 +364,25 @@ static void json_counts(FILE *f, const struct arb_counts *c)
             (unsigned long long)c->first_by[0], (unsigned long long)c->first_by[1]);
 }
 
-static void json_string(FILE *f, const char *s)
-{
-    if (s == NULL) {
-        fputs("null", f);
-        return;
-    }
-    fputc('"', f);
-    for (; *s; s++) {
-        if (*s == '"' || *s == '\\')
-            fputc('\\', f);
-        fputc(*s, f);
-    }
-    fputc('"', f);
-}
-
 static int write_json(const struct handler *h, const struct arb_counts *t, double secs)
 {
     const struct options *o = h->o;
-    FILE *f = strcmp(o->json, "-") == 0 ? stdout : fopen(o->json, "w");
+    FILE *f = feed_json_open(o);
     char stamp[256];
 
-    if (f == NULL) {
-        fprintf(stderr, PROG " handle: --json %s: %s\n", o->json, strerror(errno));
+    if (f == NULL)
         return -1;
-    }
     fprintf(f, "{\"tool\": \"" PROG "\", \"mode\": \"handle\", \"path\": \"%s\", \"label\": ", feed_path(o));
-    json_string(f, o->label);
+    report_json_str(f, o->label);
     fprintf(f, ", \"groups\": %u, \"lines\": %u, \"port\": %u, \"sockets\": %d, \"seconds\": %.6f, "
                "\"rx_stamp\": ", o->groups, o->lines, o->port, h->nsock, secs);
-    json_string(f, h->stamp_on && h->stamped > 0 ? stamp_name(o->stamp) : "none");
+    report_json_str(f, h->stamp_on && h->stamped > 0 ? stamp_name(o->stamp) : "none");
     fputs(", \"rx_stamp_detail\": ", f);
-    json_string(f, stamp_state(h, stamp, sizeof(stamp)));
+    report_json_str(f, stamp_state(h, stamp, sizeof(stamp)));
     fprintf(f, ", \"read\": \"%s\", \"read_why\": ", h->mmsg ? "recvmmsg" : "recvmsg");
-    json_string(f, h->read_why[0] ? h->read_why : NULL);
+    report_json_str(f, h->read_why[0] ? h->read_why : NULL);
     fputs(", \"multicast_all_off\": ", f);
-    json_string(f, h->mcast_all_why[0] ? h->mcast_all_why : "yes");
+    report_json_str(f, h->mcast_all_why[0] ? h->mcast_all_why : "yes");
     fprintf(f, ", \"calls\": %llu, \"messages_read\": %llu, \"foreign\": %llu, \"total\": {",
             (unsigned long long)h->calls, (unsigned long long)h->read_msgs, (unsigned long long)h->foreign);
     json_counts(f, t);
@@ -424,9 +408,7 @@ static int write_json(const struct handler *h, const struct arb_counts *t, doubl
         fputc('}', f);
     }
     fputs("]}\n", f);
-    if (f != stdout)
-        fclose(f);
-    return 0;
+    return feed_json_close(o, f);
 }
 
 static int report(const struct handler *h)

@@ -26,6 +26,7 @@
 #include "app.h"
 #include "feed.h"
 #include "replay.h"
+#include "report.h"
 #include "sock.h"
 #include "wire.h"
 
@@ -211,7 +212,7 @@ static int run_pcap(struct publisher *p, uint64_t start, uint64_t *skipped)
     return rc < 0 ? -1 : 0;
 }
 
-static void report(const struct publisher *p, double secs, uint64_t skipped)
+static int report(const struct publisher *p, double secs, uint64_t skipped)
 {
     const struct options *o = p->o;
     double rate = secs > 0 ? p->messages / secs : 0;
@@ -230,30 +231,25 @@ static void report(const struct publisher *p, double secs, uint64_t skipped)
         printf(PROG " publish: pcap %s: %llu packets skipped (not UDP)\n", o->pcap,
                (unsigned long long)skipped);
     if (o->json == NULL)
-        return;
-    FILE *f = strcmp(o->json, "-") == 0 ? stdout : fopen(o->json, "w");
-    if (f == NULL) {
-        fprintf(stderr, PROG " publish: --json %s: %s\n", o->json, strerror(errno));
-        return;
-    }
+        return 0;
+    FILE *f = feed_json_open(o);
+    if (f == NULL)
+        return -1;
     fprintf(f, "{\"tool\": \"" PROG "\", \"mode\": \"publish\", \"path\": \"%s\", \"label\": ",
             feed_path(o));
-    if (o->label)
-        fprintf(f, "\"%s\"", o->label);
-    else
-        fputs("null", f);
+    report_json_str(f, o->label);
+    fprintf(f, ", \"pcap\": ");
+    report_json_str(f, o->pcap);
     fprintf(f, ", \"groups\": %u, \"lines\": %u, \"size\": %zu, \"mps\": %g, \"burst\": %u, "
-               "\"pcap\": %s%s%s, \"seconds\": %.6f, \"messages\": %llu, \"rate\": %.1f, "
+               "\"seconds\": %.6f, \"messages\": %llu, \"rate\": %.1f, "
                "\"unsent\": [%llu, %llu], \"skipped\": %llu, \"last_seq\": [",
-            o->groups, o->lines, o->size, o->pcap ? 0 : o->mps, o->burst, o->pcap ? "\"" : "",
-            o->pcap ? o->pcap : "null", o->pcap ? "\"" : "", secs,
+            o->groups, o->lines, o->size, o->pcap ? 0 : o->mps, o->burst, secs,
             (unsigned long long)p->messages, rate, (unsigned long long)p->unsent[0],
             (unsigned long long)p->unsent[1], (unsigned long long)skipped);
     for (unsigned g = 0; g < o->groups; g++)
         fprintf(f, "%s%llu", g ? ", " : "", (unsigned long long)p->seq[g]);
     fputs("]}\n", f);
-    if (f != stdout)
-        fclose(f);
+    return feed_json_close(o, f);
 }
 
 int feed_publish(const struct options *o)
@@ -285,8 +281,7 @@ int feed_publish(const struct options *o)
     } else {
         run_rate(&p, start);
     }
-    report(&p, (mono_ns() - start) / 1e9, skipped);
-    rc = 0;
+    rc = report(&p, (mono_ns() - start) / 1e9, skipped) == 0 ? 0 : 1;
 out:
     for (unsigned line = 0; line < 2; line++) {
         if (p.fd[line] >= 0)
