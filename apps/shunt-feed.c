@@ -195,15 +195,9 @@ static int parse_options(int argc, char **argv, struct options *o)
                            .window = 4096, .batch = 64, .per_socket = 20 };
     inet_pton(AF_INET, "239.1.0.0", &o->group_base[0]);
     inet_pton(AF_INET, "239.2.0.0", &o->group_base[1]);
-    if (argc < 2 || strcmp(argv[1], "-h") == 0 || strcmp(argv[1], "--help") == 0) {
-        opts_usage(&spec, argc < 2 ? stderr : stdout);
-        exit(argc < 2 ? 2 : 0);
-    }
-    int mode = opts_lookup(mode_names, argv[1]);
-    if (mode < 0) {
-        fprintf(stderr, PROG ": unknown mode '%s': publish or handle\n", argv[1]);
+    int mode = opts_mode(&spec, mode_names, argc, argv);
+    if (mode < 0)
         return -1;
-    }
     o->mode = (enum feed_mode)mode;
     if (opts_parse(&spec, argc - 1, argv + 1, o, &gave) < 0)
         return -1;
