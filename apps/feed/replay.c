@@ -70,7 +70,7 @@ static long ip_offset(const struct replay *r, const unsigned char *f, size_t len
     case DLT_EN10MB:
         off = 12;
         /* 802.1Q and 802.1ad tags before the EtherType */
-        while (off + 4 <= len && (f[off] == 0x81 || f[off] == 0x88) && (f[off + 1] == 0x00 || f[off + 1] == 0xa8))
+        while (off + 4 <= len && (((f[off] << 8) | f[off + 1]) == 0x8100 || ((f[off] << 8) | f[off + 1]) == 0x88a8))
             off += 4;
         return off + 2 <= len ? (long)off + 2 : -1;
     case DLT_LINUX_SLL:
