@@ -125,7 +125,7 @@ static const struct opt table[] = {
     { 0, "batch", OPT_UINT, "N", AT(batch), .min = 1, .max = 1024, .gave = GAVE_HANDLE,
       .help = "messages a recvmmsg (default 64)" },
     { 0, "per-socket", OPT_UINT, "N", AT(per_socket), .min = 1, .max = 100000, .gave = GAVE_HANDLE,
-      .help = "groups joined on one socket (default 20, Linux's limit)" },
+      .help = "groups joined on one socket at most (default: until\nthe stack says ENOBUFS; Linux's limit is 20)" },
     { 0, "window", OPT_UINT, "N", AT(window), .min = 2, .max = 1u << 24, .gave = GAVE_HANDLE,
       .help = "sequences tracked a group, a power of two (default 4096)" },
     { 0, "mid-stream", OPT_SET, NULL, AT(mid_stream), .gave = GAVE_HANDLE,
@@ -192,7 +192,7 @@ static int parse_options(int argc, char **argv, struct options *o)
 
     *o = (struct options){ .port = FEED_DEFAULT_PORT, .groups = 10, .lines = 2, .seconds = 10,
                            .size = 64, .mps = 100000, .burst = 1, .speed = 1, .ttl = 1,
-                           .window = 4096, .batch = 64, .per_socket = 20 };
+                           .window = 4096, .batch = 64 };
     inet_pton(AF_INET, "239.1.0.0", &o->group_base[0]);
     inet_pton(AF_INET, "239.2.0.0", &o->group_base[1]);
     int mode = opts_mode(&spec, mode_names, argc, argv);

@@ -55,7 +55,7 @@ struct options {
     enum stamp_kind stamp;      /* --stamp */
     enum feed_poll poll;        /* --poll */
     unsigned batch;             /* --batch: messages a recvmmsg */
-    unsigned per_socket;        /* --per-socket: groups joined on one socket */
+    unsigned per_socket;        /* --per-socket: groups joined on one socket; 0: as many as it takes */
     bool per_group;             /* --per-group: a row per group in the table */
 };
 

@@ -11,10 +11,11 @@
  * read, with "rx_stamp: none" and why; no recvmmsg falls back to recvmsg
  * one message at a time, and says so.
  *
- * Joins: each socket takes up to --per-socket groups (Linux's default
- * limit is 20 a socket, net.ipv4.igmp_max_memberships), then another socket
- * on the same port; IP_MULTICAST_ALL off keeps each socket to its own
- * groups (Linux's default would give every socket on the port every group).
+ * Joins: a socket takes groups until the stack says ENOBUFS (Linux at 20,
+ * net.ipv4.igmp_max_memberships; Shunt at its own limit) or --per-socket,
+ * then another socket on the same port does; IP_MULTICAST_ALL off keeps
+ * each socket to its own groups (Linux's default would give every socket on
+ * the port every group).
  */
 #define _GNU_SOURCE
 #include <arpa/inet.h>
@@ -124,8 +125,8 @@ static int open_socket(struct handler *h)
     return 0;
 }
 
-/* Every group of every line, --per-socket a socket (or fewer, where the
- * stack holds no more on one: ENOBUFS, then a new socket). */
+/* Every group of every line: as many a socket as the stack takes (ENOBUFS
+ * says it is full), or --per-socket, then a new socket. */
 static int join_all(struct handler *h)
 {
     const struct options *o = h->o;
@@ -136,7 +137,7 @@ static int join_all(struct handler *h)
     for (unsigned line = 0; line < o->lines; line++) {
         for (unsigned g = 0; g < o->groups; g++) {
             struct ip_mreq mreq = { .imr_multiaddr = feed_group(o, line, g), .imr_interface = o->iface[line] };
-            if (on_socket == o->per_socket) {
+            if (o->per_socket && on_socket == o->per_socket) {
                 if (open_socket(h) != 0)
                     return -1;
                 on_socket = 0;
