@@ -14,6 +14,8 @@
 # deliver every other sequence exactly once, and count exactly those.
 # Then a pcap of bursts is replayed (its timing kept) with the drops gone:
 # every datagram arrives, and the replay takes as long as the capture.
+# Last, the other way round: shunt-feed publish on this path, a kernel
+# handler in the namespace gets every message on both lines.
 . "$(dirname "$0")/lib.sh"
 
 FEED="$top_builddir/apps/shunt-feed"
@@ -173,4 +175,18 @@ print('ok: the replay took %.3f s for a capture of 0.200 s' % p['seconds'])" || 
 check "$WORK/pcap.json" "
 assert t['delivered'] == 200 and t['gaps'] == 0 and t['redundant'] == 200, t
 print('ok: 200 replayed messages delivered, none lost, each line\'s copy arbitrated')
+"
+
+echo "== the publisher on this path, a kernel handler in the namespace"
+bg "$WORK/peer-handle.log" ip netns exec "shunt-$TAG" "$FEED" handle --kernel "${PEER_LINES[@]}" \
+    --idle 2 -t 60 --json "$WORK/peer.json"
+wait_for_line "$WORK/peer-handle.log" "^shunt-feed: running" 10 ||
+    fail "the kernel handler did not start: $(cat "$WORK/peer-handle.log")"
+expect_ok "^shunt-feed publish: sent 4000 messages .* not sent: A 0, B 0" \
+    timeout -k 5 60 "$FEED" publish "${FEED_STACK[@]}" "${LINES[@]}" -n 4000 --mps 4000
+wait "$BG_PID" || fail "the kernel handler failed: $(cat "$WORK/peer-handle.log")"
+check "$WORK/peer.json" "
+assert t['delivered'] == 4000 and t['gaps'] == 0 and t['redundant'] == 4000, t
+assert r['rx_stamp'] == 'SO_TIMESTAMPNS', r
+print('ok: the kernel handler got all 4000 messages on both lines from the $SHUNT_PATH publisher')
 "
