@@ -278,7 +278,7 @@ static int drain(struct handler *h, int fd)
         for (int i = 0; i < n; i++)
             take(h, &h->msgs[i].msg_hdr, h->msgs[i].msg_len, now);
         total += n;
-        if ((unsigned)n < batch)
+        if (h->mmsg && (unsigned)n < batch)     /* recvmsg: until EAGAIN */
             return total;
     }
 }
