@@ -4,7 +4,8 @@
  * delivered message: the publisher's stamp -> the RX stamp (the stack's,
  * SO_TIMESTAMPNS or SO_TIMESTAMPING) -> the application's read (the clock
  * when recvmmsg returned).  All three clocks are CLOCK_REALTIME, so on one
- * machine they compare directly.
+ * machine they compare directly.  Each group has publisher -> read too, in
+ * a histogram small enough for thousands (grouplat.h).
  *
  * What the stack does not offer is said, never hidden: no RX stamp (the
  * option refused, or no control message came) leaves only publisher ->
@@ -33,6 +34,7 @@
 #include "app.h"
 #include "arbiter.h"
 #include "feed.h"
+#include "grouplat.h"
 #include "histogram.h"
 #include "report.h"
 #include "sock.h"
@@ -52,6 +54,7 @@ struct handler {
     int epfd;
     struct arbiter arb;
     struct histogram lat[LAT_KINDS];
+    struct grouplat *glat;              /* publisher -> read, per group */
 
     struct mmsghdr *msgs;
     struct iovec *iov;
@@ -234,7 +237,9 @@ static void take(struct handler *h, const struct msghdr *m, size_t len, uint64_t
     } else {
         h->unstamped++;
     }
-    hist_record(&h->lat[LAT_TOTAL], since(hdr.sent_ns, read_ns));
+    uint64_t total = since(hdr.sent_ns, read_ns);
+    hist_record(&h->lat[LAT_TOTAL], total);
+    gl_record(&h->glat[hdr.group], total);
 }
 
 /* Read fd until it is empty: the number of messages, or -1. */
@@ -403,10 +408,16 @@ static int write_json(const struct handler *h, const struct arb_counts *t, doubl
     fputs("}, \"per_group\": [", f);
     for (unsigned g = 0; g < o->groups; g++) {
         const struct arb_group *ag = &h->arb.g[g];
+        const struct grouplat *gl = &h->glat[g];
         fprintf(f, "%s{\"group\": %u, \"last\": %llu, ", g ? ", " : "", g,
                 (unsigned long long)(ag->hi[0] > ag->hi[1] ? ag->hi[0] : ag->hi[1]));
         json_counts(f, &ag->c);
-        fputc('}', f);
+        if (gl->n)
+            fprintf(f, ", \"publisher_read_us\": {\"n\": %llu, \"p50\": %.3f, \"p99\": %.3f, "
+                       "\"p99_9\": %.3f}}", (unsigned long long)gl->n, gl_percentile(gl, 50) / 1e3,
+                    gl_percentile(gl, 99) / 1e3, gl_percentile(gl, 99.9) / 1e3);
+        else
+            fputs(", \"publisher_read_us\": null}", f);
     }
     fputs("]}\n", f);
     return feed_json_close(o, f);
@@ -426,9 +437,14 @@ static int report(const struct handler *h)
     print_counts("total", &t, o->lines);
     if (o->per_group)
         for (unsigned g = 0; g < o->groups; g++) {
+            const struct grouplat *gl = &h->glat[g];
             char who[32];
             snprintf(who, sizeof(who), "group %u", g);
             print_counts(who, &h->arb.g[g].c, o->lines);
+            if (gl->n)
+                printf(PROG " handle: group %u: publisher->read us p50 %.1f, p99 %.1f, p99.9 %.1f "
+                       "(within 12.5%%)\n", g, gl_percentile(gl, 50) / 1e3, gl_percentile(gl, 99) / 1e3,
+                       gl_percentile(gl, 99.9) / 1e3);
         }
     printf(PROG " handle: latency (us)        p50       p99     p99.9       max         n\n");
     for (int k = 0; k < LAT_KINDS; k++) {
@@ -457,7 +473,8 @@ int feed_handle(const struct options *o)
     int rc = 1;
 
     h.fds = calloc((size_t)o->groups * o->lines + 1, sizeof(int));
-    if (h.fds == NULL || setup_buffers(&h) != 0 ||
+    h.glat = calloc(o->groups, sizeof(*h.glat));
+    if (h.fds == NULL || h.glat == NULL || setup_buffers(&h) != 0 ||
         arb_init(&h.arb, o->groups, o->lines, o->window, o->mid_stream) != 0) {
         fprintf(stderr, PROG " handle: out of memory\n");
         goto out;
@@ -487,6 +504,7 @@ out:
         hist_free(&h.lat[k]);
     arb_free(&h.arb);
     free(h.fds);
+    free(h.glat);
     free(h.msgs);
     free(h.iov);
     free(h.bufs);

@@ -124,6 +124,8 @@ for g in r['per_group']:
     assert g['recovered_by'] == [PER // 8, PER // 8], ('recovered by A, by B', g)
     assert g['received'] == [PER * 6 // 8, PER * 6 // 8], ('copies on each line', g)
     assert g['duplicates'] == 0 and g['stale'] == 0 and g['late'] == 0, g
+    gl = g['publisher_read_us']
+    assert gl['n'] == g['delivered'] and 0 < gl['p50'] <= gl['p99'] <= gl['p99_9'], ('group latency', g)
 assert t['delivered'] == K * (PER - PER // 8) and t['gaps'] == K * PER // 8, t
 assert r['foreign'] == 0, r
 lat = r['latency_us']

@@ -1,7 +1,8 @@
 /*
  * test-arbiter.c - shunt-feed's A/B arbitration (apps/feed/arbiter.h) on
  * its own: sequences offered as the test makes them up, the verdicts and
- * counts checked against what the test knows it lost on each line.
+ * counts checked against what the test knows it lost on each line; and the
+ * per-group latency histogram (apps/feed/grouplat.h).
  */
 #include <check.h>
 #include <stdint.h>
@@ -9,6 +10,7 @@
 #include <string.h>
 
 #include "arbiter.h"
+#include "grouplat.h"
 #include "suite.h"
 
 enum { A, B };
@@ -279,6 +281,33 @@ START_TEST(bad_arguments)
 }
 END_TEST
 
+/* Each value lands in a bucket whose top is at or above it and within
+ * 12.5%; percentiles of a known spread come out so. */
+START_TEST(grouplat_buckets)
+{
+    for (uint64_t v = 0; v < 50000000; v += v < 100 ? 1 : v / 37) {
+        unsigned s = gl_slot(v);
+        ck_assert_uint_lt(s, GL_SLOTS);
+        ck_assert_uint_ge(gl_top(s), v);
+        ck_assert(s == 0 || gl_top(s - 1) < v);
+        ck_assert_uint_le(gl_top(s), v + v / 8);
+    }
+    ck_assert_uint_eq(gl_top(gl_slot(UINT64_MAX)), UINT64_MAX);
+
+    struct grouplat *g = calloc(1, sizeof(*g));
+    ck_assert_uint_eq(gl_percentile(g, 50), 0);
+    for (uint64_t v = 1; v <= 10000; v++)
+        gl_record(g, v * 1000);                 /* 1 us .. 10 ms */
+    uint64_t p50 = gl_percentile(g, 50), p99 = gl_percentile(g, 99);
+    ck_assert_uint_ge(p50, 5000000);
+    ck_assert_uint_le(p50, 5000000 + 5000000 / 8);
+    ck_assert_uint_ge(p99, 9900000);
+    ck_assert_uint_le(p99, 9900000 + 9900000 / 8);
+    ck_assert_uint_ge(gl_percentile(g, 100), 10000000);
+    free(g);
+}
+END_TEST
+
 int main(void)
 {
     Suite *s = suite_create("arbiter");
@@ -288,6 +317,9 @@ int main(void)
               late_fill, one_line, window_wraps, mid_stream, bad_arguments);
     enum { SEEDS = 4 };
     add_loop_tests(mass, SEEDS, random_loss_exactly_once);
+    TCase *lat = tcase_create("grouplat");
+    add_tests(lat, grouplat_buckets);
+    suite_add_tcase(s, lat);
     suite_add_tcase(s, rules);
     suite_add_tcase(s, mass);
     return run_suite(s);
