@@ -255,3 +255,18 @@ void opts_usage(const struct opts_spec *spec, FILE *f)
         }
     }
 }
+
+int opts_mode(const struct opts_spec *spec, const char *const *modes, int argc, char **argv)
+{
+    if (argc < 2 || strcmp(argv[1], "-h") == 0 || strcmp(argv[1], "--help") == 0) {
+        opts_usage(spec, argc < 2 ? stderr : stdout);
+        exit(argc < 2 ? 2 : 0);
+    }
+    int mode = opts_lookup(modes, argv[1]);
+    if (mode >= 0)
+        return mode;
+    fprintf(stderr, "%s: unknown mode '%s': ", app_name, argv[1]);
+    for (int i = 0; modes[i] != NULL; i++)
+        fprintf(stderr, "%s%s", modes[i], modes[i + 1] == NULL ? "\n" : modes[i + 2] == NULL ? " or " : ", ");
+    return -1;
+}

@@ -72,6 +72,15 @@ int opts_parse(const struct opts_spec *spec, int argc, char **argv, void *dest, 
 /* The synopsis and every option with its help. */
 void opts_usage(const struct opts_spec *spec, FILE *f);
 
+/*
+ * A program of modes (shunt-perf server|ping-pong|..., shunt-feed
+ * publish|handle): argv[1] names one of modes (NULL-terminated).  Without
+ * it the usage goes to stderr and the program exits 2; with -h or --help
+ * to stdout, and it exits 0.  The mode's index, or -1 after saying which
+ * modes there are.  The mode's options are then parsed from argv + 1.
+ */
+int opts_mode(const struct opts_spec *spec, const char *const *modes, int argc, char **argv);
+
 /* The index of s in names (NULL-terminated), or -1. */
 int opts_lookup(const char *const *names, const char *s);
 

@@ -101,7 +101,7 @@ void report_table(FILE *f, const struct result *r)
 
 /* ---- JSON ------------------------------------------------------------------- */
 
-static void json_str(FILE *f, const char *s)
+void report_json_str(FILE *f, const char *s)
 {
     if (s == NULL) {
         fputs("null", f);
@@ -155,7 +155,7 @@ static void json_latency(FILE *f, const struct histogram *h)
 static void json_cpu(FILE *f, const struct cpu_cost *c)
 {
     fputs("  \"cpu\": {\"perf_counters\": ", f);
-    json_str(f, c->hw ? "ok" : c->hw_why);
+    report_json_str(f, c->hw ? "ok" : c->hw_why);
     if (c->hw)
         fprintf(f, ", \"cycles_per_op\": %.1f, \"instructions_per_op\": %.1f",
                 c->cycles_per_op, c->instructions_per_op);
@@ -174,20 +174,20 @@ int report_json(const char *path, const struct result *r)
         return -1;
     }
     fputs("{\n  \"tool\": ", f);
-    json_str(f, r->tool);
+    report_json_str(f, r->tool);
     fputs(", \"path\": ", f);
-    json_str(f, r->path);
+    report_json_str(f, r->path);
     fputs(", \"label\": ", f);
-    json_str(f, r->label);
+    report_json_str(f, r->label);
     fputs(",\n  \"test\": ", f);
-    json_str(f, r->test);
+    report_json_str(f, r->test);
     fputs(", \"proto\": ", f);
-    json_str(f, r->proto);
+    report_json_str(f, r->proto);
     fprintf(f, ", \"size\": %zu, \"frame\": %zu, \"poll\": ", r->size, r->frame);
-    json_str(f, r->poll);
+    report_json_str(f, r->poll);
     fprintf(f, ", \"conns\": %d, \"mps\": %.1f, \"warmup_s\": %.3f,\n", r->conns, r->mps, r->warmup);
     fprintf(f, "  \"seconds\": %.6f, \"ops\": %llu, \"ops_name\": ", r->seconds, (unsigned long long)r->ops);
-    json_str(f, r->ops_name);
+    report_json_str(f, r->ops_name);
     fprintf(f, ", \"ops_per_s\": %.1f,\n", per_second(r, r->ops));
     if (strcmp(r->test, "stream") == 0)
         fprintf(f, "  \"bytes\": %llu, \"gbit_per_s\": %.4f, \"rx_gbit_per_s\": %.4f, "

@@ -46,6 +46,9 @@ struct result {
 void report_table(FILE *f, const struct result *r);
 /* The whole record, overwriting path.  0, or -1 after saying why on stderr. */
 int report_json(const char *path, const struct result *r);
+/* s as a JSON string, escaped, or null when s is NULL (for programs that
+ * write JSON of their own, like shunt-feed). */
+void report_json_str(FILE *f, const char *s);
 /* A header line and one row, overwriting path. */
 int report_csv(const char *path, const struct result *r);
 

@@ -176,15 +176,9 @@ static int parse_options(int argc, char **argv, struct options *o)
 
     *o = (struct options){ .port = DEFAULT_PORT, .seconds = 10, .warmup = 1, .conns = 16,
                            .timeout_ms = 100 };
-    if (argc < 2 || strcmp(argv[1], "-h") == 0 || strcmp(argv[1], "--help") == 0) {
-        opts_usage(&spec, argc < 2 ? stderr : stdout);
-        exit(argc < 2 ? 2 : 0);
-    }
-    int test = opts_lookup(test_names, argv[1]);
-    if (test < 0) {
-        fprintf(stderr, PROG ": unknown mode '%s': server, ping-pong, rr, connrate or stream\n", argv[1]);
+    int test = opts_mode(&spec, test_names, argc, argv);
+    if (test < 0)
         return -1;
-    }
     o->test = (enum test)test;
     /* Parsed as if the mode were the program: from argv + 1. */
     int host = opts_parse(&spec, argc - 1, argv + 1, o, &gave) + 1;
