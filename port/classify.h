@@ -30,11 +30,13 @@
 
 #include "counters.h"
 #include "demux.h"
+#include "mcast.h"
 
 /* What the classifier looks at besides the frame. */
 struct shunt_classifier {
     struct netif *netif;                /* this host's MAC, addresses, groups */
     struct shunt_demux *demux;          /* TCP connections by 4-tuple */
+    struct shunt_mcast *mcast;          /* groups joined, with their source filters */
     bool nic_checksums;                 /* the port checks checksums on receive */
 };
 

@@ -95,9 +95,11 @@
 #define LWIP_BROADCAST_PING             0       /* as Linux: icmp_echo_ignore_broadcasts */
 #define LWIP_MULTICAST_PING             1
 #define LWIP_IGMP                       1
-/* Groups joined: a market-data handler subscribes to dozens of feeds;
- * lwIP walks the list per multicast packet, so it stays short. */
-#define MEMP_NUM_IGMP_GROUP             64
+/* Groups joined: Shunt's own table (port/mcast.h, a hash) decides which
+ * multicast frames are the host's; lwIP's IGMP holds each group as well, to
+ * send its reports, so its pool takes as many as the table (mcast_groups at
+ * most 4096 by default, + all-systems). */
+#define MEMP_NUM_IGMP_GROUP             4097
 #define LWIP_MULTICAST_TX_OPTIONS       1
 /* SO_BROADCAST as on Linux: a pcb must opt in to send to a broadcast
  * address; any socket bound to the port receives broadcasts. */
@@ -119,7 +121,7 @@
 #define LWIP_ICMP6                      1
 #define LWIP_IPV6_MLD                   1
 /* As for IGMP; each address also joins its solicited-node group. */
-#define MEMP_NUM_MLD6_GROUP             64
+#define MEMP_NUM_MLD6_GROUP             (4096 + LWIP_IPV6_NUM_ADDRESSES)
 /* nd6.c walks these caches with an s8_t index: 127 at most. */
 #define LWIP_ND6_NUM_NEIGHBORS          64
 #define LWIP_ND6_NUM_DESTINATIONS       64

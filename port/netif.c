@@ -337,6 +337,28 @@ static void add_ip6(struct netif *netif, const ip6_addr_t *addr)
         netif_ip6_addr_set_state(netif, idx, IP6_ADDR_PREFERRED);
 }
 
+/* The groups a host is always in (RFC 1112 4, RFC 4291 2.7.1): their
+ * frames pass the classifier and the port's filter like any joined group's.
+ * lwIP answers for them itself. */
+static void join_host_groups(struct shunt_netif *sn)
+{
+    ip_addr_t g;
+
+    ip_addr_set_ip4_u32_val(g, PP_HTONL(0xe0000001u));          /* 224.0.0.1 */
+    shunt_mcast_join(&sn->mcast, &g, sn, SHUNT_MCAST_EXCLUDE);
+    ip_addr_set_zero_ip6(&g);
+    ip6_addr_set_allnodes_linklocal(ip_2_ip6(&g));
+    shunt_mcast_join(&sn->mcast, &g, sn, SHUNT_MCAST_EXCLUDE);
+    for (int i = 0; i < LWIP_IPV6_NUM_ADDRESSES; i++) {
+        if (!ip6_addr_isvalid(netif_ip6_addr_state(&sn->netif, i)))
+            continue;
+        ip_addr_set_zero_ip6(&g);
+        ip6_addr_set_solicitednode(ip_2_ip6(&g),
+                                   netif_ip6_addr(&sn->netif, i)->addr[3] & PP_HTONL(0x00ffffffUL));
+        shunt_mcast_join(&sn->mcast, &g, sn, SHUNT_MCAST_EXCLUDE);
+    }
+}
+
 int shunt_netif_add(struct shunt_netif *sn, const struct shunt_netif_conf *conf)
 {
     memset(sn, 0, sizeof(*sn));
@@ -346,21 +368,29 @@ int shunt_netif_add(struct shunt_netif *sn, const struct shunt_netif_conf *conf)
     shunt_pipeline_init(&sn->pipeline, &sn->queue.phy);
     if (shunt_demux_init(&sn->demux, conf->demux_name, conf->connections) != 0)
         return -ENOMEM;
+    if (shunt_mcast_init(&sn->mcast, conf->mcast_name, conf->mcast_groups, conf->port_id,
+                         true) != 0) {
+        shunt_demux_free(&sn->demux);
+        return -ENOMEM;
+    }
 
     if (netif_add(&sn->netif, &conf->ip4, &conf->netmask4, &conf->gateway4, NULL,
                   port_setup, ethernet_input) == NULL) {
+        shunt_mcast_free(&sn->mcast);
         shunt_demux_free(&sn->demux);
         return -ENODEV;
     }
     netif_set_default(&sn->netif);
     shunt_mbuf_count_frees(&sn->counters.lwip_freed);
-    sn->classifier = (struct shunt_classifier){ &sn->netif, &sn->demux, conf->rx_offloads != 0 };
+    sn->classifier = (struct shunt_classifier){ &sn->netif, &sn->demux, &sn->mcast,
+                                                conf->rx_offloads != 0 };
 
     /* Like Linux, every interface speaks IPv6 on its link-local address. */
     netif_create_ip6_linklocal_address(&sn->netif, 1);
     netif_ip6_addr_set_state(&sn->netif, 0, IP6_ADDR_PREFERRED);
     if (conf->has_ip6)
         add_ip6(&sn->netif, &conf->ip6);
+    join_host_groups(sn);
     netif_set_link_up(&sn->netif);
     netif_set_up(&sn->netif);
     return 0;
@@ -373,4 +403,5 @@ void shunt_netif_remove(struct shunt_netif *sn)
     rte_pktmbuf_free_bulk(sn->tx_buf, sn->tx_count);
     sn->tx_count = 0;
     shunt_demux_free(&sn->demux);
+    shunt_mcast_free(&sn->mcast);
 }
