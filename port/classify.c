@@ -176,6 +176,10 @@ static enum shunt_verdict judge_udp(const struct shunt_classifier *c, const stru
     if (pk->l4_room < UDP_LEN)
         return malformed(out, SHUNT_DROP_BAD_FRAME);
     out->dport = be16(pk->l4 + 2);
+    if (pk->to_group) {
+        addr_as_lwip(pk->v6, pk->dst, &out->group);
+        out->to_group = ip_addr_ismulticast(&out->group);
+    }
     return verdict(out, has_udp_socket(c, pk, be16(pk->l4), be16(pk->l4 + 2))
                             ? SHUNT_VERDICT_UDP : SHUNT_VERDICT_NO_SOCKET);
 }
@@ -447,6 +451,7 @@ static void start(struct shunt_class *out)
 {
     out->certain = false;
     out->l4_checked = false;
+    out->to_group = false;
 }
 
 enum shunt_verdict shunt_classify(const struct shunt_classifier *c, const struct rte_mbuf *m,

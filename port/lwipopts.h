@@ -42,11 +42,15 @@
 #define LWIP_RAM_HEAP_POINTER           shunt_lwip_heap()
 
 /*
- * lwIP's PBUF_POOL would be its receive buffer pool.  Shunt never uses it:
- * received frames stay in their DPDK mbufs and reach lwIP as custom pbufs
- * (port/mbuf.c).  Nothing else in lwIP's core allocates from it.
+ * lwIP's PBUF_POOL would be its receive buffer pool.  Shunt does not receive
+ * into it: received frames stay in their DPDK mbufs and reach lwIP as custom
+ * pbufs (port/mbuf.c).  The one user is udp_input (SO_REUSE_RXTOALL), which
+ * clones a multicast or broadcast datagram for every socket on its port
+ * past the first: room for a burst's worth of copies to several sockets
+ * (a copy that finds none is lost to that socket, as an skb clone that
+ * fails is on Linux).
  */
-#define PBUF_POOL_SIZE                  0
+#define PBUF_POOL_SIZE                  1024
 
 /* PBUF_REF/ROM headers: IP fragments being sent and no-copy TCP writes.
  * The largest datagram (65,507 bytes) is 45 fragments at MTU 1500; 4096
