@@ -75,7 +75,7 @@ for kind in v2 v3group; do
     out=$(peer /usr/bin/python3 "$MCAST_PY" query $kind "$peer_if" 239.9.1.3) ||
         fail "the $kind query failed: $out"
     # lwIP's host side speaks IGMPv2: a v2 membership report (0x16) answers
-    # each, the v3 queries too (RFC 3376 7.2.1's v2 host).
+    # each, the v3 query too (as an IGMPv2 host does: RFC 3376 section 7).
     grep -qE "^report 0x16 239.9.1.3$" <<<"$out" || fail "no report for 239.9.1.3 to a $kind query: $out"
     echo "ok: $kind query answered: $(grep -cE '^report' <<<"$out") reports"
 done
