@@ -32,7 +32,8 @@ static unsigned *count_of(struct shunt_sock *s, const ip_addr_t *group)
     return IP_IS_V6(group) ? &u->ngroups6 : &u->ngroups4;
 }
 
-/* lwIP's IGMP or MLD counts the members of a group and reports it. */
+/* lwIP's IGMP or MLD holds a group while it has members, and reports it.
+ * (The table counts the members: lwIP's count is 8 bits.) */
 static bool lwip_join(const ip_addr_t *group)
 {
     struct netif *n = shunt_sock_netif();
@@ -74,7 +75,7 @@ static int join(struct shunt_sock *s, const ip_addr_t *group, enum shunt_mcast_m
     int rc = shunt_mcast_join(m, group, s, mode);
     if (rc != 0)
         return rc;
-    if (!lwip_join(group)) {
+    if (shunt_mcast_members(m, group) == 1 && !lwip_join(group)) {
         shunt_mcast_leave(m, group, s);
         return -ENOBUFS;
     }
@@ -88,7 +89,8 @@ static int leave(struct shunt_sock *s, const ip_addr_t *group)
 
     if (m == NULL || shunt_mcast_leave(m, group, s) != 0)
         return -EADDRNOTAVAIL;
-    lwip_leave(NULL, group);
+    if (shunt_mcast_members(m, group) == 0)
+        lwip_leave(NULL, group);
     (*count_of(s, group))--;
     return 0;
 }

@@ -14,8 +14,8 @@
  *                 MCAST_JOIN_GROUP, MCAST_LEAVE_GROUP with IPv6 groups
  *
  * The memberships live in the instance's group table (port/mcast.h), owned
- * by the socket; lwIP's IGMP and MLD hold each group too, once per member,
- * and send the reports.  A socket joins at most igmp_max_memberships
+ * by the socket; lwIP's IGMP and MLD hold each group too, once while it
+ * has members, and send the reports.  A socket joins at most igmp_max_memberships
  * groups of each family (the configuration's); the instance at most
  * mcast_groups in all.
  */

@@ -286,6 +286,15 @@ struct shunt_mcast_member *shunt_mcast_member(struct shunt_mcast *m, const ip_ad
     return i >= 0 ? &g->members[i] : NULL;
 }
 
+unsigned shunt_mcast_members(struct shunt_mcast *m, const ip_addr_t *group)
+{
+    struct key k;
+
+    key_of(&k, group);
+    const struct shunt_mcast_group *g = find(m, &k);
+    return g != NULL ? g->nmembers : 0;
+}
+
 void shunt_mcast_leave_all(struct shunt_mcast *m, const void *owner,
                            void (*left)(void *arg, const ip_addr_t *group), void *arg)
 {
@@ -294,9 +303,10 @@ void shunt_mcast_leave_all(struct shunt_mcast *m, const void *owner,
         if (g->nmembers == 0 || member_index(g, owner) < 0)
             continue;
         ip_addr_t group = g->addr;      /* a copy: the entry may go */
-        if (left != NULL)
-            left(arg, &group);
+        bool last = g->nmembers == 1;
         shunt_mcast_leave(m, &group, owner);
+        if (last && left != NULL)
+            left(arg, &group);
     }
 }
 

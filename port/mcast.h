@@ -87,8 +87,11 @@ int shunt_mcast_leave(struct shunt_mcast *m, const ip_addr_t *group, const void 
 struct shunt_mcast_member *shunt_mcast_member(struct shunt_mcast *m, const ip_addr_t *group,
                                               const void *owner);
 
+/* How many members group has (0: not joined). */
+unsigned shunt_mcast_members(struct shunt_mcast *m, const ip_addr_t *group);
+
 /* Every group owner is in, left (close): calls left(arg, group) for each
- * first. */
+ * group that has no member left. */
 void shunt_mcast_leave_all(struct shunt_mcast *m, const void *owner,
                            void (*left)(void *arg, const ip_addr_t *group), void *arg);
 

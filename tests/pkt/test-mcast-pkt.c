@@ -3,7 +3,8 @@
  * net_ring port: a joined group is delivered and an unjoined one counted
  * as not for us; source filters drop at the host's filter (no member wants
  * the source) or at a member socket's own, each counted as
- * source_filtered; every socket on the port gets its copy; 1,000 groups on
+ * source_filtered; every socket on the port gets its copy; 300 sockets in
+ * one group, one report and one leave; 1,000 groups on
  * one socket, each frame costing one hash lookup.  The last test prints
  * what a lookup costs at 10 and 1,000 groups, Shunt's hash against lwIP's
  * IGMP list (a measurement, not asserted).
@@ -166,6 +167,39 @@ START_TEST(every_socket_gets_a_copy)
 }
 END_TEST
 
+/* The IGMP message type of the next frame Shunt sent, or 0 if none. */
+static uint8_t next_igmp_type(void)
+{
+    size_t n = ring_recv(in, sizeof(in));
+
+    if (n < 14 + 20 + 8 || in[14 + 9] != IPPROTO_IGMP)
+        return 0;
+    return in[14 + (in[14] & 0x0f) * 4];
+}
+
+/* 300 sockets in one group (more than lwIP's 8-bit count of members): one
+ * report on the first join, a leave only when the last goes. */
+START_TEST(many_members_one_report)
+{
+    enum { N = 300 };
+    int fds[N];
+
+    for (int i = 0; i < N; i++) {
+        fds[i] = shunt_socket(AF_INET, SOCK_DGRAM, 0);
+        ck_assert_int_ge(fds[i], 0);
+        join(fds[i], 0xef010109u);
+        if (i == 0)
+            ck_assert_uint_eq(next_igmp_type(), 0x16);
+        ck_assert_uint_eq(next_igmp_type(), 0);
+    }
+    for (int i = 0; i < N - 1; i++)
+        ck_assert_int_eq(shunt_close(fds[i]), 0);
+    ck_assert_uint_eq(next_igmp_type(), 0);
+    ck_assert_int_eq(shunt_close(fds[N - 1]), 0);
+    ck_assert_uint_eq(next_igmp_type(), 0x17);
+}
+END_TEST
+
 /* 1,000 groups on one socket: the first, a middle and the last joined are
  * delivered, each frame one lookup in the table. */
 START_TEST(thousand_groups_one_socket)
@@ -271,7 +305,8 @@ int main(void)
     tcase_add_checked_fixture(tc, ring_stack_up, ring_stack_down);
     tcase_set_timeout(tc, 60);
     add_tests(tc, joined_delivered_unjoined_counted, host_filter_drops_unwanted_source,
-              each_member_its_own_filter, every_socket_gets_a_copy, thousand_groups_one_socket,
+              each_member_its_own_filter, every_socket_gets_a_copy, many_members_one_report,
+              thousand_groups_one_socket,
               lookup_cost);
     suite_add_tcase(s, tc);
     return run_suite(s);
