@@ -45,16 +45,22 @@ static void send_to_group(uint32_t group, uint32_t src, const char *text)
     ring_send(in, frame_udp4(in, &mac, &peer_mac, src, group, 40000, PORT, text, strlen(text)));
 }
 
-/* A socket on the port, SO_REUSEADDR as a feed handler's are. */
-static int member_socket(void)
+/* A socket on the port, with SO_REUSEADDR or SO_REUSEPORT (reuse) as a
+ * feed handler's are. */
+static int reusing_socket(int reuse)
 {
     int fd = shunt_socket(AF_INET, SOCK_DGRAM, 0), one = 1;
     struct sockaddr_in any = { .sin_family = AF_INET, .sin_port = RTE_BE16(PORT) };
 
     ck_assert_int_ge(fd, 0);
-    ck_assert_int_eq(shunt_setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one)), 0);
+    ck_assert_int_eq(shunt_setsockopt(fd, SOL_SOCKET, reuse, &one, sizeof(one)), 0);
     ck_assert_int_eq(shunt_bind(fd, (struct sockaddr *)&any, sizeof(any)), 0);
     return fd;
+}
+
+static int member_socket(void)
+{
+    return reusing_socket(SO_REUSEADDR);
 }
 
 static void join(int fd, uint32_t group)
@@ -158,7 +164,7 @@ START_TEST(every_socket_gets_a_copy)
     int fds[4];
 
     for (int i = 0; i < 4; i++) {
-        fds[i] = member_socket();
+        fds[i] = reusing_socket(SO_REUSEPORT);    /* SO_REUSEADDR: the test above */
         join(fds[i], 0xef010101u);
     }
     send_to_group(0xef010101u, PEER_IP4, "all");
