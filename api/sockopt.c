@@ -20,6 +20,7 @@
 
 #include "addr.h"
 #include "cc.h"
+#include "membership.h"
 #include "sock.h"
 #include "sockopt.h"
 #include "tcp.h"
@@ -347,28 +348,11 @@ static int report_maxseg(struct shunt_sock *s)
     return shunt_tcp_maxseg(s);
 }
 
-/* IP_ADD_MEMBERSHIP, IP_DROP_MEMBERSHIP: an ip_mreq or ip_mreqn (both start
- * with the group, then the interface's address), whose interface must be
- * this host's, or any. */
+/* The membership options (api/membership.h). */
 static int set_membership(struct shunt_sock *s, const struct sockopt *o, const void *val,
                           socklen_t len)
 {
-    struct ip_mreq mreq;
-    ip4_addr_t group;
-    ip_addr_t iface;
-
-    if (val == NULL)
-        return -EFAULT;
-    if (len < sizeof(mreq))
-        return -EINVAL;
-    memcpy(&mreq, val, sizeof(mreq));
-    ip4_addr_set_u32(&group, mreq.imr_multiaddr.s_addr);
-    if (!ip4_addr_ismulticast(&group))
-        return -EINVAL;
-    ip_addr_set_ip4_u32_val(iface, mreq.imr_interface.s_addr);
-    if (!shunt_addr_is_local(&iface))
-        return -ENODEV;
-    return o->name == IP_ADD_MEMBERSHIP ? shunt_udp_join(s, &group) : shunt_udp_leave(s, &group);
+    return shunt_membership_set(s, o->level, o->name, val, len);
 }
 
 /* IP_MULTICAST_IF: an in_addr, or the interface address of an ip_mreq or
@@ -485,8 +469,22 @@ static const struct sockopt options[] = {
       .refused_on_tcp = EINVAL },
     { LEVEL_IP(IP_ADD_MEMBERSHIP), CUSTOM(set_membership, NULL), .refused_on_tcp = EPROTO },
     { LEVEL_IP(IP_DROP_MEMBERSHIP), CUSTOM(set_membership, NULL), .refused_on_tcp = EPROTO },
+    { LEVEL_IP(IP_ADD_SOURCE_MEMBERSHIP), CUSTOM(set_membership, NULL), .refused_on_tcp = EPROTO },
+    { LEVEL_IP(IP_DROP_SOURCE_MEMBERSHIP), CUSTOM(set_membership, NULL), .refused_on_tcp = EPROTO },
+    { LEVEL_IP(IP_BLOCK_SOURCE), CUSTOM(set_membership, NULL), .refused_on_tcp = EPROTO },
+    { LEVEL_IP(IP_UNBLOCK_SOURCE), CUSTOM(set_membership, NULL), .refused_on_tcp = EPROTO },
+    { LEVEL_IP(MCAST_JOIN_GROUP), CUSTOM(set_membership, NULL), .refused_on_tcp = EPROTO },
+    { LEVEL_IP(MCAST_LEAVE_GROUP), CUSTOM(set_membership, NULL), .refused_on_tcp = EPROTO },
+    { LEVEL_IP(MCAST_JOIN_SOURCE_GROUP), CUSTOM(set_membership, NULL), .refused_on_tcp = EPROTO },
+    { LEVEL_IP(MCAST_LEAVE_SOURCE_GROUP), CUSTOM(set_membership, NULL), .refused_on_tcp = EPROTO },
+    { LEVEL_IP(MCAST_BLOCK_SOURCE), CUSTOM(set_membership, NULL), .refused_on_tcp = EPROTO },
+    { LEVEL_IP(MCAST_UNBLOCK_SOURCE), CUSTOM(set_membership, NULL), .refused_on_tcp = EPROTO },
 
     { LEVEL_IPV6(IPV6_V6ONLY), BOOL(v6only), .store = store_v6only },
+    { LEVEL_IPV6(IPV6_JOIN_GROUP), CUSTOM(set_membership, NULL), .refused_on_tcp = EPROTO },
+    { LEVEL_IPV6(IPV6_LEAVE_GROUP), CUSTOM(set_membership, NULL), .refused_on_tcp = EPROTO },
+    { LEVEL_IPV6(MCAST_JOIN_GROUP), CUSTOM(set_membership, NULL), .refused_on_tcp = EPROTO },
+    { LEVEL_IPV6(MCAST_LEAVE_GROUP), CUSTOM(set_membership, NULL), .refused_on_tcp = EPROTO },
     { LEVEL_IPV6(IPV6_UNICAST_HOPS), INT(ttl, 0, 255), .flags = RESETS, .reset = IP_DEFAULT_TTL },
 };
 #define NOPTIONS (sizeof(options) / sizeof(options[0]))

@@ -12,6 +12,9 @@
  * without it sends it all as one datagram, to where the first call said.
  * lwIP fragments datagrams longer than the MTU.
  *
+ * A datagram to a group the socket joined passes its source filter first
+ * (api/membership.h).
+ *
  * The protocol's operations are dgram_* (lwIP's own are udp_*).  Every pcb
  * carries its struct shunt_udp_sock as its receive argument.
  */
@@ -19,13 +22,13 @@
 #include <stdlib.h>
 #include <sys/epoll.h>
 
-#include "lwip/igmp.h"
 #include "lwip/ip6.h"
 #include "lwip/udp.h"
 
 #include "addr.h"
 #include "bind.h"
 #include "epoll.h"
+#include "membership.h"
 #include "counters.h"
 #include "udp.h"
 
@@ -54,6 +57,14 @@ static void on_recv(void *arg, struct udp_pcb *pcb, struct pbuf *p, const ip_add
     struct shunt_udp_sock *u = arg;
 
     (void)pcb;
+    /* A member's source filter (the host's let it through: another member
+     * wants this source). */
+    if ((u->ngroups4 | u->ngroups6) != 0 && ip_addr_ismulticast(ip_current_dest_addr()) &&
+        !shunt_membership_allows(&u->sock, ip_current_dest_addr(), addr)) {
+        pbuf_free(p);
+        shunt_sock_count_drop(SHUNT_DROP_SOURCE_FILTERED);
+        return;
+    }
     if (u->sock.rd_shut || u->rx_count == u->rx_cap ||
         u->rx_charge + charge(p) > (size_t)u->sock.opt.rcvbuf.bytes) {
         pbuf_free(p);
@@ -398,57 +409,12 @@ static int dgram_shutdown(struct shunt_sock *s, int how)
     return 0;
 }
 
-/* ---- IPv4 multicast groups ------------------------------------------------ */
-
-static int find_group(const struct shunt_udp_sock *u, const ip4_addr_t *group)
-{
-    for (int i = 0; i < u->ngroups; i++)
-        if (ip4_addr_cmp(&u->groups[i], group))
-            return i;
-    return -1;
-}
-
-int shunt_udp_join(struct shunt_sock *s, const ip4_addr_t *group)
-{
-    struct shunt_udp_sock *u = shunt_udp_of(s);
-    struct netif *n = shunt_sock_netif();
-
-    if (find_group(u, group) >= 0)
-        return -EADDRINUSE;
-    if (u->ngroups == SHUNT_MAX_GROUPS)
-        return -ENOBUFS;
-    if (n == NULL || igmp_joingroup_netif(n, group) != ERR_OK)
-        return -ENOBUFS;
-    u->groups[u->ngroups++] = *group;
-    return 0;
-}
-
-int shunt_udp_leave(struct shunt_sock *s, const ip4_addr_t *group)
-{
-    struct shunt_udp_sock *u = shunt_udp_of(s);
-    int i = find_group(u, group);
-    struct netif *n = shunt_sock_netif();
-
-    if (i < 0)
-        return -EADDRNOTAVAIL;
-    if (n != NULL)
-        igmp_leavegroup_netif(n, group);
-    u->groups[i] = u->groups[--u->ngroups];
-    return 0;
-}
-
-static void leave_groups(struct shunt_udp_sock *u)
-{
-    while (u->ngroups > 0)
-        shunt_udp_leave(&u->sock, &u->groups[u->ngroups - 1]);
-}
-
 static void dgram_close(struct shunt_sock *s, bool abort)
 {
     struct shunt_udp_sock *u = shunt_udp_of(s);
 
     (void)abort;
-    leave_groups(u);
+    shunt_membership_leave_all(s);
     drop_cork(u);
     drop_all(u);
     if (u->pcb != NULL)

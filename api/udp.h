@@ -1,10 +1,11 @@
 /*
  * udp.h - a UDP socket (api/udp.c): the common socket, its lwIP UDP pcb,
  * the ring of datagrams received, the datagram MSG_MORE is building, and
- * the IPv4 multicast groups it joined.
+ * how many multicast groups it joined.
  *
- * udp.c alone changes these fields; sockstat.c reads them to show the
- * socket, and sockopt.c asks through the calls below.
+ * udp.c alone changes these fields, but for the counts of groups, which
+ * api/mcast.c keeps; sockstat.c reads them to show the socket, and
+ * sockopt.c asks through the calls below.
  */
 #ifndef SHUNT_UDP_H
 #define SHUNT_UDP_H
@@ -22,8 +23,6 @@ struct udp_pcb;
 struct shunt_dgram;
 
 extern const struct shunt_proto shunt_udp_proto;
-
-#define SHUNT_MAX_GROUPS 20     /* IP_MAX_MEMBERSHIPS, as Linux */
 
 struct shunt_udp_sock {
     struct shunt_sock sock;     /* the part every socket has */
@@ -43,8 +42,8 @@ struct shunt_udp_sock {
     ip_addr_t cork_to;
     uint16_t cork_port;
 
-    ip4_addr_t groups[SHUNT_MAX_GROUPS];        /* joined IPv4 groups */
-    int ngroups;
+    /* Groups joined (the memberships are in port/mcast.h's table). */
+    unsigned ngroups4, ngroups6;
 };
 
 /* The UDP socket whose common part is s (s->type is SOCK_DGRAM). */
@@ -64,13 +63,5 @@ bool shunt_udp_unreachable(void *arg, const ip_addr_t *local, uint16_t lport,
 
 /* Size the datagram ring for the socket's SO_RCVBUF; -ENOMEM if it cannot. */
 int shunt_udp_resize(struct shunt_sock *s);
-
-/* IP_ADD_MEMBERSHIP: join an IPv4 group, as Linux: 0, or -EADDRINUSE
- * (joined already), -ENOBUFS (SHUNT_MAX_GROUPS, or lwIP is full). */
-int shunt_udp_join(struct shunt_sock *s, const ip4_addr_t *group);
-
-/* IP_DROP_MEMBERSHIP: 0, or -EADDRNOTAVAIL when s is not in the group.
- * lwIP sends the leave report when the last member goes; close leaves all. */
-int shunt_udp_leave(struct shunt_sock *s, const ip4_addr_t *group);
 
 #endif /* SHUNT_UDP_H */

@@ -105,6 +105,22 @@ static void show_balance(const json_t *b)
 }
 
 /* One screen of counters, with rates since the last one. */
+/* The groups joined (the host's own included), and how the port lets
+ * their frames in: its filter, or allmulticast when it has none or they do
+ * not fit. */
+static void show_multicast(const json_t *m)
+{
+    if (m == NULL)
+        return;
+    printf("multicast: %.0f groups of %.0f; ", number(m, "groups"), number(m, "groups_max"));
+    if (strcmp(string(m, "port_filter"), "yes") == 0)
+        printf("port filter %.0f of %.0f addresses", number(m, "filter_programmed"),
+               number(m, "filter_capacity"));
+    else
+        printf("port filter none");
+    printf(", allmulticast %s\n", string(m, "allmulticast"));
+}
+
 static void show_stats(const json_t *now, const json_t *before, double secs)
 {
     static const char *const totals[] = { "rx_packets", "rx_bytes", "tx_packets", "tx_bytes",
@@ -131,6 +147,7 @@ static void show_stats(const json_t *now, const json_t *before, double secs)
     show_balance(json_object_get(now, "balance"));
     const json_t *m = json_object_get(now, "mbufs");
     printf("mbufs: %.0f in use of %.0f\n", number(m, "in_use"), number(m, "size"));
+    show_multicast(json_object_get(now, "multicast"));
 }
 
 static int stats_view(bool json, double interval, unsigned long count)

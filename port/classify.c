@@ -9,8 +9,6 @@
 #include <rte_arp.h>
 #include <rte_ether.h>
 
-#include "lwip/igmp.h"
-#include "lwip/mld6.h"
 #include "lwip/priv/tcp_priv.h"
 #include "lwip/prot/icmp.h"
 #include "lwip/prot/icmp6.h"
@@ -60,6 +58,12 @@ static enum shunt_verdict malformed(struct shunt_class *out, enum shunt_drop_cau
 static enum shunt_verdict not_ours(struct shunt_class *out)
 {
     return drop(out, SHUNT_VERDICT_NOT_OURS, SHUNT_DROP_NOT_FOR_US);
+}
+
+/* A group joined, but no member wants this source. */
+static enum shunt_verdict source_filtered(struct shunt_class *out)
+{
+    return drop(out, SHUNT_VERDICT_NOT_OURS, SHUNT_DROP_SOURCE_FILTERED);
 }
 
 static uint16_t be16(const uint8_t *b)
@@ -172,6 +176,10 @@ static enum shunt_verdict judge_udp(const struct shunt_classifier *c, const stru
     if (pk->l4_room < UDP_LEN)
         return malformed(out, SHUNT_DROP_BAD_FRAME);
     out->dport = be16(pk->l4 + 2);
+    if (pk->to_group) {
+        addr_as_lwip(pk->v6, pk->dst, &out->group);
+        out->to_group = ip_addr_ismulticast(&out->group);
+    }
     return verdict(out, has_udp_socket(c, pk, be16(pk->l4), be16(pk->l4 + 2))
                             ? SHUNT_VERDICT_UDP : SHUNT_VERDICT_NO_SOCKET);
 }
@@ -261,8 +269,21 @@ static inline bool ipv4_sum_ok(const uint8_t *ip, uint32_t hl)
     return sum == 0xffff;
 }
 
+/* A multicast destination: a group joined, with a member that wants the
+ * source; else counted as not for us, or as filtered by source. */
+static bool group_for_us(const struct shunt_classifier *c, bool v6, const uint8_t *dst,
+                         const uint8_t *src, bool *filtered)
+{
+    bool joined;
+    bool wanted = shunt_mcast_accepts(c->mcast, v6, dst, src, &joined);
+
+    *filtered = joined && !wanted;
+    return wanted;
+}
+
 /* The destination is this host: its address, a broadcast, or a joined group. */
-static bool ipv4_for_us(const struct shunt_classifier *c, const uint8_t *dst, bool *to_group)
+static bool ipv4_for_us(const struct shunt_classifier *c, const uint8_t *dst,
+                        const uint8_t *src, bool *to_group, bool *filtered)
 {
     const ip4_addr_t *ours = netif_ip4_addr(c->netif);
     ip4_addr_t d;
@@ -273,7 +294,7 @@ static bool ipv4_for_us(const struct shunt_classifier *c, const uint8_t *dst, bo
         return true;                    /* the usual case first */
     if (ip4_addr_ismulticast(&d)) {
         *to_group = true;
-        return igmp_lookfor_group(c->netif, &d) != NULL;
+        return group_for_us(c, false, dst, src, filtered);
     }
     *to_group = ip4_addr_isbroadcast(&d, c->netif);
     return *to_group;
@@ -297,8 +318,9 @@ static inline __attribute__((always_inline)) enum shunt_verdict ipv4(const struc
         return malformed(out, SHUNT_DROP_BAD_CHECKSUM);
 
     struct packet pk = { ip + hl, RTE_MIN(room, total) - hl, false, false, ip + 12, ip + 16 };
-    if (!ipv4_for_us(c, pk.dst, &pk.to_group))
-        return not_ours(out);
+    bool filtered = false;
+    if (!ipv4_for_us(c, pk.dst, pk.src, &pk.to_group, &filtered))
+        return filtered ? source_filtered(out) : not_ours(out);
     if ((be16(ip + 6) & (IP_MF | IP_OFFMASK)) != 0)
         return verdict(out, SHUNT_VERDICT_FRAGMENT);
     out->proto = ip[9];
@@ -319,15 +341,15 @@ static inline __attribute__((always_inline)) enum shunt_verdict ipv4(const struc
 
 /* ---- IPv6 ---------------------------------------------------------------------- */
 
-static bool ipv6_for_us(const struct shunt_classifier *c, const uint8_t *dst, bool *to_group)
+static bool ipv6_for_us(const struct shunt_classifier *c, const uint8_t *dst,
+                        const uint8_t *src, bool *to_group, bool *filtered)
 {
     ip6_addr_t d;
 
     ip6_addr_copy_from_packed(d, *(const ip6_addr_p_t *)(const void *)dst);
     *to_group = ip6_addr_ismulticast(&d);
     if (*to_group)
-        return ip6_addr_isallnodes_iflocal(&d) || ip6_addr_isallnodes_linklocal(&d) ||
-               mld6_lookfor_group(c->netif, &d) != NULL;
+        return ip6_addr_isallnodes_iflocal(&d) || group_for_us(c, true, dst, src, filtered);
     return netif_get_ip6_addr_match(c->netif, &d) >= 0;
 }
 
@@ -356,8 +378,9 @@ static enum shunt_verdict ipv6(const struct shunt_classifier *c, const uint8_t *
     room = RTE_MIN(room, total);
 
     struct packet pk = { NULL, 0, true, false, ip + 8, ip + 24 };
-    if (!ipv6_for_us(c, pk.dst, &pk.to_group))
-        return not_ours(out);
+    bool filtered = false;
+    if (!ipv6_for_us(c, pk.dst, pk.src, &pk.to_group, &filtered))
+        return filtered ? source_filtered(out) : not_ours(out);
     /* Past the extension headers that come before the transport's. */
     uint8_t next = ip[6];
     uint32_t off = IP6_LEN;
@@ -428,6 +451,7 @@ static void start(struct shunt_class *out)
 {
     out->certain = false;
     out->l4_checked = false;
+    out->to_group = false;
 }
 
 enum shunt_verdict shunt_classify(const struct shunt_classifier *c, const struct rte_mbuf *m,

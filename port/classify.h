@@ -30,11 +30,13 @@
 
 #include "counters.h"
 #include "demux.h"
+#include "mcast.h"
 
 /* What the classifier looks at besides the frame. */
 struct shunt_classifier {
     struct netif *netif;                /* this host's MAC, addresses, groups */
     struct shunt_demux *demux;          /* TCP connections by 4-tuple */
+    struct shunt_mcast *mcast;          /* groups joined, with their source filters */
     bool nic_checksums;                 /* the port checks checksums on receive */
 };
 
@@ -46,6 +48,10 @@ struct shunt_class {
      * (port/demux.h), and that it looked (certain: lwIP need not). */
     struct tcp_pcb *pcb;
     bool certain;
+    /* UDP: to a multicast group the classifier found joined (group), whose
+     * frame lwIP need not look up again (port/netif.c). */
+    bool to_group;
+    ip_addr_t group;
     /* UNREACHABLE: the datagram the message is about, as this host sent it. */
     ip_addr_t local;
     ip_addr_t remote;

@@ -11,6 +11,7 @@ static const char *const drop_names[SHUNT_DROP_CAUSES] = {
     [SHUNT_DROP_BAD_CHECKSUM] = "bad_checksum",
     [SHUNT_DROP_TOO_BIG] = "too_big",
     [SHUNT_DROP_REASSEMBLY] = "reassembly",
+    [SHUNT_DROP_SOURCE_FILTERED] = "source_filtered",
     [SHUNT_DROP_NO_SOCKET] = "no_socket",
     [SHUNT_DROP_SOCKET_FULL] = "socket_full",
     [SHUNT_DROP_BACKLOG_FULL] = "backlog_full",

@@ -23,6 +23,9 @@ enum shunt_drop_cause {
     SHUNT_DROP_BAD_CHECKSUM,    /* a bad IP, TCP, UDP, ICMP or IGMP checksum */
     SHUNT_DROP_TOO_BIG,         /* an IPv6 datagram over lwIP's 65,535 bytes */
     SHUNT_DROP_REASSEMBLY,      /* datagrams given up on: fragments missing too long */
+    SHUNT_DROP_SOURCE_FILTERED, /* multicast from a source no member's filter lets in
+                                   (IP_ADD_SOURCE_MEMBERSHIP, IP_BLOCK_SOURCE, ...): at the
+                                   host's filter, or at a member socket's own */
     SHUNT_DROP_NO_SOCKET,       /* TCP or UDP for a port nobody has (RST/ICMP sent) */
     SHUNT_DROP_SOCKET_FULL,     /* a socket's receive queue was full */
     SHUNT_DROP_BACKLOG_FULL,    /* a SYN for a listener whose accept queue was full */

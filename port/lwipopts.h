@@ -42,11 +42,15 @@
 #define LWIP_RAM_HEAP_POINTER           shunt_lwip_heap()
 
 /*
- * lwIP's PBUF_POOL would be its receive buffer pool.  Shunt never uses it:
- * received frames stay in their DPDK mbufs and reach lwIP as custom pbufs
- * (port/mbuf.c).  Nothing else in lwIP's core allocates from it.
+ * lwIP's PBUF_POOL would be its receive buffer pool.  Shunt does not receive
+ * into it: received frames stay in their DPDK mbufs and reach lwIP as custom
+ * pbufs (port/mbuf.c).  The one user is udp_input (SO_REUSE_RXTOALL), which
+ * clones a multicast or broadcast datagram for every socket on its port
+ * past the first: room for a burst's worth of copies to several sockets
+ * (a copy that finds none is lost to that socket, as an skb clone that
+ * fails is on Linux).
  */
-#define PBUF_POOL_SIZE                  0
+#define PBUF_POOL_SIZE                  1024
 
 /* PBUF_REF/ROM headers: IP fragments being sent and no-copy TCP writes.
  * The largest datagram (65,507 bytes) is 45 fragments at MTU 1500; 4096
@@ -95,9 +99,11 @@
 #define LWIP_BROADCAST_PING             0       /* as Linux: icmp_echo_ignore_broadcasts */
 #define LWIP_MULTICAST_PING             1
 #define LWIP_IGMP                       1
-/* Groups joined: a market-data handler subscribes to dozens of feeds;
- * lwIP walks the list per multicast packet, so it stays short. */
-#define MEMP_NUM_IGMP_GROUP             64
+/* Groups joined: Shunt's own table (port/mcast.h, a hash) decides which
+ * multicast frames are the host's; lwIP's IGMP holds each group as well, to
+ * send its reports, so its pool takes as many as the table (mcast_groups at
+ * most 4096 by default, + all-systems). */
+#define MEMP_NUM_IGMP_GROUP             4097
 #define LWIP_MULTICAST_TX_OPTIONS       1
 /* SO_BROADCAST as on Linux: a pcb must opt in to send to a broadcast
  * address; any socket bound to the port receives broadcasts. */
@@ -119,7 +125,7 @@
 #define LWIP_ICMP6                      1
 #define LWIP_IPV6_MLD                   1
 /* As for IGMP; each address also joins its solicited-node group. */
-#define MEMP_NUM_MLD6_GROUP             64
+#define MEMP_NUM_MLD6_GROUP             (4096 + LWIP_IPV6_NUM_ADDRESSES)
 /* nd6.c walks these caches with an s8_t index: 127 at most. */
 #define LWIP_ND6_NUM_NEIGHBORS          64
 #define LWIP_ND6_NUM_DESTINATIONS       64

@@ -7,6 +7,8 @@
 #include <string.h>
 
 #include "lwip/etharp.h"
+#include "lwip/igmp.h"
+#include "lwip/mld6.h"
 #include "lwip/ip.h"
 #include "lwip/ethip6.h"
 #include "lwip/prot/ethernet.h"
@@ -100,6 +102,34 @@ static void rx_drop(struct shunt_netif *sn, struct rte_mbuf *m, enum shunt_drop_
 }
 
 /*
+ * A datagram to a joined group.  lwIP's ip4_input and ip6_input ask whether
+ * the group is joined by walking the netif's IGMP or MLD list, one entry a
+ * group: 5 us a datagram at 1,000 groups (tests/pkt/test-mcast-pkt).  The
+ * classifier has answered already, from the hash, so for this datagram's
+ * way through lwIP the list is one entry, the group itself, and the real
+ * list is put back after - the trick port/demux.c plays on TCP's list.
+ * Nothing on the way (ip_input, udp_input, a socket's receive callback)
+ * joins, leaves or reports.
+ */
+static err_t group_input(struct pbuf *p, struct netif *n, const ip_addr_t *group)
+{
+    u8_t slot = IP_IS_V6(group) ? LWIP_NETIF_CLIENT_DATA_INDEX_MLD6
+                                : LWIP_NETIF_CLIENT_DATA_INDEX_IGMP;
+    struct igmp_group one4 = { .use = 1 };
+    struct mld_group one6 = { .use = 1 };
+    void *list = netif_get_client_data(n, slot);
+
+    if (IP_IS_V6(group))
+        ip6_addr_copy(one6.group_address, *ip_2_ip6(group));
+    else
+        ip4_addr_copy(one4.group_address, *ip_2_ip4(group));
+    netif_set_client_data(n, slot, IP_IS_V6(group) ? (void *)&one6 : (void *)&one4);
+    err_t err = ip_input(p, n);
+    netif_set_client_data(n, slot, list);
+    return err;
+}
+
+/*
  * The frame is lwIP's: from here the pbuf owns the mbuf, and lwIP frees it,
  * whatever happens.  The classifier has read the link layer already, so an
  * IP packet goes straight to lwIP's IP input - what ethernet_input would do
@@ -122,7 +152,9 @@ static void to_lwip(struct shunt_netif *sn, struct rte_mbuf *m, enum shunt_verdi
         pbuf_remove_header(p, SIZEOF_ETH_HDR);
         /* The frame's stamp is the one sockets take while lwIP has it. */
         shunt_tstamp_set_current(m);
-        err = v->certain ? shunt_demux_input(p, &sn->netif, v->pcb) : ip_input(p, &sn->netif);
+        err = v->certain    ? shunt_demux_input(p, &sn->netif, v->pcb)
+            : v->to_group   ? group_input(p, &sn->netif, &v->group)
+                            : ip_input(p, &sn->netif);
         shunt_tstamp_set_current(NULL);
     }
     if (err != ERR_OK)
@@ -356,6 +388,28 @@ static void add_ip6(struct netif *netif, const ip6_addr_t *addr)
         netif_ip6_addr_set_state(netif, idx, IP6_ADDR_PREFERRED);
 }
 
+/* The groups a host is always in (RFC 1112 4, RFC 4291 2.7.1): their
+ * frames pass the classifier and the port's filter like any joined group's.
+ * lwIP answers for them itself. */
+static void join_host_groups(struct shunt_netif *sn)
+{
+    ip_addr_t g;
+
+    ip_addr_set_ip4_u32_val(g, PP_HTONL(0xe0000001u));          /* 224.0.0.1 */
+    shunt_mcast_join(&sn->mcast, &g, sn, SHUNT_MCAST_EXCLUDE);
+    ip_addr_set_zero_ip6(&g);
+    ip6_addr_set_allnodes_linklocal(ip_2_ip6(&g));
+    shunt_mcast_join(&sn->mcast, &g, sn, SHUNT_MCAST_EXCLUDE);
+    for (int i = 0; i < LWIP_IPV6_NUM_ADDRESSES; i++) {
+        if (!ip6_addr_isvalid(netif_ip6_addr_state(&sn->netif, i)))
+            continue;
+        ip_addr_set_zero_ip6(&g);
+        ip6_addr_set_solicitednode(ip_2_ip6(&g),
+                                   netif_ip6_addr(&sn->netif, i)->addr[3] & PP_HTONL(0x00ffffffUL));
+        shunt_mcast_join(&sn->mcast, &g, sn, SHUNT_MCAST_EXCLUDE);
+    }
+}
+
 int shunt_netif_add(struct shunt_netif *sn, const struct shunt_netif_conf *conf)
 {
     memset(sn, 0, sizeof(*sn));
@@ -365,21 +419,29 @@ int shunt_netif_add(struct shunt_netif *sn, const struct shunt_netif_conf *conf)
     shunt_pipeline_init(&sn->pipeline, &sn->queue.phy);
     if (shunt_demux_init(&sn->demux, conf->demux_name, conf->connections) != 0)
         return -ENOMEM;
+    if (shunt_mcast_init(&sn->mcast, conf->mcast_name, conf->mcast_groups, conf->port_id,
+                         true) != 0) {
+        shunt_demux_free(&sn->demux);
+        return -ENOMEM;
+    }
 
     if (netif_add(&sn->netif, &conf->ip4, &conf->netmask4, &conf->gateway4, NULL,
                   port_setup, ethernet_input) == NULL) {
+        shunt_mcast_free(&sn->mcast);
         shunt_demux_free(&sn->demux);
         return -ENODEV;
     }
     netif_set_default(&sn->netif);
     shunt_mbuf_count_frees(&sn->counters.lwip_freed);
-    sn->classifier = (struct shunt_classifier){ &sn->netif, &sn->demux, conf->rx_offloads != 0 };
+    sn->classifier = (struct shunt_classifier){ &sn->netif, &sn->demux, &sn->mcast,
+                                                conf->rx_offloads != 0 };
 
     /* Like Linux, every interface speaks IPv6 on its link-local address. */
     netif_create_ip6_linklocal_address(&sn->netif, 1);
     netif_ip6_addr_set_state(&sn->netif, 0, IP6_ADDR_PREFERRED);
     if (conf->has_ip6)
         add_ip6(&sn->netif, &conf->ip6);
+    join_host_groups(sn);
     netif_set_link_up(&sn->netif);
     netif_set_up(&sn->netif);
     return 0;
@@ -392,4 +454,5 @@ void shunt_netif_remove(struct shunt_netif *sn)
     rte_pktmbuf_free_bulk(sn->tx_buf, sn->tx_count);
     sn->tx_count = 0;
     shunt_demux_free(&sn->demux);
+    shunt_mcast_free(&sn->mcast);
 }

@@ -35,6 +35,7 @@
 #include "counters.h"
 #include "demux.h"
 #include "exception.h"
+#include "mcast.h"
 #include "phy.h"
 #include "queue.h"
 
@@ -59,6 +60,8 @@ struct shunt_netif_conf {
     ip6_addr_t ip6;
     const char *demux_name;             /* the connection hash's DPDK name */
     unsigned connections;               /* and how many it holds */
+    const char *mcast_name;             /* the multicast groups' DPDK name */
+    unsigned mcast_groups;              /* and how many it holds */
 };
 
 /*
@@ -86,6 +89,7 @@ struct shunt_netif {
     struct shunt_queue queue;           /* the port, at the pipeline's bottom */
     struct shunt_pipeline pipeline;
     struct shunt_demux demux;
+    struct shunt_mcast mcast;           /* groups joined, the port's filter */
     struct shunt_classifier classifier;
     struct shunt_netif_upcalls upcalls;
     struct shunt_exception *exception;  /* the kernel's share of the frames; NULL: none */
@@ -101,7 +105,9 @@ struct shunt_netif {
  * Add sn to lwIP as its only netif, up, with the given addresses and an
  * IPv6 link-local address made from the MAC; its pipeline is the port's
  * queue alone.  lwip_init() must have run.  Returns 0, -ENOMEM (no memory
- * for the connection hash) or -ENODEV (lwIP refused).
+ * for the connection or group hash) or -ENODEV (lwIP refused).  The groups
+ * every host is in - all-systems, all-nodes, each address's solicited-node
+ * group - are joined in the group table, owned by the netif.
  */
 int shunt_netif_add(struct shunt_netif *sn, const struct shunt_netif_conf *conf);
 

@@ -90,6 +90,8 @@ static const struct key keys[] = {
     { "exception_ports", KIND_PORTS, AT(exception_ports),
       sizeof(((struct shunt_config *)0)->exception_ports), 0, 0, 0, 0, "22, 53" },
     STRING("exception_iface", exception_iface, "ksh0"),
+    UINT("mcast_groups", mcast_groups, 16, 1u << 20),
+    UINT("igmp_max_memberships", igmp_max_memberships, 1, 1u << 20),
 };
 #define NKEYS (sizeof(keys) / sizeof(keys[0]))
 
@@ -113,6 +115,8 @@ static void defaults(struct shunt_config *c)
     c->tcp_challenge_ack_limit = SHUNT_CHALLENGE_ACK_LIMIT;
     c->poll = SHUNT_POLL_SPIN;
     c->spin_us = SHUNT_SPIN_US_DEFAULT;
+    c->mcast_groups = SHUNT_MCAST_GROUPS_DEFAULT;
+    c->igmp_max_memberships = SHUNT_MAX_MEMBERSHIPS_DEFAULT;
 }
 
 /* Keys that are gone, and what does their work now. */

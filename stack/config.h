@@ -52,6 +52,10 @@
  *                   socket has them, e.g. 22, 53, tcp:8000-8099 (none)
  *   exception_iface the kernel's name of that interface (k + the port's
  *                   interface, e.g. ksh0; shunt-k<queue> if it has none)
+ * Multicast (port/mcast.h):
+ *   mcast_groups  groups the instance can be in, all sockets together (4096)
+ *   igmp_max_memberships  groups one socket can join, IPv4 and IPv6 each, as
+ *                 Linux's sysctl of that name (1024; Linux's default is 20)
  * Under shunt-run (LD_PRELOAD), which sockets Shunt takes (stack/policy.h):
  *   program     only this program's, by name (any)
  *   accelerate  only those these rules match, e.g. tcp:6379, udp (all)
@@ -121,7 +125,12 @@ struct shunt_config {
     bool exception;
     char exception_ports[512];      /* "": none */
     char exception_iface[16];       /* "": the default (stack/kernelif.h) */
+    uint32_t mcast_groups;
+    uint32_t igmp_max_memberships;
 };
+
+#define SHUNT_MCAST_GROUPS_DEFAULT 4096
+#define SHUNT_MAX_MEMBERSHIPS_DEFAULT 1024
 
 /*
  * Parse text (the contents of a file called name) into c.  Returns 0, or -1

@@ -311,9 +311,7 @@ static int start(uint16_t port, const struct shunt_config *c, const char *pool_n
                     c->mbufs - left + MIN_SPARE_MBUFS), config_error(why);
     }
 
-    /* lwIP filters multicast groups itself; the port lets them all in. */
-    if (rte_eth_allmulticast_enable(port) != 0)
-        SHUNT_LOG(DEBUG, "port %s cannot receive all multicast", name);
+    /* Multicast: the port's filter follows the groups joined (port/mcast.h). */
     if (set_mac(port, name, c, d, why) != 0)
         return -1;
     rte_eth_dev_get_mtu(port, &d->mtu);

@@ -54,7 +54,8 @@ int shunt_stack_start_eal(const struct shunt_config *c)
 }
 
 static void conf_for_netif(const struct shunt_config *c, const struct shunt_dev *d,
-                       const char *demux_name, struct shunt_netif_conf *nc)
+                       const char *demux_name, const char *mcast_name,
+                       struct shunt_netif_conf *nc)
 {
     memset(nc, 0, sizeof(*nc));
     nc->port_id = d->port_id;
@@ -77,6 +78,8 @@ static void conf_for_netif(const struct shunt_config *c, const struct shunt_dev 
     }
     nc->demux_name = demux_name;
     nc->connections = MEMP_NUM_TCP_PCB;
+    nc->mcast_name = mcast_name;
+    nc->mcast_groups = c->mcast_groups;
 }
 
 /* One line saying what came up, for the operator. */
@@ -155,7 +158,7 @@ int shunt_stack_start(void)
 {
     struct shunt_instance *in = &instance;
     const struct shunt_config *c = &in->config;
-    char pool_name[32], demux_name[32];
+    char pool_name[32], demux_name[32], mcast_name[32];
     struct shunt_netif_conf nc;
 
     if (in->state != STACK_EAL) {
@@ -165,6 +168,7 @@ int shunt_stack_start(void)
     }
     snprintf(pool_name, sizeof(pool_name), "shunt%u_mbufs", in->id);
     snprintf(demux_name, sizeof(demux_name), "shunt%u_demux", in->id);
+    snprintf(mcast_name, sizeof(mcast_name), "shunt%u_mcast", in->id);
     if (shunt_dev_open(&in->dev, c, pool_name) != 0)
         return -1;
     if (c->exception && shunt_dev_open_kernel(&in->kernel, &in->dev, c) != 0) {
@@ -182,11 +186,12 @@ int shunt_stack_start(void)
     shunt_cc_init(&in->clock, shunt_cc_find(c->tcp_congestion));    /* the config checked it */
     shunt_challenge_init(&in->clock, c->tcp_invalid_ratelimit, c->tcp_challenge_ack_limit);
     lwip_init();
-    conf_for_netif(c, &in->dev, demux_name, &nc);
+    conf_for_netif(c, &in->dev, demux_name, mcast_name, &nc);
     int rc = shunt_netif_add(&in->netif, &nc);
     if (rc != 0) {
         if (rc == -ENOMEM)
-            SHUNT_LOG(ERR, "no memory for the connection hash: reserve more hugepages");
+            SHUNT_LOG(ERR, "no memory for the connection or group hash: reserve more "
+                      "hugepages or lower mcast_groups in %s", c->source);
         else
             SHUNT_LOG(ERR, "lwIP refused the interface on port %s", in->dev.name);
         shunt_dev_close(&in->kernel);

@@ -390,6 +390,24 @@ static struct rte_tel_data *timestamps_dict(void)
     return d;
 }
 
+/* The groups joined and the port's multicast filter (port/mcast.h). */
+static struct rte_tel_data *multicast_dict(const struct shunt_mcast *m)
+{
+    struct rte_tel_data *d = dict();
+
+    if (d != NULL) {
+        add_u64(d, "groups", m->count);
+        add_u64(d, "groups_max", m->capacity);
+        add_u64(d, "lookups", m->lookups);
+        rte_tel_data_add_dict_string(d, "port_filter", m->filter.has_filter ? "yes" : "no");
+        add_u64(d, "filter_capacity", m->filter.capacity);
+        add_u64(d, "filter_programmed", m->filter.programmed);
+        add_u64(d, "filter_writes", m->filter.reprograms);
+        rte_tel_data_add_dict_string(d, "allmulticast", m->filter.allmulticast ? "on" : "off");
+    }
+    return d;
+}
+
 static int answer_stats(const char *params, struct rte_tel_data *d)
 {
     struct shunt_counters c;
@@ -415,6 +433,7 @@ static int answer_stats(const char *params, struct rte_tel_data *d)
     add_dict(d, "verdicts", verdicts_dict(&c));
     add_dict(d, "balance", balance_dict(&balance));
     add_dict(d, "demux", demux_dict(&sn->demux));
+    add_dict(d, "multicast", multicast_dict(&sn->mcast));
     add_dict(d, "faults", faults_dict(&in->faults));
     add_dict(d, "tcp_recovery", recovery_dict());
     struct rte_tel_data *mbufs = dict();

@@ -33,6 +33,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <net/if.h>
 #include <netinet/in.h>
 #include <linux/errqueue.h>
 #include <linux/net_tstamp.h>
@@ -53,6 +54,7 @@
 #include <unistd.h>
 
 #include "clock.h"
+#include "config.h"
 #include "frames.h"
 #include "linux-tcp-info.h"
 #include "ring.h"
@@ -364,6 +366,21 @@ static const char *show(const struct addr *a)
     CHECK(same_addr(&(got), &(want)), "address %s, want %s", show(&(got)), show(&(want)))
 
 /* ---- sockets ------------------------------------------------------------- */
+
+/* How many groups a socket may join: Linux's igmp_max_memberships on the
+ * kernel path, the configuration's default on Shunt's. */
+static unsigned max_memberships(void)
+{
+    unsigned n = 0;
+
+    if (on_shunt)
+        return SHUNT_MAX_MEMBERSHIPS_DEFAULT;
+    FILE *f = fopen("/proc/sys/net/ipv4/igmp_max_memberships", "r");
+    ck_assert_ptr_nonnull(f);
+    ck_assert_int_eq(fscanf(f, "%u", &n), 1);
+    fclose(f);
+    return n;
+}
 
 static int sock(int fam, int type)
 {
@@ -3161,17 +3178,233 @@ START_TEST(ip_membership)
     OK(shunt_setsockopt(u, IPPROTO_IP, IP_ADD_MEMBERSHIP, &mrn, sizeof(mrn)));
     OK(shunt_setsockopt(u, IPPROTO_IP, IP_DROP_MEMBERSHIP, &mrn, sizeof(mrn)));
 
-    /* A socket joins 20 groups at most (Linux's igmp_max_memberships). */
-    for (int i = 0; i < 20; i++) {
-        mr.imr_multiaddr.s_addr = htonl(0xef010100u + (uint32_t)i);      /* 239.1.1.i */
+    /* A socket joins igmp_max_memberships groups at most: the sysctl's on
+     * the kernel path (20 unless raised), the configuration's on Shunt's
+     * (1,024 by default, for a feed handler). */
+    unsigned limit = max_memberships();
+    for (unsigned i = 0; i < limit; i++) {
+        mr.imr_multiaddr.s_addr = htonl(0xef020000u + i);               /* 239.2.x.y */
         OK(shunt_setsockopt(u, IPPROTO_IP, IP_ADD_MEMBERSHIP, &mr, sizeof(mr)));
     }
-    mr.imr_multiaddr.s_addr = htonl(0xef010164u);
+    mr.imr_multiaddr.s_addr = htonl(0xef01ff64u);
     FAILS(ENOBUFS, shunt_setsockopt(u, IPPROTO_IP, IP_ADD_MEMBERSHIP, &mr, sizeof(mr)));
-    mr.imr_multiaddr.s_addr = htonl(0xef010100u);
+    mr.imr_multiaddr.s_addr = htonl(0xef020000u);
     OK(shunt_setsockopt(u, IPPROTO_IP, IP_DROP_MEMBERSHIP, &mr, sizeof(mr)));
-    mr.imr_multiaddr.s_addr = htonl(0xef010164u);
+    mr.imr_multiaddr.s_addr = htonl(0xef01ff64u);
     OK(shunt_setsockopt(u, IPPROTO_IP, IP_ADD_MEMBERSHIP, &mr, sizeof(mr)));
+}
+END_TEST
+
+/* An ip_mreq_source for group g and source src on this host's address. */
+static struct ip_mreq_source mreq_source(const char *g, const char *src)
+{
+    struct ip_mreq_source m = { .imr_interface = local(AF_INET, 0).in.sin_addr };
+
+    inet_pton(AF_INET, g, &m.imr_multiaddr);
+    inet_pton(AF_INET, src, &m.imr_sourceaddr);
+    return m;
+}
+
+#define SRC(u, name, m) shunt_setsockopt((u), IPPROTO_IP, (name), &(m), sizeof(m))
+
+/* IP_ADD_SOURCE_MEMBERSHIP and its kin: Linux's ip_mc_source, misuse by misuse. */
+START_TEST(source_membership)
+{
+    int u = sock(AF_INET, SOCK_DGRAM);
+    struct ip_mreq_source a = mreq_source("239.1.2.4", "192.0.2.1");
+    struct ip_mreq_source b = mreq_source("239.1.2.4", "192.0.2.2");
+    struct ip_mreq_source c = mreq_source("239.1.2.4", "192.0.2.3");
+    struct ip_mreq mr = { a.imr_multiaddr, a.imr_interface };
+
+    FAILS(EINVAL, shunt_setsockopt(u, IPPROTO_IP, IP_ADD_SOURCE_MEMBERSHIP, &a, sizeof(a) - 1));
+    FAILS(EINVAL, shunt_setsockopt(u, IPPROTO_IP, IP_ADD_SOURCE_MEMBERSHIP, &a, sizeof(a) + 4));
+    /* A filter needs a membership first. */
+    FAILS(EINVAL, SRC(u, IP_BLOCK_SOURCE, a));
+    FAILS(EINVAL, SRC(u, IP_UNBLOCK_SOURCE, a));
+    FAILS(EINVAL, SRC(u, IP_DROP_SOURCE_MEMBERSHIP, a));
+    struct ip_mreq_source bad = mreq_source("10.1.2.3", "192.0.2.1");
+    FAILS(EINVAL, SRC(u, IP_ADD_SOURCE_MEMBERSHIP, bad));
+    FAILS(EINVAL, SRC(u, IP_BLOCK_SOURCE, bad));
+    bad = a;
+    bad.imr_interface = nonlocal(AF_INET, 0).in.sin_addr;
+    FAILS(ENODEV, SRC(u, IP_ADD_SOURCE_MEMBERSHIP, bad));
+
+    /* INCLUDE {a, b}: a second time is no error; EXCLUDE is refused while
+     * the filter has sources, and so is a second any-source join. */
+    OK(SRC(u, IP_ADD_SOURCE_MEMBERSHIP, a));
+    OK(SRC(u, IP_ADD_SOURCE_MEMBERSHIP, b));
+    FAILS(EADDRNOTAVAIL, SRC(u, IP_ADD_SOURCE_MEMBERSHIP, a));
+    FAILS(EINVAL, SRC(u, IP_BLOCK_SOURCE, c));
+    FAILS(EADDRINUSE, shunt_setsockopt(u, IPPROTO_IP, IP_ADD_MEMBERSHIP, &mr, sizeof(mr)));
+    FAILS(EADDRNOTAVAIL, SRC(u, IP_DROP_SOURCE_MEMBERSHIP, c));
+    FAILS(EINVAL, SRC(u, IP_UNBLOCK_SOURCE, a));
+    OK(SRC(u, IP_DROP_SOURCE_MEMBERSHIP, a));
+    /* The last source gone, the membership goes too. */
+    OK(SRC(u, IP_DROP_SOURCE_MEMBERSHIP, b));
+    FAILS(EADDRNOTAVAIL, shunt_setsockopt(u, IPPROTO_IP, IP_DROP_MEMBERSHIP, &mr, sizeof(mr)));
+
+    /* EXCLUDE: an any-source join blocks up to igmp_max_msf (10) sources. */
+    OK(shunt_setsockopt(u, IPPROTO_IP, IP_ADD_MEMBERSHIP, &mr, sizeof(mr)));
+    struct ip_mreq_source x = a;
+    for (uint32_t i = 0; i < 10; i++) {
+        x.imr_sourceaddr.s_addr = htonl(0xc0000264u + i);               /* 192.0.2.100+i */
+        OK(SRC(u, IP_BLOCK_SOURCE, x));
+    }
+    x.imr_sourceaddr.s_addr = htonl(0xc00002c8u);
+    FAILS(ENOBUFS, SRC(u, IP_BLOCK_SOURCE, x));
+    FAILS(EADDRNOTAVAIL, SRC(u, IP_UNBLOCK_SOURCE, x));
+    FAILS(EINVAL, SRC(u, IP_ADD_SOURCE_MEMBERSHIP, x));
+    for (uint32_t i = 0; i < 10; i++) {
+        x.imr_sourceaddr.s_addr = htonl(0xc0000264u + i);
+        OK(SRC(u, IP_UNBLOCK_SOURCE, x));
+    }
+    /* Empty again, the filter keeps its mode (Linux keeps its list). */
+    FAILS(EINVAL, SRC(u, IP_ADD_SOURCE_MEMBERSHIP, a));
+    FAILS(EADDRINUSE, shunt_setsockopt(u, IPPROTO_IP, IP_ADD_MEMBERSHIP, &mr, sizeof(mr)));
+    OK(shunt_setsockopt(u, IPPROTO_IP, IP_DROP_MEMBERSHIP, &mr, sizeof(mr)));
+    /* A filter that never had sources switches: any-source to INCLUDE {a}. */
+    OK(shunt_setsockopt(u, IPPROTO_IP, IP_ADD_MEMBERSHIP, &mr, sizeof(mr)));
+    OK(SRC(u, IP_ADD_SOURCE_MEMBERSHIP, a));
+    FAILS(EINVAL, SRC(u, IP_BLOCK_SOURCE, b));
+    OK(SRC(u, IP_DROP_SOURCE_MEMBERSHIP, a));
+    FAILS(EADDRNOTAVAIL, shunt_setsockopt(u, IPPROTO_IP, IP_DROP_MEMBERSHIP, &mr, sizeof(mr)));
+}
+END_TEST
+
+/* A group_req or group_source_req on lo's index (an interface both paths
+ * accept). */
+static struct group_req group_req_of(const char *g)
+{
+    struct group_req r = { .gr_interface = if_nametoindex("lo") };
+    struct sockaddr_in *in = (struct sockaddr_in *)&r.gr_group;
+
+    in->sin_family = AF_INET;
+    inet_pton(AF_INET, g, &in->sin_addr);
+    return r;
+}
+
+static struct group_source_req group_source_of(const char *g, const char *src)
+{
+    struct group_source_req r = { .gsr_interface = if_nametoindex("lo") };
+    struct sockaddr_in *in = (struct sockaddr_in *)&r.gsr_group;
+
+    in->sin_family = AF_INET;
+    inet_pton(AF_INET, g, &in->sin_addr);
+    in = (struct sockaddr_in *)&r.gsr_source;
+    in->sin_family = AF_INET;
+    inet_pton(AF_INET, src, &in->sin_addr);
+    return r;
+}
+
+/* MCAST_JOIN_GROUP and MCAST_*_SOURCE*: the protocol-independent forms. */
+START_TEST(mcast_group_options)
+{
+    int u = sock(AF_INET, SOCK_DGRAM);
+    struct group_req g = group_req_of("239.1.2.5");
+
+    FAILS(EINVAL, shunt_setsockopt(u, IPPROTO_IP, MCAST_JOIN_GROUP, &g, sizeof(g) - 1));
+    struct group_req bad = g;
+    bad.gr_group.ss_family = AF_INET6;
+    FAILS(EINVAL, shunt_setsockopt(u, IPPROTO_IP, MCAST_JOIN_GROUP, &bad, sizeof(bad)));
+    bad = group_req_of("10.1.2.3");
+    FAILS(EINVAL, shunt_setsockopt(u, IPPROTO_IP, MCAST_JOIN_GROUP, &bad, sizeof(bad)));
+    bad = g;
+    bad.gr_interface = 99999;
+    FAILS(ENODEV, shunt_setsockopt(u, IPPROTO_IP, MCAST_JOIN_GROUP, &bad, sizeof(bad)));
+    OK(shunt_setsockopt(u, IPPROTO_IP, MCAST_JOIN_GROUP, &g, sizeof(g)));
+    FAILS(EADDRINUSE, shunt_setsockopt(u, IPPROTO_IP, MCAST_JOIN_GROUP, &g, sizeof(g)));
+
+    struct group_source_req s = group_source_of("239.1.2.5", "192.0.2.1");
+    FAILS(EINVAL, shunt_setsockopt(u, IPPROTO_IP, MCAST_BLOCK_SOURCE, &s, sizeof(s) - 1));
+    struct group_source_req bads = s;
+    bads.gsr_source.ss_family = AF_INET6;
+    FAILS(EADDRNOTAVAIL, shunt_setsockopt(u, IPPROTO_IP, MCAST_BLOCK_SOURCE, &bads, sizeof(bads)));
+    OK(shunt_setsockopt(u, IPPROTO_IP, MCAST_BLOCK_SOURCE, &s, sizeof(s)));
+    FAILS(EINVAL, shunt_setsockopt(u, IPPROTO_IP, MCAST_JOIN_SOURCE_GROUP, &s, sizeof(s)));
+    OK(shunt_setsockopt(u, IPPROTO_IP, MCAST_UNBLOCK_SOURCE, &s, sizeof(s)));
+    OK(shunt_setsockopt(u, IPPROTO_IP, MCAST_LEAVE_GROUP, &g, sizeof(g)));
+    FAILS(EADDRNOTAVAIL, shunt_setsockopt(u, IPPROTO_IP, MCAST_LEAVE_GROUP, &g, sizeof(g)));
+    FAILS(EINVAL, shunt_setsockopt(u, IPPROTO_IP, MCAST_UNBLOCK_SOURCE, &s, sizeof(s)));
+
+    /* A source-specific join, left by its last source. */
+    OK(shunt_setsockopt(u, IPPROTO_IP, MCAST_JOIN_SOURCE_GROUP, &s, sizeof(s)));
+    FAILS(EADDRINUSE, shunt_setsockopt(u, IPPROTO_IP, MCAST_JOIN_GROUP, &g, sizeof(g)));
+    OK(shunt_setsockopt(u, IPPROTO_IP, MCAST_LEAVE_SOURCE_GROUP, &s, sizeof(s)));
+    FAILS(EADDRNOTAVAIL, shunt_setsockopt(u, IPPROTO_IP, MCAST_LEAVE_GROUP, &g, sizeof(g)));
+}
+END_TEST
+
+/* IPV6_JOIN_GROUP, IPV6_LEAVE_GROUP and MCAST_JOIN_GROUP at IPPROTO_IPV6. */
+START_TEST(ipv6_membership)
+{
+    int u = sock(AF_INET6, SOCK_DGRAM), t = sock(AF_INET6, SOCK_STREAM);
+    struct ipv6_mreq m = { .ipv6mr_interface = if_nametoindex("lo") };
+
+    inet_pton(AF_INET6, "ff15::1:2", &m.ipv6mr_multiaddr);
+    FAILS(EINVAL, shunt_setsockopt(u, IPPROTO_IPV6, IPV6_JOIN_GROUP, &m, sizeof(m) - 1));
+    FAILS(EPROTO, shunt_setsockopt(t, IPPROTO_IPV6, IPV6_JOIN_GROUP, &m, sizeof(m)));
+    struct ipv6_mreq bad = m;
+    inet_pton(AF_INET6, "2001:db8::1", &bad.ipv6mr_multiaddr);
+    FAILS(EINVAL, shunt_setsockopt(u, IPPROTO_IPV6, IPV6_JOIN_GROUP, &bad, sizeof(bad)));
+    FAILS(EINVAL, shunt_setsockopt(u, IPPROTO_IPV6, IPV6_LEAVE_GROUP, &bad, sizeof(bad)));
+    bad = m;
+    bad.ipv6mr_interface = 99999;
+    FAILS(ENODEV, shunt_setsockopt(u, IPPROTO_IPV6, IPV6_JOIN_GROUP, &bad, sizeof(bad)));
+    OK(shunt_setsockopt(u, IPPROTO_IPV6, IPV6_JOIN_GROUP, &m, sizeof(m)));
+    FAILS(EADDRINUSE, shunt_setsockopt(u, IPPROTO_IPV6, IPV6_JOIN_GROUP, &m, sizeof(m)));
+    OK(shunt_setsockopt(u, IPPROTO_IPV6, IPV6_LEAVE_GROUP, &m, sizeof(m)));
+    FAILS(EADDRNOTAVAIL, shunt_setsockopt(u, IPPROTO_IPV6, IPV6_LEAVE_GROUP, &m, sizeof(m)));
+
+    struct group_req g = { .gr_interface = m.ipv6mr_interface };
+    struct sockaddr_in6 *in6 = (struct sockaddr_in6 *)&g.gr_group;
+    in6->sin6_family = AF_INET6;
+    in6->sin6_addr = m.ipv6mr_multiaddr;
+    OK(shunt_setsockopt(u, IPPROTO_IPV6, MCAST_JOIN_GROUP, &g, sizeof(g)));
+    FAILS(EADDRINUSE, shunt_setsockopt(u, IPPROTO_IPV6, IPV6_JOIN_GROUP, &m, sizeof(m)));
+    OK(shunt_setsockopt(u, IPPROTO_IPV6, MCAST_LEAVE_GROUP, &g, sizeof(g)));
+    g.gr_group.ss_family = AF_INET;
+    FAILS(EADDRNOTAVAIL, shunt_setsockopt(u, IPPROTO_IPV6, MCAST_JOIN_GROUP, &g, sizeof(g)));
+}
+END_TEST
+
+/* A member's source filter decides what it hears: INCLUDE another source,
+ * nothing; INCLUDE this host, the datagram; an EXCLUDE that blocks this
+ * host, nothing again. */
+START_TEST(source_filter_delivery)
+{
+    int r = sock(AF_INET, SOCK_DGRAM), s = sock(AF_INET, SOCK_DGRAM);
+    struct addr me = local(AF_INET, 0);
+    char buf[8], src[INET_ADDRSTRLEN];
+
+    bind_to(r, any(AF_INET, 0));
+    struct addr group = make(AF_INET, "239.1.2.6", port_of(r));
+    OK(shunt_setsockopt(s, IPPROTO_IP, IP_MULTICAST_IF, &me.in.sin_addr, sizeof(me.in.sin_addr)));
+    inet_ntop(AF_INET, &me.in.sin_addr, src, sizeof(src));
+
+    struct ip_mreq_source other = mreq_source("239.1.2.6", "192.0.2.9");
+    struct ip_mreq_source mine = mreq_source("239.1.2.6", src);
+    OK(SRC(r, IP_ADD_SOURCE_MEMBERSHIP, other));
+    IS(3, shunt_sendto(s, "one", 3, 0, &group.sa, group.len));
+    assert_not(r, POLLIN);
+
+    OK(SRC(r, IP_ADD_SOURCE_MEMBERSHIP, mine));
+    IS(3, shunt_sendto(s, "two", 3, 0, &group.sa, group.len));
+    wait_for(r, POLLIN);
+    IS(3, shunt_recv(r, buf, sizeof(buf), 0));
+    MEMEQ(buf, "two", 3);
+
+    OK(SRC(r, IP_DROP_SOURCE_MEMBERSHIP, other));
+    OK(SRC(r, IP_DROP_SOURCE_MEMBERSHIP, mine));      /* left */
+    struct ip_mreq mr = { mine.imr_multiaddr, mine.imr_interface };
+    OK(shunt_setsockopt(r, IPPROTO_IP, IP_ADD_MEMBERSHIP, &mr, sizeof(mr)));
+    OK(SRC(r, IP_BLOCK_SOURCE, mine));
+    IS(3, shunt_sendto(s, "thr", 3, 0, &group.sa, group.len));
+    assert_not(r, POLLIN);
+    OK(SRC(r, IP_UNBLOCK_SOURCE, mine));
+    IS(3, shunt_sendto(s, "fou", 3, 0, &group.sa, group.len));
+    wait_for(r, POLLIN);
+    IS(3, shunt_recv(r, buf, sizeof(buf), 0));
+    MEMEQ(buf, "fou", 3);
 }
 END_TEST
 
@@ -4641,7 +4874,9 @@ int main(void)
     add_loop_tests(tc, BOTH_TYPES, ipv6_v6only);
     add_loop_tests(tc, ONE_CASE, ipv6_dual_stack, ipv6_dual_stack_mapped_peers);
     add_loop_tests(tc, BOTH_TYPES, ip_ttl, ip_tos);
-    add_loop_tests(tc, ONE_CASE, ip_multicast_options, ip_membership, multicast_loopback);
+    add_loop_tests(tc, ONE_CASE, ip_multicast_options, ip_membership, multicast_loopback,
+                   source_membership, mcast_group_options, ipv6_membership,
+                   source_filter_delivery);
     add_loop_tests(tc, EVERY_FAMILY_AND_TYPE, unknown_options);
 
     tc = socket_case(s, "timestamps");

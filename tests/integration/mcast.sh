@@ -1,0 +1,116 @@
+#!/bin/bash
+# mcast.sh - multicast on Shunt with a kernel publisher in the peer's
+# namespace: a receiver (tests/integration/mcast.py, Python's sockets under
+# shunt-run) joins and leaves groups as the test tells it, and the kernel
+# sends.  Only joined groups are delivered; a leave stops delivery and takes
+# the group out of the table (and the port's filter: shunt-stat); an IGMPv2
+# general query, an IGMPv3 group-specific query and an MLDv1 general query
+# crafted with scapy are answered with reports; source filters (INCLUDE, EXCLUDE) drop
+# what they must, counted; 1,000 groups on one socket each deliver.
+. "$(dirname "$0")/lib.sh"
+
+MCAST_PY="$top_srcdir/tests/integration/mcast.py"
+SHUNT_STAT="$top_builddir/apps/shunt-stat"
+port=5000
+run_up
+peer_if=shp-$TAG
+
+mkfifo "$WORK/cmd"
+run_start "$WORK/recv.log" "mcast.py: ready" /usr/bin/python3 "$MCAST_PY" recv "$WORK/cmd" $port
+exec 7>"$WORK/cmd"
+
+# tell CMD...: the receiver does CMD and says it is done (or what it got).
+tell() {
+    local before
+    before=$(wc -l <"$WORK/recv.log")
+    echo "$*" >&7
+    for _ in $(seq 300); do
+        [ "$(wc -l <"$WORK/recv.log")" -gt "$before" ] && grep -qE "^(done|got)" \
+            <(tail -n +"$((before + 1))" "$WORK/recv.log") && break
+        kill -0 "$RUN_PID" 2>/dev/null || fail "the receiver exited: $(cat "$WORK/recv.log")"
+        sleep 0.1
+    done
+    REPLY=$(tail -n +"$((before + 1))" "$WORK/recv.log" | grep -E "^(done|got)" | tail -1)
+    [ -n "$REPLY" ] || fail "the receiver did not answer '$*'"
+}
+
+publish() {
+    peer /usr/bin/python3 "$MCAST_PY" send "$1" "$2" $port "$TOPO_PEER4" >/dev/null || fail "the publisher failed"
+}
+
+# received N SECS EXPECTED: the receiver got exactly EXPECTED ("got 3: G=3").
+received() {
+    tell expect "$1" "$2"
+    [ "$REPLY" = "$3" ] || fail "received '$REPLY', expected '$3'"
+    echo "ok: $REPLY"
+}
+
+stat_line() {
+    "$SHUNT_STAT" -P "$RUN_PID" -n 1 | grep "^multicast:" || fail "shunt-stat shows no multicast line"
+}
+
+groups_now() {
+    stat_line | grep -oE "^multicast: [0-9]+" | grep -oE "[0-9]+"
+}
+
+echo "== joined and unjoined groups"
+base=$(groups_now)
+tell join 239.9.1.1
+[ "$(groups_now)" = $((base + 1)) ] || fail "shunt-stat: $(stat_line) after a join"
+echo "ok: $(stat_line)"
+publish 239.9.1.1 3
+publish 239.9.1.2 3
+received 6 3 "got 3: 239.9.1.1=3"
+
+echo "== a leave stops delivery and takes the group out"
+tell leave 239.9.1.1
+[ "$(groups_now)" = "$base" ] || fail "shunt-stat: $(stat_line) after the leave"
+publish 239.9.1.1 3
+received 3 1 "got 0: "
+
+echo "== queries answered: IGMPv2 general, IGMPv3 group-specific, MLDv1 general"
+tell join 239.9.1.3
+tell join6 ff15::9
+for kind in v2 v3group; do
+    out=$(peer /usr/bin/python3 "$MCAST_PY" query $kind "$peer_if" 239.9.1.3) ||
+        fail "the $kind query failed: $out"
+    # lwIP's host side speaks IGMPv2: a v2 membership report (0x16) answers
+    # each, the v3 query too (as an IGMPv2 host does: RFC 3376 section 7).
+    grep -qE "^report 0x16 239.9.1.3$" <<<"$out" || fail "no report for 239.9.1.3 to a $kind query: $out"
+    echo "ok: $kind query answered: $(grep -cE '^report' <<<"$out") reports"
+done
+out=$(peer /usr/bin/python3 "$MCAST_PY" query mld "$peer_if") || fail "the MLD query failed: $out"
+grep -qE "^report 131 ff15::9$" <<<"$out" || fail "no MLDv1 report for ff15::9: $out"
+echo "ok: MLD query answered"
+
+echo "== source filters"
+tell ssm 239.9.1.4 "$TOPO_PEER4"
+publish 239.9.1.4 3
+received 3 3 "got 3: 239.9.1.4=3"
+tell ssm 239.9.1.5 10.9.0.77
+publish 239.9.1.5 3
+received 3 1 "got 0: "
+tell join 239.9.1.6
+tell block 239.9.1.6 "$TOPO_PEER4"
+publish 239.9.1.6 3
+received 3 1 "got 0: "
+
+echo "== 1,000 groups on one socket"
+tell joinmany 239.10.0.0 1000
+[ "$(groups_now)" -ge $((base + 1000)) ] || fail "shunt-stat: $(stat_line) after 1,000 joins"
+echo "ok: $(stat_line)"
+peer /usr/bin/python3 "$MCAST_PY" sendmany 239.10.0.0 1000 $port "$TOPO_PEER4" >/dev/null || fail "the publisher failed"
+tell expect 1000 10
+n=$(grep -oE "^got [0-9]+" <<<"$REPLY" | grep -oE "[0-9]+")
+[ "$n" = 1000 ] && [ "$(grep -oE '=1( |$)' <<<"$REPLY" | wc -l)" = 1000 ] ||
+    fail "1,000 groups: received '${REPLY:0:200}...'"
+echo "ok: 1,000 groups, one datagram each"
+tell leavemany 239.10.0.0 1000
+
+echo quit >&7
+exec 7>&-
+wait "$RUN_PID" || fail "the receiver failed: $(cat "$WORK/recv.log")"
+filtered=$(grep -oE "source_filtered=[0-9]+" "$WORK/recv.log" | grep -oE "[0-9]+$" | tail -1)
+[ "${filtered:-0}" -ge 6 ] || fail "source_filtered ${filtered:-none}, expected at least 6: $(cat "$WORK/recv.log")"
+echo "ok: source_filtered $filtered"
+echo "mcast: PASS"
