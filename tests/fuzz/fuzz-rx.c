@@ -3,10 +3,11 @@
  * on net_ring (tests/pkt/ring.h), its clock driven by the input.
  *
  * The input's format is fuzz-rx.h's.  Once the input is spent and the stack
- * quiet, the frame balance must hold (stack/stats.h): if it does not, the
- * target aborts - a crash to libFuzzer.  Then every connection is reset,
- * the listeners and UDP sockets stay, and the next input starts from a
- * fresh handshake (the EAL starts once per process).
+ * quiet, the frame balance must hold (stack/stats.h): if it does not,
+ * ring_assert_balance aborts (tests/fuzz/nocheck.c), a crash to libFuzzer.
+ * Then every connection is reset, the listeners and UDP sockets stay, and
+ * the next input starts from a fresh handshake (the EAL starts once per
+ * process).
  *
  * tests/fuzz/replay.c runs it without libFuzzer, over committed inputs.
  */
@@ -392,16 +393,6 @@ static void reset(void)
     drain_sent();
 }
 
-static void assert_balance(const char *when)
-{
-    char why[256], msg[320];
-
-    if (!ring_balance_holds(why, sizeof(why))) {
-        snprintf(msg, sizeof(msg), "%s: %s", when, why);
-        fail(msg);
-    }
-}
-
 int LLVMFuzzerTestOneInput(const uint8_t *bytes, size_t size)
 {
     static bool up;
@@ -417,8 +408,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *bytes, size_t size)
     while (record(&in))
         ;
     drain_sent();
-    assert_balance("after the input");
+    ring_assert_balance();              /* after the input */
     reset();
-    assert_balance("after the reset");
+    ring_assert_balance();              /* and after the reset */
     return 0;
 }

@@ -11,7 +11,6 @@
 #ifndef SHUNT_TEST_RING_H
 #define SHUNT_TEST_RING_H
 
-#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -78,10 +77,6 @@ unsigned ring_mbufs_free(void);
  * holds both ways - for any test to call once its traffic has stopped. */
 struct shunt_balance ring_balance(void);
 void ring_assert_balance(void);
-
-/* The same check unasserted (for a harness outside libcheck): false, with
- * which way fails and its terms in why, when the balance does not hold. */
-bool ring_balance_holds(char *why, size_t len);
 
 /* ring_stack_down, once the balance is asserted: a fixture's teardown. */
 void ring_stack_down_balanced(void);
