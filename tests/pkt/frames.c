@@ -11,6 +11,14 @@
 #include <rte_tcp.h>
 #include <rte_udp.h>
 
+/* memcpy of the caller's bytes, which may be none and NULL: memcpy's
+ * arguments must not be NULL even for 0 bytes (UBSan under clang says so). */
+static void copy(void *dst, const void *src, size_t n)
+{
+    if (n > 0)
+        memcpy(dst, src, n);
+}
+
 static size_t eth(uint8_t *b, const struct rte_ether_addr *dst,
                   const struct rte_ether_addr *src, uint16_t type)
 {
@@ -58,7 +66,7 @@ size_t frame_ipv4(uint8_t *b, const struct rte_ether_addr *dst, const struct rte
     ip->src_addr = rte_cpu_to_be_32(ip_src);
     ip->dst_addr = rte_cpu_to_be_32(ip_dst);
     ip->hdr_checksum = rte_ipv4_cksum(ip);
-    memcpy(ip + 1, payload, len);
+    copy(ip + 1, payload, len);
     return n + sizeof(*ip) + len;
 }
 
@@ -73,7 +81,7 @@ size_t frame_udp4(uint8_t *b, const struct rte_ether_addr *dst, const struct rte
     u->dst_port = rte_cpu_to_be_16(dport);
     u->dgram_len = rte_cpu_to_be_16((uint16_t)(sizeof(*u) + len));
     u->dgram_cksum = 0;
-    memcpy(u + 1, data, len);
+    copy(u + 1, data, len);
     size_t n = frame_ipv4(b, dst, src, ip_src, ip_dst, IPPROTO_UDP, 2, 0, d, sizeof(*u) + len);
     struct rte_ipv4_hdr *ip = (struct rte_ipv4_hdr *)(b + 14);
     struct rte_udp_hdr *uh = (struct rte_udp_hdr *)(ip + 1);
@@ -109,8 +117,8 @@ size_t frame_tcp4_opts(uint8_t *b, const struct rte_ether_addr *dst,
     t->data_off = (uint8_t)((sizeof(*t) + opts) / 4 << 4);
     t->tcp_flags = flags;
     t->rx_win = rte_cpu_to_be_16(window);
-    memcpy(seg + sizeof(*t), opt, opts);
-    memcpy(seg + sizeof(*t) + opts, data, len);
+    copy(seg + sizeof(*t), opt, opts);
+    copy(seg + sizeof(*t) + opts, data, len);
     size_t n = frame_ipv4(b, dst, src, ip_src, ip_dst, IPPROTO_TCP, 1, 0, seg,
                           sizeof(*t) + opts + len);
     struct rte_ipv4_hdr *ip = (struct rte_ipv4_hdr *)(b + sizeof(struct rte_ether_hdr));
@@ -129,7 +137,7 @@ size_t icmp4_echo(uint8_t *m, uint8_t type, uint16_t id, uint16_t seq,
     h->icmp_cksum = 0;
     h->icmp_ident = rte_cpu_to_be_16(id);
     h->icmp_seq_nb = rte_cpu_to_be_16(seq);
-    memcpy(h + 1, data, len);
+    copy(h + 1, data, len);
     h->icmp_cksum = (uint16_t)~rte_raw_cksum(m, sizeof(*h) + len);
     return sizeof(*h) + len;
 }
@@ -149,7 +157,7 @@ size_t frame_icmp6(uint8_t *b, const struct rte_ether_addr *dst, const struct rt
     memcpy(ip->src_addr, ip_src, 16);
     memcpy(ip->dst_addr, ip_dst, 16);
     uint8_t *icmp = (uint8_t *)(ip + 1);
-    memcpy(icmp, msg, len);
+    copy(icmp, msg, len);
     icmp[2] = icmp[3] = 0;
     uint16_t sum = rte_ipv6_udptcp_cksum(ip, icmp);
     memcpy(icmp + 2, &sum, 2);
@@ -178,7 +186,7 @@ size_t frame_ipv6_fragment(uint8_t *b, const struct rte_ether_addr *dst,
     memcpy(frag + 2, &offlg, 2);
     uint32_t be = rte_cpu_to_be_32(id);
     memcpy(frag + 4, &be, 4);
-    memcpy(frag + 8, data, len);
+    copy(frag + 8, data, len);
     return n + sizeof(*ip) + 8 + len;
 }
 
@@ -235,7 +243,7 @@ size_t icmp6_echo(uint8_t *m, uint8_t type, uint16_t id, uint16_t seq,
     memcpy(m + 4, &be, 2);
     be = rte_cpu_to_be_16(seq);
     memcpy(m + 6, &be, 2);
-    memcpy(m + 8, data, len);
+    copy(m + 8, data, len);
     return 8 + len;
 }
 

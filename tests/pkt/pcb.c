@@ -17,11 +17,35 @@ static const struct tcp_pcb *find(struct tcp_pcb *list, uint16_t local_port,
     return NULL;
 }
 
-const char *pcb_state(uint16_t local_port, uint16_t remote_port)
+static const struct tcp_pcb *find_any(uint16_t local_port, uint16_t remote_port)
 {
     const struct tcp_pcb *pcb = find(tcp_active_pcbs, local_port, remote_port);
 
-    if (pcb == NULL)
-        pcb = find(tcp_tw_pcbs, local_port, remote_port);
+    return pcb != NULL ? pcb : find(tcp_tw_pcbs, local_port, remote_port);
+}
+
+const char *pcb_state(uint16_t local_port, uint16_t remote_port)
+{
+    const struct tcp_pcb *pcb = find_any(local_port, remote_port);
+
     return shunt_sockstat_state_name(pcb != NULL ? pcb->state : CLOSED);
+}
+
+bool pcb_seqs(uint16_t local_port, uint16_t remote_port, uint32_t *rcv_nxt, uint32_t *snd_nxt)
+{
+    const struct tcp_pcb *pcb = find_any(local_port, remote_port);
+
+    if (pcb == NULL)
+        return false;
+    *rcv_nxt = pcb->rcv_nxt;
+    *snd_nxt = pcb->snd_nxt;
+    return true;
+}
+
+void pcb_abort_all(void)
+{
+    while (tcp_active_pcbs != NULL)
+        tcp_abort(tcp_active_pcbs);
+    while (tcp_tw_pcbs != NULL)
+        tcp_abort(tcp_tw_pcbs);
 }

@@ -8,11 +8,20 @@
 #ifndef SHUNT_TEST_PCB_H
 #define SHUNT_TEST_PCB_H
 
+#include <stdbool.h>
 #include <stdint.h>
 
 /* The state of Shunt's connection from local_port to the peer's
  * remote_port, named as shunt-stat names it ("ESTAB", "TIME-WAIT"...);
  * "CLOSE" when lwIP holds none. */
 const char *pcb_state(uint16_t local_port, uint16_t remote_port);
+
+/* The next sequence number Shunt's connection from local_port to the peer's
+ * remote_port expects (rcv_nxt) and sends (snd_nxt); false when lwIP holds
+ * none. */
+bool pcb_seqs(uint16_t local_port, uint16_t remote_port, uint32_t *rcv_nxt, uint32_t *snd_nxt);
+
+/* Reset every connection lwIP holds, TIME-WAIT included (listeners stay). */
+void pcb_abort_all(void);
 
 #endif /* SHUNT_TEST_PCB_H */
