@@ -106,6 +106,62 @@ struct flight {
 
 static unsigned held;           /* batches held by the program (Shunt's) */
 
+/*
+ * Batches and buffers given back wait here for the next call, so the
+ * message path does not go to malloc: at most SPARE_MAX of each, chained
+ * through their first bytes.
+ */
+#define SPARE_MAX 64
+struct spare {
+    struct spare *next;
+};
+static struct spare *spare_batches, *spare_bufs;
+static unsigned nspare_batches, nspare_bufs;
+
+static void *spare_take(struct spare **spare, unsigned *n, size_t size)
+{
+    struct spare *o = *spare;
+
+    if (o == NULL)
+        return malloc(size);
+    *spare = o->next;
+    --*n;
+    return o;
+}
+
+static void spare_put(struct spare **spare, unsigned *n, void *obj)
+{
+    struct spare *o = obj;
+
+    if (*n == SPARE_MAX) {
+        free(obj);
+        return;
+    }
+    o->next = *spare;
+    *spare = o;
+    ++*n;
+}
+
+/* A batch with nothing in it yet, or NULL. */
+static struct shunt_zc_batch *batch_new(void)
+{
+    struct shunt_zc_batch *b = spare_take(&spare_batches, &nspare_batches, sizeof(*b));
+
+    if (b != NULL) {
+        list_init(&b->link);
+        b->sock = NULL;
+        b->credit = 0;
+        b->n = 0;
+        b->copy = NULL;
+    }
+    return b;
+}
+
+static void batch_free(struct shunt_zc_batch *b)
+{
+    spare_put(&spare_batches, &nspare_batches, b);
+}
+
 static struct zc_buf *buf_of(struct shunt_zc_buf *pub)
 {
     return (struct zc_buf *)(void *)pub;
@@ -125,13 +181,25 @@ static struct shunt_zc_sock *zc_of(struct shunt_sock *s)
     return s->zc;
 }
 
+/* A buffer for data at `data` (m's, or malloc'd when m is NULL), or NULL. */
+static struct zc_buf *buf_new(struct rte_mbuf *m, void *data, size_t size)
+{
+    struct zc_buf *b = spare_take(&spare_bufs, &nspare_bufs, sizeof(*b));
+
+    if (b != NULL) {
+        *b = (struct zc_buf){ .pub = { data, size }, .m = m };
+        list_init(&b->link);
+    }
+    return b;
+}
+
 static void buf_free(struct zc_buf *b)
 {
     if (b->m != NULL)
         rte_pktmbuf_free(b->m);
     else
         free(b->pub.data);
-    free(b);
+    spare_put(&spare_bufs, &nspare_bufs, b);
 }
 
 /* ---- a connection's flight ------------------------------------------------- */
@@ -272,11 +340,12 @@ static struct shunt_sock *sock_of(int fd, bool *kernel)
 
 static ssize_t kernel_recv(int fd, struct shunt_zc_rx *rx, size_t max, int flags)
 {
-    struct shunt_zc_batch *b = calloc(1, sizeof(*b));
+    struct shunt_zc_batch *b = batch_new();
     size_t size = max < KERNEL_READ_MAX ? max : KERNEL_READ_MAX;
 
     if (b == NULL || (b->copy = malloc(size)) == NULL) {
-        free(b);
+        if (b != NULL)
+            batch_free(b);
         return fail(ENOMEM);
     }
     rx->fromlen = sizeof(rx->from);
@@ -288,7 +357,7 @@ static ssize_t kernel_recv(int fd, struct shunt_zc_rx *rx, size_t max, int flags
                   type == SOCK_STREAM)) {
         int err = errno;
         free(b->copy);
-        free(b);
+        batch_free(b);
         errno = err;
         return n;                       /* an error, or the end of the stream */
     }
@@ -335,7 +404,7 @@ ssize_t shunt_zc_recv(int fd, struct shunt_zc_rx *rx, size_t max, int flags)
         return fail(ENOMEM);
     if (held >= SHUNT_ZC_MAX_HELD)
         return fail(ENOBUFS);           /* give some back first */
-    struct shunt_zc_batch *b = calloc(1, sizeof(*b));
+    struct shunt_zc_batch *b = batch_new();
     if (b == NULL)
         return fail(ENOMEM);
 
@@ -352,7 +421,7 @@ ssize_t shunt_zc_recv(int fd, struct shunt_zc_rx *rx, size_t max, int flags)
     /* Nothing to hold: an error, or the end of the stream (a UDP
      * datagram of no bytes is still one to release). */
     if (n < 0 || b->n == 0) {
-        free(b);
+        batch_free(b);
         return n < 0 ? fail((int)-n) : 0;
     }
     b->sock = s;
@@ -369,7 +438,7 @@ int shunt_zc_release(struct shunt_zc_batch *b)
         return (int)fail(EINVAL);
     if (b->copy != NULL) {
         free(b->copy);
-        free(b);
+        batch_free(b);
         return 0;
     }
     for (int i = 0; i < b->n; i++)
@@ -382,7 +451,7 @@ int shunt_zc_release(struct shunt_zc_batch *b)
             shunt_udp_zc_uncharge(b->sock, b->credit);
     }
     held--;
-    free(b);
+    batch_free(b);
     return 0;
 }
 
@@ -403,13 +472,12 @@ struct shunt_zc_buf *shunt_zc_alloc(int fd, size_t len)
     if (kernel) {
         if (shunt_kernel()->fcntl(fd, F_GETFD) < 0)
             return NULL;                /* EBADF */
-        if ((b = calloc(1, sizeof(*b))) == NULL || (b->pub.data = malloc(len)) == NULL) {
-            free(b);
+        void *data = malloc(len);
+        if (data == NULL || (b = buf_new(NULL, data, len)) == NULL) {
+            free(data);
             errno = ENOMEM;
             return NULL;
         }
-        list_init(&b->link);
-        b->pub.size = len;
         return &b->pub;
     }
     int rc = s->type == SOCK_STREAM ? shunt_tcp_zc_check(s, len)
@@ -432,15 +500,12 @@ struct shunt_zc_buf *shunt_zc_alloc(int fd, size_t len)
         errno = EMSGSIZE;
         return NULL;
     }
-    if ((b = calloc(1, sizeof(*b))) == NULL) {
+    if ((b = buf_new(m, rte_pktmbuf_mtod(m, void *), len)) == NULL) {
         rte_pktmbuf_free(m);
         errno = ENOMEM;
         return NULL;
     }
-    b->m = m;
     b->sock = s;
-    b->pub.data = rte_pktmbuf_mtod(m, void *);
-    b->pub.size = len;
     list_add_tail(&z->unsent, &b->link);
     return &b->pub;
 }
