@@ -408,10 +408,12 @@ ssize_t shunt_zc_recv(int fd, struct shunt_zc_rx *rx, size_t max, int flags)
     if (b == NULL)
         return fail(ENOMEM);
 
-    uint64_t until = shunt_socket_deadline(&s->opt.rcvtimeo);
+    uint64_t until = 0;                 /* read from the clock only to wait */
     unsigned turns = 0;
     ssize_t n;
     while ((n = take(s, b, rx, max)) == -EAGAIN) {
+        if (turns == 0)
+            until = shunt_socket_deadline(&s->opt.rcvtimeo);
         int waited = shunt_socket_wait_more(s, flags, until, &turns);
         if (waited != 0) {
             n = waited;
@@ -522,7 +524,7 @@ void shunt_zc_free(struct shunt_zc_buf *pub)
 /* A TCP buffer to lwIP, waiting as send() does for room; then in flight. */
 static ssize_t send_tcp(struct shunt_sock *s, struct zc_buf *b, size_t len, int flags)
 {
-    uint64_t until = shunt_socket_deadline(&s->opt.sndtimeo);
+    uint64_t until = 0;                 /* read from the clock only to wait */
     unsigned turns = 0;
     struct tcp_pcb *pcb = shunt_tcp_of(s)->pcb;
     struct flight *f = pcb != NULL ? flight_for(pcb) : NULL;
@@ -531,6 +533,8 @@ static ssize_t send_tcp(struct shunt_sock *s, struct zc_buf *b, size_t len, int 
     if (pcb != NULL && f == NULL)
         return -ENOBUFS;
     while ((rc = shunt_tcp_zc_write(s, b->pub.data, len, flags, &b->end)) == -EAGAIN) {
+        if (turns == 0)
+            until = shunt_socket_deadline(&s->opt.sndtimeo);
         int waited = shunt_socket_wait_more(s, flags, until, &turns);
         if (waited != 0)
             return waited;
