@@ -11,9 +11,11 @@
  * (out of the mbuf, into lwIP's buffer, into the frame).  The same code
  * runs on the kernel path, where the calls copy.
  *
- * One busy epoll loop on IPv4 port PORT (default 11111), TCP_NODELAY on.
- * It is kept short: an echo the peer does not take makes it wait, turning
- * the loop, until the peer does.
+ * One busy epoll loop on IPv4 port PORT (default 11111), TCP_NODELAY on;
+ * each view goes back through zc_send_all (common/sock.h: buffers of a
+ * segment at most, each written once and sent).  It is kept short: an echo
+ * the peer does not take makes it wait, turning the loop, until the peer
+ * does.
  */
 #include <errno.h>
 #include <netinet/in.h>
@@ -50,40 +52,6 @@ static const struct opts_spec spec = {
     "usage: shunt-zc-echo (-c FILE | --kernel) [-p PORT]\n\n", 12, 0, NULL,
 };
 
-/* Send len bytes from src, in buffers as big as the socket takes (a TCP
- * buffer holds a segment at most).  0, or -1 with errno. */
-static int echo(int fd, const void *src, size_t len, const struct sockaddr_storage *to,
-                socklen_t tolen)
-{
-    size_t chunk = len;
-
-    while (len > 0) {
-        size_t k = len < chunk ? len : chunk;
-        struct shunt_zc_buf *b = shunt_zc_alloc(fd, k);
-        if (b == NULL) {
-            if (errno == EMSGSIZE && k > 1) {
-                chunk = k / 2;          /* more than a segment: smaller */
-                continue;
-            }
-            if (errno != ENOBUFS || stop)
-                return -1;
-            shunt_poll();               /* buffers come back as echoes go */
-            continue;
-        }
-        memcpy(b->data, src, k);        /* the one copy: into the frame's buffer */
-        while (shunt_zc_sendto(fd, b, k, MSG_NOSIGNAL, (const struct sockaddr *)to, tolen) < 0) {
-            if (errno != EAGAIN || stop) {
-                shunt_zc_free(b);
-                return -1;
-            }
-            shunt_poll();               /* the send buffer is full: let it drain */
-        }
-        src = (const char *)src + k;
-        len -= k;
-    }
-    return 0;
-}
-
 /* Echo what a socket has (a TCP connection's bytes, or UDP datagrams)
  * until it has no more: 0, or -1 when the connection is over. */
 static int serve(int fd, bool udp)
@@ -96,8 +64,8 @@ static int serve(int fd, bool udp)
             return -1;                  /* the peer closed */
         int rc = 0;
         for (int i = 0; i < rx.iovcnt && rc == 0; i++)
-            rc = echo(fd, rx.iov[i].iov_base, rx.iov[i].iov_len, udp ? &rx.from : NULL,
-                      udp ? rx.fromlen : 0);
+            rc = zc_send_all(fd, rx.iov[i].iov_base, rx.iov[i].iov_len, udp ? &rx.from : NULL,
+                             udp ? rx.fromlen : 0);
         shunt_zc_release(rx.batch);
         if (rc != 0 && !udp)
             return -1;

@@ -15,6 +15,7 @@
 
 #include "shunt/shunt.h"
 #include "shunt/socket.h"
+#include "shunt/zc.h"
 
 #include "app.h"
 
@@ -99,6 +100,40 @@ int start_sockets(bool kernel, const char *config)
         return -1;
     /* After the stack's start, which may set handlers of its own. */
     stop_on_signals();
+    return 0;
+}
+
+int zc_send_all(int fd, const void *src, size_t len, const struct sockaddr_storage *to,
+                socklen_t tolen)
+{
+    size_t chunk = len;
+
+    while (len > 0) {
+        size_t k = len < chunk ? len : chunk;
+        struct shunt_zc_buf *b = shunt_zc_alloc(fd, k);
+        if (b == NULL && errno == EMSGSIZE && k > 1) {
+            chunk = k / 2;              /* more than a segment: smaller */
+            continue;
+        }
+        if (b != NULL) {
+            memcpy(b->data, src, k);    /* the one copy: into the frame's buffer */
+            if (shunt_zc_sendto(fd, b, k, MSG_NOSIGNAL, (const struct sockaddr *)to, tolen) >= 0) {
+                src = (const char *)src + k;
+                len -= k;
+                continue;
+            }
+            int err = errno;
+            shunt_zc_free(b);
+            errno = err;
+        }
+        if (stop) {
+            errno = EINTR;
+            return -1;
+        }
+        if (errno != EAGAIN && errno != ENOBUFS)
+            return -1;
+        shunt_poll();                   /* room and buffers come back as frames go */
+    }
     return 0;
 }
 

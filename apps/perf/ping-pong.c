@@ -2,8 +2,8 @@
  * ping-pong.c - one message out, its echo back, again: the round trip of
  * each, at --mps or as fast as echoes come back.  TCP echoes are whole and
  * checked; a UDP echo later than --timeout is lost.  With --zc the message
- * is written into a zero-copy buffer and sent from there, and the echo is
- * read where it arrived (<shunt/zc.h>).
+ * is written into zero-copy buffers and sent from there (common/sock.h:
+ * zc_send_all), and the echo is read where it arrived (<shunt/zc.h>).
  */
 #include <stdio.h>
 #include <string.h>
@@ -67,32 +67,6 @@ static ssize_t zc_recv_polled(struct client *cl, int fd, size_t max, size_t off,
         }
         if (cl->poll == POLL_RECV)
             shunt_poll();
-    }
-}
-
-/* --zc: the message built in a zero-copy buffer, and sent from it. */
-static int zc_send_msg(struct client *cl, int fd, uint64_t seq)
-{
-    size_t size = cl->o->size;
-
-    for (;;) {
-        struct shunt_zc_buf *b = shunt_zc_alloc(fd, size);
-        if (b != NULL) {
-            memcpy(b->data, cl->msg, size);
-            stamp(b->data, size, seq);
-            if (shunt_zc_send(fd, b, size, MSG_NOSIGNAL) == (ssize_t)size)
-                return 0;
-            int err = errno;
-            shunt_zc_free(b);
-            errno = err;
-        }
-        if (stop) {
-            errno = EINTR;
-            return -1;
-        }
-        if (errno != EAGAIN && errno != ENOBUFS && errno != EINTR)
-            return -1;
-        shunt_poll();
     }
 }
 
@@ -180,7 +154,8 @@ int ping_pong(struct client *cl)
         wait_until(pacer_next(&pace));
         stamp(cl->msg, o->size, ++seq);
         uint64_t t0 = tsc_now();
-        if ((o->zc ? zc_send_msg(cl, fd, seq) : send_all(fd, cl->msg, o->size)) != 0) {
+        if ((o->zc ? zc_send_all(fd, cl->msg, o->size, NULL, 0)
+                   : send_all(fd, cl->msg, o->size)) != 0) {
             if (errno != EINTR)
                 fprintf(stderr, PROG ": send: %s\n", strerror(errno));
             goto out;
