@@ -774,7 +774,7 @@ void shunt_tcp_zc_credit(struct shunt_sock *s, size_t n)
     shunt_sock_want_turn(s);            /* a window update may be due */
 }
 
-int shunt_tcp_zc_check(struct shunt_sock *s, size_t len)
+int shunt_tcp_zc_check(struct shunt_sock *s, size_t *len)
 {
     struct shunt_tcp_sock *t = shunt_tcp_of(s);
 
@@ -782,7 +782,8 @@ int shunt_tcp_zc_check(struct shunt_sock *s, size_t len)
         return t->state == SHUNT_TCP_CLOSED && t->peer_port != 0 ? -EPIPE : -ENOTCONN;
     if (s->wr_shut)
         return -EPIPE;
-    return len > full_segment(t->pcb) ? -EMSGSIZE : 0;
+    *len = LWIP_MIN(*len, full_segment(t->pcb));
+    return 0;
 }
 
 int shunt_tcp_zc_write(struct shunt_sock *s, const void *data, size_t len, int flags,
@@ -792,9 +793,12 @@ int shunt_tcp_zc_write(struct shunt_sock *s, const void *data, size_t len, int f
 
     if (s->so_error != 0)
         return -shunt_sock_take_error(s);
-    int rc = shunt_tcp_zc_check(s, len);
+    size_t seg = len;
+    int rc = shunt_tcp_zc_check(s, &seg);
     if (rc != 0)
         return rc;
+    if (seg < len)
+        return -EMSGSIZE;               /* the MSS came down since the alloc */
     /* What TCP_CORK holds was written first: it goes first. */
     if (len > send_room(t) || !cork_flush(t, true))
         return -EAGAIN;

@@ -130,9 +130,9 @@ ssize_t shunt_tcp_zc_take(struct shunt_sock *s, size_t max, struct iovec *iov,
 /* n bytes of views given back: the window opens for them. */
 void shunt_tcp_zc_credit(struct shunt_sock *s, size_t n);
 
-/* Whether a zero-copy buffer of len bytes can go on s: 0, -ENOTCONN,
- * -EPIPE, or -EMSGSIZE (more than a full segment). */
-int shunt_tcp_zc_check(struct shunt_sock *s, size_t len);
+/* Whether a zero-copy buffer can go on s: 0, -ENOTCONN or -EPIPE; *len
+ * comes down to a full segment if it is more. */
+int shunt_tcp_zc_check(struct shunt_sock *s, size_t *len);
 
 /*
  * Queue the len bytes at data, which lwIP keeps (no copy) until they are

@@ -482,7 +482,9 @@ struct shunt_zc_buf *shunt_zc_alloc(int fd, size_t len)
         }
         return &b->pub;
     }
-    int rc = s->type == SOCK_STREAM ? shunt_tcp_zc_check(s, len)
+    /* A TCP buffer is at most a segment: what the program asks past that
+     * is for the next one. */
+    int rc = s->type == SOCK_STREAM ? shunt_tcp_zc_check(s, &len)
            : len > shunt_udp_zc_max(s) ? -EMSGSIZE : 0;
     if (rc != 0) {
         errno = -rc;

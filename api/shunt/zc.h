@@ -37,8 +37,9 @@
  *     IPv4, 1,452 over IPv6; else EMSGSIZE).  The datagram leaves in that
  *     mbuf itself, its headers written into the room before the data: the
  *     message is written once, by the program, straight into the frame.
- *   - TCP: one segment's worth at most (the connection's MSS; else
- *     EMSGSIZE; ENOTCONN before the connection is up).  lwIP keeps the
+ *   - TCP: one segment's worth at most: asked for more, the buffer is a
+ *     full segment (its size says so), and the rest goes in the next one
+ *     (ENOTCONN before the connection is up).  lwIP keeps the
  *     buffer, not a copy, until the peer acknowledges it, and a
  *     retransmission sends it again from there; the frame itself is still
  *     built by one copy of the data (the headers' mbuf and the data are
@@ -67,9 +68,14 @@
  *     struct shunt_zc_rx rx;
  *     ssize_t n = shunt_zc_recv(fd, &rx, SIZE_MAX, 0);
  *     for (int i = 0; n > 0 && i < rx.iovcnt; i++) {
- *         struct shunt_zc_buf *b = shunt_zc_alloc(fd, rx.iov[i].iov_len);
- *         memcpy(b->data, rx.iov[i].iov_base, rx.iov[i].iov_len);  // or build a reply
- *         shunt_zc_send(fd, b, rx.iov[i].iov_len, 0);
+ *         const char *p = rx.iov[i].iov_base;
+ *         for (size_t left = rx.iov[i].iov_len; left > 0;) {
+ *             struct shunt_zc_buf *b = shunt_zc_alloc(fd, left);  // NULL: see errno
+ *             memcpy(b->data, p, b->size);                       // or build a reply
+ *             shunt_zc_send(fd, b, b->size, 0);
+ *             p += b->size;
+ *             left -= b->size;
+ *         }
  *     }
  *     shunt_zc_release(rx.batch);
  */
@@ -116,10 +122,11 @@ int shunt_zc_release(struct shunt_zc_batch *batch);
 /* A buffer to send from. */
 struct shunt_zc_buf {
     void *data;                 /* write the message here */
-    size_t size;                /* the bytes asked for */
+    size_t size;                /* its bytes: those asked for (TCP: at most a segment) */
 };
 
-/* A buffer of len bytes for a message on fd, or NULL with errno. */
+/* A buffer of len bytes (TCP: up to len) for a message on fd, or NULL with
+ * errno. */
 struct shunt_zc_buf *shunt_zc_alloc(int fd, size_t len);
 
 /*

@@ -106,16 +106,10 @@ int start_sockets(bool kernel, const char *config)
 int zc_send_all(int fd, const void *src, size_t len, const struct sockaddr_storage *to,
                 socklen_t tolen)
 {
-    size_t chunk = len;
-
     while (len > 0) {
-        size_t k = len < chunk ? len : chunk;
-        struct shunt_zc_buf *b = shunt_zc_alloc(fd, k);
-        if (b == NULL && errno == EMSGSIZE && k > 1) {
-            chunk = k / 2;              /* more than a segment: smaller */
-            continue;
-        }
+        struct shunt_zc_buf *b = shunt_zc_alloc(fd, len);   /* TCP: a segment at most */
         if (b != NULL) {
+            size_t k = b->size;
             memcpy(b->data, src, k);    /* the one copy: into the frame's buffer */
             if (shunt_zc_sendto(fd, b, k, MSG_NOSIGNAL, (const struct sockaddr *)to, tolen) >= 0) {
                 src = (const char *)src + k;

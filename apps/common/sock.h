@@ -47,7 +47,7 @@ int start_sockets(bool kernel, const char *config);
 
 /*
  * Send len bytes from src on the zero-copy calls (<shunt/zc.h>): written
- * into buffers as large as the socket takes (a TCP buffer holds a segment
+ * into buffers as large as the socket gives (a TCP buffer holds a segment
  * at most), each sent; to (UDP, or NULL) as sendto() takes it.  A full
  * send buffer or pool gets loop turns until it takes more.  0, or -1 with
  * errno (EINTR when stopped).

@@ -55,18 +55,8 @@ static ssize_t zc_recv_polled(struct client *cl, int fd, size_t max, size_t off,
             shunt_zc_release(rx.batch);
             continue;
         }
-        if (errno != EAGAIN && errno != EINTR)
+        if (read_again(cl, deadline) != 0)
             return -1;
-        if (stop) {
-            errno = EINTR;
-            return -1;
-        }
-        if (tsc_now() >= deadline) {
-            errno = ETIMEDOUT;
-            return -1;
-        }
-        if (cl->poll == POLL_RECV)
-            shunt_poll();
     }
 }
 
