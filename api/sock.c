@@ -13,6 +13,7 @@
 #include "stack.h"
 #include "tcp.h"
 #include "udp.h"
+#include "zc.h"
 
 struct shunt_sock *shunt_sock_new(int family, int type)
 {
@@ -52,6 +53,8 @@ static struct shunt_loop *loop(void)
 
 void shunt_sock_free(struct shunt_sock *s)
 {
+    if (s->zc != NULL)
+        shunt_zc_forget(s);
     shunt_loop_forget(loop(), &s->work);
     shunt_tstamp_free(s);
     s->proto->destroy(s);
@@ -159,6 +162,13 @@ void shunt_sock_flush(void)
 
     if (sn != NULL)
         shunt_netif_flush(sn);
+}
+
+struct rte_mempool *shunt_sock_pool(void)
+{
+    struct shunt_netif *sn = shunt_stack_netif();
+
+    return sn != NULL ? sn->conf.pool : NULL;
 }
 
 bool shunt_sock_mbufs_low(void)

@@ -36,6 +36,7 @@
 
 struct shunt_sock;
 struct shunt_epitem;
+struct shunt_zc_sock;
 
 /* A protocol's operations; each returns >= 0 or -errno, and never waits. */
 struct shunt_proto {
@@ -139,6 +140,10 @@ struct shunt_sock {
 
     /* Work for the end of the loop turn (stack/loop.h), when asked for. */
     struct shunt_turn_work work;
+
+    /* Zero-copy views and buffers out on this socket (api/zc.h); NULL
+     * until the first. */
+    struct shunt_zc_sock *zc;
 };
 
 /* The protocol's socket, of type T, around its common part s. */
@@ -229,6 +234,11 @@ void shunt_sock_flush(void);
  */
 bool shunt_sock_mbufs_low(void);
 
+/* The mbuf pool frames are received into and sent from (NULL when the
+ * instance is not up). */
+struct rte_mempool;
+struct rte_mempool *shunt_sock_pool(void);
+
 /*
  * A wait with a signal mask (ppoll, pselect, epoll_pwait): wait(arg, false)
  * runs with mask as the thread's signal mask (unchanged when NULL), the old
@@ -242,7 +252,20 @@ int shunt_sock_masked_wait(const sigset_t *mask, int (*wait)(void *arg, bool loo
 /* The bytes n iovecs hold (a msghdr's: msg_iov, msg_iovlen). */
 size_t shunt_iov_bytes(const struct iovec *iov, size_t n);
 
-/* ---- api/socket.c, for the interposer (api/preload.c) ------------------- */
+/* ---- api/socket.c ---------------------------------------------------------- */
+
+/*
+ * For a call on s that got -EAGAIN (flags its MSG_DONTWAIT, until its
+ * deadline from shunt_socket_deadline, turns a count that starts at 0): 0
+ * to try again after the loop turn this runs, else the error the call
+ * gives (-EAGAIN, -EINTR, -EDEADLK), as recv() and send() wait.
+ */
+int shunt_socket_wait_more(const struct shunt_sock *s, int flags, uint64_t until, unsigned *turns);
+
+/* When a wait with timeout tv (SO_RCVTIMEO, SO_SNDTIMEO) ends. */
+uint64_t shunt_socket_deadline(const struct timeval *tv);
+
+/* ---- for the interposer (api/preload.c) ---------------------------------- */
 
 /*
  * Make the program's kernel socket fd (unbound, unconnected) a Shunt socket

@@ -62,8 +62,7 @@ int shunt_is_fd(int fd)
     return shunt_fd_kind(fd) != SHUNT_FD_NONE;
 }
 
-/* When a wait started with timeout tv (SO_RCVTIMEO/SO_SNDTIMEO) ends. */
-static uint64_t deadline(const struct timeval *tv)
+uint64_t shunt_socket_deadline(const struct timeval *tv)
 {
     if (tv->tv_sec == 0 && tv->tv_usec == 0)
         return UINT64_MAX;
@@ -71,8 +70,8 @@ static uint64_t deadline(const struct timeval *tv)
 }
 
 /*
- * For a call that got -EAGAIN: 0 to try again after a loop turn (which this
- * then runs), else the error the call gives - -EAGAIN when it may wait no
+ * For a call that got -EAGAIN (api/sock.h): 0 to try again after a loop
+ * turn (which this then runs), else the error the call gives - -EAGAIN when it may wait no
  * longer, -EINTR when a signal handler ran (api/sock.h: Linux restarts a
  * socket call after an SA_RESTART handler unless the socket has a timeout,
  * signal(7)), -EDEADLK when it would have to wait from inside a loop turn
@@ -82,7 +81,7 @@ static uint64_t deadline(const struct timeval *tv)
  * sockets without ever waiting (one under LD_PRELOAD, say) must still see
  * its data arrive.
  */
-static int wait_more(const struct shunt_sock *s, int flags, uint64_t until, unsigned *turns)
+int shunt_socket_wait_more(const struct shunt_sock *s, int flags, uint64_t until, unsigned *turns)
 {
     bool nonblock = s->nonblock || (flags & MSG_DONTWAIT);
 
@@ -276,7 +275,7 @@ int shunt_accept4(int fd, struct sockaddr *addr, socklen_t *addrlen, int flags)
         errno = ENOMEM;
         return -1;
     }
-    uint64_t until = deadline(&s->opt.rcvtimeo);
+    uint64_t until = shunt_socket_deadline(&s->opt.rcvtimeo);
     unsigned turns = 0;
     int rc, waited = 0;
     while ((rc = s->proto->accept(s, &child)) == -EAGAIN) {
@@ -286,7 +285,7 @@ int shunt_accept4(int fd, struct sockaddr *addr, socklen_t *addrlen, int flags)
             shunt_fd_release(newfd);
             return kfd;
         }
-        if ((waited = wait_more(s, 0, until, &turns)) != 0)
+        if ((waited = shunt_socket_wait_more(s, 0, until, &turns)) != 0)
             break;
     }
     if (waited < 0)
@@ -332,11 +331,11 @@ int shunt_connect(int fd, const struct sockaddr *addr, socklen_t addrlen)
     if (rc != -EINPROGRESS || s->nonblock)
         return (int)result(rc);
     /* A blocking connect waits for the handshake; SO_SNDTIMEO bounds it. */
-    uint64_t until = deadline(&s->opt.sndtimeo);
+    uint64_t until = shunt_socket_deadline(&s->opt.sndtimeo);
     unsigned turns = 0;
     int waited = 0;
     while ((rc = s->proto->connected(s)) == -EINPROGRESS &&
-           (waited = wait_more(s, 0, until, &turns)) == 0)
+           (waited = shunt_socket_wait_more(s, 0, until, &turns)) == 0)
         ;
     /* Out of time, it is still under way: EINPROGRESS, as Linux. */
     return (int)result(waited < 0 && waited != -EAGAIN ? waited : rc);
@@ -461,7 +460,7 @@ static ssize_t send_msg(struct shunt_sock *s, const struct msghdr *msg, int flag
                         const ip_addr_t *to, uint16_t port)
 {
     size_t total = shunt_iov_bytes(msg->msg_iov, msg->msg_iovlen), done = 0;
-    uint64_t until = deadline(&s->opt.sndtimeo);
+    uint64_t until = shunt_socket_deadline(&s->opt.sndtimeo);
     unsigned turns = 0;
     struct iovec iov[IOV_MAX];
     struct msghdr rest;
@@ -477,7 +476,7 @@ static ssize_t send_msg(struct shunt_sock *s, const struct msghdr *msg, int flag
             break;
         if (rc < 0 && rc != -EAGAIN)
             break;
-        int waited = wait_more(s, flags, until, &turns);
+        int waited = shunt_socket_wait_more(s, flags, until, &turns);
         if (waited != 0) {
             rc = waited;
             break;
@@ -675,7 +674,7 @@ ssize_t shunt_recvmsg(int fd, struct msghdr *msg, int flags)
 
     size_t total = shunt_iov_bytes(msg->msg_iov, msg->msg_iovlen), done = 0;
     bool waitall = (flags & MSG_WAITALL) && s->type == SOCK_STREAM && !(flags & MSG_PEEK);
-    uint64_t until = deadline(&s->opt.rcvtimeo);
+    uint64_t until = shunt_socket_deadline(&s->opt.rcvtimeo);
     unsigned turns = 0;
     struct iovec iov[IOV_MAX];
     struct msghdr rest;
@@ -690,7 +689,7 @@ ssize_t shunt_recvmsg(int fd, struct msghdr *msg, int flags)
          * at end of stream or an error. */
         if (rc == 0 || (rc > 0 && (!waitall || done == total)) || (rc < 0 && rc != -EAGAIN))
             break;
-        int waited = wait_more(s, flags, until, &turns);
+        int waited = shunt_socket_wait_more(s, flags, until, &turns);
         if (waited != 0) {
             rc = waited;
             break;

@@ -39,6 +39,7 @@
 #include "counters.h"
 #include "recovery.h"
 #include "tcp.h"
+#include "zc.h"
 
 /* The smallest window SO_RCVBUF can ask for. */
 #define MIN_WINDOW 4096
@@ -141,8 +142,9 @@ static err_t on_sent(void *arg, struct tcp_pcb *pcb, u16_t len)
 {
     struct shunt_tcp_sock *t = arg;
 
-    (void)pcb;
     (void)len;
+    if (t->sock.zc != NULL)
+        shunt_zc_acked(&t->sock, pcb);  /* zero-copy buffers acknowledged go */
     shunt_sock_wakeup(&t->sock);
     return ERR_OK;
 }
@@ -713,6 +715,23 @@ static size_t take(struct shunt_tcp_sock *t, const struct msghdr *msg, size_t n,
     return done;
 }
 
+/* What a read gets with nothing queued: 0 at the end of the stream, the
+ * pending error, or -EAGAIN. */
+static ssize_t nothing_queued(struct shunt_tcp_sock *t)
+{
+    struct shunt_sock *s = &t->sock;
+
+    if (t->peer_fin)                    /* the stream ended, whatever came after */
+        return 0;
+    if (s->so_error != 0)
+        return -shunt_sock_take_error(s);
+    if (s->rd_shut)
+        return 0;
+    if (t->state == SHUNT_TCP_CLOSED)
+        return s->bound && t->peer_port != 0 ? 0 : -ENOTCONN;
+    return -EAGAIN;
+}
+
 static ssize_t stream_recv(struct shunt_sock *s, struct msghdr *msg, int flags)
 {
     struct shunt_tcp_sock *t = shunt_tcp_of(s);
@@ -721,17 +740,8 @@ static ssize_t stream_recv(struct shunt_sock *s, struct msghdr *msg, int flags)
     if (t->state == SHUNT_TCP_LISTEN)
         return -ENOTCONN;
     size_t want = shunt_iov_bytes(msg->msg_iov, msg->msg_iovlen);
-    if (t->rx_bytes == 0) {
-        if (t->peer_fin)                /* the stream ended, whatever came after */
-            return 0;
-        if (s->so_error != 0)
-            return -shunt_sock_take_error(s);
-        if (s->rd_shut)
-            return 0;
-        if (t->state == SHUNT_TCP_CLOSED)
-            return s->bound && t->peer_port != 0 ? 0 : -ENOTCONN;
-        return -EAGAIN;
-    }
+    if (t->rx_bytes == 0)
+        return nothing_queued(t);
     /* Even a read of nothing waits for data, as Linux's does. */
     want = LWIP_MIN(want, t->rx_bytes);
     /* MSG_TRUNC on a stream throws the bytes away instead of copying. */
@@ -740,6 +750,92 @@ static ssize_t stream_recv(struct shunt_sock *s, struct msghdr *msg, int flags)
     if (n > 0 && !(flags & MSG_PEEK) && t->pcb != NULL)
         shunt_sock_want_turn(s);        /* a window update may be due */
     return (ssize_t)n;
+}
+
+/* ---- zero-copy (api/zc.h) ------------------------------------------------- */
+
+ssize_t shunt_tcp_zc_take(struct shunt_sock *s, size_t max, struct iovec *iov,
+                          struct pbuf **refs, int cap, int *n)
+{
+    struct shunt_tcp_sock *t = shunt_tcp_of(s);
+
+    *n = 0;
+    if (t->state == SHUNT_TCP_LISTEN)
+        return -ENOTCONN;
+    if (t->rx_bytes == 0)
+        return nothing_queued(t);
+    size_t done = 0;
+    while (done < max && *n < cap && t->rx_head != NULL) {
+        struct pbuf *q = t->rx_head;
+        size_t chunk = LWIP_MIN((size_t)q->len - t->rx_off, max - done);
+        iov[*n] = (struct iovec){ (char *)q->payload + t->rx_off, chunk };
+        if (t->rx_off + chunk == q->len) {
+            /* The view takes the queue's reference. */
+            t->rx_head = q->next;
+            q->next = NULL;
+            t->rx_off = 0;
+        } else {
+            if (q->ref == (LWIP_PBUF_REF_T)-1)
+                break;                  /* no reference left to count a view by */
+            pbuf_ref(q);                /* the rest stays queued */
+            t->rx_off = (uint16_t)(t->rx_off + chunk);
+        }
+        refs[(*n)++] = q;
+        done += chunk;
+    }
+    if (t->rx_head == NULL)
+        t->rx_tail = NULL;
+    t->rx_bytes -= done;
+    return (ssize_t)done;
+}
+
+void shunt_tcp_zc_credit(struct shunt_sock *s, size_t n)
+{
+    struct shunt_tcp_sock *t = shunt_tcp_of(s);
+
+    if (t->pcb == NULL || t->state != SHUNT_TCP_CONNECTED)
+        return;
+    credit(t, n);
+    shunt_sock_want_turn(s);            /* a window update may be due */
+}
+
+int shunt_tcp_zc_check(struct shunt_sock *s, size_t *len)
+{
+    struct shunt_tcp_sock *t = shunt_tcp_of(s);
+
+    if (t->state != SHUNT_TCP_CONNECTED || t->pcb == NULL)
+        return t->state == SHUNT_TCP_CLOSED && t->peer_port != 0 ? -EPIPE : -ENOTCONN;
+    if (s->wr_shut)
+        return -EPIPE;
+    *len = LWIP_MIN(*len, full_segment(t->pcb));
+    return 0;
+}
+
+int shunt_tcp_zc_write(struct shunt_sock *s, const void *data, size_t len, int flags,
+                       uint32_t *end)
+{
+    struct shunt_tcp_sock *t = shunt_tcp_of(s);
+
+    if (s->so_error != 0)
+        return -shunt_sock_take_error(s);
+    size_t seg = len;
+    int rc = shunt_tcp_zc_check(s, &seg);
+    if (rc != 0)
+        return rc;
+    if (seg < len)
+        return -EMSGSIZE;               /* the MSS came down since the alloc */
+    /* What TCP_CORK holds was written first: it goes first. */
+    if (len > send_room(t) || !cork_flush(t, true))
+        return -EAGAIN;
+    /* No TCP_WRITE_FLAG_COPY: lwIP's segments point into the buffer. */
+    if (tcp_write(t->pcb, data, (u16_t)len, (flags & MSG_MORE) ? TCP_WRITE_FLAG_MORE : 0) != ERR_OK)
+        return -EAGAIN;
+    *end = t->pcb->snd_lbb;
+    if (s->opt.nodelay && !(flags & MSG_MORE))
+        push(t);
+    else
+        shunt_sock_want_turn(s);
+    return 0;
 }
 
 /* ---- shutting down and closing ------------------------------------------ */
@@ -791,15 +887,20 @@ static void stream_close(struct shunt_sock *s, bool abort)
         return;
     }
 
-    /* Closing with unread data resets the connection (RFC 2525, Linux). */
+    /* Closing with unread data resets the connection (RFC 2525, Linux);
+     * zero-copy views still held count as read. */
     bool unread = t->rx_bytes > 0;
     take(t, NULL, t->rx_bytes, false);
+    if (s->zc != NULL)
+        shunt_zc_credit_held(s);
     if (pcb != NULL && !abort && !unread)
         cork_flush(t, false);           /* what TCP_CORK holds goes before the FIN */
     t->pcb = NULL;
     if (pcb == NULL)
         return;
     detach_pcb(pcb);
+    if (s->zc != NULL)
+        shunt_zc_detached(pcb);         /* buffers in flight go as they are acknowledged */
     if (abort || unread || t->state == SHUNT_TCP_CONNECTING) {
         tcp_abort(pcb);
     } else if (tcp_close(pcb) != ERR_OK) {

@@ -12,6 +12,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/types.h>
 
 #include "lwip/err.h"
 #include "lwip/ip_addr.h"
@@ -119,5 +120,35 @@ int shunt_tcp_maxseg(const struct shunt_sock *s);
 
 /* TCP_INFO from what lwIP keeps of the connection. */
 void shunt_tcp_info(const struct shunt_sock *s, struct tcp_info *ti);
+
+/* ---- for zero-copy (api/zc.c) ---------------------------------------------- */
+
+struct iovec;
+
+/*
+ * Take up to max bytes off the front of the receive queue as at most cap
+ * views (iov), each holding a reference to its pbuf (refs), *n of them; the
+ * window stays shut for them until shunt_tcp_zc_credit.  The bytes taken,
+ * or with none queued what recv() gets: 0 at the end of the stream, -errno
+ * (-EAGAIN: nothing yet).
+ */
+ssize_t shunt_tcp_zc_take(struct shunt_sock *s, size_t max, struct iovec *iov,
+                          struct pbuf **refs, int cap, int *n);
+
+/* n bytes of views given back: the window opens for them. */
+void shunt_tcp_zc_credit(struct shunt_sock *s, size_t n);
+
+/* Whether a zero-copy buffer can go on s: 0, -ENOTCONN or -EPIPE; *len
+ * comes down to a full segment if it is more. */
+int shunt_tcp_zc_check(struct shunt_sock *s, size_t *len);
+
+/*
+ * Queue the len bytes at data, which lwIP keeps (no copy) until they are
+ * acknowledged, as send() queues (TCP_NODELAY pushes them, MSG_MORE holds
+ * them); *end is the sequence number after their last byte.  0, or -errno
+ * (-EAGAIN: no room for all of them yet).
+ */
+int shunt_tcp_zc_write(struct shunt_sock *s, const void *data, size_t len, int flags,
+                       uint32_t *end);
 
 #endif /* SHUNT_TCP_H */

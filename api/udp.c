@@ -357,6 +357,15 @@ static void drop_all(struct shunt_udp_sock *u)
         drop_head(u);
 }
 
+/* What a read gets with no datagram waiting: the pending error, -EAGAIN,
+ * or 0 once shut for reading. */
+static ssize_t nothing_waiting(struct shunt_sock *s)
+{
+    if (s->so_error != 0)
+        return -shunt_sock_take_error(s);
+    return s->rd_shut ? 0 : -EAGAIN;
+}
+
 static ssize_t dgram_recv(struct shunt_sock *s, struct msghdr *msg, int flags)
 {
     struct shunt_udp_sock *u = shunt_udp_of(s);
@@ -368,10 +377,10 @@ static ssize_t dgram_recv(struct shunt_sock *s, struct msghdr *msg, int flags)
     if (u->rx_count == 0) {
         /* msg_namelen is left as it is: the caller tries again after a
          * loop turn, with the room it had. */
-        if (!s->rd_shut)
-            return -EAGAIN;
-        msg->msg_namelen = 0;
-        return 0;
+        ssize_t rc = nothing_waiting(s);
+        if (rc == 0)
+            msg->msg_namelen = 0;
+        return rc;
     }
 
     const struct shunt_dgram *d = &u->rx_ring[u->rx_head];
@@ -391,6 +400,68 @@ static ssize_t dgram_recv(struct shunt_sock *s, struct msghdr *msg, int flags)
         drop_head(u);
     /* MSG_TRUNC asks for the datagram's real length. */
     return (flags & MSG_TRUNC) ? (ssize_t)len : (ssize_t)done;
+}
+
+/* ---- zero-copy (api/zc.h) ------------------------------------------------- */
+
+ssize_t shunt_udp_zc_take(struct shunt_sock *s, struct iovec *iov, int cap, int *n,
+                          struct pbuf **p, size_t *charged, struct sockaddr *from,
+                          socklen_t *fromlen)
+{
+    struct shunt_udp_sock *u = shunt_udp_of(s);
+
+    *n = 0;
+    if (u->rx_count == 0)
+        return nothing_waiting(s);
+    struct shunt_dgram *d = &u->rx_ring[u->rx_head];
+    if (pbuf_clen(d->p) > cap)
+        return -EMSGSIZE;               /* more pieces than one batch holds */
+    for (struct pbuf *q = d->p; q != NULL; q = q->next)
+        iov[(*n)++] = (struct iovec){ q->payload, q->len };
+    *fromlen = sizeof(struct sockaddr_storage);
+    shunt_addr_out(s, &d->from, d->port, from, fromlen);
+    *p = d->p;
+    *charged = charge(d->p);            /* the socket's until given back */
+    d->p = NULL;
+    u->rx_head = (u->rx_head + 1) % u->rx_cap;
+    u->rx_count--;
+    return (*p)->tot_len;
+}
+
+void shunt_udp_zc_uncharge(struct shunt_sock *s, size_t charged)
+{
+    shunt_udp_of(s)->rx_charge -= charged;
+}
+
+size_t shunt_udp_zc_max(const struct shunt_sock *s)
+{
+    struct netif *n = shunt_sock_netif();
+    size_t mtu = n != NULL ? n->mtu : 0, hdr = (s->family == AF_INET6 ? 40 : 20) + 8;
+
+    return mtu > hdr ? mtu - hdr : 0;
+}
+
+ssize_t shunt_udp_zc_send(struct shunt_sock *s, struct pbuf *p, const ip_addr_t *to,
+                          uint16_t port)
+{
+    struct shunt_udp_sock *u = shunt_udp_of(s);
+    int rc;
+
+    if (s->so_error != 0)
+        return -shunt_sock_take_error(s);
+    if (s->wr_shut)
+        return -EPIPE;
+    if (u->cork != NULL)
+        return -EINVAL;                 /* a datagram MSG_MORE is building */
+    if ((rc = check_destination(u, to, port)) != 0)
+        return -rc;
+    err_t err = udp_sendto(u->pcb, p, to != NULL ? to : &u->pcb->remote_ip,
+                           to != NULL ? port : u->pcb->remote_port);
+    if (err != ERR_OK)
+        return -shunt_sock_errno(err);
+    s->bound = true;
+    shunt_sock_flush();
+    return p->tot_len;
 }
 
 static int dgram_shutdown(struct shunt_sock *s, int how)

@@ -13,6 +13,8 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/socket.h>
+#include <sys/types.h>
 
 #include "lwip/ip_addr.h"
 
@@ -63,5 +65,30 @@ bool shunt_udp_unreachable(void *arg, const ip_addr_t *local, uint16_t lport,
 
 /* Size the datagram ring for the socket's SO_RCVBUF; -ENOMEM if it cannot. */
 int shunt_udp_resize(struct shunt_sock *s);
+
+/* ---- for zero-copy (api/zc.c) ---------------------------------------------- */
+
+struct iovec;
+struct sockaddr;
+
+/*
+ * Take the next datagram as views (at most cap, *n of them) on its pbuf
+ * chain, which *p now holds, and its source (from, *fromlen); it stays
+ * charged to the socket (*charged) until shunt_udp_zc_uncharge.  Its
+ * length, or with none waiting what recv() gets (0 once shut, -errno);
+ * -EMSGSIZE for a datagram in more than cap pieces.
+ */
+ssize_t shunt_udp_zc_take(struct shunt_sock *s, struct iovec *iov, int cap, int *n,
+                          struct pbuf **p, size_t *charged, struct sockaddr *from,
+                          socklen_t *fromlen);
+void shunt_udp_zc_uncharge(struct shunt_sock *s, size_t charged);
+
+/* The largest datagram that leaves unfragmented (the MTU's payload). */
+size_t shunt_udp_zc_max(const struct shunt_sock *s);
+
+/* Send the datagram p (to, or the connected peer when NULL) as sendto()
+ * checks and sends it; p stays the caller's.  Its length, or -errno. */
+ssize_t shunt_udp_zc_send(struct shunt_sock *s, struct pbuf *p, const ip_addr_t *to,
+                          uint16_t port);
 
 #endif /* SHUNT_UDP_H */

@@ -1,6 +1,7 @@
 /*
- * mbuf.c - mbuf <-> pbuf: zero-copy receive, copying transmit, and the
- * checksum-offload fields of a frame about to be sent.
+ * mbuf.c - mbuf <-> pbuf: zero-copy receive, copying transmit (zero-copy
+ * for <shunt/zc.h>'s buffers), and the checksum-offload fields of a frame
+ * about to be sent.
  */
 /* rte_ipv4/ipv6_udptcp_cksum_mbuf are experimental in DPDK 22.11 (the
  * release Shunt is built for), and the only sums over a chained mbuf. */
@@ -8,6 +9,7 @@
 #include "mbuf.h"
 
 #include <stdbool.h>
+#include <string.h>
 
 #include <rte_ethdev.h>
 #include <rte_ether.h>
@@ -84,10 +86,53 @@ struct pbuf *shunt_pbuf_from_mbuf(struct rte_mbuf *m)
     return head;
 }
 
+/* ---- Transmit: a zero-copy buffer's own mbuf ---------------------------- */
+
+/* lwIP freed the pbuf of a zero-copy buffer: its reference to the mbuf goes
+ * (the wire may still hold one). */
+static void free_zc_buffer(struct pbuf *p)
+{
+    rte_pktmbuf_free_seg(wrapped_mbuf(p));
+}
+
+struct pbuf *shunt_mbuf_zc_pbuf(struct rte_mbuf *m)
+{
+    struct pbuf_custom *pc = wrapper_of(m);
+
+    pc->custom_free_function = free_zc_buffer;
+    return pbuf_alloced_custom(PBUF_RAW, m->data_len, PBUF_REF, pc,
+                               rte_pktmbuf_mtod(m, void *), m->data_len);
+}
+
+/*
+ * The mbuf of a frame that is headers (one pbuf) and then a zero-copy
+ * buffer not yet sent (its data where it was put, at the start of the data
+ * room's usual offset), with room for the headers before it: the headers go
+ * there.  NULL for any other frame.
+ */
+static struct rte_mbuf *zc_frame(const struct pbuf *p)
+{
+    const struct pbuf *d = p->next;
+
+    if (d == NULL || d->next != NULL || !(d->flags & PBUF_FLAG_IS_CUSTOM) ||
+        ((const struct pbuf_custom *)d)->custom_free_function != free_zc_buffer)
+        return NULL;
+    struct rte_mbuf *m = wrapped_mbuf((struct pbuf *)d);
+    if (m->data_off != RTE_PKTMBUF_HEADROOM || d->payload != rte_pktmbuf_mtod(m, void *) ||
+        d->len != m->data_len || p->len > rte_pktmbuf_headroom(m))
+        return NULL;
+    memcpy(rte_pktmbuf_prepend(m, p->len), p->payload, p->len);
+    rte_mbuf_refcnt_update(m, 1);       /* the wire's, beside the pbuf's */
+    return m;
+}
+
 /* ---- Transmit: a pbuf chain copied into an mbuf ------------------------ */
 
 struct rte_mbuf *shunt_mbuf_from_pbuf(const struct pbuf *p, struct rte_mempool *mp)
 {
+    struct rte_mbuf *zc = zc_frame(p);
+    if (zc != NULL)
+        return zc;
     struct rte_mbuf *head = rte_pktmbuf_alloc(mp);
     if (head == NULL)
         return NULL;

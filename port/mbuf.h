@@ -9,7 +9,9 @@
  *
  * Transmit copies a pbuf chain into a fresh mbuf (chained when it exceeds
  * one mbuf's data room) and, when asked, fills in the checksum-offload
- * fields the NIC needs.
+ * fields the NIC needs.  A frame whose data is a zero-copy buffer (the
+ * headers in one pbuf before it, <shunt/zc.h>) is not copied: its headers
+ * go into the room before the data, and that mbuf is the frame.
  */
 #ifndef SHUNT_MBUF_H
 #define SHUNT_MBUF_H
@@ -39,8 +41,19 @@ struct pbuf *shunt_pbuf_from_mbuf(struct rte_mbuf *m);
 void shunt_mbuf_count_frees(uint64_t *counter);
 
 /*
- * Copy a pbuf chain into a new mbuf from mp.  Frames longer than one mbuf's
- * data room become a chained mbuf.  Returns NULL when mp is empty.
+ * A zero-copy transmit buffer: the data_len bytes of m as a pbuf (PBUF_REF,
+ * its header in m's private area) that owns m, as a received one does.
+ * When lwIP sends it after one pbuf of headers, the frame leaves in m
+ * itself (shunt_mbuf_from_pbuf).
+ */
+struct pbuf *shunt_mbuf_zc_pbuf(struct rte_mbuf *m);
+
+/*
+ * The frame of a pbuf chain as an mbuf of mp: a copy in a new mbuf, or for
+ * a zero-copy buffer (above) not yet on the wire, that buffer's mbuf with
+ * the headers put before its data (and a reference more, for the wire).
+ * Copies longer than one mbuf's data room become a chained mbuf.  Returns
+ * NULL when mp is empty.
  */
 struct rte_mbuf *shunt_mbuf_from_pbuf(const struct pbuf *p, struct rte_mempool *mp);
 

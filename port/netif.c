@@ -84,9 +84,10 @@ static err_t port_linkoutput(struct netif *netif, struct pbuf *p)
 
 bool shunt_netif_mbufs_low(struct shunt_netif *sn)
 {
-    /* Counting free mbufs walks every core's cache: look every 64th time. */
-    if ((sn->low_asked++ & 63) != 0)
-        return sn->low;
+    /* Counting free mbufs walks every core's cache: look every 64th time,
+     * and every time while low, so the pool is seen back as soon as it is. */
+    if (!sn->low && (sn->low_asked++ & 63) != 0)
+        return false;
     unsigned free = rte_mempool_avail_count(sn->conf.pool);
     sn->low = free < LOW_MBUFS_MIN || free < sn->conf.pool->size / LOW_MBUFS_FRACTION;
     return sn->low;

@@ -15,6 +15,7 @@
 
 #include "shunt/shunt.h"
 #include "shunt/socket.h"
+#include "shunt/zc.h"
 
 #include "app.h"
 
@@ -99,6 +100,37 @@ int start_sockets(bool kernel, const char *config)
         return -1;
     /* After the stack's start, which may set handlers of its own. */
     stop_on_signals();
+    return 0;
+}
+
+int zc_send_all(int fd, const void *src, size_t len, const struct sockaddr_storage *to,
+                socklen_t tolen)
+{
+    while (len > 0) {
+        struct shunt_zc_buf *b = shunt_zc_alloc(fd, len);   /* TCP: a segment at most */
+        if (b != NULL) {
+            size_t k = b->size;
+            /* Pushed as it goes (no MSG_MORE): the first segment is on the
+             * wire while the next is written (1472-byte TCP ping-pong p50,
+             * A/B against the copy: 0.85x so, 0.96x holding them for one push). */
+            memcpy(b->data, src, k);    /* the one copy: into the frame's buffer */
+            if (shunt_zc_sendto(fd, b, k, MSG_NOSIGNAL, (const struct sockaddr *)to, tolen) >= 0) {
+                src = (const char *)src + k;
+                len -= k;
+                continue;
+            }
+            int err = errno;
+            shunt_zc_free(b);
+            errno = err;
+        }
+        if (stop) {
+            errno = EINTR;
+            return -1;
+        }
+        if (errno != EAGAIN && errno != ENOBUFS)
+            return -1;
+        shunt_poll();                   /* room and buffers come back as frames go */
+    }
     return 0;
 }
 

@@ -45,6 +45,16 @@ int close_socket(int fd, bool reset);
  */
 int start_sockets(bool kernel, const char *config);
 
+/*
+ * Send len bytes from src on the zero-copy calls (<shunt/zc.h>): written
+ * into buffers as large as the socket gives (a TCP buffer holds a segment
+ * at most), each sent; to (UDP, or NULL) as sendto() takes it.  A full
+ * send buffer or pool gets loop turns until it takes more.  0, or -1 with
+ * errno (EINTR when stopped).
+ */
+int zc_send_all(int fd, const void *src, size_t len, const struct sockaddr_storage *to,
+                socklen_t tolen);
+
 /* "[addr]:port" of a socket address, for messages. */
 const char *addr_str(const struct sockaddr_storage *ss, char *out, size_t len);
 #define ADDR_STR_MAX (INET6_ADDRSTRLEN + 8)

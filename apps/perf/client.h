@@ -80,33 +80,43 @@ static inline int spin_epoll(struct client *cl, uint64_t deadline)
 }
 
 /*
+ * A read found nothing (errno says why): 0 to read again (the loop turned
+ * first under --poll recv), or -1 with errno (ETIMEDOUT past the TSC
+ * deadline, EINTR when stopped, or the read's own error).
+ */
+static inline int read_again(struct client *cl, uint64_t deadline)
+{
+    if (errno != EAGAIN && errno != EINTR)
+        return -1;
+    if (stop) {
+        errno = EINTR;
+        return -1;
+    }
+    /* A blocking read that gives EAGAIN ran out its SO_RCVTIMEO. */
+    if ((cl->poll == POLL_BLOCK && errno == EAGAIN) || tsc_now() >= deadline) {
+        errno = ETIMEDOUT;
+        return -1;
+    }
+    if (cl->poll == POLL_RECV)
+        shunt_poll();           /* Shunt: take in what arrived; kernel: nothing */
+    return 0;
+}
+
+/*
  * Some bytes (or one datagram) from fd, polled the --poll way, by TSC
  * deadline.  The count, 0 at end of stream, or -1 with errno (ETIMEDOUT
  * past the deadline, EINTR when stopped).
  */
 static inline ssize_t recv_polled(struct client *cl, int fd, void *buf, size_t len, uint64_t deadline)
 {
-    enum poll_method poll = cl->poll;
-
     for (;;) {
-        if (poll == POLL_EPOLL && spin_epoll(cl, deadline) != 0)
+        if (cl->poll == POLL_EPOLL && spin_epoll(cl, deadline) != 0)
             return -1;
         ssize_t n = shunt_recv(fd, buf, len, 0);
         if (n >= 0)
             return n;
-        if (errno != EAGAIN && errno != EINTR)
+        if (read_again(cl, deadline) != 0)
             return -1;
-        if (stop) {
-            errno = EINTR;
-            return -1;
-        }
-        /* A blocking read that gives EAGAIN ran out its SO_RCVTIMEO. */
-        if ((poll == POLL_BLOCK && errno == EAGAIN) || tsc_now() >= deadline) {
-            errno = ETIMEDOUT;
-            return -1;
-        }
-        if (poll == POLL_RECV)
-            shunt_poll();       /* Shunt: take in what arrived; kernel: nothing */
     }
 }
 

@@ -4,7 +4,7 @@
  *
  *     shunt-perf server    (-c FILE | --kernel) [-p PORT] [--poll epoll|block]
  *     shunt-perf ping-pong (-c FILE | --kernel) [--tcp|--udp] [-m SIZE] [--mps RATE]
- *                          [--poll recv|epoll|block] [--timeout MS] [COMMON] HOST
+ *                          [--poll recv|epoll|block] [--timeout MS] [--zc] [COMMON] HOST
  *     shunt-perf rr        (-c FILE | --kernel) [--conns N] [-m SIZE] [--poll epoll|block]
  *                          [COMMON] HOST
  *     shunt-perf connrate  (-c FILE | --kernel) [-m SIZE] [COMMON] HOST
@@ -29,6 +29,10 @@
  * the call block.  On Shunt's path the program turns the poll loop itself
  * when a non-blocking read finds nothing (shunt_poll), and epoll_wait and
  * blocking calls turn it for it.
+ *
+ * --zc: ping-pong sends each message from a zero-copy buffer it is written
+ * into and reads each echo where it arrived (<shunt/zc.h>), to measure
+ * those calls beside the copying ones; on the kernel path they copy.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -53,7 +57,7 @@ const char *const poll_names[] = { "recv", "epoll", "block", NULL };
 enum {
     GAVE_SIZE = 1 << 0, GAVE_TIME = 1 << 1, GAVE_COUNT = 1 << 2, GAVE_WARMUP = 1 << 3,
     GAVE_MPS = 1 << 4, GAVE_CONNS = 1 << 5, GAVE_TIMEOUT = 1 << 6, GAVE_UDP = 1 << 7,
-    GAVE_OUTPUT = 1 << 8, GAVE_POLL = 1 << 9, GAVE_RST = 1 << 10,
+    GAVE_OUTPUT = 1 << 8, GAVE_POLL = 1 << 9, GAVE_RST = 1 << 10, GAVE_ZC = 1 << 11,
 };
 
 #define STR(x) #x
@@ -89,6 +93,8 @@ static const struct opt table[] = {
       .help = "udp ping-pong: an echo later than this is lost (default 100)" },
     { 0, "rst", OPT_SET, NULL, AT(rst), .gave = GAVE_RST,
       .help = "connrate: close with a reset (SO_LINGER 0), leaving no TIME_WAIT" },
+    { 0, "zc", OPT_SET, NULL, AT(zc), .gave = GAVE_ZC,
+      .help = "ping-pong: zero-copy calls (shunt_zc_alloc/send, shunt_zc_recv)" },
     { 0, "json", OPT_STRING, "FILE", AT(json), .gave = GAVE_OUTPUT, .help = "write the results as JSON" },
     { 0, "csv", OPT_STRING, "FILE", AT(csv), .gave = GAVE_OUTPUT,
       .help = "write the results as CSV (a header and one row)" },
@@ -102,7 +108,7 @@ static const struct opts_spec spec = {
     table, sizeof(table) / sizeof(table[0]),
     "usage: shunt-perf server    (-c FILE | --kernel) [-p PORT] [--poll epoll|block]\n"
     "       shunt-perf ping-pong (-c FILE | --kernel) [--tcp|--udp] [-m SIZE] [--mps RATE]\n"
-    "                            [--poll recv|epoll|block] [--timeout MS] [COMMON] HOST\n"
+    "                            [--poll recv|epoll|block] [--timeout MS] [--zc] [COMMON] HOST\n"
     "       shunt-perf rr        (-c FILE | --kernel) [--conns N] [-m SIZE]\n"
     "                            [--poll epoll|block] [COMMON] HOST\n"
     "       shunt-perf connrate  (-c FILE | --kernel) [-m SIZE] [--rst] [COMMON] HOST\n"
@@ -144,6 +150,8 @@ static int check_options(struct options *o, unsigned gave)
         return bad_option(o, "--timeout is for udp ping-pong");
     if ((gave & GAVE_RST) && o->test != CONNRATE)
         return bad_option(o, "--rst is for connrate");
+    if ((gave & GAVE_ZC) && (o->test != PING_PONG || o->poll == POLL_BLOCK))
+        return bad_option(o, "--zc is for ping-pong, polled (recv or epoll)");
     if ((gave & GAVE_UDP) && (o->test == RR || o->test == CONNRATE))
         return bad_option(o, "it is TCP only: --udp does not apply");
     if (o->test == RR && o->poll == POLL_RECV && (gave & GAVE_POLL))

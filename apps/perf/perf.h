@@ -46,6 +46,7 @@ struct options {
     int conns;                  /* --conns */
     int timeout_ms;             /* --timeout: a UDP echo later than this is lost */
     bool rst;                   /* --rst: connrate closes with a reset */
+    bool zc;                    /* --zc: ping-pong on <shunt/zc.h>'s calls */
     const char *json, *csv, *label;
     bool quiet;                 /* -q: no progress */
 };

@@ -191,12 +191,19 @@ void ring_put(const void *frame, size_t len)
     ck_assert_int_eq(rte_ring_enqueue(to_shunt, frame_mbuf(frame, len)), 0);
 }
 
-size_t ring_recv(void *buf, size_t cap)
+struct rte_mbuf *ring_recv_mbuf(void)
 {
     struct rte_mbuf *m;
 
     shunt_poll();
-    if (rte_ring_dequeue(from_shunt, (void **)&m) != 0)
+    return rte_ring_dequeue(from_shunt, (void **)&m) == 0 ? m : NULL;
+}
+
+size_t ring_recv(void *buf, size_t cap)
+{
+    struct rte_mbuf *m = ring_recv_mbuf();
+
+    if (m == NULL)
         return 0;
     size_t len = m->pkt_len;
     ck_assert_uint_le(len, cap);

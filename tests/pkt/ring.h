@@ -63,6 +63,9 @@ void ring_put(const void *frame, size_t len);
 /* The next frame Shunt sent (the loop runs first), or 0 if none. */
 size_t ring_recv(void *buf, size_t cap);
 
+/* The same as the mbuf it was sent in (the caller frees it), or NULL. */
+struct rte_mbuf *ring_recv_mbuf(void);
+
 /* The stack's clock (a test may put another source behind it). */
 struct shunt_clock *ring_clock(void);
 

@@ -61,6 +61,7 @@
 #include "shunt/shunt.h"
 #include "shunt/socket.h"
 #include "sockstat.h"
+#include "shunt/zc.h"
 #include "suite.h"
 
 /* ---- the path under test --------------------------------------------------- */
@@ -4757,6 +4758,72 @@ START_TEST(latency_shows_time_queued)
     CMP(tx.max, <, 1000000000);
     FAILS(EBADF, shunt_sockstat_latency_of(0, &rx, &tx));
     k_unpair(&path_calls, &p);
+
+/* ==== the zero-copy calls ======================================================= */
+
+/*
+ * <shunt/zc.h> on either path, one code: a message written into a
+ * zero-copy buffer and sent arrives whole, read as views (UDP: with its
+ * source); the errors are Linux's.  (tests/pkt/test-zc.c tests what only
+ * Shunt's path has: windows, limits, the mbufs.)
+ */
+START_TEST(zc_calls_on_either_path)
+{
+    static const char msg[] = "zero-copy, written once";
+    int a, b;
+    struct pair p = { -1, -1, -1 };
+
+    if (TYPE == SOCK_STREAM) {
+        p = tcp_pair(FAM);
+        a = p.c;
+        b = p.s;
+    } else {
+        a = bound(FAM, SOCK_DGRAM);
+        b = bound(FAM, SOCK_DGRAM);
+    }
+    struct addr to = name_of(b), from = name_of(a);
+    struct shunt_zc_buf *buf = shunt_zc_alloc(a, sizeof(msg));
+    CHECK(buf != NULL, "shunt_zc_alloc: %s", errname(errno));
+    CMP(buf->size, >=, sizeof(msg));
+    memcpy(buf->data, msg, sizeof(msg));
+    FAILS(EINVAL, shunt_zc_send(a, buf, sizeof(msg) + 1, 0));
+    IS(sizeof(msg), shunt_zc_sendto(a, buf, sizeof(msg), MSG_NOSIGNAL,
+                                    TYPE == SOCK_DGRAM ? &to.sa : NULL, to.len));
+    wait_for(b, POLLIN);
+    char got[sizeof(msg)];
+    size_t n = 0;
+    while (n < sizeof(msg)) {
+        struct shunt_zc_rx rx;
+        ssize_t r = shunt_zc_recv(b, &rx, sizeof(msg) - n, MSG_DONTWAIT);
+        if (r < 0 && errno == EAGAIN) {
+            settle();
+            continue;
+        }
+        CMP(r, >, 0);
+        for (int i = 0; i < rx.iovcnt; i++) {
+            memcpy(got + n, rx.iov[i].iov_base, rx.iov[i].iov_len);
+            n += rx.iov[i].iov_len;
+        }
+        if (TYPE == SOCK_DGRAM) {
+            struct addr src = { .len = rx.fromlen };
+            memcpy(&src.ss, &rx.from, rx.fromlen);
+            CHECK(same_addr(&src, &from), "from %s", show(&src));
+        }
+        OK(shunt_zc_release(rx.batch));
+    }
+    MEMEQ(got, msg, sizeof(msg));
+
+    int closed = closed_fd();
+    CHECK(shunt_zc_alloc(closed, 10) == NULL && errno == EBADF, "alloc on a closed fd: %s",
+          errname(errno));
+    struct shunt_zc_rx rx;
+    FAILS(EBADF, shunt_zc_recv(closed, &rx, 10, MSG_DONTWAIT));
+    FAILS(EINVAL, shunt_zc_release(NULL));
+    FAILS(EAGAIN, shunt_zc_recv(b, &rx, 10, MSG_DONTWAIT));
+    OK(shunt_close(a));
+    OK(shunt_close(b));
+    if (p.l >= 0)
+        OK(shunt_close(p.l));
 }
 END_TEST
 
@@ -4907,6 +4974,9 @@ int main(void)
 
     tc = socket_case(s, "limits");
     add_loop_tests(tc, BOTH_FAMILIES, emfile_and_recovery);
+
+    tc = socket_case(s, "zc");
+    add_loop_tests(tc, EVERY_FAMILY_AND_TYPE, zc_calls_on_either_path);
 
     tc = socket_case(s, "kernel_fds");
     add_loop_tests(tc, ONE_CASE, pipe_calls_pass_to_kernel);
