@@ -4758,6 +4758,8 @@ START_TEST(latency_shows_time_queued)
     CMP(tx.max, <, 1000000000);
     FAILS(EBADF, shunt_sockstat_latency_of(0, &rx, &tx));
     k_unpair(&path_calls, &p);
+}
+END_TEST
 
 /* ==== the zero-copy calls ======================================================= */
 
