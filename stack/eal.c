@@ -4,7 +4,12 @@
 #include "eal.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <glob.h>
+#include <libgen.h>
+#include <limits.h>
+#include <sys/file.h>
+#include <unistd.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -191,4 +196,31 @@ int shunt_eal_init(const struct shunt_config *c)
         return -1;
     }
     return 0;
+}
+
+unsigned shunt_eal_group_leave(const struct shunt_config *c)
+{
+    char dir[PATH_MAX], path[PATH_MAX + 64];
+    unsigned alive = 0;
+
+    /* The run directory is .../PREFIX-i: the group's are its siblings. */
+    snprintf(dir, sizeof(dir), "%s", rte_eal_get_runtime_dir());
+    const char *parent = dirname(dir);
+    snprintf(path, sizeof(path), "%s/%s.group-lock", parent, c->prefix);
+    int turn = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);     /* kept open: see above */
+    if (turn >= 0)
+        flock(turn, LOCK_EX);
+    for (uint32_t i = 0; i < c->instances; i++) {
+        if (i == c->instance)
+            continue;
+        snprintf(path, sizeof(path), "%s/%s-%u/config", parent, c->prefix, i);
+        int fd = open(path, O_RDONLY | O_CLOEXEC);
+        if (fd < 0)
+            continue;
+        struct flock lock = { .l_type = F_WRLCK, .l_whence = SEEK_SET };
+        if (fcntl(fd, F_GETLK, &lock) == 0 && lock.l_type != F_UNLCK)
+            alive++;
+        close(fd);
+    }
+    return alive;
 }

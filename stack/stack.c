@@ -42,8 +42,16 @@ int shunt_stack_start_eal(const struct shunt_config *c)
         errno = EALREADY;
         return -1;
     }
+    if (c->instance == SHUNT_INSTANCE_NONE) {
+        struct shunt_config copy = *c;
+        char err[256];
+        shunt_config_select(&copy, NULL, err, sizeof(err));     /* says what to do */
+        SHUNT_LOG(ERR, "%s", err);
+        errno = EINVAL;
+        return -1;
+    }
     instance.config = *c;
-    instance.id = c->queue;
+    instance.id = c->instance;
     if (shunt_eal_init(c) != 0)
         return -1;
     instance.state = STACK_EAL;
@@ -77,7 +85,7 @@ static void conf_for_netif(const struct shunt_config *c, const struct shunt_dev 
 }
 
 /* One line saying what came up, for the operator. */
-static void log_up(const struct shunt_dev *d, const struct netif *n)
+static void log_up(const struct shunt_config *c, const struct shunt_dev *d, const struct netif *n)
 {
     char mac[RTE_ETHER_ADDR_FMT_SIZE], ip4[IP4ADDR_STRLEN_MAX], gw[IP4ADDR_STRLEN_MAX];
     char ip6[3 * IP6ADDR_STRLEN_MAX] = "";
@@ -89,8 +97,12 @@ static void log_up(const struct shunt_dev *d, const struct netif *n)
         if (ip6_addr_isvalid(netif_ip6_addr_state(n, i)))
             snprintf(ip6 + strlen(ip6), sizeof(ip6) - strlen(ip6), " %s",
                      ip6addr_ntoa(netif_ip6_addr(n, i)));
-    SHUNT_LOG(INFO, "up on port %s queue %u: mac %s, mtu %u, checksum offload rx %s tx %s, "
-              "ipv4 %s/%d gateway %s, ipv6%s", d->name, d->queue_id, mac, d->mtu,
+    char group[48] = "";
+    if (c->instances > 1)
+        snprintf(group, sizeof(group), "instance %u of %u (core %u) ", c->instance, c->instances,
+                 c->cores[c->instance]);
+    SHUNT_LOG(INFO, "%sup on port %s queue %u: mac %s, mtu %u, checksum offload rx %s tx %s, "
+              "ipv4 %s/%d gateway %s, ipv6%s", group, d->name, d->queue_id, mac, d->mtu,
               d->rx_offloads ? "yes" : "no", d->tx_offloads ? "yes" : "no",
               ip4, __builtin_popcount(ip4_addr_get_u32(netif_ip4_netmask(n))), gw, ip6);
 }
@@ -196,7 +208,7 @@ int shunt_stack_start(void)
     if (c->exception)                           /* the kernel's frames wake it too */
         watch_port(&in->loop.idle, c, &in->kernel);
     in->state = STACK_UP;
-    log_up(&in->dev, &in->netif.netif);
+    log_up(c, &in->dev, &in->netif.netif);
 
     if (start_stages(c) != 0) {
         shunt_stack_exit();
@@ -327,6 +339,26 @@ int shunt_stack_poll(void)
     return shunt_loop_turn(&instance.loop);
 }
 
+/*
+ * DPDK 22.11's af_xdp port, as it closes, takes the XDP program off the
+ * interface - the one the group's instances share, each socket of theirs
+ * in its map.  While others run, an instance leaves its port open (the
+ * process's end closes its socket, which leaves the map) and skips the
+ * EAL's cleanup, which would close it too; the last one takes it off.
+ */
+static bool leave_xdp_to_group(struct shunt_instance *in)
+{
+    unsigned alive;
+
+    if (in->dev.ring_kind != RING_XDP || in->config.instances == 1 ||
+        (alive = shunt_eal_group_leave(&in->config)) == 0)
+        return false;
+    rte_eth_dev_stop(in->dev.port_id);
+    SHUNT_LOG(INFO, "instance %u leaves: the XDP program on its interface stays for the "
+              "group's %u other%s", in->id, alive, alive == 1 ? "" : "s");
+    return true;
+}
+
 void shunt_stack_exit(void)
 {
     struct shunt_instance *in = &instance;
@@ -345,6 +377,10 @@ void shunt_stack_exit(void)
         shunt_exception_close(&in->exception);
         shunt_netif_remove(&in->netif);
         shunt_idle_close(&in->loop.idle);
+        if (leave_xdp_to_group(in)) {
+            in->state = STACK_OVER;
+            return;
+        }
         shunt_dev_close(&in->kernel);       /* first: the pool is the port's */
         shunt_dev_close(&in->dev);
     }
