@@ -345,6 +345,19 @@ static struct rte_tel_data *loop_dict(const struct shunt_loop *l)
     return d;
 }
 
+/* Which instance of which group this is (one of one, alone). */
+static struct rte_tel_data *group_dict(const struct shunt_config *c)
+{
+    struct rte_tel_data *d = dict();
+
+    if (d != NULL) {
+        add_u64(d, "instance", c->instance);
+        add_u64(d, "instances", c->instances);
+        add_u64(d, "core", c->instances > 1 ? c->cores[c->instance] : rte_lcore_id());
+    }
+    return d;
+}
+
 /* The port as the instance opened it: its driver, NUMA node, and what it
  * offers against what Shunt uses (for shunt-doctor). */
 static struct rte_tel_data *device_dict(const struct shunt_dev *dev)
@@ -404,6 +417,7 @@ static int answer_stats(const char *params, struct rte_tel_data *d)
     add_dict(d, "port", port_dict(sn->conf.port_id));
     add_dict(d, "device", device_dict(&in->dev));
     add_dict(d, "loop", loop_dict(&in->loop));
+    add_dict(d, "group", group_dict(&in->config));
     return 0;
 }
 
