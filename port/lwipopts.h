@@ -159,8 +159,10 @@
 /* A pcb carries its socket's SO_REUSEADDR/SO_REUSEPORT into TIME-WAIT
  * (api/bind.c), leaves the connection hash when freed (port/demux.c), and
  * has its loss-recovery state (port/recovery.c), its congestion control's
- * (port/cc.c) and the time of its last challenge ACK (port/challenge.c). */
-#define LWIP_TCP_PCB_NUM_EXT_ARGS       5
+ * (port/cc.c) and the time of its last challenge ACK (port/challenge.c);
+ * in a group of instances it leaves the table of owned flows when freed
+ * (port/steer.c). */
+#define LWIP_TCP_PCB_NUM_EXT_ARGS       6
 #define LWIP_TCP_KEEPALIVE              1
 #define LWIP_TCP_TIMESTAMPS             1
 #define LWIP_WND_SCALE                  1

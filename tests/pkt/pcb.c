@@ -25,3 +25,11 @@ const char *pcb_state(uint16_t local_port, uint16_t remote_port)
         pcb = find(tcp_tw_pcbs, local_port, remote_port);
     return shunt_sockstat_state_name(pcb != NULL ? pcb->state : CLOSED);
 }
+
+struct tcp_pcb *pcb_listener(uint16_t local_port)
+{
+    for (struct tcp_pcb_listen *l = tcp_listen_pcbs.listen_pcbs; l != NULL; l = l->next)
+        if (l->local_port == local_port)
+            return (struct tcp_pcb *)l;
+    return NULL;
+}

@@ -15,4 +15,7 @@
  * "CLOSE" when lwIP holds none. */
 const char *pcb_state(uint16_t local_port, uint16_t remote_port);
 
+/* lwIP's listener on local_port, or NULL. */
+struct tcp_pcb *pcb_listener(uint16_t local_port);
+
 #endif /* SHUNT_TEST_PCB_H */

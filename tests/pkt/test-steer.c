@@ -1,0 +1,573 @@
+/*
+ * test-steer.c - the steering stage (port/steer.h) and the group's table.
+ *
+ * Two instances, each a steering stage over a device of the test's (frames
+ * the test puts in come out of its rx; what is sent is freed): frames that
+ * land on the wrong one reach their owner, in order, byte-identical, over
+ * both transports.  MBUF is tested with both instances in one process (one
+ * EAL: the memory a primary and its secondaries share); COPY with each
+ * instance a process of its own, as independent primaries are, and the
+ * owner killed and restarted.  Also: UDP by port, TCP by 4-tuple and the
+ * range rule, a SYN kept where it lands, an accepted connection's entry
+ * made and gone with lwIP's pcb, ring full counted, ARP and neighbour
+ * advertisements to both, and the table's claims and tombstones.
+ */
+#include <check.h>
+#include <errno.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <rte_arp.h>
+#include <rte_ethdev.h>
+#include <rte_mbuf.h>
+#include <rte_tcp.h>
+
+#include "shunt/socket.h"
+#include "steer.h"
+
+#include "frames.h"
+#include "pcb.h"
+#include "ring.h"
+#include "suite.h"
+
+#define OTHER_IP4   RTE_IPV4(10, 0, 0, 3)
+#define UDP_PORT    7001
+#define FRAMES      1000
+
+/* ---- a device the test feeds --------------------------------------------------- */
+
+struct feed {
+    struct shunt_phy phy;
+    struct rte_mbuf *q[4096];
+    unsigned head, n;
+};
+
+static uint16_t feed_rx(struct shunt_phy *phy, struct rte_mbuf **pkts, uint16_t n)
+{
+    struct feed *f = (struct feed *)phy;
+    uint16_t got = 0;
+
+    while (got < n && f->head < f->n)
+        pkts[got++] = f->q[f->head++];
+    return got;
+}
+
+static uint16_t feed_tx(struct shunt_phy *phy, struct rte_mbuf **pkts, uint16_t n)
+{
+    (void)phy;
+    rte_pktmbuf_free_bulk(pkts, n);
+    return n;
+}
+
+static const struct shunt_phy_ops feed_ops = { feed_rx, feed_tx };
+
+/* One instance: its stage on its feed. */
+struct inst {
+    struct shunt_steer s;
+    struct feed feed;
+    struct shunt_pipeline pl;
+    struct rte_mempool *pool;
+};
+
+static char path[64];
+static uint8_t frame[FRAME_MAX];
+
+static void group_path(void)
+{
+    snprintf(path, sizeof(path), "/dev/shm/shunt-test-steer-%d", (int)getpid());
+    unlink(path);
+}
+
+static struct shunt_steer_conf conf_for(unsigned index, enum shunt_steer_transport t,
+                                        unsigned ring_size, struct rte_mempool *pool)
+{
+    static char name[16];
+    snprintf(name, sizeof(name), "ts%d", (int)getpid() % 100000);
+    struct shunt_steer_conf c = {
+        .path = path, .name = name, .instances = 2, .index = index, .transport = t,
+        .ring_size = ring_size, .slot_size = 1518, .table_size = 1024,
+        .port_lo = 49152, .port_hi = 65535, .pool = pool,
+    };
+    return c;
+}
+
+static void inst_up(struct inst *in, unsigned index, enum shunt_steer_transport t,
+                    unsigned ring_size)
+{
+    char name[32], err[256];
+
+    snprintf(name, sizeof(name), "steer-pool-%u", index);
+    in->pool = rte_pktmbuf_pool_create(name, 4095, 0, 0, RTE_MBUF_DEFAULT_BUF_SIZE,
+                                       SOCKET_ID_ANY);
+    ck_assert(in->pool != NULL);
+    struct shunt_steer_conf c = conf_for(index, t, ring_size, in->pool);
+    ck_assert_msg(shunt_steer_attach(&in->s, &c, err, sizeof(err)) == 0, "%s", err);
+    memset(&in->feed, 0, sizeof(in->feed));
+    in->feed.phy.ops = &feed_ops;
+    shunt_pipeline_init(&in->pl, &in->feed.phy);
+    shunt_pipeline_set(&in->pl, SHUNT_STAGE_STEER, shunt_steer_stage(&in->s));
+}
+
+static void inst_down(struct inst *in)
+{
+    shunt_pipeline_set(&in->pl, SHUNT_STAGE_STEER, NULL);
+    shunt_steer_detach(&in->s);
+}
+
+static struct rte_mbuf *mbuf_of(struct rte_mempool *pool, const void *b, size_t len)
+{
+    struct rte_mbuf *m = rte_pktmbuf_alloc(pool);
+
+    ck_assert(m != NULL);
+    memcpy(rte_pktmbuf_append(m, (uint16_t)len), b, len);
+    return m;
+}
+
+/* A frame onto in's wire. */
+static void land(struct inst *in, const void *b, size_t len)
+{
+    ck_assert_uint_lt(in->feed.n, RTE_DIM(in->feed.q));
+    in->feed.q[in->feed.n++] = mbuf_of(in->pool, b, len);
+}
+
+/* The frames in hands up this turn, into got (room for SHUNT_MAX_BURST). */
+static unsigned turn(struct inst *in, struct rte_mbuf **got)
+{
+    return shunt_phy_rx(in->pl.top, got, SHUNT_MAX_BURST);
+}
+
+/* The i-th frame of a numbered sequence: UDP to port, of a length that
+ * varies with i, its payload a pattern of i. */
+static size_t numbered(unsigned i, uint16_t port)
+{
+    uint8_t data[1400];
+    size_t len = 8 + (i * 37) % (sizeof(data) - 8);
+
+    for (size_t k = 0; k < len; k++)
+        data[k] = (uint8_t)(i * 7 + k);
+    memcpy(data, &i, sizeof(i));
+    return frame_udp4(frame, &shunt_mac, &peer_mac, PEER_IP4, SHUNT_IP4, 40000, port, data, len);
+}
+
+/* Whether m is exactly the i-th such frame. */
+static bool is_numbered(const struct rte_mbuf *m, unsigned i, uint16_t port)
+{
+    size_t len = numbered(i, port);
+    uint8_t got[FRAME_MAX];
+
+    return m->pkt_len == len &&
+           memcmp(rte_pktmbuf_read(m, 0, (uint32_t)len, got), frame, len) == 0;
+}
+
+static size_t udp_to(uint16_t port)
+{
+    return frame_udp4(frame, &shunt_mac, &peer_mac, PEER_IP4, SHUNT_IP4, 40000, port, "x", 1);
+}
+
+static size_t tcp_to(uint16_t lport, uint16_t rport, uint8_t flags)
+{
+    return frame_tcp4(frame, &shunt_mac, &peer_mac, PEER_IP4, SHUNT_IP4, rport, lport, flags,
+                      1000, 2000, 65535, 0, "", 0);
+}
+
+static int owner_of_frame(struct inst *in, size_t len)
+{
+    struct rte_mbuf *m = mbuf_of(in->pool, frame, len);
+    int o = shunt_steer_owner(&in->s, m);
+
+    rte_pktmbuf_free(m);
+    return o;
+}
+
+/* ---- one process: both transports' stage, the rules, the table ------------------ */
+
+static struct inst a, b;
+
+static void pair_up(enum shunt_steer_transport t, unsigned ring_size)
+{
+    ring_eal_up();
+    group_path();
+    inst_up(&a, 0, t, ring_size);
+    inst_up(&b, 1, t, ring_size);
+}
+
+static void pair_down(void)
+{
+    inst_down(&a);
+    inst_down(&b);
+    unlink(path);
+}
+
+static enum shunt_steer_transport transport(int i)
+{
+    return i == 0 ? SHUNT_STEER_MBUF : SHUNT_STEER_COPY;
+}
+
+/* TRANSPORTS: _i 0 is MBUF, 1 is COPY. */
+#define TRANSPORTS 2
+
+START_TEST(wrong_instance_frames_reach_owner_in_order)
+{
+    struct rte_mbuf *got[SHUNT_MAX_BURST];
+    unsigned next = 0, here = 0;
+
+    pair_up(transport(_i), 2048);
+    ck_assert_int_eq(shunt_steer_own_udp(&b.s, UDP_PORT), 0);
+    /* B's frames all land on A, a frame of A's own after every tenth. */
+    for (unsigned i = 0; i < FRAMES; i++) {
+        land(&a, frame, numbered(i, UDP_PORT));
+        if (i % 10 == 0)
+            land(&a, frame, udp_to(9));
+    }
+    for (int t = 0; t < 1000 && (a.feed.head < a.feed.n || next < FRAMES); t++) {
+        unsigned n = turn(&a, got);
+        for (unsigned k = 0; k < n; k++) {
+            ck_assert_int_eq(shunt_steer_owner(&a.s, got[k]), SHUNT_STEER_HERE);
+            here++;
+        }
+        rte_pktmbuf_free_bulk(got, n);
+        n = turn(&b, got);
+        for (unsigned k = 0; k < n; k++, next++)
+            ck_assert_msg(is_numbered(got[k], next, UDP_PORT), "frame %u differs", next);
+        rte_pktmbuf_free_bulk(got, n);
+    }
+    ck_assert_uint_eq(next, FRAMES);
+    ck_assert_uint_eq(here, FRAMES / 10);
+    ck_assert_uint_eq(a.s.stats.steered_out, FRAMES);
+    ck_assert_uint_eq(b.s.stats.steered_in, FRAMES);
+    ck_assert_uint_eq(a.s.stats.ring_full, 0);
+    pair_down();
+}
+END_TEST
+
+START_TEST(ring_full_is_counted)
+{
+    struct rte_mbuf *got[SHUNT_MAX_BURST];
+
+    pair_up(transport(_i), 8);          /* holds 7 */
+    ck_assert_int_eq(shunt_steer_own_udp(&b.s, UDP_PORT), 0);
+    for (unsigned i = 0; i < 20; i++)
+        land(&a, frame, numbered(i, UDP_PORT));
+    ck_assert_uint_eq(turn(&a, got), 0);
+    ck_assert_uint_eq(a.s.stats.steered_out, 7);
+    ck_assert_uint_eq(a.s.stats.ring_full, 13);
+    unsigned n = turn(&b, got);
+    ck_assert_uint_eq(n, 7);
+    for (unsigned k = 0; k < n; k++)
+        ck_assert(is_numbered(got[k], k, UDP_PORT));
+    rte_pktmbuf_free_bulk(got, n);
+    pair_down();
+}
+END_TEST
+
+START_TEST(udp_by_port_and_tcp_by_rule)
+{
+    pair_up(transport(_i), 64);
+    /* UDP: the table, then the rule (port % 2), else here. */
+    ck_assert_int_eq(owner_of_frame(&a, udp_to(UDP_PORT)), SHUNT_STEER_HERE);
+    ck_assert_int_eq(shunt_steer_own_udp(&b.s, UDP_PORT), 0);
+    ck_assert_int_eq(owner_of_frame(&a, udp_to(UDP_PORT)), 1);
+    ck_assert_int_eq(owner_of_frame(&b, udp_to(UDP_PORT)), SHUNT_STEER_HERE);
+    errno = 0;
+    ck_assert_int_eq(shunt_steer_own_udp(&a.s, UDP_PORT), -1);
+    ck_assert_int_eq(errno, EADDRINUSE);
+    ck_assert_int_eq(owner_of_frame(&a, udp_to(50001)), 1);
+    ck_assert_int_eq(owner_of_frame(&b, udp_to(50000)), 0);
+    shunt_steer_disown_udp(&b.s, UDP_PORT);
+    ck_assert_int_eq(owner_of_frame(&a, udp_to(UDP_PORT)), SHUNT_STEER_HERE);
+    ck_assert_uint_eq(shunt_steer_table_count(&a.s), 0);
+
+    /* TCP: an active open's port by the rule; a SYN stays where it lands. */
+    for (int i = 0; i < 100; i++) {
+        uint16_t p = shunt_steer_pick_port(&b.s);
+        ck_assert_int_eq(shunt_steer_port_owner(&a.s, p), 1);
+        ck_assert_int_eq(owner_of_frame(&a, tcp_to(p, 80, RTE_TCP_SYN_FLAG | RTE_TCP_ACK_FLAG)), 1);
+    }
+    ck_assert_int_eq(owner_of_frame(&a, tcp_to(50001, 80, RTE_TCP_SYN_FLAG)), SHUNT_STEER_HERE);
+    ck_assert_int_eq(owner_of_frame(&a, tcp_to(80, 50001, RTE_TCP_ACK_FLAG)), SHUNT_STEER_HERE);
+    pair_down();
+}
+END_TEST
+
+/* ARP (a request made a reply in the copy) and neighbour advertisements:
+ * the instance they land on, and a copy to the other. */
+START_TEST(neighbours_reach_every_instance)
+{
+    static const struct rte_ether_addr zero_mac = { { 0 } };
+    struct rte_mbuf *got[SHUNT_MAX_BURST];
+    uint8_t na[32] = { 136, 0, 0, 0, 0x60 };    /* solicited, override */
+
+    pair_up(transport(_i), 64);
+    size_t arp = frame_arp(frame, RTE_ARP_OP_REQUEST, &broadcast_mac, &peer_mac, PEER_IP4,
+                           &zero_mac, SHUNT_IP4);
+    uint8_t request[64];
+    memcpy(request, frame, arp);
+    land(&a, frame, arp);
+    memcpy(na + 8, peer_ip6, 16);
+    na[24] = 2;                         /* target link-layer address */
+    na[25] = 1;
+    memcpy(na + 26, peer_mac.addr_bytes, 6);
+    size_t nalen = frame_icmp6(frame, &shunt_mac, &peer_mac, peer_ip6, shunt_ip6, 255, na,
+                               sizeof(na));
+    uint8_t advert[128];
+    memcpy(advert, frame, nalen);
+    land(&b, frame, nalen);
+
+    ck_assert_uint_eq(turn(&a, got), 1);        /* the request, as it came */
+    ck_assert_uint_eq(got[0]->pkt_len, arp);
+    ck_assert_mem_eq(rte_pktmbuf_mtod(got[0], void *), request, arp);
+    rte_pktmbuf_free(got[0]);
+    ck_assert_uint_eq(turn(&b, got), 2);        /* the advertisement, then A's copy */
+    ck_assert_mem_eq(rte_pktmbuf_mtod(got[0], void *), advert, nalen);
+    ck_assert_uint_eq(got[1]->pkt_len, arp);
+    request[21] = RTE_ARP_OP_REPLY;
+    ck_assert_mem_eq(rte_pktmbuf_mtod(got[1], void *), request, arp);
+    rte_pktmbuf_free_bulk(got, 2);
+    ck_assert_uint_eq(turn(&a, got), 1);        /* B's copy of the advertisement */
+    ck_assert_mem_eq(rte_pktmbuf_mtod(got[0], void *), advert, nalen);
+    rte_pktmbuf_free(got[0]);
+    ck_assert_uint_eq(a.s.stats.neigh_out, 1);
+    ck_assert_uint_eq(b.s.stats.neigh_out, 1);
+    pair_down();
+}
+END_TEST
+
+/* The table: entries claimed, found, freed and taken again, the probe
+ * chains whole across tombstones, and a full reach refused. */
+START_TEST(table_claims_and_tombstones)
+{
+    static bool have[1025];
+    unsigned owned = 0, even = 0;
+
+    pair_up(SHUNT_STEER_COPY, 64);
+    /* Odd ports A's, even B's: 1,024 keys in 1,024 entries, each within 64
+     * probes of its home - most fit, and the rest are refused, counted. */
+    for (uint16_t p = 1; p <= 1024; p++) {
+        have[p] = shunt_steer_own_udp(p % 2 ? &a.s : &b.s, p) == 0;
+        owned += have[p];
+        even += have[p] && p % 2 == 0;
+    }
+    ck_assert_uint_eq(shunt_steer_table_count(&a.s), owned);
+    ck_assert_uint_gt(owned, 700);
+    ck_assert_uint_lt(owned, 1024);
+    ck_assert_uint_eq(a.s.stats.table_full + b.s.stats.table_full, 1024 - owned);
+    for (uint16_t p = 1; p <= 1024; p++)
+        ck_assert_int_eq(owner_of_frame(&a, udp_to(p)),
+                         have[p] && p % 2 == 0 ? 1 : SHUNT_STEER_HERE);
+    /* A frees its own: B's are still found past the tombstones, and the
+     * freed entries take new keys. */
+    for (uint16_t p = 1; p <= 1024; p += 2)
+        shunt_steer_disown_udp(&a.s, p);
+    ck_assert_uint_eq(shunt_steer_table_count(&a.s), even);
+    for (uint16_t p = 1; p <= 1024; p++)
+        ck_assert_int_eq(owner_of_frame(&a, udp_to(p)),
+                         have[p] && p % 2 == 0 ? 1 : SHUNT_STEER_HERE);
+    unsigned again = 0;
+    for (uint16_t p = 2001; p <= 2000 + (1024 - even) / 2; p++)
+        again += shunt_steer_own_udp(&a.s, p) == 0;
+    ck_assert_uint_gt(again, (1024 - even) / 4);
+    ck_assert_uint_eq(shunt_steer_table_count(&b.s), even + again);
+    pair_down();
+}
+END_TEST
+
+/* An accepted connection is owned by 4-tuple as lwIP makes it, before its
+ * SYN-ACK leaves, and its entry goes when lwIP frees the pcb. */
+START_TEST(accepted_connection_by_tuple)
+{
+    static const struct rte_ether_addr zero_mac = { { 0 } };
+    uint8_t out[FRAME_MAX], in[FRAME_MAX];
+    char err[256];
+    struct frame_seg seg;
+
+    ring_stack_up();
+    group_path();
+    struct shunt_steer_conf c0 = conf_for(0, SHUNT_STEER_COPY, 64, ring_pool());
+    struct shunt_steer_conf c1 = conf_for(1, SHUNT_STEER_COPY, 64, ring_pool());
+    ck_assert_msg(shunt_steer_attach(&a.s, &c0, err, sizeof(err)) == 0, "%s", err);
+    ck_assert_msg(shunt_steer_attach(&b.s, &c1, err, sizeof(err)) == 0, "%s", err);
+    a.pool = b.pool = ring_pool();
+
+    ring_send(in, frame_arp(in, RTE_ARP_OP_REQUEST, &broadcast_mac, &peer_mac, PEER_IP4,
+                            &zero_mac, SHUNT_IP4));
+    while (ring_recv(out, sizeof(out)) > 0)
+        ;
+    int l = shunt_socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK, 0);
+    struct sockaddr_in sa = { .sin_family = AF_INET, .sin_port = RTE_BE16(80) };
+    ck_assert_int_eq(shunt_bind(l, (struct sockaddr *)&sa, sizeof(sa)), 0);
+    ck_assert_int_eq(shunt_listen(l, 16), 0);
+    ck_assert(pcb_listener(80) != NULL);
+    shunt_steer_listen(&a.s, pcb_listener(80));
+
+    ck_assert_int_eq(owner_of_frame(&b, tcp_to(80, 33333, RTE_TCP_ACK_FLAG)), SHUNT_STEER_HERE);
+    ring_send(in, frame_tcp4(in, &shunt_mac, &peer_mac, PEER_IP4, SHUNT_IP4, 33333, 80,
+                             RTE_TCP_SYN_FLAG, 1000, 0, 65535, 1460, "", 0));
+    size_t n = ring_recv(out, sizeof(out));
+    ck_assert(n > 0 && frame_tcp4_parse(out, n, &seg));
+    ck_assert_uint_eq(seg.flags, RTE_TCP_SYN_FLAG | RTE_TCP_ACK_FLAG);
+    ck_assert_uint_eq(shunt_steer_table_count(&b.s), 1);
+    ck_assert_int_eq(owner_of_frame(&b, tcp_to(80, 33333, RTE_TCP_ACK_FLAG)), 0);
+    ck_assert_int_eq(owner_of_frame(&b, tcp_to(80, 33334, RTE_TCP_ACK_FLAG)), SHUNT_STEER_HERE);
+    /* The peer resets it: lwIP frees the pcb, and the entry goes. */
+    ring_send(in, frame_tcp4(in, &shunt_mac, &peer_mac, PEER_IP4, SHUNT_IP4, 33333, 80,
+                             RTE_TCP_RST_FLAG, 1001, 0, 0, 0, "", 0));
+    ck_assert_uint_eq(shunt_steer_table_count(&b.s), 0);
+    ck_assert_int_eq(owner_of_frame(&b, tcp_to(80, 33333, RTE_TCP_ACK_FLAG)), SHUNT_STEER_HERE);
+    shunt_close(l);
+    shunt_steer_detach(&a.s);
+    shunt_steer_detach(&b.s);
+    unlink(path);
+    ring_stack_down();
+}
+END_TEST
+
+/* ---- two processes (COPY): independent primaries, one killed and restarted ---- */
+
+static void say(int fd, char c)
+{
+    ck_assert_int_eq(write(fd, &c, 1), 1);
+}
+
+static char hear(int fd)
+{
+    char c = 0;
+
+    ck_assert_int_eq(read(fd, &c, 1), 1);
+    return c;
+}
+
+/*
+ * Instance 1 in a child: it owns UDP_PORT, says 'r', then receives until it
+ * has FRAMES numbered frames (first, then 'k' after the test asked for one
+ * more with 'm'), checking each, and says 'k' - or 'x' on a wrong frame or
+ * a timeout - and waits to be killed, or leaves cleanly on 'q'.
+ */
+static void owner_child(int to_test, int from_test, unsigned expect)
+{
+    struct rte_mbuf *got[SHUNT_MAX_BURST];
+    struct inst me;
+    unsigned next = 0;
+    bool ok = true;
+
+    ring_eal_up();
+    inst_up(&me, 1, SHUNT_STEER_COPY, 2048);
+    if (shunt_steer_table_count(&me.s) != 0 || shunt_steer_own_udp(&me.s, UDP_PORT) != 0)
+        ok = false;
+    say(to_test, ok ? 'r' : 'x');
+    time_t give_up = time(NULL) + 60;
+    while (ok && next < expect && time(NULL) < give_up) {
+        unsigned n = turn(&me, got);
+        for (unsigned k = 0; k < n; k++, next++)
+            ok = ok && is_numbered(got[k], next, UDP_PORT);
+        rte_pktmbuf_free_bulk(got, n);
+    }
+    say(to_test, ok && next == expect ? 'k' : 'x');
+    if (hear(from_test) == 'q')
+        inst_down(&me);
+    _exit(0);
+}
+
+static pid_t spawn(int *to_child, int *from_child, unsigned expect)
+{
+    int up[2], down[2];
+
+    ck_assert_int_eq(pipe(up), 0);
+    ck_assert_int_eq(pipe(down), 0);
+    pid_t pid = fork();
+    ck_assert_int_ge(pid, 0);
+    if (pid == 0) {
+        close(up[0]);
+        close(down[1]);
+        owner_child(up[1], down[0], expect);
+    }
+    close(up[1]);
+    close(down[0]);
+    *to_child = down[1];
+    *from_child = up[0];
+    ck_assert_int_eq(hear(*from_child), 'r');
+    return pid;
+}
+
+/* Turn A until every frame it was fed has gone. */
+static void drain(struct inst *in)
+{
+    struct rte_mbuf *got[SHUNT_MAX_BURST];
+
+    while (in->feed.head < in->feed.n) {
+        unsigned n = turn(in, got);
+        for (unsigned k = 0; k < n; k++)
+            ck_assert_int_eq(shunt_steer_owner(&in->s, got[k]), SHUNT_STEER_HERE);
+        rte_pktmbuf_free_bulk(got, n);
+    }
+}
+
+START_TEST(two_processes_dead_owner_and_restart)
+{
+    struct rte_mbuf *got[SHUNT_MAX_BURST];
+    int to, from, status;
+
+    group_path();
+    pid_t child = spawn(&to, &from, FRAMES);
+    ring_eal_up();
+    inst_up(&a, 0, SHUNT_STEER_COPY, 2048);
+    ck_assert(shunt_steer_peer_alive(&a.s, 1));
+    for (unsigned i = 0; i < FRAMES; i++)
+        land(&a, frame, numbered(i, UDP_PORT));
+    drain(&a);
+    ck_assert_int_eq(hear(from), 'k');
+    ck_assert_uint_eq(a.s.stats.steered_out, FRAMES);
+
+    /* Killed: its entry soon counts for nothing, its frames stay here. */
+    kill(child, SIGKILL);
+    ck_assert_int_eq(waitpid(child, &status, 0), child);
+    close(to);
+    close(from);
+    for (int t = 0; t < 300 && shunt_steer_peer_alive(&a.s, 1); t++) {
+        usleep(10000);
+        shunt_steer_check_peers(&a.s);
+    }
+    ck_assert(!shunt_steer_peer_alive(&a.s, 1));
+    ck_assert_uint_eq(a.s.stats.peers_gone, 1);
+    ck_assert_uint_eq(shunt_steer_table_count(&a.s), 0);
+    ck_assert_int_eq(owner_of_frame(&a, udp_to(UDP_PORT)), SHUNT_STEER_HERE);
+    ck_assert_int_eq(owner_of_frame(&a, udp_to(50001)), SHUNT_STEER_HERE);
+    ck_assert_uint_eq(a.s.stats.orphans, 1);
+
+    /* Restarted: it starts clean (its table view empty before it owns the
+     * port again), and its frames reach it again. */
+    child = spawn(&to, &from, 1);
+    ck_assert(shunt_steer_peer_alive(&a.s, 1));
+    ck_assert_uint_eq(shunt_steer_table_count(&a.s), 1);
+    land(&a, frame, numbered(0, UDP_PORT));
+    drain(&a);
+    ck_assert_int_eq(hear(from), 'k');
+    say(to, 'q');
+    ck_assert_int_eq(waitpid(child, &status, 0), child);
+    ck_assert(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+    ck_assert(!shunt_steer_peer_alive(&a.s, 1));
+    ck_assert_uint_eq(shunt_steer_table_count(&a.s), 0);
+    (void)got;
+    inst_down(&a);
+    unlink(path);
+}
+END_TEST
+
+int main(void)
+{
+    Suite *s = suite_create("steer");
+    TCase *tc = tcase_create("stage");
+
+    tcase_set_timeout(tc, 120);
+    add_loop_tests(tc, TRANSPORTS, wrong_instance_frames_reach_owner_in_order,
+                   ring_full_is_counted, udp_by_port_and_tcp_by_rule,
+                   neighbours_reach_every_instance);
+    add_tests(tc, table_claims_and_tombstones, accepted_connection_by_tuple,
+              two_processes_dead_owner_and_restart);
+    suite_add_tcase(s, tc);
+    return run_suite(s);
+}
