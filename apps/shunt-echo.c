@@ -43,6 +43,7 @@
 #include "shunt/socket.h"
 
 #include "app.h"
+#include "group.h"
 #include "opts.h"
 #include "pattern.h"
 #include "server.h"
@@ -813,6 +814,8 @@ int main(int argc, char **argv)
     }
 
     int rc = o.client ? run_client(&o) : serve(&o);
+    if (o.client)
+        group_finish();
     shunt_exit();
     return rc;
 }

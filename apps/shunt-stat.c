@@ -94,11 +94,12 @@ static const char *holds(const json_t *b, const char *way)
 /* The frame balance (stack/stats.h): where every frame ended. */
 static void show_balance(const json_t *b)
 {
-    printf("frames in  (%s): rx %.0f + copies %.0f + looped %.0f + kernel copies %.0f = "
-           "consumed %.0f (in sockets %.0f) + to kernel %.0f + held %.0f (tcp %.0f, "
-           "reassembly %.0f, faults %.0f, kernel %.0f) + drops %.0f\n",
-           holds(b, "in"), number(b, "rx_packets"), number(b, "rx_copies"), number(b, "looped"),
-           number(b, "kernel_copies"), number(b, "consumed"), number(b, "in_sockets"),
+    printf("frames in  (%s): rx %.0f + steered in %.0f + copies %.0f + looped %.0f + kernel "
+           "copies %.0f = steered away %.0f + consumed %.0f (in sockets %.0f) + to kernel %.0f "
+           "+ held %.0f (tcp %.0f, reassembly %.0f, faults %.0f, kernel %.0f) + drops %.0f\n",
+           holds(b, "in"), number(b, "rx_packets"), number(b, "steered_in"), number(b, "rx_copies"),
+           number(b, "looped"), number(b, "kernel_copies"), number(b, "steered_away"),
+           number(b, "consumed"), number(b, "in_sockets"),
            number(b, "to_kernel"),
            number(b, "held_tcp") + number(b, "held_reassembly") + number(b, "held_faults_rx") +
                number(b, "held_kernel"),

@@ -143,6 +143,55 @@ static void start_exception(struct shunt_instance *in)
               c->exception_ports);
 }
 
+/* A group's instance steers what lands here for the others' flows, over
+ * the group's file in /dev/shm (port/steer.h).  AF_XDP's instances are
+ * independent primaries: the frames' bytes cross (COPY). */
+#define STEER_RING      1024
+#define STEER_PORT_LO   0xc000      /* lwIP's own ephemeral range */
+#define STEER_PORT_HI   0xffff
+#define STEER_TABLE     16384       /* owned flows the group holds, about half of it */
+
+static int start_steering(struct shunt_instance *in)
+{
+    const struct shunt_config *c = &in->config;
+    char path[128], err[256];
+    struct shunt_steer_conf sc = {
+        .path = path,
+        .name = c->prefix,
+        .instances = c->instances,
+        .index = c->instance,
+        .transport = SHUNT_STEER_COPY,
+        .ring_size = STEER_RING,
+        .slot_size = (unsigned)in->dev.mtu + RTE_ETHER_HDR_LEN + 4,
+        .table_size = STEER_TABLE,
+        .port_lo = STEER_PORT_LO,
+        .port_hi = STEER_PORT_HI,
+        .pool = in->dev.pool,
+    };
+
+    if (c->instances == 1)
+        return 0;
+    snprintf(path, sizeof(path), "/dev/shm/shunt-steer-%s", c->prefix);
+    if (shunt_steer_attach(&in->steer, &sc, err, sizeof(err)) != 0) {
+        SHUNT_LOG(ERR, "%s: steering: %s", c->source, err);
+        return -1;
+    }
+    in->steering = true;
+    shunt_pipeline_set(&in->netif.pipeline, SHUNT_STAGE_STEER, shunt_steer_stage(&in->steer));
+    SHUNT_LOG(INFO, "instance %u of %u: frames for the others' flows go to them through %s",
+              c->instance, c->instances, path);
+    return 0;
+}
+
+static void stop_steering(struct shunt_instance *in)
+{
+    if (!in->steering)
+        return;
+    shunt_pipeline_set(&in->netif.pipeline, SHUNT_STAGE_STEER, NULL);
+    shunt_steer_detach(&in->steer);
+    in->steering = false;
+}
+
 /* The stages the configuration asks for from the start. */
 static int start_stages(const struct shunt_config *c)
 {
@@ -210,7 +259,7 @@ int shunt_stack_start(void)
     in->state = STACK_UP;
     log_up(c, &in->dev, &in->netif.netif);
 
-    if (start_stages(c) != 0) {
+    if (start_steering(in) != 0 || start_stages(c) != 0) {
         shunt_stack_exit();
         errno = EINVAL;
         return -1;
@@ -297,6 +346,11 @@ int shunt_stack_faults(const char *spec, char *err, size_t errlen)
 
 /* ---- the running instance ------------------------------------------------------ */
 
+struct shunt_steer *shunt_stack_steer(void)
+{
+    return instance.steering ? &instance.steer : NULL;
+}
+
 struct shunt_netif *shunt_stack_netif(void)
 {
     return instance.state == STACK_UP ? &instance.netif : NULL;
@@ -311,7 +365,8 @@ void shunt_stack_counters(struct shunt_counters *out)
 void shunt_stack_balance(struct shunt_counters *c, struct shunt_balance *b)
 {
     shunt_stack_counters(c);
-    shunt_stats_balance(c, &instance.netif, &instance.faults, b);
+    shunt_stats_balance(c, &instance.netif, &instance.faults,
+                        instance.steering ? &instance.steer.stats : NULL, b);
 }
 
 int shunt_stack_init(const char *config_path)
@@ -364,6 +419,7 @@ void shunt_stack_exit(void)
     struct shunt_instance *in = &instance;
 
     if (in->state == STACK_UP) {
+        stop_steering(in);
         faults_off(in);
         shunt_netif_flush(&in->netif);
         shunt_stack_capture_stop();

@@ -9,6 +9,7 @@
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <poll.h>
 #include <string.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -18,6 +19,11 @@
 #include "app.h"
 
 #define INSTANCE_ENV "SHUNT_INSTANCE"
+
+/* A launched instance's side of the barrier group_finish waits at: it
+ * writes a byte to done when its work is done, and the launcher closes
+ * the write end of go once every instance has (or ended).  -1: none. */
+static int done_fd = -1, go_fd = -1;
 
 static volatile sig_atomic_t forward;       /* the last signal to pass on */
 
@@ -33,28 +39,38 @@ static int exit_code(int status)
 }
 
 /* Forward the signals that stop a group to every live child, wait for all,
- * and say when one ends unasked.  The worst exit status. */
-static int supervise(pid_t *pids, int n)
+ * say when one ends unasked, and open the barrier (close go) once every
+ * live child has said done.  The worst exit status. */
+static int supervise(pid_t *pids, int n, int done, int go)
 {
     struct sigaction sa = { .sa_handler = on_signal };
-    int worst = 0, left = n;
+    int worst = 0, left = n, finished = 0;
     bool stopping = false;
 
     sigaction(SIGINT, &sa, NULL);
     sigaction(SIGTERM, &sa, NULL);
     sigaction(SIGHUP, &sa, NULL);
     while (left > 0) {
-        int status;
-        pid_t pid = waitpid(-1, &status, 0);
-        if (pid < 0 && errno == EINTR) {
+        if (forward != 0) {
             int sig = forward;
             forward = 0;
             stopping = true;
             for (int i = 0; i < n; i++)
                 if (pids[i] > 0)
                     kill(pids[i], sig);
-            continue;
         }
+        char byte;
+        struct pollfd p = { .fd = done, .events = POLLIN };
+        if (done >= 0 && poll(&p, 1, TICK_MS) > 0 && read(done, &byte, 1) == 1)
+            finished++;
+        if (go >= 0 && finished >= left) {
+            close(go);
+            go = -1;
+        }
+        int status;
+        pid_t pid = waitpid(-1, &status, done >= 0 ? WNOHANG : 0);
+        if (pid == 0 || (pid < 0 && errno == EINTR))
+            continue;
         if (pid < 0)
             break;
         for (int i = 0; i < n; i++) {
@@ -70,12 +86,14 @@ static int supervise(pid_t *pids, int n)
                         "go%s on (restart it with --instance %d)\n", app_name, i, (int)pid,
                         WTERMSIG(status), left, left == 1 ? "" : "s", left == 1 ? "es" : "",
                         i);
-            else if (!stopping)
+            else if (!stopping && code != 0)
                 fprintf(stderr, "%s: instance %d (pid %d) exited with status %d; %d other%s "
                         "go%s on\n", app_name, i, (int)pid, code, left, left == 1 ? "" : "s",
                         left == 1 ? "es" : "");
         }
     }
+    if (go >= 0)
+        close(go);
     return worst;
 }
 
@@ -84,10 +102,14 @@ static int supervise(pid_t *pids, int n)
 static int fork_group(int n)
 {
     pid_t pids[64];
-    int started = 0;
+    int started = 0, done[2], go[2];
 
     if (n > (int)(sizeof(pids) / sizeof(pids[0])))
         n = (int)(sizeof(pids) / sizeof(pids[0]));
+    if (pipe(done) != 0 || pipe(go) != 0) {
+        fprintf(stderr, "%s: cannot start the group: %s\n", app_name, strerror(errno));
+        return 1;
+    }
     fflush(NULL);
     for (int i = 0; i < n; i++) {
         pid_t pid = fork();
@@ -95,22 +117,41 @@ static int fork_group(int n)
             char index[16];
             snprintf(index, sizeof(index), "%d", i);
             setenv(INSTANCE_ENV, index, 1);
+            close(done[0]);
+            close(go[1]);
+            done_fd = done[1];
+            go_fd = go[0];
             return -1;
         }
         if (pid < 0) {
             fprintf(stderr, "%s: cannot start instance %d: %s\n", app_name, i, strerror(errno));
             for (int j = 0; j < started; j++)
                 kill(pids[j], SIGTERM);
-            supervise(pids, started);
+            close(done[1]);
+            supervise(pids, started, -1, -1);
             return 1;
         }
         pids[started++] = pid;
     }
+    close(done[1]);
+    close(go[0]);
     fprintf(stderr, "%s: started %d instances, pids", app_name, n);
     for (int i = 0; i < n; i++)
         fprintf(stderr, " %d", (int)pids[i]);
     fprintf(stderr, "; SIGINT or SIGTERM stops them all\n");
-    return supervise(pids, n);
+    return supervise(pids, n, done[0], go[1]);
+}
+
+void group_finish(void)
+{
+    if (done_fd < 0)
+        return;
+    char byte = 1;
+    if (write(done_fd, &byte, 1) != 1)
+        return;
+    struct pollfd p = { .fd = go_fd, .events = POLLIN };
+    while (!stop && poll(&p, 1, 0) == 0)
+        shunt_poll();
 }
 
 int group_start(const char *config, const char *instance)
@@ -137,6 +178,10 @@ int group_exec(const char *config, const char *instance, const char *preload, ch
     int rc = group_start(config, instance);
     if (rc >= 0)
         return rc;
+    if (done_fd >= 0) {                 /* a program of its own: no barrier */
+        close(done_fd);
+        close(go_fd);
+    }
     if (preload != NULL)
         setenv("LD_PRELOAD", preload, 1);
     execvp(argv[0], argv);

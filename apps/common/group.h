@@ -28,6 +28,15 @@
  */
 int group_start(const char *config, const char *instance);
 
+/*
+ * A client's instance whose work is done: it keeps turning its stack's
+ * loop - steering the frames of the others' flows that land on its queue,
+ * which no one else can receive - until every instance of the group has
+ * finished its work too (or ended), then returns.  At once outside a
+ * group started by group_start.
+ */
+void group_finish(void);
+
 /* The same, where each instance is a program to run: exec argv (after
  * setting $LD_PRELOAD to preload, unless NULL) in each.  Returns only in
  * the launcher, with the exit status, or after a failed exec (127). */

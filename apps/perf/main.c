@@ -38,6 +38,7 @@
 
 #include "app.h"
 #include "cycles.h"
+#include "group.h"
 #include "opts.h"
 #include "perf.h"
 #include "sock.h"
@@ -213,6 +214,8 @@ int main(int argc, char **argv)
         return 1;
 
     int rc = o.test == SERVER ? serve(&o) : run_client(&o);
+    if (o.test != SERVER)
+        group_finish();
     shunt_exit();
     return rc;
 }
