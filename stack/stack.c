@@ -51,7 +51,9 @@ int shunt_stack_start_eal(const struct shunt_config *c)
         return -1;
     }
     instance.config = *c;
-    instance.id = c->instance;
+    /* A group's instances each open DPDK's queue 0 of their own queue of
+     * the interface: they go by their index. */
+    instance.id = c->instances > 1 ? c->instance : c->queue;
     if (shunt_eal_init(c) != 0)
         return -1;
     instance.state = STACK_EAL;

@@ -33,8 +33,9 @@
 
 struct shunt_instance {
     enum { STACK_DOWN, STACK_EAL, STACK_UP, STACK_OVER } state;
-    unsigned id;                        /* the port queue it owns; names its DPDK
-                                           objects, shunt<id>_mbufs, shunt<id>_demux */
+    unsigned id;                        /* the port queue it owns (a group's: its
+                                           index); names its DPDK objects,
+                                           shunt<id>_mbufs, shunt<id>_demux */
     struct shunt_config config;
     struct shunt_clock clock;
     struct shunt_dev dev;               /* the port, its pool, its ring-drop sockets */
