@@ -367,8 +367,9 @@ void shunt_stack_counters(struct shunt_counters *out)
 void shunt_stack_balance(struct shunt_counters *c, struct shunt_balance *b)
 {
     shunt_stack_counters(c);
+    /* A group's steering counts stay once it has left (the last print). */
     shunt_stats_balance(c, &instance.netif, &instance.faults,
-                        instance.steering ? &instance.steer.stats : NULL, b);
+                        instance.config.instances > 1 ? &instance.steer.stats : NULL, b);
 }
 
 int shunt_stack_init(const char *config_path)
