@@ -125,7 +125,7 @@ expect_ok "^peer: tcp-many: ok: 1000 connections" \
 "$STAT" -p "$PREFIX" -n 1
 
 kill -INT "$RESTARTED_PID"
-wait "$RESTARTED_PID" || fail "the restarted instance 1 exited with an error"
+wait "$RESTARTED_PID" || { cat "$WORK/restarted.log" >&2; fail "the restarted instance 1 exited with an error"; }
 RESTARTED_PID=
 shunt_stop || true              # the launcher reports the killed instance's status
 # Every connection the peer made was accepted by exactly one instance:
