@@ -169,7 +169,7 @@ int group_start(const char *config, const char *instance)
         return -1;
     int n = shunt_instances(config);
     if (n < 0)
-        return 2;
+        return 1;                       /* as the stack's start would: it said why */
     return n == 1 ? -1 : fork_group(n);
 }
 

@@ -23,7 +23,7 @@
  * configuration (shunt_init will say so), or with $SHUNT_INSTANCE already
  * set, returns -1 at once: this process is the (one) instance.  Otherwise forks one child per
  * instance, each with $SHUNT_INSTANCE set, which returns -1 too; the
- * launcher returns the exit status once all have ended (2 after a
+ * launcher returns the exit status once all have ended (1 after a
  * configuration error, said on stderr).
  */
 int group_start(const char *config, const char *instance);
