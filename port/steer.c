@@ -559,23 +559,37 @@ static struct rte_mbuf *copy_in(struct rte_mempool *pool, const uint8_t *data, u
     return head;
 }
 
-/* COPY: up to n frames out of ring r into pkts. */
+/* COPY: up to n (at most SHUNT_MAX_BURST) frames out of ring r into pkts:
+ * into mbufs taken from the pool in one go, a chain for a frame longer than
+ * one holds. */
 static unsigned copy_recv(struct shunt_steer *s, struct rte_ring *r, struct rte_mbuf **pkts,
                           unsigned n)
 {
     struct rte_ring_zc_data zc;
-    unsigned got = rte_ring_dequeue_zc_burst_elem_start(r, s->slot_size, n, &zc, NULL), out = 0;
+    struct rte_mbuf *fresh[SHUNT_MAX_BURST];
+    unsigned got = rte_ring_dequeue_zc_burst_elem_start(r, s->slot_size, RTE_MIN(n, RTE_DIM(fresh)),
+                                                        &zc, NULL), out = 0;
+    bool bulk = got > 0 && rte_pktmbuf_alloc_bulk(s->pool, fresh, got) == 0;
+    uint32_t room = rte_pktmbuf_data_room_size(s->pool) - RTE_PKTMBUF_HEADROOM;
 
     for (unsigned i = 0; i < got; i++) {
         const uint8_t *slot = i < zc.n1
                                   ? (const uint8_t *)zc.ptr1 + (size_t)i * s->slot_size
                                   : (const uint8_t *)zc.ptr2 + (size_t)(i - zc.n1) * s->slot_size;
         uint32_t len, flags;
+        struct rte_mbuf *m = NULL;
         memcpy(&len, slot, 4);
         memcpy(&flags, slot + 4, 4);
-        if (len == 0)
-            continue;                   /* too big for a slot: counted by its sender */
-        struct rte_mbuf *m = copy_in(s->pool, slot + SLOT_HEAD, len);
+        if (bulk && len > 0 && len <= room) {
+            m = fresh[i];
+            memcpy(rte_pktmbuf_append(m, (uint16_t)len), slot + SLOT_HEAD, len);
+        } else {
+            if (bulk)
+                rte_pktmbuf_free(fresh[i]);
+            if (len == 0)
+                continue;               /* too big for a slot: counted by its sender */
+            m = copy_in(s->pool, slot + SLOT_HEAD, len);
+        }
         if (m == NULL) {
             s->stats.nombuf++;
             continue;
