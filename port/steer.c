@@ -500,8 +500,8 @@ static void learn_only(uint8_t *frame, uint32_t len)
 /* The RX flags a copy keeps: what the NIC found of the checksums. */
 #define KEPT_FLAGS  (RTE_MBUF_F_RX_IP_CKSUM_MASK | RTE_MBUF_F_RX_L4_CKSUM_MASK)
 
-/* COPY: up to n frames into ring r's slots; returns how many went (all of
- * those the ring had room for and that fit a slot). */
+/* COPY: up to n frames (each fits a slot) into ring r's slots; returns
+ * how many the ring had room for. */
 static unsigned copy_send(struct shunt_steer *s, struct rte_ring *r, struct rte_mbuf **pkts,
                           unsigned n, bool neigh)
 {
@@ -513,15 +513,10 @@ static unsigned copy_send(struct shunt_steer *s, struct rte_ring *r, struct rte_
                                   : (uint8_t *)zc.ptr2 + (size_t)(i - zc.n1) * s->slot_size;
         struct rte_mbuf *m = pkts[i];
         uint32_t len = m->pkt_len, flags = (uint32_t)(m->ol_flags & KEPT_FLAGS);
-        if (len > s->slot_size - SLOT_HEAD) {
-            s->stats.too_big++;
-            len = 0;                    /* an empty slot: the receiver skips it */
-        } else {
-            /* Read where it lies in one segment, gathered into the slot if not. */
-            const void *at = rte_pktmbuf_read(m, 0, len, slot + SLOT_HEAD);
-            if (at != slot + SLOT_HEAD)
-                memcpy(slot + SLOT_HEAD, at, len);
-        }
+        /* Read where it lies in one segment, gathered into the slot if not. */
+        const void *at = rte_pktmbuf_read(m, 0, len, slot + SLOT_HEAD);
+        if (at != slot + SLOT_HEAD)
+            memcpy(slot + SLOT_HEAD, at, len);
         if (neigh)
             learn_only(slot + SLOT_HEAD, len);
         memcpy(slot, &len, 4);
@@ -529,6 +524,11 @@ static unsigned copy_send(struct shunt_steer *s, struct rte_ring *r, struct rte_
     }
     rte_ring_enqueue_zc_elem_finish(r, got);
     return got;
+}
+
+static bool fits_slot(const struct shunt_steer *s, const struct rte_mbuf *m)
+{
+    return m->pkt_len <= s->slot_size - SLOT_HEAD;
 }
 
 /* A frame of len bytes at data into an mbuf (a chain if it needs one) of
@@ -601,12 +601,23 @@ static unsigned copy_recv(struct shunt_steer *s, struct rte_ring *r, struct rte_
     return out;
 }
 
-/* Frames to instance o, all n of them: sent, or freed and counted. */
+/* Frames to instance o, all n of them: sent, or freed and counted, so
+ * steered_out + ring_full + too_big are the frames that left. */
 static void send_to(struct shunt_steer *s, unsigned o, struct rte_mbuf **pkts, unsigned n)
 {
     unsigned sent;
 
     if (s->transport == SHUNT_STEER_COPY) {
+        unsigned fit = 0;
+        for (unsigned i = 0; i < n; i++) {
+            if (fits_slot(s, pkts[i])) {
+                pkts[fit++] = pkts[i];
+                continue;
+            }
+            s->stats.too_big++;         /* cannot cross: a slot is the largest frame */
+            rte_pktmbuf_free(pkts[i]);
+        }
+        n = fit;
         sent = copy_send(s, s->out[o], pkts, n, false);
         rte_pktmbuf_free_bulk(pkts, sent);
     } else {
@@ -617,28 +628,28 @@ static void send_to(struct shunt_steer *s, unsigned o, struct rte_mbuf **pkts, u
     rte_pktmbuf_free_bulk(pkts + sent, n - sent);
 }
 
-/* A copy of the neighbour frame m to every other live instance. */
+/* A copy of the neighbour frame m (which stays here) to every other live
+ * instance; a copy that cannot go is counted apart from the frames that left. */
 static void send_to_all(struct shunt_steer *s, struct rte_mbuf *m)
 {
     for (unsigned o = 0; o < s->n; o++) {
         if (o == s->self || !alive(s, o))
             continue;
-        unsigned sent;
+        unsigned sent = 0;
         if (s->transport == SHUNT_STEER_COPY) {
-            sent = copy_send(s, s->out[o], &m, 1, true);
+            if (fits_slot(s, m))
+                sent = copy_send(s, s->out[o], &m, 1, true);
         } else {
             struct rte_mbuf *c = rte_pktmbuf_copy(m, s->pool, 0, UINT32_MAX);
-            if (c == NULL) {
-                s->stats.nombuf++;
-                continue;
+            if (c != NULL) {
+                learn_only(rte_pktmbuf_mtod(c, uint8_t *), c->data_len);
+                sent = rte_ring_enqueue_burst(s->out[o], (void **)&c, 1, NULL);
+                if (sent == 0)
+                    rte_pktmbuf_free(c);
             }
-            learn_only(rte_pktmbuf_mtod(c, uint8_t *), c->data_len);
-            sent = rte_ring_enqueue_burst(s->out[o], (void **)&c, 1, NULL);
-            if (sent == 0)
-                rte_pktmbuf_free(c);
         }
         s->stats.neigh_out += sent;
-        s->stats.ring_full += 1 - sent;
+        s->stats.neigh_dropped += 1 - sent;
     }
 }
 

@@ -256,10 +256,27 @@ START_TEST(ring_full_is_counted)
     ck_assert_uint_eq(turn(&a, got), 0);
     ck_assert_uint_eq(a.s.stats.steered_out, 7);
     ck_assert_uint_eq(a.s.stats.ring_full, 13);
+    /* A neighbour copy finding no room is counted apart: its frame stays. */
+    land(&a, frame, frame_arp(frame, RTE_ARP_OP_REPLY, &shunt_mac, &peer_mac, PEER_IP4,
+                              &shunt_mac, SHUNT_IP4));
+    ck_assert_uint_eq(turn(&a, got), 1);
+    rte_pktmbuf_free(got[0]);
+    ck_assert_uint_eq(a.s.stats.neigh_dropped, 1);
+    ck_assert_uint_eq(a.s.stats.ring_full, 13);
     unsigned n = turn(&b, got);
     ck_assert_uint_eq(n, 7);
     for (unsigned k = 0; k < n; k++)
         ck_assert(is_numbered(got[k], k, UDP_PORT));
+    rte_pktmbuf_free_bulk(got, n);
+    /* COPY: a frame beyond a slot cannot cross, counted; MBUF moves it. */
+    static uint8_t big[1600];
+    land(&a, frame, frame_udp4(frame, &shunt_mac, &peer_mac, PEER_IP4, SHUNT_IP4, 40000,
+                               UDP_PORT, big, sizeof(big)));
+    ck_assert_uint_eq(turn(&a, got), 0);
+    ck_assert_uint_eq(a.s.stats.too_big, transport(_i) == SHUNT_STEER_COPY);
+    ck_assert_uint_eq(a.s.stats.steered_out, 7 + (transport(_i) == SHUNT_STEER_MBUF));
+    n = turn(&b, got);
+    ck_assert_uint_eq(n, transport(_i) == SHUNT_STEER_MBUF);
     rte_pktmbuf_free_bulk(got, n);
     pair_down();
 }
