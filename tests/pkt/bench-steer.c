@@ -6,6 +6,7 @@
  * Two instances' stages, each over a device that hands up frames made
  * beforehand (their making and freeing are outside the timing).  For each
  * transport and frame size it times, per frame:
+ *   no stage the device alone, for the floor under the others
  *   kept     the frame is the receiving instance's own: the stage reads
  *            its headers, looks in the group's table, hands it up
  *   steered  the frame is the other's: out of A's stage into the ring, and
@@ -144,16 +145,19 @@ static double median_per_frame(uint64_t *samples, unsigned n)
     return (double)samples[n / 2] / BURST;
 }
 
-/* Cycles per frame of rounds bursts: A's stage, then (steered) B's. */
-static double run(struct inst *a, struct inst *b, unsigned size, bool steered, unsigned rounds)
+/* Cycles per frame of rounds bursts: A's stage (or its device alone:
+ * bare), then (steered) B's. */
+static double run(struct inst *a, struct inst *b, unsigned size, bool steered, bool bare,
+                  unsigned rounds)
 {
     struct rte_mbuf *got[SHUNT_MAX_BURST];
     uint64_t *samples = calloc(rounds, sizeof(*samples));
+    struct shunt_phy *top = bare ? &a->feed.phy : a->pl.top;
 
     for (unsigned r = 0; r < rounds; r++) {
         load(a, size, steered ? PORT : 9);
         uint64_t t0 = rte_rdtsc_precise();
-        unsigned n = shunt_phy_rx(a->pl.top, got, SHUNT_MAX_BURST);
+        unsigned n = shunt_phy_rx(top, got, SHUNT_MAX_BURST);
         unsigned m = steered ? shunt_phy_rx(b->pl.top, got + n, SHUNT_MAX_BURST) : 0;
         samples[r] = rte_rdtsc_precise() - t0;
         if (n + m != BURST)
@@ -168,7 +172,7 @@ static double run(struct inst *a, struct inst *b, unsigned size, bool steered, u
 struct result {
     const char *transport, *where;
     unsigned size;
-    double kept, steered, a_side, b_side;
+    double bare, kept, steered, a_side, b_side;
 };
 
 static void same_core(enum shunt_steer_transport t, unsigned size, unsigned rounds,
@@ -180,9 +184,10 @@ static void same_core(enum shunt_steer_transport t, unsigned size, unsigned roun
     up(&b, 1, t, pool);
     if (shunt_steer_own_udp(&b.s, PORT) != 0)
         die("own");
-    run(&a, &b, size, true, rounds / 10);      /* warm up */
-    out->kept = run(&a, &b, size, false, rounds);
-    out->steered = run(&a, &b, size, true, rounds);
+    run(&a, &b, size, true, false, rounds / 10);       /* warm up */
+    out->bare = run(&a, &b, size, false, true, rounds);
+    out->kept = run(&a, &b, size, false, false, rounds);
+    out->steered = run(&a, &b, size, true, false, rounds);
     out->a_side = out->b_side = 0;
     down(&a);
     down(&b);
@@ -253,7 +258,7 @@ static void two_cores(unsigned size, unsigned rounds, struct result *out)
     out->a_side = median_per_frame(samples, rounds);
     free(samples);
     out->b_side = per;
-    out->kept = 0;
+    out->bare = out->kept = 0;
     out->steered = out->a_side + out->b_side;
     if (a.s.stats.ring_full != 0)
         die("ring full");
@@ -295,38 +300,39 @@ int main(int argc, char **argv)
     for (unsigned t = 0; t < 2; t++) {
         for (unsigned k = 0; k < 2; k++) {
             unlink(path);
-            r[nr] = (struct result){ t == 0 ? "mbuf" : "copy", "same core", sizes[k], 0, 0, 0, 0 };
+            r[nr] = (struct result){ t == 0 ? "mbuf" : "copy", "same core", sizes[k], 0, 0, 0, 0, 0 };
             same_core(t == 0 ? SHUNT_STEER_MBUF : SHUNT_STEER_COPY, sizes[k], rounds, &r[nr++]);
         }
     }
     long cpus = sysconf(_SC_NPROCESSORS_ONLN);
     for (unsigned k = 0; k < 2 && cpus > 1; k++) {
         unlink(path);
-        r[nr] = (struct result){ "copy", "two cores", sizes[k], 0, 0, 0, 0 };
+        r[nr] = (struct result){ "copy", "two cores", sizes[k], 0, 0, 0, 0, 0 };
         two_cores(sizes[k], rounds, &r[nr++]);
     }
     unlink(path);
     if (json) {
         printf("[");
         for (unsigned i = 0; i < nr; i++)
-            printf("%s{\"transport\": \"%s\", \"where\": \"%s\", \"size\": %u, \"kept\": %.1f, "
+            printf("%s{\"transport\": \"%s\", \"where\": \"%s\", \"size\": %u, "
+                   "\"no_stage\": %.1f, \"kept\": %.1f, "
                    "\"steered\": %.1f, \"sender\": %.1f, \"receiver\": %.1f}",
-                   i ? ", " : "", r[i].transport, r[i].where, r[i].size, r[i].kept,
+                   i ? ", " : "", r[i].transport, r[i].where, r[i].size, r[i].bare, r[i].kept,
                    r[i].steered, r[i].a_side, r[i].b_side);
         printf("]\n");
         return 0;
     }
     printf("cycles per frame (TSC %.2f GHz), %u frames each, bursts of %d\n",
            (double)rte_get_tsc_hz() / 1e9, rounds * BURST, BURST);
-    printf("%-9s %-10s %6s %8s %9s %9s %9s\n", "transport", "where", "bytes", "kept",
-           "steered", "sender", "receiver");
+    printf("%-9s %-10s %6s %8s %8s %9s %9s %9s\n", "transport", "where", "bytes", "no stage",
+           "kept", "steered", "sender", "receiver");
     for (unsigned i = 0; i < nr; i++) {
         if (r[i].kept > 0)
-            printf("%-9s %-10s %6u %8.1f %9.1f %9s %9s\n", r[i].transport, r[i].where,
-                   r[i].size, r[i].kept, r[i].steered, "-", "-");
+            printf("%-9s %-10s %6u %8.1f %8.1f %9.1f %9s %9s\n", r[i].transport, r[i].where,
+                   r[i].size, r[i].bare, r[i].kept, r[i].steered, "-", "-");
         else
-            printf("%-9s %-10s %6u %8s %9.1f %9.1f %9.1f\n", r[i].transport, r[i].where,
-                   r[i].size, "-", r[i].steered, r[i].a_side, r[i].b_side);
+            printf("%-9s %-10s %6u %8s %8s %9.1f %9.1f %9.1f\n", r[i].transport, r[i].where,
+                   r[i].size, "-", "-", r[i].steered, r[i].a_side, r[i].b_side);
     }
     rte_mempool_free(pool);
     rte_mempool_free(pool_b);
