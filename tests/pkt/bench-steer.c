@@ -38,6 +38,7 @@
 
 #include "steer.h"
 
+#include "feed.h"
 #include "frames.h"
 
 #define BURST   32
@@ -45,37 +46,6 @@
 
 static const struct rte_ether_addr mac_a = { { 0x02, 0, 0, 0, 0, 0x02 } };
 static const struct rte_ether_addr mac_p = { { 0x02, 0, 0, 0, 0, 0x01 } };
-
-struct feed {
-    struct shunt_phy phy;
-    struct rte_mbuf *q[BURST];
-    unsigned head, n;
-};
-
-static uint16_t feed_rx(struct shunt_phy *phy, struct rte_mbuf **pkts, uint16_t n)
-{
-    struct feed *f = (struct feed *)phy;
-    uint16_t got = 0;
-
-    while (got < n && f->head < f->n)
-        pkts[got++] = f->q[f->head++];
-    return got;
-}
-
-static uint16_t feed_tx(struct shunt_phy *phy, struct rte_mbuf **pkts, uint16_t n)
-{
-    (void)phy;
-    rte_pktmbuf_free_bulk(pkts, n);
-    return n;
-}
-
-static const struct shunt_phy_ops feed_ops = { feed_rx, feed_tx };
-
-struct inst {
-    struct shunt_steer s;
-    struct feed feed;
-    struct shunt_pipeline pl;
-};
 
 static char path[64];
 /* The frames' pool, and B's when B is a forked process: one without a
@@ -90,7 +60,7 @@ static void die(const char *what)
     exit(1);
 }
 
-static void up(struct inst *in, unsigned index, enum shunt_steer_transport t,
+static void up(struct feed_inst *in, unsigned index, enum shunt_steer_transport t,
                struct rte_mempool *mine)
 {
     char err[256], name[16];
@@ -101,22 +71,12 @@ static void up(struct inst *in, unsigned index, enum shunt_steer_transport t,
         .ring_size = 1024, .slot_size = 1518, .table_size = 16384,
         .port_lo = 49152, .port_hi = 65535, .pool = mine,
     };
-    if (shunt_steer_attach(&in->s, &c, err, sizeof(err)) != 0)
+    if (feed_inst_up(in, &c, err, sizeof(err)) != 0)
         die(err);
-    memset(&in->feed, 0, sizeof(in->feed));
-    in->feed.phy.ops = &feed_ops;
-    shunt_pipeline_init(&in->pl, &in->feed.phy);
-    shunt_pipeline_set(&in->pl, SHUNT_STAGE_STEER, shunt_steer_stage(&in->s));
-}
-
-static void down(struct inst *in)
-{
-    shunt_pipeline_set(&in->pl, SHUNT_STAGE_STEER, NULL);
-    shunt_steer_detach(&in->s);
 }
 
 /* A burst of UDP frames of size bytes to port onto in's wire. */
-static void load(struct inst *in, unsigned size, uint16_t port)
+static void load(struct feed_inst *in, unsigned size, uint16_t port)
 {
     static uint8_t frame[FRAME_MAX], data[FRAME_MAX];
     size_t len = frame_udp4(frame, &mac_a, &mac_p, RTE_IPV4(10, 0, 0, 1), RTE_IPV4(10, 0, 0, 2),
@@ -147,7 +107,7 @@ static double median_per_frame(uint64_t *samples, unsigned n)
 
 /* Cycles per frame of rounds bursts: A's stage (or its device alone:
  * bare), then (steered) B's. */
-static double run(struct inst *a, struct inst *b, unsigned size, bool steered, bool bare,
+static double run(struct feed_inst *a, struct feed_inst *b, unsigned size, bool steered, bool bare,
                   unsigned rounds)
 {
     struct rte_mbuf *got[SHUNT_MAX_BURST];
@@ -178,7 +138,7 @@ struct result {
 static void same_core(enum shunt_steer_transport t, unsigned size, unsigned rounds,
                       struct result *out)
 {
-    struct inst a, b;
+    struct feed_inst a, b;
 
     up(&a, 0, t, pool);
     up(&b, 1, t, pool);
@@ -189,8 +149,8 @@ static void same_core(enum shunt_steer_transport t, unsigned size, unsigned roun
     out->kept = run(&a, &b, size, false, false, rounds);
     out->steered = run(&a, &b, size, true, false, rounds);
     out->a_side = out->b_side = 0;
-    down(&a);
-    down(&b);
+    feed_inst_down(&a);
+    feed_inst_down(&b);
 }
 
 /* COPY across two processes on two cores: B in a child, receiving until it
@@ -198,7 +158,7 @@ static void same_core(enum shunt_steer_transport t, unsigned size, unsigned roun
 static void two_cores(unsigned size, unsigned rounds, struct result *out)
 {
     int result[2];
-    struct inst a;
+    struct feed_inst a;
 
     if (pipe(result) != 0)
         die("pipe");
@@ -207,7 +167,7 @@ static void two_cores(unsigned size, unsigned rounds, struct result *out)
     if (pid < 0)
         die("fork");
     if (pid == 0) {
-        struct inst b;
+        struct feed_inst b;
         cpu_set_t set;
         CPU_ZERO(&set);
         CPU_SET(1, &set);
@@ -233,7 +193,7 @@ static void two_cores(unsigned size, unsigned rounds, struct result *out)
         double per = ns > 0 ? median_per_frame(samples, ns) : 0;
         if (write(result[1], &per, sizeof(per)) != sizeof(per))
             _exit(1);
-        down(&b);
+        feed_inst_down(&b);
         _exit(0);
     }
     while (!shunt_steer_peer_alive(&a.s, 1) || shunt_steer_table_count(&a.s) == 0)
@@ -262,7 +222,7 @@ static void two_cores(unsigned size, unsigned rounds, struct result *out)
     out->steered = out->a_side + out->b_side;
     if (a.s.stats.ring_full != 0)
         die("ring full");
-    down(&a);
+    feed_inst_down(&a);
 }
 
 int main(int argc, char **argv)

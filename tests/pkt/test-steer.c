@@ -30,6 +30,7 @@
 #include "shunt/socket.h"
 #include "steer.h"
 
+#include "feed.h"
 #include "frames.h"
 #include "pcb.h"
 #include "ring.h"
@@ -38,41 +39,6 @@
 #define OTHER_IP4   RTE_IPV4(10, 0, 0, 3)
 #define UDP_PORT    7001
 #define FRAMES      1000
-
-/* ---- a device the test feeds --------------------------------------------------- */
-
-struct feed {
-    struct shunt_phy phy;
-    struct rte_mbuf *q[4096];
-    unsigned head, n;
-};
-
-static uint16_t feed_rx(struct shunt_phy *phy, struct rte_mbuf **pkts, uint16_t n)
-{
-    struct feed *f = (struct feed *)phy;
-    uint16_t got = 0;
-
-    while (got < n && f->head < f->n)
-        pkts[got++] = f->q[f->head++];
-    return got;
-}
-
-static uint16_t feed_tx(struct shunt_phy *phy, struct rte_mbuf **pkts, uint16_t n)
-{
-    (void)phy;
-    rte_pktmbuf_free_bulk(pkts, n);
-    return n;
-}
-
-static const struct shunt_phy_ops feed_ops = { feed_rx, feed_tx };
-
-/* One instance: its stage on its feed. */
-struct inst {
-    struct shunt_steer s;
-    struct feed feed;
-    struct shunt_pipeline pl;
-    struct rte_mempool *pool;
-};
 
 static char path[64];
 static uint8_t frame[FRAME_MAX];
@@ -96,27 +62,18 @@ static struct shunt_steer_conf conf_for(unsigned index, enum shunt_steer_transpo
     return c;
 }
 
-static void inst_up(struct inst *in, unsigned index, enum shunt_steer_transport t,
+/* Instance index of a group of two, with a pool of its own. */
+static void inst_up(struct feed_inst *in, unsigned index, enum shunt_steer_transport t,
                     unsigned ring_size)
 {
     char name[32], err[256];
 
     snprintf(name, sizeof(name), "steer-pool-%u", index);
-    in->pool = rte_pktmbuf_pool_create(name, 4095, 0, 0, RTE_MBUF_DEFAULT_BUF_SIZE,
-                                       SOCKET_ID_ANY);
-    ck_assert(in->pool != NULL);
-    struct shunt_steer_conf c = conf_for(index, t, ring_size, in->pool);
-    ck_assert_msg(shunt_steer_attach(&in->s, &c, err, sizeof(err)) == 0, "%s", err);
-    memset(&in->feed, 0, sizeof(in->feed));
-    in->feed.phy.ops = &feed_ops;
-    shunt_pipeline_init(&in->pl, &in->feed.phy);
-    shunt_pipeline_set(&in->pl, SHUNT_STAGE_STEER, shunt_steer_stage(&in->s));
-}
-
-static void inst_down(struct inst *in)
-{
-    shunt_pipeline_set(&in->pl, SHUNT_STAGE_STEER, NULL);
-    shunt_steer_detach(&in->s);
+    struct rte_mempool *pool = rte_pktmbuf_pool_create(name, 4095, 0, 0,
+                                                       RTE_MBUF_DEFAULT_BUF_SIZE, SOCKET_ID_ANY);
+    ck_assert(pool != NULL);
+    struct shunt_steer_conf c = conf_for(index, t, ring_size, pool);
+    ck_assert_msg(feed_inst_up(in, &c, err, sizeof(err)) == 0, "%s", err);
 }
 
 static struct rte_mbuf *mbuf_of(struct rte_mempool *pool, const void *b, size_t len)
@@ -129,16 +86,10 @@ static struct rte_mbuf *mbuf_of(struct rte_mempool *pool, const void *b, size_t 
 }
 
 /* A frame onto in's wire. */
-static void land(struct inst *in, const void *b, size_t len)
+static void land(struct feed_inst *in, const void *b, size_t len)
 {
     ck_assert_uint_lt(in->feed.n, RTE_DIM(in->feed.q));
     in->feed.q[in->feed.n++] = mbuf_of(in->pool, b, len);
-}
-
-/* The frames in hands up this turn, into got (room for SHUNT_MAX_BURST). */
-static unsigned turn(struct inst *in, struct rte_mbuf **got)
-{
-    return shunt_phy_rx(in->pl.top, got, SHUNT_MAX_BURST);
 }
 
 /* The i-th frame of a numbered sequence: UDP to port, of a length that
@@ -175,7 +126,7 @@ static size_t tcp_to(uint16_t lport, uint16_t rport, uint8_t flags)
                       1000, 2000, 65535, 0, "", 0);
 }
 
-static int owner_of_frame(struct inst *in, size_t len)
+static int owner_of_frame(struct feed_inst *in, size_t len)
 {
     struct rte_mbuf *m = mbuf_of(in->pool, frame, len);
     int o = shunt_steer_owner(&in->s, m);
@@ -186,7 +137,7 @@ static int owner_of_frame(struct inst *in, size_t len)
 
 /* ---- one process: both transports' stage, the rules, the table ------------------ */
 
-static struct inst a, b;
+static struct feed_inst a, b;
 
 static void pair_up(enum shunt_steer_transport t, unsigned ring_size)
 {
@@ -198,8 +149,8 @@ static void pair_up(enum shunt_steer_transport t, unsigned ring_size)
 
 static void pair_down(void)
 {
-    inst_down(&a);
-    inst_down(&b);
+    feed_inst_down(&a);
+    feed_inst_down(&b);
     unlink(path);
 }
 
@@ -225,13 +176,13 @@ START_TEST(wrong_instance_frames_reach_owner_in_order)
             land(&a, frame, udp_to(9));
     }
     for (int t = 0; t < 1000 && (a.feed.head < a.feed.n || next < FRAMES); t++) {
-        unsigned n = turn(&a, got);
+        unsigned n = feed_turn(&a, got);
         for (unsigned k = 0; k < n; k++) {
             ck_assert_int_eq(shunt_steer_owner(&a.s, got[k]), SHUNT_STEER_HERE);
             here++;
         }
         rte_pktmbuf_free_bulk(got, n);
-        n = turn(&b, got);
+        n = feed_turn(&b, got);
         for (unsigned k = 0; k < n; k++, next++)
             ck_assert_msg(is_numbered(got[k], next, UDP_PORT), "frame %u differs", next);
         rte_pktmbuf_free_bulk(got, n);
@@ -253,17 +204,17 @@ START_TEST(ring_full_is_counted)
     ck_assert_int_eq(shunt_steer_own_udp(&b.s, UDP_PORT), 0);
     for (unsigned i = 0; i < 20; i++)
         land(&a, frame, numbered(i, UDP_PORT));
-    ck_assert_uint_eq(turn(&a, got), 0);
+    ck_assert_uint_eq(feed_turn(&a, got), 0);
     ck_assert_uint_eq(a.s.stats.steered_out, 7);
     ck_assert_uint_eq(a.s.stats.ring_full, 13);
     /* A neighbour copy finding no room is counted apart: its frame stays. */
     land(&a, frame, frame_arp(frame, RTE_ARP_OP_REPLY, &shunt_mac, &peer_mac, PEER_IP4,
                               &shunt_mac, SHUNT_IP4));
-    ck_assert_uint_eq(turn(&a, got), 1);
+    ck_assert_uint_eq(feed_turn(&a, got), 1);
     rte_pktmbuf_free(got[0]);
     ck_assert_uint_eq(a.s.stats.neigh_dropped, 1);
     ck_assert_uint_eq(a.s.stats.ring_full, 13);
-    unsigned n = turn(&b, got);
+    unsigned n = feed_turn(&b, got);
     ck_assert_uint_eq(n, 7);
     for (unsigned k = 0; k < n; k++)
         ck_assert(is_numbered(got[k], k, UDP_PORT));
@@ -272,10 +223,10 @@ START_TEST(ring_full_is_counted)
     static uint8_t big[1600];
     land(&a, frame, frame_udp4(frame, &shunt_mac, &peer_mac, PEER_IP4, SHUNT_IP4, 40000,
                                UDP_PORT, big, sizeof(big)));
-    ck_assert_uint_eq(turn(&a, got), 0);
+    ck_assert_uint_eq(feed_turn(&a, got), 0);
     ck_assert_uint_eq(a.s.stats.too_big, transport(_i) == SHUNT_STEER_COPY);
     ck_assert_uint_eq(a.s.stats.steered_out, 7 + (transport(_i) == SHUNT_STEER_MBUF));
-    n = turn(&b, got);
+    n = feed_turn(&b, got);
     ck_assert_uint_eq(n, transport(_i) == SHUNT_STEER_MBUF);
     rte_pktmbuf_free_bulk(got, n);
     pair_down();
@@ -335,17 +286,17 @@ START_TEST(neighbours_reach_every_instance)
     memcpy(advert, frame, nalen);
     land(&b, frame, nalen);
 
-    ck_assert_uint_eq(turn(&a, got), 1);        /* the request, as it came */
+    ck_assert_uint_eq(feed_turn(&a, got), 1);        /* the request, as it came */
     ck_assert_uint_eq(got[0]->pkt_len, arp);
     ck_assert_mem_eq(rte_pktmbuf_mtod(got[0], void *), request, arp);
     rte_pktmbuf_free(got[0]);
-    ck_assert_uint_eq(turn(&b, got), 2);        /* the advertisement, then A's copy */
+    ck_assert_uint_eq(feed_turn(&b, got), 2);        /* the advertisement, then A's copy */
     ck_assert_mem_eq(rte_pktmbuf_mtod(got[0], void *), advert, nalen);
     ck_assert_uint_eq(got[1]->pkt_len, arp);
     request[21] = RTE_ARP_OP_REPLY;
     ck_assert_mem_eq(rte_pktmbuf_mtod(got[1], void *), request, arp);
     rte_pktmbuf_free_bulk(got, 2);
-    ck_assert_uint_eq(turn(&a, got), 1);        /* B's copy of the advertisement */
+    ck_assert_uint_eq(feed_turn(&a, got), 1);        /* B's copy of the advertisement */
     ck_assert_mem_eq(rte_pktmbuf_mtod(got[0], void *), advert, nalen);
     rte_pktmbuf_free(got[0]);
     ck_assert_uint_eq(a.s.stats.neigh_out, 1);
@@ -467,7 +418,7 @@ static char hear(int fd)
 static void owner_child(int to_test, int from_test, unsigned expect)
 {
     struct rte_mbuf *got[SHUNT_MAX_BURST];
-    struct inst me;
+    struct feed_inst me;
     unsigned next = 0;
     bool ok = true;
 
@@ -478,14 +429,14 @@ static void owner_child(int to_test, int from_test, unsigned expect)
     say(to_test, ok ? 'r' : 'x');
     time_t give_up = time(NULL) + 60;
     while (ok && next < expect && time(NULL) < give_up) {
-        unsigned n = turn(&me, got);
+        unsigned n = feed_turn(&me, got);
         for (unsigned k = 0; k < n; k++, next++)
             ok = ok && is_numbered(got[k], next, UDP_PORT);
         rte_pktmbuf_free_bulk(got, n);
     }
     say(to_test, ok && next == expect ? 'k' : 'x');
     if (hear(from_test) == 'q')
-        inst_down(&me);
+        feed_inst_down(&me);
     _exit(0);
 }
 
@@ -511,12 +462,12 @@ static pid_t spawn(int *to_child, int *from_child, unsigned expect)
 }
 
 /* Turn A until every frame it was fed has gone. */
-static void drain(struct inst *in)
+static void drain(struct feed_inst *in)
 {
     struct rte_mbuf *got[SHUNT_MAX_BURST];
 
     while (in->feed.head < in->feed.n) {
-        unsigned n = turn(in, got);
+        unsigned n = feed_turn(in, got);
         for (unsigned k = 0; k < n; k++)
             ck_assert_int_eq(shunt_steer_owner(&in->s, got[k]), SHUNT_STEER_HERE);
         rte_pktmbuf_free_bulk(got, n);
@@ -569,7 +520,7 @@ START_TEST(two_processes_dead_owner_and_restart)
     ck_assert(!shunt_steer_peer_alive(&a.s, 1));
     ck_assert_uint_eq(shunt_steer_table_count(&a.s), 0);
     (void)got;
-    inst_down(&a);
+    feed_inst_down(&a);
     unlink(path);
 }
 END_TEST
