@@ -403,6 +403,64 @@ START_TEST(accepted_connection_by_tuple)
 }
 END_TEST
 
+/* A TCP segment over IPv6 from the peer (headers only: the stage reads no
+ * checksum). */
+static size_t tcp6_to(uint16_t lport, uint16_t rport, uint8_t flags)
+{
+    memset(frame, 0, 14 + 40 + 20);
+    memcpy(frame, shunt_mac.addr_bytes, 6);
+    memcpy(frame + 6, peer_mac.addr_bytes, 6);
+    frame[12] = 0x86;
+    frame[13] = 0xdd;
+    uint8_t *ip = frame + 14, *tcp = ip + 40;
+    ip[0] = 0x60;
+    ip[5] = 20;
+    ip[6] = 6;
+    ip[7] = 64;
+    memcpy(ip + 8, peer_ip6, 16);
+    memcpy(ip + 24, shunt_ip6, 16);
+    tcp[0] = (uint8_t)(rport >> 8);
+    tcp[1] = (uint8_t)rport;
+    tcp[2] = (uint8_t)(lport >> 8);
+    tcp[3] = (uint8_t)lport;
+    tcp[12] = 5 << 4;
+    tcp[13] = flags;
+    return 14 + 40 + 20;
+}
+
+/* An active open bound to a port the rule gives the other instance is owned
+ * by its 4-tuple (IPv6 here) until lwIP frees the pcb. */
+START_TEST(explicit_port_owned_by_tuple_v6)
+{
+    char err[256];
+
+    ring_stack_up();
+    group_path();
+    struct shunt_steer_conf c0 = conf_for(0, SHUNT_STEER_COPY, 64, ring_pool());
+    struct shunt_steer_conf c1 = conf_for(1, SHUNT_STEER_COPY, 64, ring_pool());
+    ck_assert_msg(shunt_steer_attach(&a.s, &c0, err, sizeof(err)) == 0, "%s", err);
+    ck_assert_msg(shunt_steer_attach(&b.s, &c1, err, sizeof(err)) == 0, "%s", err);
+    a.pool = b.pool = ring_pool();
+
+    /* 50001 is instance 1's by the rule; instance 0 binds it itself. */
+    ck_assert_int_eq(owner_of_frame(&b, tcp6_to(50001, 443, RTE_TCP_ACK_FLAG)), SHUNT_STEER_HERE);
+    struct tcp_pcb *pcb = pcb_made_v6(shunt_ip6, 50001, peer_ip6, 443);
+    ck_assert(pcb != NULL);
+    ck_assert_int_eq(shunt_steer_own_pcb(&a.s, pcb), 0);
+    ck_assert_int_eq(owner_of_frame(&b, tcp6_to(50001, 443, RTE_TCP_SYN_FLAG | RTE_TCP_ACK_FLAG)),
+                     0);
+    ck_assert_int_eq(owner_of_frame(&a, tcp6_to(50001, 443, RTE_TCP_ACK_FLAG)), SHUNT_STEER_HERE);
+    ck_assert_int_eq(owner_of_frame(&a, tcp6_to(50001, 444, RTE_TCP_ACK_FLAG)), 1);
+    pcb_drop(pcb);
+    ck_assert_uint_eq(shunt_steer_table_count(&a.s), 0);
+    ck_assert_int_eq(owner_of_frame(&a, tcp6_to(50001, 443, RTE_TCP_ACK_FLAG)), 1);
+    shunt_steer_detach(&a.s);
+    shunt_steer_detach(&b.s);
+    unlink(path);
+    ring_stack_down();
+}
+END_TEST
+
 /* ---- two processes (COPY): independent primaries, one killed and restarted ---- */
 
 static void say(int fd, char c)
@@ -633,6 +691,7 @@ int main(void)
                    ring_full_is_counted, udp_by_port_and_tcp_by_rule,
                    neighbours_reach_every_instance);
     add_tests(tc, table_claims_and_tombstones, accepted_connection_by_tuple,
+              explicit_port_owned_by_tuple_v6,
               two_processes_dead_owner_and_restart, half_written_entries_never_match);
     suite_add_tcase(s, tc);
     return run_suite(s);
