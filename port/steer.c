@@ -7,7 +7,6 @@
 
 #include <errno.h>
 #include <fcntl.h>
-#include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
@@ -43,6 +42,7 @@ enum { REC_GONE, REC_JOINING, REC_ALIVE };
 struct steer_record {
     int32_t pid;
     uint32_t epoch;
+    uint64_t started;                   /* the pid's start time: a reused pid is not it */
     uint32_t state;
     uint32_t unclean;                   /* 1 from join to a clean detach */
     uint64_t heartbeat_ns;
@@ -122,9 +122,32 @@ static bool entry_live(const struct shunt_steer *s, uint32_t w, uint32_t epoch)
     return load(&r->state) == REC_ALIVE && load(&r->epoch) == epoch;
 }
 
-static bool pid_lives(int32_t pid)
+/* When process pid started (clock ticks since boot, /proc/PID/stat's 22nd
+ * field), or 0 if it does not exist. */
+static uint64_t started(int32_t pid)
 {
-    return pid > 0 && (kill(pid, 0) == 0 || errno == EPERM);
+    char name[64], line[1024];
+    unsigned long long t = 0;
+
+    snprintf(name, sizeof(name), "/proc/%d/stat", (int)pid);
+    FILE *f = fopen(name, "re");
+    if (f == NULL)
+        return 0;
+    size_t n = fread(line, 1, sizeof(line) - 1, f);
+    fclose(f);
+    line[n] = '\0';
+    const char *p = strrchr(line, ')');         /* the name may hold spaces */
+    if (p == NULL || sscanf(p + 1, " %*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %*u %*u %*d %*d "
+                                   "%*d %*d %*d %*d %llu", &t) != 1)
+        return 0;
+    return t;
+}
+
+/* Whether the process a record names still runs (the same one: pids are
+ * reused). */
+static bool pid_lives(const struct steer_record *r)
+{
+    return r->pid > 0 && started(r->pid) == r->started;
 }
 
 bool shunt_steer_peer_alive(const struct shunt_steer *s, unsigned i)
@@ -143,7 +166,7 @@ void shunt_steer_check_peers(struct shunt_steer *s)
         if (i == s->self || state == REC_GONE)
             continue;
         uint64_t beat = __atomic_load_n(&r->heartbeat_ns, __ATOMIC_RELAXED);
-        if (now - beat < SHUNT_STEER_STALE_MS * 1000000ull || pid_lives(r->pid))
+        if (now - beat < SHUNT_STEER_STALE_MS * 1000000ull || pid_lives(r))
             continue;
         /* Dead: whoever sees it first says so; a new life (JOINING) wins. */
         if (__atomic_compare_exchange_n(&r->state, &state, REC_GONE, false, __ATOMIC_ACQ_REL,
@@ -887,7 +910,7 @@ int shunt_steer_attach(struct shunt_steer *s, const struct shunt_steer_conf *c, 
         return -1;
     }
     struct steer_record *me = &s->file->rec[c->index];
-    if (load(&me->state) != REC_GONE && me->pid != getpid() && pid_lives(me->pid)) {
+    if (load(&me->state) != REC_GONE && me->pid != getpid() && pid_lives(me)) {
         fail(err, errlen, "steer: instance %u of %s already runs (pid %d): stop it first, or give this one another index",
              c->index, c->path, me->pid);
         munmap(s->file, s->file_len);
@@ -911,6 +934,7 @@ int shunt_steer_attach(struct shunt_steer *s, const struct shunt_steer_conf *c, 
     store(&me->state, REC_JOINING);
     store(&me->epoch, s->epoch);
     me->pid = getpid();
+    me->started = started(me->pid);
     me->unclean = 1;
     __atomic_store_n(&me->heartbeat_ns, now_ns(), __ATOMIC_RELAXED);
     if (unclean)

@@ -39,8 +39,9 @@
  *
  * Liveness: each instance writes a heartbeat (CLOCK_MONOTONIC, once a
  * millisecond of turns) into its record; a peer whose heartbeat is older
- * than SHUNT_STEER_STALE_MS and whose pid is gone (kill(pid, 0): ESRCH) is
- * marked gone.  Frames of a gone instance's flows stay where they land.
+ * than SHUNT_STEER_STALE_MS and whose process is gone (its pid with the
+ * start time it had at the join: /proc/PID/stat, so a reused pid is not
+ * taken for it) is marked gone.  Frames of a gone instance's flows stay where they land.
  * (An instance that sleeps in its idle mode is alive though silent: frames
  * steered to it wait in its ring until it wakes.)
  *

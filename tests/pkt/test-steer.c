@@ -551,6 +551,12 @@ START_TEST(two_processes_dead_owner_and_restart)
     ring_eal_up();
     inst_up(&a, 0, SHUNT_STEER_COPY, 2048);
     ck_assert(shunt_steer_peer_alive(&a.s, 1));
+    /* A second instance 1 is refused while the first runs. */
+    struct shunt_steer twin;
+    char err[256];
+    struct shunt_steer_conf c1 = conf_for(1, SHUNT_STEER_COPY, 2048, a.pool);
+    ck_assert_int_eq(shunt_steer_attach(&twin, &c1, err, sizeof(err)), -1);
+    ck_assert_msg(strstr(err, "already runs") != NULL, "%s", err);
     for (unsigned i = 0; i < FRAMES; i++)
         land(&a, frame, numbered(i, UDP_PORT));
     drain(&a);
