@@ -4,10 +4,11 @@
  * Two instances, each a steering stage over a device of the test's (frames
  * the test puts in come out of its rx; what is sent is freed): frames that
  * land on the wrong one reach their owner, in order, byte-identical, over
- * both transports.  MBUF is tested with both instances in one process (one
- * EAL: the memory a primary and its secondaries share); COPY with each
- * instance a process of its own, as independent primaries are, and the
- * owner killed and restarted.  Also: UDP by port, TCP by 4-tuple and the
+ * both transports.  Most cases run both instances in one process; then
+ * MBUF between a primary and its secondary (hugepages, as on a PCI NIC:
+ * the mbuf itself crosses, and comes back to the primary's pool), and COPY
+ * with each instance a process of its own, as independent primaries are,
+ * the owner killed and restarted.  Also: UDP by port, TCP by 4-tuple and the
  * range rule, a SYN kept where it lands, an accepted connection's entry
  * made and gone with lwIP's pcb, ring full counted, ARP and neighbour
  * advertisements to both, and the table's claims and tombstones.
@@ -42,22 +43,22 @@
 #define UDP_PORT    7001
 #define FRAMES      1000
 
-static char path[64];
+static char path[64], group_name[16];
 static uint8_t frame[FRAME_MAX];
 
+/* The group's file and name, for this test (children inherit them). */
 static void group_path(void)
 {
     snprintf(path, sizeof(path), "/dev/shm/shunt-test-steer-%d", (int)getpid());
+    snprintf(group_name, sizeof(group_name), "ts%d", (int)getpid() % 100000);
     unlink(path);
 }
 
 static struct shunt_steer_conf conf_for(unsigned index, enum shunt_steer_transport t,
                                         unsigned ring_size, struct rte_mempool *pool)
 {
-    static char name[16];
-    snprintf(name, sizeof(name), "ts%d", (int)getpid() % 100000);
     struct shunt_steer_conf c = {
-        .path = path, .name = name, .instances = 2, .index = index, .transport = t,
+        .path = path, .name = group_name, .instances = 2, .index = index, .transport = t,
         .ring_size = ring_size, .slot_size = 1518, .table_size = 1024,
         .port_lo = 49152, .port_hi = 65535, .pool = pool,
     };
@@ -687,6 +688,99 @@ START_TEST(half_written_entries_never_match)
 }
 END_TEST
 
+/* ---- two processes (MBUF): a primary and its secondary, as on a PCI NIC ------- */
+
+static char mp_prefix[32];
+
+/* The primary's hugepage files and run directory, removed. */
+static void mp_files_gone(void)
+{
+    char cmd[160];
+
+    snprintf(cmd, sizeof(cmd), "rm -rf /dev/hugepages/%smap_* /var/run/dpdk/%s", mp_prefix,
+             mp_prefix);
+    ck_assert_int_eq(system(cmd), 0);
+}
+
+static int mp_eal(bool secondary)
+{
+    char *argv[] = { "test-steer", "-l", secondary ? "1" : "0", "--file-prefix", mp_prefix,
+                     "--proc-type", secondary ? "secondary" : "primary", "-m", "64",
+                     "--no-pci", "--no-telemetry", "--log-level=lib.eal:error" };
+
+    return rte_eal_init((int)RTE_DIM(argv), argv);
+}
+
+/* Instance 1 as the secondary: the primary's pool and rings by name; it
+ * says 'r' (or 'x': no EAL, no pool, no join), then 'k' once it has FRAMES
+ * numbered frames, each checked ('x' if not). */
+static void secondary_child(int to_test, int from_test)
+{
+    struct rte_mbuf *got[SHUNT_MAX_BURST];
+    struct feed_inst me;
+    char err[256];
+    unsigned next = 0;
+
+    hear(from_test);                    /* the primary is up */
+    struct rte_mempool *pool = mp_eal(true) >= 0 ? rte_mempool_lookup("steer-mp") : NULL;
+    struct shunt_steer_conf c = conf_for(1, SHUNT_STEER_MBUF, 2048, pool);
+    bool ok = pool != NULL && feed_inst_up(&me, &c, err, sizeof(err)) == 0 &&
+              shunt_steer_own_udp(&me.s, UDP_PORT) == 0;
+    say(to_test, ok ? 'r' : 'x');
+    time_t give_up = time(NULL) + 60;
+    while (ok && next < FRAMES && time(NULL) < give_up) {
+        unsigned n = feed_turn(&me, got);
+        for (unsigned k = 0; k < n; k++, next++)
+            ok = ok && is_numbered(got[k], next, UDP_PORT) && got[k]->pool == pool;
+        rte_pktmbuf_free_bulk(got, n);
+    }
+    say(to_test, ok && next == FRAMES ? 'k' : 'x');
+    if (ok)
+        feed_inst_down(&me);
+    _exit(0);
+}
+
+/* The mbuf crosses between processes with no copy: the secondary sees the
+ * primary's mbufs (from its pool), in order, byte-identical, and frees
+ * them back into it. */
+START_TEST(mbuf_between_primary_and_secondary)
+{
+    int up[2], down[2], status;
+    char err[256];
+
+    group_path();
+    snprintf(mp_prefix, sizeof(mp_prefix), "steer-mp-%d", (int)getpid());
+    ck_assert_int_eq(pipe(up), 0);
+    ck_assert_int_eq(pipe(down), 0);
+    pid_t pid = fork();
+    ck_assert_int_ge(pid, 0);
+    if (pid == 0)
+        secondary_child(up[1], down[0]);
+    ck_assert_int_ge(mp_eal(false), 0);
+    struct rte_mempool *pool = rte_pktmbuf_pool_create("steer-mp", 4095, 0, 0,
+                                                       RTE_MBUF_DEFAULT_BUF_SIZE, SOCKET_ID_ANY);
+    ck_assert(pool != NULL);
+    struct shunt_steer_conf c = conf_for(0, SHUNT_STEER_MBUF, 2048, pool);
+    ck_assert_msg(feed_inst_up(&a, &c, err, sizeof(err)) == 0, "%s", err);
+    unsigned avail = rte_mempool_avail_count(pool);
+    say(down[1], 'p');
+    ck_assert_int_eq(hear(up[0]), 'r');
+    for (unsigned i = 0; i < FRAMES; i++)
+        land(&a, frame, numbered(i, UDP_PORT));
+    drain(&a);
+    ck_assert_int_eq(hear(up[0]), 'k');
+    ck_assert_int_eq(waitpid(pid, &status, 0), pid);
+    ck_assert(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+    ck_assert_uint_eq(a.s.stats.steered_out, FRAMES);
+    ck_assert_uint_eq(rte_mempool_avail_count(pool), avail);      /* every mbuf back */
+    feed_inst_down(&a);
+    unlink(path);
+    rte_mempool_free(pool);
+    rte_eal_cleanup();
+    mp_files_gone();
+}
+END_TEST
+
 int main(void)
 {
     Suite *s = suite_create("steer");
@@ -698,7 +792,8 @@ int main(void)
                    neighbours_reach_every_instance);
     add_tests(tc, table_claims_and_tombstones, accepted_connection_by_tuple,
               explicit_port_owned_by_tuple_v6,
-              two_processes_dead_owner_and_restart, half_written_entries_never_match);
+              two_processes_dead_owner_and_restart, half_written_entries_never_match,
+              mbuf_between_primary_and_secondary);
     suite_add_tcase(s, tc);
     return run_suite(s);
 }
