@@ -756,7 +756,8 @@ START_TEST(mbuf_between_primary_and_secondary)
     ck_assert_int_ge(pid, 0);
     if (pid == 0)
         secondary_child(up[1], down[0]);
-    ck_assert_int_ge(mp_eal(false), 0);
+    ck_assert_msg(mp_eal(false) >= 0,
+                  "no EAL for the primary: it needs root and 32 free 2 MB hugepages (scripts/setup)");
     struct rte_mempool *pool = rte_pktmbuf_pool_create("steer-mp", 4095, 0, 0,
                                                        RTE_MBUF_DEFAULT_BUF_SIZE, SOCKET_ID_ANY);
     ck_assert(pool != NULL);
