@@ -354,14 +354,11 @@ START_TEST(table_claims_and_tombstones)
 }
 END_TEST
 
-/* An accepted connection is owned by 4-tuple as lwIP makes it, before its
- * SYN-ACK leaves, and its entry goes when lwIP frees the pcb. */
-START_TEST(accepted_connection_by_tuple)
+/* Both instances' tables beside a real stack (lwIP's pcbs), no stage: A
+ * is the stack's. */
+static void lwip_pair_up(void)
 {
-    static const struct rte_ether_addr zero_mac = { { 0 } };
-    uint8_t out[FRAME_MAX], in[FRAME_MAX];
     char err[256];
-    struct frame_seg seg;
 
     ring_stack_up();
     group_path();
@@ -370,6 +367,25 @@ START_TEST(accepted_connection_by_tuple)
     ck_assert_msg(shunt_steer_attach(&a.s, &c0, err, sizeof(err)) == 0, "%s", err);
     ck_assert_msg(shunt_steer_attach(&b.s, &c1, err, sizeof(err)) == 0, "%s", err);
     a.pool = b.pool = ring_pool();
+}
+
+static void lwip_pair_down(void)
+{
+    shunt_steer_detach(&a.s);
+    shunt_steer_detach(&b.s);
+    unlink(path);
+    ring_stack_down();
+}
+
+/* An accepted connection is owned by 4-tuple as lwIP makes it, before its
+ * SYN-ACK leaves, and its entry goes when lwIP frees the pcb. */
+START_TEST(accepted_connection_by_tuple)
+{
+    static const struct rte_ether_addr zero_mac = { { 0 } };
+    uint8_t out[FRAME_MAX], in[FRAME_MAX];
+    struct frame_seg seg;
+
+    lwip_pair_up();
 
     ring_send(in, frame_arp(in, RTE_ARP_OP_REQUEST, &broadcast_mac, &peer_mac, PEER_IP4,
                             &zero_mac, SHUNT_IP4));
@@ -397,10 +413,7 @@ START_TEST(accepted_connection_by_tuple)
     ck_assert_uint_eq(shunt_steer_table_count(&b.s), 0);
     ck_assert_int_eq(owner_of_frame(&b, tcp_to(80, 33333, RTE_TCP_ACK_FLAG)), SHUNT_STEER_HERE);
     shunt_close(l);
-    shunt_steer_detach(&a.s);
-    shunt_steer_detach(&b.s);
-    unlink(path);
-    ring_stack_down();
+    lwip_pair_down();
 }
 END_TEST
 
@@ -433,15 +446,7 @@ static size_t tcp6_to(uint16_t lport, uint16_t rport, uint8_t flags)
  * by its 4-tuple (IPv6 here) until lwIP frees the pcb. */
 START_TEST(explicit_port_owned_by_tuple_v6)
 {
-    char err[256];
-
-    ring_stack_up();
-    group_path();
-    struct shunt_steer_conf c0 = conf_for(0, SHUNT_STEER_COPY, 64, ring_pool());
-    struct shunt_steer_conf c1 = conf_for(1, SHUNT_STEER_COPY, 64, ring_pool());
-    ck_assert_msg(shunt_steer_attach(&a.s, &c0, err, sizeof(err)) == 0, "%s", err);
-    ck_assert_msg(shunt_steer_attach(&b.s, &c1, err, sizeof(err)) == 0, "%s", err);
-    a.pool = b.pool = ring_pool();
+    lwip_pair_up();
 
     /* 50001 is instance 1's by the rule; instance 0 binds it itself. */
     ck_assert_int_eq(owner_of_frame(&b, tcp6_to(50001, 443, RTE_TCP_ACK_FLAG)), SHUNT_STEER_HERE);
@@ -455,10 +460,7 @@ START_TEST(explicit_port_owned_by_tuple_v6)
     pcb_drop(pcb);
     ck_assert_uint_eq(shunt_steer_table_count(&a.s), 0);
     ck_assert_int_eq(owner_of_frame(&a, tcp6_to(50001, 443, RTE_TCP_ACK_FLAG)), 1);
-    shunt_steer_detach(&a.s);
-    shunt_steer_detach(&b.s);
-    unlink(path);
-    ring_stack_down();
+    lwip_pair_down();
 }
 END_TEST
 
