@@ -39,8 +39,9 @@
  *
  * Liveness: each instance writes a heartbeat (CLOCK_MONOTONIC, once a
  * millisecond of turns) into its record; a peer whose heartbeat is older
- * than SHUNT_STEER_STALE_MS and whose pid is gone (kill(pid, 0): ESRCH) is
- * marked gone.  Frames of a gone instance's flows stay where they land.
+ * than SHUNT_STEER_STALE_MS and whose process is gone (its pid with the
+ * start time it had at the join: /proc/PID/stat, so a reused pid is not
+ * taken for it) is marked gone.  Frames of a gone instance's flows stay where they land.
  * (An instance that sleeps in its idle mode is alive though silent: frames
  * steered to it wait in its ring until it wakes.)
  *
@@ -77,13 +78,22 @@
  * a peer descheduled for longer than it in the middle of one burst could
  * race; joins are rare and the period is long.
  *
- * Counted (struct shunt_steer_stats): steered_out and steered_in; neighbour
- * copies out and in; drops: ring_full (the owner's ring had no room: it
- * falls behind), too_big (COPY: a frame beyond the slot), nombuf (no mbuf
- * to copy into, for a received frame or a neighbour copy), lost_gone
- * (frames found in a gone instance's rings); table_full (an entry that
- * found no room: that flow is not steered); orphans (frames whose owner is
- * known but gone: they stayed).
+ * Counted (struct shunt_steer_stats), so that a frame balance holds:
+ *   left       frames received here that went to their owner (steered_out),
+ *              or were dropped on the way: ring_full (the owner's ring had no
+ *              room: it falls behind), too_big (COPY: a frame beyond a slot);
+ *              steered_out + ring_full + too_big are the frames that left
+ *              this instance's pipeline
+ *   came       steered_in: frames (and neighbour copies) the rings brought in
+ *              and handed up; nombuf: those that found no mbuf here (lost,
+ *              never frames here); lost_gone: frames found in the rings of a
+ *              life that ended (at a join or a detach)
+ *   copies     neigh_out, neighbour copies sent; neigh_dropped, copies that
+ *              could not go (no room, no mbuf, too big) - the frame itself
+ *              stays here either way
+ *   table_full (an entry that found no room: that flow is not steered);
+ *   orphans (frames whose owner by the range rule is gone: they stayed);
+ *   peers_gone (peers this instance found dead).
  *
  * Where it sits: between the fault stage and the capture (port/phy.h).
  */
@@ -130,11 +140,10 @@ struct shunt_steer_conf {
 };
 
 struct shunt_steer_stats {
-    uint64_t steered_out, steered_in;
-    uint64_t neigh_out, neigh_in;
-    uint64_t ring_full, too_big, nombuf, lost_gone;
-    uint64_t table_full, orphans;
-    uint64_t peers_gone;        /* peers this instance found dead */
+    uint64_t steered_out, ring_full, too_big;   /* frames that left */
+    uint64_t steered_in, nombuf, lost_gone;     /* frames the rings brought */
+    uint64_t neigh_out, neigh_dropped;          /* neighbour copies */
+    uint64_t table_full, orphans, peers_gone;
 };
 
 struct shunt_steer {
