@@ -100,7 +100,7 @@ static void balance_in(const struct shunt_counters *c, const struct shunt_netif 
         /* The steering stage sits under the rest of the pipeline: what it
          * passed on (or lost for want of room) left, what it took in came. */
         b->steered_in = steer->steered_in;
-        b->steered_away = steer->steered_out + steer->ring_full;
+        b->steered_away = steer->steered_out + steer->ring_full + steer->too_big;
     }
 
     /* Drops counted for frames (or looped packets) lwIP had: theirs, the

@@ -357,6 +357,7 @@ static struct rte_tel_data *steer_dict(const struct shunt_steer *s)
         add_u64(d, "steered_out", st->steered_out);
         add_u64(d, "steered_in", st->steered_in);
         add_u64(d, "neigh_out", st->neigh_out);
+        add_u64(d, "neigh_dropped", st->neigh_dropped);
         add_u64(d, "ring_full", st->ring_full);
         add_u64(d, "too_big", st->too_big);
         add_u64(d, "nombuf", st->nombuf);
