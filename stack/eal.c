@@ -198,18 +198,31 @@ int shunt_eal_init(const struct shunt_config *c)
     return 0;
 }
 
+/* The group's run directory (.../PREFIX-i's parent) into dir. */
+static const char *group_dir(char dir[PATH_MAX])
+{
+    snprintf(dir, PATH_MAX, "%s", rte_eal_get_runtime_dir());
+    return dirname(dir);
+}
+
+int shunt_eal_group_lock(const struct shunt_config *c)
+{
+    char dir[PATH_MAX], path[PATH_MAX + 64];
+
+    snprintf(path, sizeof(path), "%s/%s.group-lock", group_dir(dir), c->prefix);
+    int fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+    if (fd >= 0)
+        flock(fd, LOCK_EX);
+    return fd;
+}
+
 unsigned shunt_eal_group_leave(const struct shunt_config *c)
 {
     char dir[PATH_MAX], path[PATH_MAX + 64];
+    const char *parent = group_dir(dir);
     unsigned alive = 0;
 
-    /* The run directory is .../PREFIX-i: the group's are its siblings. */
-    snprintf(dir, sizeof(dir), "%s", rte_eal_get_runtime_dir());
-    const char *parent = dirname(dir);
-    snprintf(path, sizeof(path), "%s/%s.group-lock", parent, c->prefix);
-    int turn = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);     /* kept open: see above */
-    if (turn >= 0)
-        flock(turn, LOCK_EX);
+    shunt_eal_group_lock(c);            /* kept until the process is gone: see eal.h */
     for (uint32_t i = 0; i < c->instances; i++) {
         if (i == c->instance)
             continue;

@@ -22,6 +22,14 @@ int shunt_eal_init(const struct shunt_config *c);
 bool shunt_eal_iface(const char *eal, const char *driver, char *iface, size_t len);
 
 /*
+ * The group's lock (a file beside the instances' run directories), held
+ * when this returns: a descriptor to close to let it go, or -1.  The
+ * instances open their ports under it - two processes attaching the XDP
+ * program at once, one fails with EBUSY - and take turns as they end.
+ */
+int shunt_eal_group_lock(const struct shunt_config *c);
+
+/*
  * As an instance of a group (config instances > 1) ends: how many of the
  * group's others still run.  DPDK primaries hold a lock on their run
  * directory's config file, which goes with the process however it ends.

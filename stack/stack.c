@@ -8,6 +8,7 @@
 #include <errno.h>
 #include <stdio.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <rte_eal.h>
 #include <rte_pdump.h>
@@ -217,6 +218,7 @@ int shunt_stack_start(void)
     const struct shunt_config *c = &in->config;
     char pool_name[32], demux_name[32];
     struct shunt_netif_conf nc;
+    int rc;
 
     if (in->state != STACK_EAL) {
         SHUNT_LOG(ERR, "the stack starts once, after its EAL");
@@ -225,7 +227,11 @@ int shunt_stack_start(void)
     }
     snprintf(pool_name, sizeof(pool_name), "shunt%u_mbufs", in->id);
     snprintf(demux_name, sizeof(demux_name), "shunt%u_demux", in->id);
-    if (shunt_dev_open(&in->dev, c, pool_name) != 0)
+    int lock = c->instances > 1 ? shunt_eal_group_lock(c) : -1;
+    rc = shunt_dev_open(&in->dev, c, pool_name);
+    if (lock >= 0)
+        close(lock);
+    if (rc != 0)
         return -1;
     if (c->exception && shunt_dev_open_kernel(&in->kernel, &in->dev, c) != 0) {
         shunt_dev_close(&in->dev);
@@ -240,7 +246,7 @@ int shunt_stack_start(void)
     shunt_challenge_init(&in->clock, c->tcp_invalid_ratelimit, c->tcp_challenge_ack_limit);
     lwip_init();
     conf_for_netif(c, &in->dev, demux_name, &nc);
-    int rc = shunt_netif_add(&in->netif, &nc);
+    rc = shunt_netif_add(&in->netif, &nc);
     if (rc != 0) {
         if (rc == -ENOMEM)
             SHUNT_LOG(ERR, "no memory for the connection hash: reserve more hugepages");

@@ -31,18 +31,27 @@ cores = 0,1
 CONF
 
 group_cleanup() {
-    [ -n "${RESTARTED_PID:-}" ] && kill -INT "$RESTARTED_PID" 2>/dev/null
+    if [ -n "${RESTARTED_PID:-}" ]; then
+        kill -INT "$RESTARTED_PID" 2>/dev/null || true
+        wait "$RESTARTED_PID" 2>/dev/null || true
+    fi
     tb_cleanup
     rm -rf "/var/run/dpdk/$PREFIX-0" "/var/run/dpdk/$PREFIX-1" "/var/run/dpdk/$PREFIX.group-lock" \
-        "/dev/shm/shunt-steer-$PREFIX"
+        "/dev/shm/shunt-steer-$PREFIX" /dev/hugepages/"$PREFIX"-[01]map_*
 }
 trap group_cleanup EXIT
 
 # stat_of I EXPR: a number from instance I's /shunt/stats (a Python
 # expression over s).
 stat_of() {
-    "$STAT" -p "$PREFIX-$1" -n 1 --json |
-        /usr/bin/python3 -c "import json, sys; s = json.load(sys.stdin)['/shunt/stats']; print($2)"
+    local json value
+    for _ in $(seq 5); do      # a loaded machine may keep an answer waiting
+        json=$("$STAT" -p "$PREFIX-$1" -n 1 --json 2>&1) &&
+            value=$(/usr/bin/python3 -c "import json, sys; s = json.load(sys.stdin)['/shunt/stats']; print($2)" \
+                    <<<"$json" 2>/dev/null) && { echo "$value"; return 0; }
+        sleep 1
+    done
+    fail "shunt-stat -p $PREFIX-$1 gave no $2: $json"
 }
 
 # accepted LOG: each instance's accepted connections in LOG, one a line.
