@@ -3,10 +3,12 @@
  * the kernel's sockets), and the calls that start, turn and stop it.
  */
 #include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
+#include "config.h"
 #include "log.h"
 #include "path.h"
 #include "shunt/shunt.h"
@@ -50,6 +52,18 @@ int shunt_init(const char *config_path)
         return -1;
     shunt_sock_attach_stack();
     return 0;
+}
+
+int shunt_instances(const char *config_path)
+{
+    static struct shunt_config c;       /* big: not on the stack */
+    char err[512];
+
+    if (shunt_config_load(&c, config_path, err, sizeof(err)) != 0) {
+        fprintf(stderr, "shunt: %s\n", err);
+        return -1;
+    }
+    return (int)c.instances;
 }
 
 int shunt_poll(void)

@@ -141,6 +141,11 @@ struct shunt_demux *shunt_sock_demux(void)
     return &shunt_instance()->netif.demux;
 }
 
+struct shunt_steer *shunt_sock_steer(void)
+{
+    return shunt_stack_steer();
+}
+
 void shunt_sock_count_drop(int cause)
 {
     struct shunt_netif *sn = shunt_stack_netif();

@@ -215,6 +215,11 @@ uint64_t shunt_sock_now_ns(void);
 struct shunt_demux;
 struct shunt_demux *shunt_sock_demux(void);
 
+/* The steering stage of a group's instance (port/steer.h): which flows
+ * the socket layer enters as this instance's; NULL for an instance alone. */
+struct shunt_steer;
+struct shunt_steer *shunt_sock_steer(void);
+
 /* Count a received packet a socket had no room for (SHUNT_DROP_*). */
 void shunt_sock_count_drop(int cause);
 

@@ -38,6 +38,7 @@
 #include "epoll.h"
 #include "counters.h"
 #include "recovery.h"
+#include "steer.h"
 #include "tcp.h"
 #include "zc.h"
 
@@ -273,6 +274,38 @@ static int stream_bind_pcb(struct shunt_tcp_sock *t, const ip_addr_t *ip, uint16
     return 0;
 }
 
+/*
+ * In a group, an active open's replies must come back to this instance,
+ * whichever queue the port puts them on: a socket not bound to a port
+ * takes one the steering rule gives this instance (no table entry); one
+ * bind() gave a port of the rule's for another is entered in the group's
+ * table as this instance's (a full table is counted; the connection then
+ * works while its frames land here).
+ */
+#define STEER_PICKS 64                  /* ports tried before giving up */
+
+static int steer_active_open(struct shunt_tcp_sock *t)
+{
+    struct shunt_steer *st = shunt_sock_steer();
+
+    if (st == NULL)
+        return 0;
+    if (t->pcb->local_port != 0) {
+        if (shunt_steer_port_owner(st, t->pcb->local_port) != (int)st->self)
+            shunt_steer_own_pcb(st, t->pcb);
+        return 0;
+    }
+    ip_addr_t local = t->pcb->local_ip;
+    for (int i = 0; i < STEER_PICKS; i++) {
+        err_t err = tcp_bind(t->pcb, &local, shunt_steer_pick_port(st));
+        if (err == ERR_OK)
+            return 0;
+        if (err != ERR_USE)
+            return -shunt_sock_errno(err);
+    }
+    return -EADDRNOTAVAIL;
+}
+
 /* A fresh pcb for a socket whose connection is gone; it keeps the address
  * and port bind() named, as Linux keeps them (not those chosen for it). */
 static int reopen(struct shunt_tcp_sock *t)
@@ -418,6 +451,8 @@ static int stream_listen(struct shunt_sock *s, int backlog)
     tcp_arg(lpcb, t);
     tcp_accept(lpcb, on_accept);
     shunt_demux_listen(shunt_sock_demux(), lpcb);
+    if (shunt_sock_steer() != NULL)     /* listeners everywhere: a SYN is served where it lands */
+        shunt_steer_listen(shunt_sock_steer(), lpcb);
     shunt_bind_mark(s);
     return 0;
 }
@@ -481,6 +516,8 @@ static int stream_connect(struct shunt_sock *s, const ip_addr_t *ip, uint16_t po
             return -ENETUNREACH;
         ip_addr_copy_from_ip4(to, *netif_ip4_addr(n));
     }
+    if ((rc = steer_active_open(t)) < 0)
+        return rc;
     s->so_error = 0;
     s->rd_shut = s->wr_shut = t->peer_fin = false;
     err_t err = tcp_connect(t->pcb, &to, port, on_connected);

@@ -30,6 +30,7 @@
 #include "epoll.h"
 #include "membership.h"
 #include "counters.h"
+#include "steer.h"
 #include "udp.h"
 
 /* What one received buffer costs a socket, as Linux's truesize of a frame. */
@@ -156,13 +157,59 @@ static int dgram_open(struct shunt_sock *s)
     return dgram_new_pcb(shunt_udp_of(s));
 }
 
+/*
+ * Bind the pcb to ip:port, and in a group make its datagrams come to this
+ * instance: without a port, it takes one the steering rule gives this
+ * instance; a port in the rule's range that the rule gives another goes in
+ * the group's table as this one's.  Ports outside the range are served
+ * where their datagrams land (a server on every instance, as SO_REUSEPORT
+ * servers are), and so is one another live instance holds already.
+ */
+#define STEER_PICKS 64                  /* ports tried before giving up */
+
+static err_t steer_udp_bind(struct shunt_udp_sock *u, const ip_addr_t *ip, uint16_t port)
+{
+    struct shunt_steer *st = shunt_sock_steer();
+    ip_addr_t local = *ip;              /* ip may be the pcb's own */
+    err_t err = ERR_USE;
+
+    if (st == NULL || port != 0) {
+        err = udp_bind(u->pcb, &local, port);
+        if (err == ERR_OK && st != NULL && !u->steer_owned &&
+            shunt_steer_port_owner(st, port) >= 0 &&
+            shunt_steer_port_owner(st, port) != (int)st->self)
+            u->steer_owned = shunt_steer_own_udp(st, port) == 0;
+        return err;
+    }
+    for (int i = 0; i < STEER_PICKS && err == ERR_USE; i++)
+        err = udp_bind(u->pcb, &local, shunt_steer_pick_port(st));
+    return err;
+}
+
+/* The group's table forgets the pcb's port (it is closing or rebinding). */
+static void steer_udp_release(struct shunt_udp_sock *u)
+{
+    if (u->steer_owned && shunt_sock_steer() != NULL)
+        shunt_steer_disown_udp(shunt_sock_steer(), u->pcb->local_port);
+    u->steer_owned = false;
+}
+
+/* In a group, what lwIP would bind by itself as a datagram goes or a peer
+ * is named is bound here first, to a port of this instance's. */
+static int steer_udp_autobind(struct shunt_udp_sock *u)
+{
+    if (shunt_sock_steer() == NULL || u->pcb->local_port != 0)
+        return 0;
+    return -shunt_sock_errno(steer_udp_bind(u, &u->pcb->local_ip, 0));
+}
+
 static int dgram_bind(struct shunt_sock *s, const ip_addr_t *ip, uint16_t port)
 {
     int rc = shunt_bind_check(s, ip, port);
 
     if (rc != 0)
         return rc;
-    if ((rc = -shunt_sock_errno(udp_bind(shunt_udp_of(s)->pcb, ip, port))) == 0)
+    if ((rc = -shunt_sock_errno(steer_udp_bind(shunt_udp_of(s), ip, port))) == 0)
         shunt_bind_named(s, ip, port);
     return rc;
 }
@@ -198,6 +245,7 @@ static int dgram_disconnect(struct shunt_udp_sock *u)
     ip_addr_copy(local, *(s->addr_by_hand ? &u->pcb->local_ip : shunt_addr_any(s)));
     if (s->port_by_hand)
         return -shunt_sock_errno(udp_bind(u->pcb, &local, u->pcb->local_port));
+    steer_udp_release(u);
     udp_remove(u->pcb);
     s->bound = s->addr_by_hand;
     int rc = dgram_new_pcb(u);
@@ -214,6 +262,9 @@ static int dgram_connect(struct shunt_sock *s, const ip_addr_t *ip, uint16_t por
         return dgram_disconnect(u);
     if (!shunt_addr_reaches(s, ip))
         return -ENETUNREACH;
+    int rc = steer_udp_autobind(u);
+    if (rc < 0)
+        return rc;
     err_t err = udp_connect(u->pcb, ip, port);
     if (err != ERR_OK)
         return -shunt_sock_errno(err);
@@ -327,6 +378,10 @@ static ssize_t dgram_send(struct shunt_sock *s, const struct msghdr *msg, int fl
     if (flags & MSG_MORE)
         return (ssize_t)total;
 
+    if ((rc = steer_udp_autobind(u)) < 0) {
+        drop_cork(u);
+        return rc;
+    }
     struct pbuf *dgram = u->cork;
     u->cork = NULL;
     err_t err = udp_sendto(pcb, dgram, &u->cork_to, u->cork_port);
@@ -488,8 +543,10 @@ static void dgram_close(struct shunt_sock *s, bool abort)
     shunt_membership_leave_all(s);
     drop_cork(u);
     drop_all(u);
-    if (u->pcb != NULL)
+    if (u->pcb != NULL) {
+        steer_udp_release(u);
         udp_remove(u->pcb);
+    }
     u->pcb = NULL;
 }
 

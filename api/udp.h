@@ -30,6 +30,7 @@ struct shunt_udp_sock {
     struct shunt_sock sock;     /* the part every socket has */
     struct udp_pcb *pcb;
     bool connected;             /* connect() named a default peer */
+    bool steer_owned;           /* its port is in the group's table as ours */
 
     /* Received datagrams, a ring charged against SO_RCVBUF as Linux
      * charges a socket: for the buffers a datagram pins. */

@@ -10,7 +10,7 @@
  * with --one-way checks a stream sent to PORT+2 and sends one from PORT+3
  * (common/server.h):
  *
- *     shunt-echo (-c FILE | --kernel) [-p PORT] [-b BACKLOG] [--no-accept]
+ *     shunt-echo (-c FILE [--instance I] | --kernel) [-p PORT] [-b BACKLOG] [--no-accept]
  *                [--join GROUP[,IFADDR]] [--one-way] [--nodelay] [--congestion NAME]
  *
  * Client: sends a pseudo-random stream (common/pattern.h) and verifies its
@@ -24,7 +24,9 @@
  *                [--stall SECONDS]
  *
  * Without -c or --kernel the stack's configuration is the file named by
- * $SHUNT_CONFIG.
+ * $SHUNT_CONFIG.  A configuration of a group (instances = N) starts N
+ * processes, one per instance, unless --instance I picks one
+ * (common/group.h).
  */
 #define _GNU_SOURCE
 #include <endian.h>
@@ -42,6 +44,7 @@
 #include "shunt/socket.h"
 
 #include "app.h"
+#include "group.h"
 #include "opts.h"
 #include "pattern.h"
 #include "server.h"
@@ -56,6 +59,7 @@ struct keepalive {
 
 struct options {
     const char *config;         /* -c FILE; NULL: $SHUNT_CONFIG */
+    const char *instance;       /* --instance I: one of a group's; NULL: all */
     bool kernel;                /* --kernel: the kernel's sockets */
     const char *capture;        /* --capture FILE: every frame, to a pcap file */
     const char *capture_filter; /* --capture-filter EXPR: a tcpdump filter */
@@ -692,6 +696,8 @@ enum { GAVE_BYTES = 1 << 0, GAVE_MSGSIZE = 1 << 1 };
 
 static const struct opt table[] = {
     { 'c', NULL, OPT_STRING, "FILE", AT(config), .help = "stack configuration (default: $SHUNT_CONFIG)" },
+    { 0, "instance", OPT_STRING, "I", AT(instance),
+      .help = "run only instance I of the configuration's group\n(default: start them all)" },
     { 0, "kernel", OPT_SET, NULL, AT(kernel), .help = "use the kernel's sockets instead of Shunt" },
     { 0, "capture", OPT_STRING, "FILE", AT(capture),
       .help = "write the frames Shunt receives and sends to a pcap file" },
@@ -741,7 +747,7 @@ static const struct opt table[] = {
 
 static const struct opts_spec spec = {
     table, sizeof(table) / sizeof(table[0]),
-    "usage: shunt-echo (-c FILE | --kernel) [-p PORT] [-b BACKLOG] [--no-accept]\n"
+    "usage: shunt-echo (-c FILE [--instance I] | --kernel) [-p PORT] [-b BACKLOG] [--no-accept]\n"
     "                  [--join GROUP[,IFADDR]] [--one-way] [--nodelay] [--congestion NAME]\n"
     "       shunt-echo (-c FILE | --kernel) --client HOST [-p PORT] [--udp] [-n BYTES]\n"
     "                  [-m MSGSIZE] [--conns N] [--nonblock-connect] [--send | --receive]\n"
@@ -815,7 +821,7 @@ int main(int argc, char **argv)
 
     if (parse_options(argc, argv, &o) != 0)
         return 2;
-    if (start_sockets(o.kernel, o.config) != 0)
+    if (start_sockets(o.kernel, o.config, o.instance) != 0)
         return 1;
     if (o.capture && shunt_capture(o.capture, o.capture_filter) != 0) {
         shunt_exit();
@@ -823,6 +829,8 @@ int main(int argc, char **argv)
     }
 
     int rc = o.client ? run_client(&o) : serve(&o);
+    if (o.client)
+        group_finish();
     shunt_exit();
     return rc;
 }

@@ -3,6 +3,7 @@
  * (like top), its sockets (like ss -tuna), its capture, its fault stage.
  *
  *     shunt-stat [-p PREFIX | -P PID] [-i SECONDS] [-n COUNT] [--json]
+ *     shunt-stat -p GROUP [-i SECONDS] [-n COUNT] [--json]
  *     shunt-stat [-p PREFIX | -P PID] --sockets [--json]
  *     shunt-stat [-p PREFIX | -P PID] --capture start FILE [FILTER] | --capture stop
  *     shunt-stat [-p PREFIX | -P PID] --faults [SPEC | off]
@@ -10,6 +11,12 @@
  * It talks to the process through DPDK's telemetry socket
  * (/var/run/dpdk/PREFIX/dpdk_telemetry.v2), asking Shunt's /shunt/...
  * commands; the process answers between two turns of its poll loop.
+ *
+ * A group of instances (config instances = N, each a process with its
+ * own file-prefix GROUP-i) is shown by its GROUP: one line per instance
+ * and their total - frames, drops, sockets, frames steered to and from
+ * the others, and each core's load (loop turns that did work / all turns,
+ * over the last interval, or since the start on the first screen).
  */
 #include <dirent.h>
 #include <errno.h>
@@ -20,6 +27,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <arpa/inet.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -86,11 +94,12 @@ static const char *holds(const json_t *b, const char *way)
 /* The frame balance (stack/stats.h): where every frame ended. */
 static void show_balance(const json_t *b)
 {
-    printf("frames in  (%s): rx %.0f + copies %.0f + looped %.0f + kernel copies %.0f = "
-           "consumed %.0f (in sockets %.0f) + to kernel %.0f + held %.0f (tcp %.0f, "
-           "reassembly %.0f, faults %.0f, kernel %.0f) + drops %.0f\n",
-           holds(b, "in"), number(b, "rx_packets"), number(b, "rx_copies"), number(b, "looped"),
-           number(b, "kernel_copies"), number(b, "consumed"), number(b, "in_sockets"),
+    printf("frames in  (%s): rx %.0f + steered in %.0f + copies %.0f + looped %.0f + kernel "
+           "copies %.0f = steered away %.0f + consumed %.0f (in sockets %.0f) + to kernel %.0f "
+           "+ held %.0f (tcp %.0f, reassembly %.0f, faults %.0f, kernel %.0f) + drops %.0f\n",
+           holds(b, "in"), number(b, "rx_packets"), number(b, "steered_in"), number(b, "rx_copies"),
+           number(b, "looped"), number(b, "kernel_copies"), number(b, "steered_away"),
+           number(b, "consumed"), number(b, "in_sockets"),
            number(b, "to_kernel"),
            number(b, "held_tcp") + number(b, "held_reassembly") + number(b, "held_faults_rx") +
                number(b, "held_kernel"),
@@ -181,6 +190,143 @@ static int stats_view(bool json, double interval, unsigned long count)
     json_decref(before);
     free(raw);
     return 0;
+}
+
+/* ---- a group of instances ----------------------------------------------------- */
+
+/* The numbers a group's line shows, from one /shunt/stats reply. */
+struct member {
+    bool up;
+    double core, rx, tx, drops, sockets, steered_in, steered_out, turns, busy;
+};
+
+static struct member member_of(const json_t *st)
+{
+    const json_t *d, *pools = json_object_get(st, "pools"), *loop = json_object_get(st, "loop");
+    const json_t *steer = json_object_get(st, "steer");
+    struct member m = {
+        .up = true,
+        .core = number(json_object_get(st, "group"), "core"),
+        .rx = number(st, "rx_packets"), .tx = number(st, "tx_packets"),
+        .sockets = number(json_object_get(pools, "TCP_PCB"), "used") +
+                   number(json_object_get(pools, "TCP_PCB_LISTEN"), "used") +
+                   number(json_object_get(pools, "UDP_PCB"), "used"),
+        .steered_in = number(steer, "steered_in"), .steered_out = number(steer, "steered_out"),
+        .turns = number(loop, "turns"), .busy = number(loop, "busy_turns"),
+    };
+    const char *cause;
+    json_object_foreach(json_object_get(st, "drops"), cause, d)
+        m.drops += json_number_value(d);
+    return m;
+}
+
+static void show_member(const char *name, const struct member *m, const struct member *old)
+{
+    double turns = m->turns - (old != NULL && old->up ? old->turns : 0);
+    double busy = m->busy - (old != NULL && old->up ? old->busy : 0);
+
+    if (!m->up) {
+        printf("%-9s %5s %14s\n", name, "-", "down");
+        return;
+    }
+    char core[16] = "-", load[16] = "-";
+    if (m->core >= 0)
+        snprintf(core, sizeof(core), "%.0f", m->core);
+    if (turns > 0)
+        snprintf(load, sizeof(load), "%.1f%%", 100 * busy / turns);
+    printf("%-9s %5s %14.0f %14.0f %10.0f %8.0f %11.0f %11.0f %7s\n", name, core, m->rx, m->tx,
+           m->drops, m->sockets, m->steered_in, m->steered_out, load);
+}
+
+/* The group's instances GROUP-0 .. GROUP-(N-1), N as instance 0 (or the
+ * first that answers) says; each screen a line each and the total. */
+static int group_view(const char *group, bool json, double interval, unsigned long count)
+{
+    char *raw = malloc(REPLY_MAX), name[NAME_MAX + 1], err[512];
+    struct member old[64] = { 0 }, total_old = { 0 };
+    unsigned n = 64;
+    bool tty = isatty(STDOUT_FILENO);
+
+    for (unsigned long k = 0; (count == 0 || k < count) && !stop; k++) {
+        struct member now[64] = { 0 }, total = { .up = true, .core = -1 };
+        json_t *all = json_array();
+        unsigned up = 0;
+        for (unsigned i = 0; i < n; i++) {
+            struct attach a;
+            snprintf(name, sizeof(name), "%s-%u", group, i);
+            if (attach_connect(&a, name, err, sizeof(err)) != 0) {
+                json_array_append_new(all, json_null());
+                continue;
+            }
+            json_t *reply = attach_ask(&a, "/shunt/stats", raw, REPLY_MAX, err, sizeof(err));
+            attach_close(&a);
+            json_t *st = attach_value(reply);
+            if (st == NULL) {
+                json_array_append_new(all, json_null());
+                json_decref(reply);
+                continue;
+            }
+            unsigned said = (unsigned)number(json_object_get(st, "group"), "instances");
+            if (up++ == 0 && said >= 1 && said < n)
+                n = said;
+            now[i] = member_of(st);
+            total.rx += now[i].rx, total.tx += now[i].tx, total.drops += now[i].drops;
+            total.sockets += now[i].sockets, total.turns += now[i].turns;
+            total.busy += now[i].busy, total.steered_in += now[i].steered_in;
+            total.steered_out += now[i].steered_out;
+            json_array_append(all, st);
+            json_decref(reply);
+        }
+        while (json_array_size(all) > n)
+            json_array_remove(all, n);
+        if (up == 0) {
+            fprintf(stderr, "shunt-stat: no instance of group %s answers (%s)\n", group, err);
+            json_decref(all);
+            free(raw);
+            return 1;
+        }
+        if (json) {
+            char *text = json_dumps(all, JSON_COMPACT);
+            printf("{\"group\":\"%s\",\"instances\":%s}\n", group, text);
+            free(text);
+        } else {
+            if (tty && count != 1)
+                printf("\033[H\033[2J");
+            printf("%-9s %5s %14s %14s %10s %8s %11s %11s %7s\n", "instance", "core",
+                   "rx_packets", "tx_packets", "drops", "sockets", "steered_in", "steered_out",
+                   "load");
+            for (unsigned i = 0; i < n; i++) {
+                char label[16];
+                snprintf(label, sizeof(label), "%u", i);
+                show_member(label, &now[i], k > 0 ? &old[i] : NULL);
+            }
+            show_member("total", &total, k > 0 ? &total_old : NULL);
+        }
+        fflush(stdout);
+        json_decref(all);
+        memcpy(old, now, sizeof(old));
+        total_old = total;
+        if (count == 0 || k + 1 < count) {
+            struct timespec t = { (time_t)interval,
+                                  (long)((interval - (time_t)interval) * 1e9) };
+            nanosleep(&t, NULL);
+        }
+    }
+    free(raw);
+    return 0;
+}
+
+/* Whether prefix names a group: no process of its own, but a GROUP-0. */
+static bool is_group(const char *prefix)
+{
+    char path[PATH_MAX];
+    struct stat st;
+
+    snprintf(path, sizeof(path), "%s/%s", ATTACH_RUN_DIR, prefix);
+    if (stat(path, &st) == 0)
+        return false;
+    snprintf(path, sizeof(path), "%s/%s-0", ATTACH_RUN_DIR, prefix);
+    return stat(path, &st) == 0;
 }
 
 /* ---- the process's kernel sockets (a program under shunt-run has both) --------- */
@@ -487,6 +633,7 @@ static const struct opt table[] = {
 static const struct opts_spec spec = {
     table, sizeof(table) / sizeof(table[0]),
     "usage: shunt-stat [-p PREFIX | -P PID] [-i SECONDS] [-n COUNT] [--json]\n"
+    "       shunt-stat -p GROUP [-i SECONDS] [-n COUNT] [--json]   (instances GROUP-0, -1...)\n"
     "       shunt-stat [-p PREFIX | -P PID] --sockets [--json]\n"
     "       shunt-stat [-p PREFIX | -P PID] --capture [start FILE [FILTER] | stop]\n"
     "       shunt-stat [-p PREFIX | -P PID] --faults [SPEC | off]\n",
@@ -502,6 +649,15 @@ int main(int argc, char **argv)
     int next = opts_parse(&spec, argc, argv, &o, &gave);
     if (next < 0)
         return 2;
+    if (o.prefix != NULL && is_group(o.prefix)) {
+        if (o.sockets || o.capture || o.faults) {
+            fprintf(stderr, "shunt-stat: %s is a group: ask one instance (-p %s-0) for its "
+                    "sockets, capture or faults\n", o.prefix, o.prefix);
+            return 2;
+        }
+        stop_on_signals();
+        return group_view(o.prefix, o.json, o.interval, o.count);
+    }
     if (attach_find(o.prefix, o.pid, prefix, sizeof(prefix), err, sizeof(err)) != 0 ||
         attach_connect(&target, prefix, err, sizeof(err)) != 0) {
         fprintf(stderr, "shunt-stat: %s\n", err);

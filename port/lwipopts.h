@@ -166,8 +166,9 @@
  * (api/bind.c), leaves the connection hash when freed (port/demux.c), and
  * has its loss-recovery state (port/recovery.c), its congestion control's
  * (port/cc.c), the time of its last challenge ACK (port/challenge.c) and
- * the zero-copy buffers lwIP sends from (api/zc.c). */
-#define LWIP_TCP_PCB_NUM_EXT_ARGS       6
+ * the zero-copy buffers lwIP sends from (api/zc.c); in a group of
+ * instances it leaves the table of owned flows when freed (port/steer.c). */
+#define LWIP_TCP_PCB_NUM_EXT_ARGS       7
 #define LWIP_TCP_KEEPALIVE              1
 #define LWIP_TCP_TIMESTAMPS             1
 #define LWIP_WND_SCALE                  1

@@ -9,16 +9,22 @@
  * (port/faults.c) drops, duplicates, reorders, corrupts and delays it.
  * Stages stack, so the netif sees one device, the top of a pipeline:
  *
- *     netif -> [exception] -> [faults] -> [capture] -> queue -> the wire
- *                   |
+ *     netif -> [exception] -> [faults] -> [steer] -> [capture] -> queue -> the wire
+ *                   |                        |
+ *                   |                        +-- the other instances' rings (port/steer.h)
  *                   +-- the kernel's interface (port/exception.h)
  *
  * A stage that is off is not in the pipeline at all, so it costs nothing;
  * the pipeline (below) links the stages that are on, in that order, and
  * can relink between loop turns.  The order is fixed so that what a
  * capture shows is what crossed the wire, after the faults, the kernel's
- * frames among Shunt's.  A stage to come (steering frames to another
- * instance) is one more slot in that order: the loop does not change.
+ * frames among Shunt's.  The steering stage (several instances on one port)
+ * sits right above the capture: the capture still shows this queue's wire,
+ * each frame once, on the instance whose queue it crossed (a frame steered
+ * away is in the capture of the instance that received it, not of its
+ * owner); and the faults above act on what this instance handles, frames
+ * steered in included, so a fault specification on one instance hurts its
+ * own flows, and a steered frame is never hurt twice.
  *
  * Why not DPDK's own rx/tx callbacks (rte_eth_add_rx_callback)?  They run
  * inside rte_eth_rx_burst and can only filter or rewrite the frames of that
@@ -77,6 +83,7 @@ static inline uint16_t shunt_phy_tx(struct shunt_phy *phy, struct rte_mbuf **pkt
 enum shunt_stage {
     SHUNT_STAGE_EXCEPTION,
     SHUNT_STAGE_FAULTS,
+    SHUNT_STAGE_STEER,
     SHUNT_STAGE_CAPTURE,
     SHUNT_STAGES
 };

@@ -2,7 +2,8 @@
 # it: a network namespace joined to the host by a veth pair.  Source it, then:
 #
 #     topo_up TAG                   # netns shunt-TAG; Shunt takes sh-TAG,
-#                                   # the peer has shp-TAG
+#                                   # the peer has shp-TAG (TOPO_QUEUES=N:
+#                                   # N queues each end)
 #     topo_conf TAG > shunt.conf    # a stack configuration for sh-TAG
 #     shunt_start LOG CMD...        # start a Shunt program, wait until it runs
 #     topo_exec TAG ping ...        # run something as the peer
@@ -27,7 +28,11 @@ topo_up() {
     local tag=$1 ns=shunt-$1 ours=sh-$1 peer=shp-$1
     topo_down "$tag"
     ip netns add "$ns"
-    ip link add "$ours" type veth peer name "$peer"
+    # TOPO_QUEUES=N: N RX and TX queues each end (the kernel spreads flows
+    # over them), for a group of instances, one a queue.
+    local queues=()
+    [ -n "${TOPO_QUEUES:-}" ] && queues=(numtxqueues "$TOPO_QUEUES" numrxqueues "$TOPO_QUEUES")
+    ip link add "$ours" "${queues[@]}" type veth peer name "$peer" "${queues[@]}"
     ip link set "$peer" netns "$ns"
     # Shunt owns its end: keep the host's IPv6 (router solicitations, MLD) off it.
     sysctl -qw "net.ipv6.conf.$ours.disable_ipv6=1"

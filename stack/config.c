@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <rte_log.h>
 
@@ -16,6 +17,7 @@
 #include "faults.h"
 #include "policy.h"
 #include "challenge.h"
+#include "eal.h"
 #include "recovery.h"
 #include "text.h"
 
@@ -32,6 +34,7 @@ enum kind {
     KIND_RULES,         /* a char array: socket rules (stack/policy.h) */
     KIND_POLL,          /* enum shunt_poll_mode, by name */
     KIND_PORTS,         /* a char array: the exception path's ports (port/exception.h) */
+    KIND_CORES,         /* uint16_t cores[], their count in ncores */
 };
 
 struct key {
@@ -53,6 +56,8 @@ static const struct key keys[] = {
     STRING("eal", eal, "-l 0 --no-pci --vdev=net_af_xdp0,iface=sh0"),
     STRING("port", port, "net_af_xdp0"),
     UINT("queue", queue, 0, 1023),
+    UINT("instances", instances, 1, SHUNT_INSTANCES_MAX),
+    { "cores", KIND_CORES, AT(cores), 0, 0, 0, 0, 0, "0,1" },
     { "mac", KIND_MAC, AT(mac), 0, AT(has_mac), 0, 0, 0, "02:00:00:00:00:02" },
     { "ip", KIND_IP4_PREFIX, AT(ip4), 0, AT(has_ip4), AT(ip4_prefix), 0, 0, "10.9.0.2/24" },
     { "gateway", KIND_IP4, AT(gateway4), 0, AT(has_gateway4), 0, 0, 0, "10.9.0.1" },
@@ -98,6 +103,8 @@ static const struct key keys[] = {
 static void defaults(struct shunt_config *c)
 {
     memset(c, 0, sizeof(*c));
+    c->instances = 1;
+    c->instance = SHUNT_INSTANCE_NONE;
     c->mbufs = 16383;
     c->mbuf_cache = 256;
     c->mbuf_size = 2048;
@@ -207,6 +214,27 @@ static int set_value(struct shunt_config *c, const struct key *k, const char *va
         else
             return shunt_fail(why, whylen, "'%s' is neither spin nor spin-then-sleep", value);
         return 0;
+    case KIND_CORES: {
+        char *end;
+        c->ncores = 0;
+        for (const char *p = value;; p = end + 1) {
+            errno = 0;
+            n = strtoul(p, &end, 10);
+            if (errno != 0 || end == p || *p == '-' || n >= RTE_MAX_LCORE ||
+                (*end != ',' && *end != '\0'))
+                return shunt_fail(why, whylen, "'%s' is not a list of cores from 0 to %d, e.g. %s",
+                                  value, RTE_MAX_LCORE - 1, k->example);
+            for (uint32_t i = 0; i < c->ncores; i++)
+                if (c->cores[i] == n)
+                    return shunt_fail(why, whylen, "core %lu is listed twice: one instance a core",
+                                      n);
+            if (c->ncores == SHUNT_INSTANCES_MAX)
+                return shunt_fail(why, whylen, "more than %d cores", SHUNT_INSTANCES_MAX);
+            c->cores[c->ncores++] = (uint16_t)n;
+            if (*end == '\0')
+                return 0;
+        }
+    }
     case KIND_MAC: {
         uint8_t *mac = field;
         int used = 0;
@@ -247,6 +275,58 @@ static const struct key *find_key(const char *name)
     return NULL;
 }
 
+/* Whether the eal line has an option among opts (NULL-terminated), as a
+ * word of its own or with =value. */
+static bool eal_has(const char *eal, const char *const *opts)
+{
+    for (const char *w = eal + strspn(eal, " \t"); *w; w += strcspn(w, " \t"),
+         w += strspn(w, " \t"))
+        for (const char *const *o = opts; *o; o++) {
+            size_t n = strlen(*o);
+            if (strncmp(w, *o, n) == 0 && (w[n] == '\0' || w[n] == ' ' || w[n] == '\t' ||
+                                           w[n] == '='))
+                return true;
+        }
+    return false;
+}
+
+/* A group's settings (instances > 1), each instance's made by select. */
+static int check_group(const struct shunt_config *c, char *err, size_t errlen)
+{
+    static const char *const core_opts[] = { "-l", "-c", "--lcores", NULL };
+    const char *xdp = strstr(c->eal, "net_af_xdp");
+
+    if (c->ncores != 0 && c->ncores != c->instances)
+        return shunt_fail(err, errlen, "%s: cores lists %u core%s for instances = %u: give one "
+                          "core per instance, e.g. cores = 0,1", c->source, c->ncores,
+                          c->ncores == 1 ? "" : "s", c->instances);
+    if (c->instances == 1)
+        return 0;
+    if (c->ncores == 0)
+        return shunt_fail(err, errlen, "%s: instances = %u needs cores: one core per instance, "
+                          "e.g. cores = 0,1", c->source, c->instances);
+    if (eal_has(c->eal, core_opts))
+        return shunt_fail(err, errlen, "%s: with instances = %u the eal line takes no -l, -c or "
+                          "--lcores: cores = places each instance", c->source, c->instances);
+    if (c->queue != 0)
+        return shunt_fail(err, errlen, "%s: with instances = %u instance i owns queue i: remove "
+                          "queue", c->source, c->instances);
+    if (c->exception)
+        return shunt_fail(err, errlen, "%s: the exception path takes one instance: set "
+                          "instances = 1 or exception = no", c->source);
+    if (xdp == NULL)
+        return shunt_fail(err, errlen, "%s: instances = %u needs a net_af_xdp port, each "
+                          "instance on one queue of the interface (PCI ports as DPDK primary "
+                          "and secondaries are not done yet)", c->source, c->instances);
+    const char *end = xdp + strcspn(xdp, " \t");
+    const char *q = strstr(xdp, "queue");
+    if (q != NULL && q < end)
+        return shunt_fail(err, errlen, "%s: remove start_queue and queue_count from the "
+                          "net_af_xdp vdev: with instances = %u instance i opens queue i",
+                          c->source, c->instances);
+    return 0;
+}
+
 /* Settings that are each fine alone but not together. */
 static int check_whole(const struct shunt_config *c, char *err, size_t errlen)
 {
@@ -281,7 +361,7 @@ static int check_whole(const struct shunt_config *c, char *err, size_t errlen)
         return shunt_fail(err, errlen, "%s: mbufs = %u cannot fill rx_ring + tx_ring twice over: "
                     "raise mbufs to at least %u", c->source, c->mbufs,
                     2 * (c->rx_ring + c->tx_ring));
-    return 0;
+    return check_group(c, err, errlen);
 }
 
 int shunt_config_parse(struct shunt_config *c, const char *text, const char *name,
@@ -343,7 +423,100 @@ int shunt_config_parse(struct shunt_config *c, const char *text, const char *nam
         if (k->has != 0)
             *(bool *)((char *)c + k->has) = true;
     }
+    if (c->instances == 1)
+        c->instance = 0;
     return check_whole(c, err, errlen);
+}
+
+/* The RX queues the kernel gives interface iface; 0 if it cannot say. */
+static unsigned iface_queues(const char *iface)
+{
+    char path[128];
+    unsigned n = 0;
+
+    for (;; n++) {
+        snprintf(path, sizeof(path), "/sys/class/net/%s/queues/rx-%u", iface, n);
+        if (access(path, F_OK) != 0)
+            return n;
+    }
+}
+
+/* Word w of an eal line, as instance i's: its file-prefix P-i, its
+ * net_af_xdp vdev on queue i; into out at *used.  Returns -1 if full. */
+static int instance_word(struct shunt_config *c, const char *w, bool prefix_value, unsigned i,
+                         char *out, size_t *used, size_t len)
+{
+    const char *eq = strncmp(w, "--file-prefix=", 14) == 0 ? w + 14 : prefix_value ? w : NULL;
+    int n;
+
+    if (eq != NULL) {
+        snprintf(c->prefix, sizeof(c->prefix), "%s", eq);
+        n = snprintf(out + *used, len - *used, "%s%.*s%s-%u", *used ? " " : "", (int)(eq - w), w,
+                     eq, i);
+    } else if (strstr(w, "net_af_xdp") != NULL) {
+        n = snprintf(out + *used, len - *used, "%s%s,start_queue=%u,queue_count=1",
+                     *used ? " " : "", w, i);
+    } else {
+        n = snprintf(out + *used, len - *used, "%s%s", *used ? " " : "", w);
+    }
+    if (n < 0 || (size_t)n >= len - *used)
+        return -1;
+    *used += (size_t)n;
+    return 0;
+}
+
+int shunt_config_select(struct shunt_config *c, const char *index, char *err, size_t errlen)
+{
+    unsigned long i = 0;
+    char *end;
+
+    if (index != NULL) {
+        errno = 0;
+        i = strtoul(index, &end, 10);
+        if (errno != 0 || end == index || *end != '\0' || *index == '-' || i >= c->instances)
+            return shunt_fail(err, errlen, "instance '%s' is out of range: %s has instances "
+                              "0 to %u (instances = %u)", index, c->source, c->instances - 1,
+                              c->instances);
+    } else if (c->instances > 1) {
+        return shunt_fail(err, errlen, "%s describes %u instances: choose one with --instance I "
+                          "(or %s=I), or let the program start them all", c->source,
+                          c->instances, SHUNT_INSTANCE_ENV);
+    }
+    if (c->instances == 1)
+        return 0;
+
+    char iface[32];
+    unsigned queues;
+    if (shunt_eal_iface(c->eal, "net_af_xdp", iface, sizeof(iface)) &&
+        (queues = iface_queues(iface)) != 0 && i >= queues)
+        return shunt_fail(err, errlen, "%s: instance %lu needs queue %lu of %s, which has %u: "
+                          "lower instances, or give the interface more queues (numrxqueues, "
+                          "ethtool -L)", c->source, i, i, iface, queues);
+
+    /* The eal line, word by word, as instance i's. */
+    char words[sizeof(c->eal)], eal[sizeof(c->eal)];
+    size_t used = 0;
+    bool prefix_next = false, has_prefix = false;
+    strcpy(words, c->eal);
+    for (char *w = strtok(words, " \t"); w != NULL; w = strtok(NULL, " \t")) {
+        has_prefix |= prefix_next || strncmp(w, "--file-prefix=", 14) == 0;
+        if (instance_word(c, w, prefix_next, (unsigned)i, eal, &used, sizeof(eal)) != 0)
+            return shunt_fail(err, errlen, "%s: the eal line is too long", c->source);
+        prefix_next = strcmp(w, "--file-prefix") == 0;
+    }
+    char tail[96];
+    if (has_prefix)
+        snprintf(tail, sizeof(tail), " -l %u", c->cores[i]);
+    else
+        snprintf(tail, sizeof(tail), " -l %u --file-prefix=shunt-%lu", c->cores[i], i);
+    if (!has_prefix)
+        snprintf(c->prefix, sizeof(c->prefix), "shunt");
+    if (used + strlen(tail) >= sizeof(eal))
+        return shunt_fail(err, errlen, "%s: the eal line is too long", c->source);
+    strcpy(eal + used, tail);
+    strcpy(c->eal, eal);
+    c->instance = (uint32_t)i;
+    return 0;
 }
 
 int shunt_config_load(struct shunt_config *c, const char *path, char *err, size_t errlen)
@@ -374,5 +547,8 @@ int shunt_config_load(struct shunt_config *c, const char *path, char *err, size_
 
     int rc = shunt_config_parse(c, text, path, err, errlen);
     free(text);
+    const char *index = getenv(SHUNT_INSTANCE_ENV);
+    if (rc == 0 && index != NULL && *index != '\0')
+        rc = shunt_config_select(c, index, err, errlen);
     return rc;
 }

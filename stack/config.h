@@ -13,6 +13,9 @@
  *   eal         EAL arguments, split at white space (required)
  *   port        the DPDK port to use, by name; default: the only one there is
  *   queue       the port's queue this instance owns (0); names its DPDK objects
+ *   instances   how many instances, one process each, share the port (1);
+ *               instance i owns queue i (see "A group" below)
+ *   cores       the core each instance runs on, one per instance, e.g. 0,1
  *   mac         the port's MAC address; default: the port's own
  *   ip          IPv4 address/prefix length
  *   gateway     IPv4 default gateway, inside ip's subnet
@@ -65,6 +68,16 @@
  *               kernel (500; 0: never, for a thread that polls all the time)
  * At least one of ip and ip6 is required.
  *
+ * A group (instances = N, cores = c0,c1,...): one file describes N
+ * share-nothing instances of one port.  Each process picks its index with
+ * shunt_config_select() (from --instance I, or $SHUNT_INSTANCE) and the
+ * file becomes that instance's: the eal line gains -l ci, its file-prefix
+ * P becomes P-i (shunt-i without one), and a net_af_xdp vdev gains
+ * start_queue=i,queue_count=1 (DPDK 22.11's af_xdp refuses secondary
+ * processes: each instance is a primary of its own on one queue of the
+ * interface, and DPDK's queue 0 of it is the kernel's queue i).  The
+ * instance's DPDK objects and telemetry socket are named from there.
+ *
  * Errors come back as one line naming the file, the line, what is wrong
  * and what a correct value looks like.
  */
@@ -80,12 +93,21 @@
 #include "shunt/cc.h"
 
 #define SHUNT_CONFIG_ENV    "SHUNT_CONFIG"
+#define SHUNT_INSTANCE_ENV  "SHUNT_INSTANCE"
+
+#define SHUNT_INSTANCES_MAX 64
+#define SHUNT_INSTANCE_NONE UINT32_MAX      /* a group's file, no instance chosen */
 
 struct shunt_config {
     char source[256];               /* file name, for messages */
     char eal[2048];
     char port[64];                  /* "" for the only port */
     uint32_t queue;
+    uint32_t instances;
+    uint32_t ncores;
+    uint16_t cores[SHUNT_INSTANCES_MAX];
+    uint32_t instance;              /* this process's index; NONE until chosen */
+    char prefix[64];                /* the group's file-prefix, before -i */
     bool has_mac;
     uint8_t mac[6];
     bool has_ip4;
@@ -140,9 +162,20 @@ int shunt_config_parse(struct shunt_config *c, const char *text, const char *nam
                        char *err, size_t errlen);
 
 /*
- * Read and parse the file at path; a NULL path means $SHUNT_CONFIG.
+ * Read and parse the file at path; a NULL path means $SHUNT_CONFIG.  A
+ * group's file (instances > 1) is made the instance's $SHUNT_INSTANCE
+ * names, if it is set (shunt_config_select); else instance stays
+ * SHUNT_INSTANCE_NONE, for a launcher to start them all.
  * Returns 0, or -1 with a one-line message in err.
  */
 int shunt_config_load(struct shunt_config *c, const char *path, char *err, size_t errlen);
+
+/*
+ * Make c, a group's configuration as parsed, instance index's (a decimal
+ * number, e.g. from --instance or $SHUNT_INSTANCE): its core, file-prefix,
+ * queue (see "A group" above).  A file of one instance takes index 0, or
+ * NULL.  Returns 0, or -1 with a one-line message in err.
+ */
+int shunt_config_select(struct shunt_config *c, const char *index, char *err, size_t errlen);
 
 #endif /* SHUNT_CONFIG_H */

@@ -375,7 +375,9 @@ static int open_port(struct shunt_dev *d, const struct shunt_config *c, const ch
 
 int shunt_dev_open(struct shunt_dev *d, const struct shunt_config *c, const char *pool_name)
 {
-    return open_port(d, c, pool_name, NULL, true);
+    /* A group's instance on net_af_packet would receive every queue's
+     * frames, not its own: no fallback. */
+    return open_port(d, c, pool_name, NULL, c->instances == 1);
 }
 
 /* net_tap's RX descriptors are the segments of one frame, each an mbuf it

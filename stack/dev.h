@@ -11,7 +11,8 @@
  *
  * If the eal line asks for net_af_xdp and AF_XDP cannot start on that
  * interface (old kernel, no XDP support, busy queue), the same interface is
- * opened with net_af_packet instead, and the log says so.
+ * opened with net_af_packet instead, and the log says so - unless the
+ * instance is one of a group (af_packet sees every queue's frames).
  */
 #ifndef SHUNT_DEV_H
 #define SHUNT_DEV_H

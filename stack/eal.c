@@ -4,7 +4,12 @@
 #include "eal.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <glob.h>
+#include <libgen.h>
+#include <limits.h>
+#include <sys/file.h>
+#include <unistd.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -191,4 +196,44 @@ int shunt_eal_init(const struct shunt_config *c)
         return -1;
     }
     return 0;
+}
+
+/* The group's run directory (.../PREFIX-i's parent) into dir. */
+static const char *group_dir(char dir[PATH_MAX])
+{
+    snprintf(dir, PATH_MAX, "%s", rte_eal_get_runtime_dir());
+    return dirname(dir);
+}
+
+int shunt_eal_group_lock(const struct shunt_config *c)
+{
+    char dir[PATH_MAX], path[PATH_MAX + 64];
+
+    snprintf(path, sizeof(path), "%s/%s.group-lock", group_dir(dir), c->prefix);
+    int fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+    if (fd >= 0)
+        flock(fd, LOCK_EX);
+    return fd;
+}
+
+unsigned shunt_eal_group_leave(const struct shunt_config *c)
+{
+    char dir[PATH_MAX], path[PATH_MAX + 64];
+    const char *parent = group_dir(dir);
+    unsigned alive = 0;
+
+    shunt_eal_group_lock(c);            /* kept until the process is gone: see eal.h */
+    for (uint32_t i = 0; i < c->instances; i++) {
+        if (i == c->instance)
+            continue;
+        snprintf(path, sizeof(path), "%s/%s-%u/config", parent, c->prefix, i);
+        int fd = open(path, O_RDONLY | O_CLOEXEC);
+        if (fd < 0)
+            continue;
+        struct flock lock = { .l_type = F_WRLCK, .l_whence = SEEK_SET };
+        if (fcntl(fd, F_GETLK, &lock) == 0 && lock.l_type != F_UNLCK)
+            alive++;
+        close(fd);
+    }
+    return alive;
 }

@@ -21,4 +21,22 @@ int shunt_eal_init(const struct shunt_config *c);
  * with driver (NULL: any), into iface; false if there is none. */
 bool shunt_eal_iface(const char *eal, const char *driver, char *iface, size_t len);
 
+/*
+ * The group's lock (a file beside the instances' run directories), held
+ * when this returns: a descriptor to close to let it go, or -1.  The
+ * instances open their ports under it - two processes attaching the XDP
+ * program at once, one fails with EBUSY - and take turns as they end.
+ */
+int shunt_eal_group_lock(const struct shunt_config *c);
+
+/*
+ * As an instance of a group (config instances > 1) ends: how many of the
+ * group's others still run.  DPDK primaries hold a lock on their run
+ * directory's config file, which goes with the process however it ends.
+ * Instances ending together take turns: this one holds a lock on the
+ * group's file until the process is gone (its config lock goes first), so
+ * the last one to end sees none.  After shunt_eal_init.
+ */
+unsigned shunt_eal_group_leave(const struct shunt_config *c);
+
 #endif /* SHUNT_EAL_H */

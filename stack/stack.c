@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <rte_eal.h>
 #include <rte_pdump.h>
@@ -45,8 +46,18 @@ int shunt_stack_start_eal(const struct shunt_config *c)
         errno = EALREADY;
         return -1;
     }
+    if (c->instance == SHUNT_INSTANCE_NONE) {
+        struct shunt_config copy = *c;
+        char err[256];
+        shunt_config_select(&copy, NULL, err, sizeof(err));     /* says what to do */
+        SHUNT_LOG(ERR, "%s", err);
+        errno = EINVAL;
+        return -1;
+    }
     instance.config = *c;
-    instance.id = c->queue;
+    /* A group's instances each open DPDK's queue 0 of their own queue of
+     * the interface: they go by their index. */
+    instance.id = c->instances > 1 ? c->instance : c->queue;
     if (shunt_eal_init(c) != 0)
         return -1;
     instance.state = STACK_EAL;
@@ -83,7 +94,7 @@ static void conf_for_netif(const struct shunt_config *c, const struct shunt_dev 
 }
 
 /* One line saying what came up, for the operator. */
-static void log_up(const struct shunt_dev *d, const struct netif *n)
+static void log_up(const struct shunt_config *c, const struct shunt_dev *d, const struct netif *n)
 {
     char mac[RTE_ETHER_ADDR_FMT_SIZE], ip4[IP4ADDR_STRLEN_MAX], gw[IP4ADDR_STRLEN_MAX];
     char ip6[3 * IP6ADDR_STRLEN_MAX] = "";
@@ -95,8 +106,12 @@ static void log_up(const struct shunt_dev *d, const struct netif *n)
         if (ip6_addr_isvalid(netif_ip6_addr_state(n, i)))
             snprintf(ip6 + strlen(ip6), sizeof(ip6) - strlen(ip6), " %s",
                      ip6addr_ntoa(netif_ip6_addr(n, i)));
-    SHUNT_LOG(INFO, "up on port %s queue %u: mac %s, mtu %u, checksum offload rx %s tx %s, "
-              "ipv4 %s/%d gateway %s, ipv6%s", d->name, d->queue_id, mac, d->mtu,
+    char group[48] = "";
+    if (c->instances > 1)
+        snprintf(group, sizeof(group), "instance %u of %u (core %u) ", c->instance, c->instances,
+                 c->cores[c->instance]);
+    SHUNT_LOG(INFO, "%sup on port %s queue %u: mac %s, mtu %u, checksum offload rx %s tx %s, "
+              "ipv4 %s/%d gateway %s, ipv6%s", group, d->name, d->queue_id, mac, d->mtu,
               d->rx_offloads ? "yes" : "no", d->tx_offloads ? "yes" : "no",
               ip4, __builtin_popcount(ip4_addr_get_u32(netif_ip4_netmask(n))), gw, ip6);
 }
@@ -137,6 +152,55 @@ static void start_exception(struct shunt_instance *in)
               c->exception_ports);
 }
 
+/* A group's instance steers what lands here for the others' flows, over
+ * the group's file in /dev/shm (port/steer.h).  AF_XDP's instances are
+ * independent primaries: the frames' bytes cross (COPY). */
+#define STEER_RING      1024
+#define STEER_PORT_LO   0xc000      /* lwIP's own ephemeral range */
+#define STEER_PORT_HI   0xffff
+#define STEER_TABLE     16384       /* owned flows the group holds, about half of it */
+
+static int start_steering(struct shunt_instance *in)
+{
+    const struct shunt_config *c = &in->config;
+    char path[128], err[256];
+    struct shunt_steer_conf sc = {
+        .path = path,
+        .name = c->prefix,
+        .instances = c->instances,
+        .index = c->instance,
+        .transport = SHUNT_STEER_COPY,
+        .ring_size = STEER_RING,
+        .slot_size = (unsigned)in->dev.mtu + RTE_ETHER_HDR_LEN + 4,
+        .table_size = STEER_TABLE,
+        .port_lo = STEER_PORT_LO,
+        .port_hi = STEER_PORT_HI,
+        .pool = in->dev.pool,
+    };
+
+    if (c->instances == 1)
+        return 0;
+    snprintf(path, sizeof(path), "/dev/shm/shunt-steer-%s", c->prefix);
+    if (shunt_steer_attach(&in->steer, &sc, err, sizeof(err)) != 0) {
+        SHUNT_LOG(ERR, "%s: steering: %s", c->source, err);
+        return -1;
+    }
+    in->steering = true;
+    shunt_pipeline_set(&in->netif.pipeline, SHUNT_STAGE_STEER, shunt_steer_stage(&in->steer));
+    SHUNT_LOG(INFO, "instance %u of %u: frames for the others' flows go to them through %s",
+              c->instance, c->instances, path);
+    return 0;
+}
+
+static void stop_steering(struct shunt_instance *in)
+{
+    if (!in->steering)
+        return;
+    shunt_pipeline_set(&in->netif.pipeline, SHUNT_STAGE_STEER, NULL);
+    shunt_steer_detach(&in->steer);
+    in->steering = false;
+}
+
 /* The stages the configuration asks for from the start. */
 static int start_stages(const struct shunt_config *c)
 {
@@ -160,6 +224,7 @@ int shunt_stack_start(void)
     const struct shunt_config *c = &in->config;
     char pool_name[32], demux_name[32], mcast_name[32];
     struct shunt_netif_conf nc;
+    int rc;
 
     if (in->state != STACK_EAL) {
         SHUNT_LOG(ERR, "the stack starts once, after its EAL");
@@ -169,7 +234,11 @@ int shunt_stack_start(void)
     snprintf(pool_name, sizeof(pool_name), "shunt%u_mbufs", in->id);
     snprintf(demux_name, sizeof(demux_name), "shunt%u_demux", in->id);
     snprintf(mcast_name, sizeof(mcast_name), "shunt%u_mcast", in->id);
-    if (shunt_dev_open(&in->dev, c, pool_name) != 0)
+    int lock = c->instances > 1 ? shunt_eal_group_lock(c) : -1;
+    rc = shunt_dev_open(&in->dev, c, pool_name);
+    if (lock >= 0)
+        close(lock);
+    if (rc != 0)
         return -1;
     if (c->exception && shunt_dev_open_kernel(&in->kernel, &in->dev, c) != 0) {
         shunt_dev_close(&in->dev);
@@ -187,7 +256,7 @@ int shunt_stack_start(void)
     shunt_challenge_init(&in->clock, c->tcp_invalid_ratelimit, c->tcp_challenge_ack_limit);
     lwip_init();
     conf_for_netif(c, &in->dev, demux_name, mcast_name, &nc);
-    int rc = shunt_netif_add(&in->netif, &nc);
+    rc = shunt_netif_add(&in->netif, &nc);
     if (rc != 0) {
         if (rc == -ENOMEM)
             SHUNT_LOG(ERR, "no memory for the connection or group hash: reserve more "
@@ -207,9 +276,9 @@ int shunt_stack_start(void)
     if (c->exception)                           /* the kernel's frames wake it too */
         watch_port(&in->loop.idle, c, &in->kernel);
     in->state = STACK_UP;
-    log_up(&in->dev, &in->netif.netif);
+    log_up(c, &in->dev, &in->netif.netif);
 
-    if (start_stages(c) != 0) {
+    if (start_steering(in) != 0 || start_stages(c) != 0) {
         shunt_stack_exit();
         errno = EINVAL;
         return -1;
@@ -305,6 +374,11 @@ int shunt_stack_faults(const char *spec, char *err, size_t errlen)
 
 /* ---- the running instance ------------------------------------------------------ */
 
+struct shunt_steer *shunt_stack_steer(void)
+{
+    return instance.steering ? &instance.steer : NULL;
+}
+
 struct shunt_netif *shunt_stack_netif(void)
 {
     return instance.state == STACK_UP ? &instance.netif : NULL;
@@ -319,7 +393,9 @@ void shunt_stack_counters(struct shunt_counters *out)
 void shunt_stack_balance(struct shunt_counters *c, struct shunt_balance *b)
 {
     shunt_stack_counters(c);
-    shunt_stats_balance(c, &instance.netif, &instance.faults, b);
+    /* A group's steering counts stay once it has left (the last print). */
+    shunt_stats_balance(c, &instance.netif, &instance.faults,
+                        instance.config.instances > 1 ? &instance.steer.stats : NULL, b);
 }
 
 int shunt_stack_init(const char *config_path)
@@ -347,11 +423,32 @@ int shunt_stack_poll(void)
     return shunt_loop_turn(&instance.loop);
 }
 
+/*
+ * DPDK 22.11's af_xdp port, as it closes, takes the XDP program off the
+ * interface - the one the group's instances share, each socket of theirs
+ * in its map.  While others run, an instance leaves its port open (the
+ * process's end closes its socket, which leaves the map) and skips the
+ * EAL's cleanup, which would close it too; the last one takes it off.
+ */
+static bool leave_xdp_to_group(struct shunt_instance *in)
+{
+    unsigned alive;
+
+    if (in->dev.ring_kind != RING_XDP || in->config.instances == 1 ||
+        (alive = shunt_eal_group_leave(&in->config)) == 0)
+        return false;
+    rte_eth_dev_stop(in->dev.port_id);
+    SHUNT_LOG(INFO, "instance %u leaves: the XDP program on its interface stays for the "
+              "group's %u other%s", in->id, alive, alive == 1 ? "" : "s");
+    return true;
+}
+
 void shunt_stack_exit(void)
 {
     struct shunt_instance *in = &instance;
 
     if (in->state == STACK_UP) {
+        stop_steering(in);
         faults_off(in);
         shunt_netif_flush(&in->netif);
         shunt_stack_capture_stop();
@@ -365,6 +462,10 @@ void shunt_stack_exit(void)
         shunt_exception_close(&in->exception);
         shunt_netif_remove(&in->netif);
         shunt_idle_close(&in->loop.idle);
+        if (leave_xdp_to_group(in)) {
+            in->state = STACK_OVER;
+            return;
+        }
         shunt_dev_close(&in->kernel);       /* first: the pool is the port's */
         shunt_dev_close(&in->dev);
     }

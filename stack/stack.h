@@ -28,12 +28,14 @@
 #include "loop.h"
 #include "netif.h"
 #include "stats.h"
+#include "steer.h"
 #include "telemetry.h"
 
 struct shunt_instance {
     enum { STACK_DOWN, STACK_EAL, STACK_UP, STACK_OVER } state;
-    unsigned id;                        /* the port queue it owns; names its DPDK
-                                           objects, shunt<id>_mbufs, shunt<id>_demux */
+    unsigned id;                        /* the port queue it owns (a group's: its
+                                           index); names its DPDK objects,
+                                           shunt<id>_mbufs, shunt<id>_demux */
     struct shunt_config config;
     struct shunt_clock clock;
     struct shunt_dev dev;               /* the port, its pool, its ring-drop sockets */
@@ -45,6 +47,10 @@ struct shunt_instance {
     struct shunt_netif netif;           /* lwIP's netif, the pipeline, the counters */
     struct shunt_capture *capture;      /* NULL: not capturing */
     struct shunt_faults faults;         /* in the pipeline while faults.on */
+    /* A group's instance (config instances > 1): frames that land here for
+     * another instance's flows go to it (port/steer.h). */
+    struct shunt_steer steer;
+    bool steering;
     struct shunt_loop loop;
     struct shunt_telemetry telemetry;
 };
@@ -83,6 +89,10 @@ int shunt_stack_faults(const char *spec, char *err, size_t errlen);
 
 /* The instance's netif (for tests and diagnostics); NULL unless up. */
 struct shunt_netif *shunt_stack_netif(void);
+
+/* The steering stage of a group's instance, for the socket layer's
+ * ownership calls; NULL when the instance is alone. */
+struct shunt_steer *shunt_stack_steer(void);
 
 /* The instance's counters, with the port's and lwIP's folded in. */
 void shunt_stack_counters(struct shunt_counters *out);

@@ -14,6 +14,7 @@
 #include "exception.h"
 #include "held.h"
 #include "recovery.h"
+#include "steer.h"
 
 /*
  * lwIP's counts, sorted into Shunt's causes.  Each packet lwIP drops on input
@@ -68,7 +69,8 @@ void shunt_stats_snapshot(const struct shunt_counters *live, struct shunt_dev *d
 /* ---- the frame balance ---------------------------------------------------------- */
 
 static void balance_in(const struct shunt_counters *c, const struct shunt_netif *sn,
-                       const struct shunt_faults *faults, struct shunt_balance *b)
+                       const struct shunt_faults *faults, const struct shunt_steer_stats *steer,
+                       struct shunt_balance *b)
 {
     struct shunt_held h = shunt_held_in_lwip();
     uint64_t verdicts = 0, fault_drops = c->drops[SHUNT_DROP_FAULT];
@@ -94,13 +96,20 @@ static void balance_in(const struct shunt_counters *c, const struct shunt_netif 
         b->rx_copies = faults->way[SHUNT_DIR_RX].copies;
         b->held_faults_rx = shunt_faults_holding(faults, SHUNT_DIR_RX);
     }
+    if (steer != NULL) {
+        /* The steering stage sits under the rest of the pipeline: what it
+         * passed on (or lost for want of room) left, what it took in came. */
+        b->steered_in = steer->steered_in;
+        b->steered_away = steer->steered_out + steer->ring_full + steer->too_big;
+    }
 
     /* Drops counted for frames (or looped packets) lwIP had: theirs, the
      * socket layer's, RFC 5961's, ARP about other hosts. */
     uint64_t others = dropped_before_lwip + fault_drops + kernel_drops;
     uint64_t in_lwip = b->rx_drops - others;
     uint64_t lwip_held = b->held_tcp + b->held_reassembly;
-    bool pipeline = b->rx_packets + b->rx_copies == verdicts + fault_drops + b->held_faults_rx;
+    bool pipeline = b->rx_packets + b->steered_in + b->rx_copies ==
+                    verdicts + fault_drops + b->held_faults_rx + b->steered_away;
     bool netif = verdicts == dropped_before_lwip + c->taken + c->lwip_in + c->kernel_routed;
     bool kernel = c->kernel_routed + c->kernel_copies == c->to_kernel + kernel_drops + b->held_kernel;
     bool custody = c->lwip_in >= c->lwip_freed + lwip_held;
@@ -133,10 +142,11 @@ static void balance_out(const struct shunt_counters *c, const struct shunt_netif
 }
 
 void shunt_stats_balance(const struct shunt_counters *c, const struct shunt_netif *sn,
-                         const struct shunt_faults *faults, struct shunt_balance *b)
+                         const struct shunt_faults *faults, const struct shunt_steer_stats *steer,
+                         struct shunt_balance *b)
 {
     memset(b, 0, sizeof(*b));
-    balance_in(c, sn, faults, b);
+    balance_in(c, sn, faults, steer, b);
     balance_out(c, sn, faults, b);
 }
 
@@ -147,13 +157,15 @@ static const char *holds(bool yes)
 
 static void print_balance(FILE *f, const struct shunt_balance *b)
 {
-    fprintf(f, "shunt: frames in  %s: rx %" PRIu64 " + copies %" PRIu64 " + looped %" PRIu64
-               " + kernel copies %" PRIu64 " = consumed %" PRIu64 " (in sockets %" PRIu64
+    fprintf(f, "shunt: frames in  %s: rx %" PRIu64 " + steered in %" PRIu64 " + copies %" PRIu64
+               " + looped %" PRIu64 " + kernel copies %" PRIu64 " = steered away %" PRIu64
+               " + consumed %" PRIu64 " (in sockets %" PRIu64
                ") + to kernel %" PRIu64 " + held %" PRIu64 " (tcp %" PRIu64 " reassembly %" PRIu64
                " faults %" PRIu64 " kernel %" PRIu64 ") + drops %" PRIu64 "\n",
-            holds(b->rx_holds), b->rx_packets, b->rx_copies, b->looped, b->kernel_copies,
-            b->consumed, b->in_sockets, b->to_kernel, shunt_balance_rx_held(b), b->held_tcp,
-            b->held_reassembly, b->held_faults_rx, b->held_kernel, b->rx_drops);
+            holds(b->rx_holds), b->rx_packets, b->steered_in, b->rx_copies, b->looped,
+            b->kernel_copies, b->steered_away, b->consumed, b->in_sockets, b->to_kernel,
+            shunt_balance_rx_held(b), b->held_tcp, b->held_reassembly, b->held_faults_rx,
+            b->held_kernel, b->rx_drops);
     fprintf(f, "shunt: frames out %s: produced %" PRIu64 " + copies %" PRIu64 " + from kernel %"
                PRIu64 " = tx %" PRIu64 " + drops %" PRIu64 " + held %" PRIu64 " (buffer %" PRIu64
                " faults %" PRIu64 "); waiting for ARP/ND %" PRIu64 "\n",

@@ -68,6 +68,7 @@ struct shunt_balance {
     uint64_t consumed, in_sockets, to_kernel;
     uint64_t held_tcp, held_reassembly, held_faults_rx, held_kernel;
     uint64_t rx_drops;
+    uint64_t steered_in, steered_away;  /* to and from the group's others */
     bool rx_holds;
     /* out */
     uint64_t tx_produced, tx_copies, from_kernel;
@@ -77,9 +78,12 @@ struct shunt_balance {
     bool tx_holds;
 };
 
-/* The balance of a snapshot c of sn's counters (faults may be NULL). */
+/* The balance of a snapshot c of sn's counters (faults, and steer for an
+ * instance alone, may be NULL). */
+struct shunt_steer_stats;
 void shunt_stats_balance(const struct shunt_counters *c, const struct shunt_netif *sn,
-                         const struct shunt_faults *faults, struct shunt_balance *b);
+                         const struct shunt_faults *faults, const struct shunt_steer_stats *steer,
+                         struct shunt_balance *b);
 
 static inline uint64_t shunt_balance_rx_held(const struct shunt_balance *b)
 {

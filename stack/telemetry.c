@@ -140,6 +140,8 @@ static struct rte_tel_data *balance_dict(const struct shunt_balance *b)
         return NULL;
     add_u64(d, "in", b->rx_holds);
     add_u64(d, "rx_packets", b->rx_packets);
+    add_u64(d, "steered_in", b->steered_in);
+    add_u64(d, "steered_away", b->steered_away);
     add_u64(d, "rx_copies", b->rx_copies);
     add_u64(d, "looped", b->looped);
     add_u64(d, "kernel_copies", b->kernel_copies);
@@ -348,6 +350,41 @@ static struct rte_tel_data *loop_dict(const struct shunt_loop *l)
     return d;
 }
 
+/* The steering stage's counts (port/steer.h). */
+static struct rte_tel_data *steer_dict(const struct shunt_steer *s)
+{
+    const struct shunt_steer_stats *st = &s->stats;
+    struct rte_tel_data *d = dict();
+
+    if (d != NULL) {
+        add_u64(d, "steered_out", st->steered_out);
+        add_u64(d, "steered_in", st->steered_in);
+        add_u64(d, "neigh_out", st->neigh_out);
+        add_u64(d, "neigh_dropped", st->neigh_dropped);
+        add_u64(d, "ring_full", st->ring_full);
+        add_u64(d, "too_big", st->too_big);
+        add_u64(d, "nombuf", st->nombuf);
+        add_u64(d, "lost_gone", st->lost_gone);
+        add_u64(d, "table_full", st->table_full);
+        add_u64(d, "orphans", st->orphans);
+        add_u64(d, "peers_gone", st->peers_gone);
+    }
+    return d;
+}
+
+/* Which instance of which group this is (one of one, alone). */
+static struct rte_tel_data *group_dict(const struct shunt_config *c)
+{
+    struct rte_tel_data *d = dict();
+
+    if (d != NULL) {
+        add_u64(d, "instance", c->instance);
+        add_u64(d, "instances", c->instances);
+        add_u64(d, "core", c->instances > 1 ? c->cores[c->instance] : rte_lcore_id());
+    }
+    return d;
+}
+
 /* The port as the instance opened it: its driver, NUMA node, and what it
  * offers against what Shunt uses (for shunt-doctor). */
 static struct rte_tel_data *device_dict(const struct shunt_dev *dev)
@@ -447,6 +484,9 @@ static int answer_stats(const char *params, struct rte_tel_data *d)
     add_dict(d, "device", device_dict(&in->dev));
     add_dict(d, "loop", loop_dict(&in->loop));
     add_dict(d, "timestamps", timestamps_dict());
+    add_dict(d, "group", group_dict(&in->config));
+    if (in->steering)
+        add_dict(d, "steer", steer_dict(&in->steer));
     return 0;
 }
 

@@ -24,6 +24,15 @@ extern "C" {
  */
 int shunt_init(const char *config_path);
 
+/*
+ * How many instances the configuration file describes (`instances = N`,
+ * each its own process on its own core and queue): 1 for a single one.
+ * Each process of a group chooses its index with $SHUNT_INSTANCE before
+ * shunt_init.  Reads the file only; -1 after printing one line on stderr
+ * when it cannot be read or is wrong.
+ */
+int shunt_instances(const char *config_path);
+
 /* Stop the instance: print its counters (unless `stats = no`), close the
  * port, release the EAL. */
 void shunt_exit(void);

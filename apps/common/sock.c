@@ -3,6 +3,7 @@
  */
 #include "sock.h"
 
+
 #include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -10,6 +11,7 @@
 #include <netdb.h>
 #include <signal.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/resource.h>
 
@@ -18,6 +20,7 @@
 #include "shunt/zc.h"
 
 #include "app.h"
+#include "group.h"
 
 int set_int_opt(int fd, int level, int name, int value)
 {
@@ -91,9 +94,14 @@ static void raise_fd_limit(void)
     }
 }
 
-int start_sockets(bool kernel, const char *config)
+int start_sockets(bool kernel, const char *config, const char *instance)
 {
     setvbuf(stdout, NULL, _IOLBF, 0);
+    if (!kernel) {
+        int rc = group_start(config, instance);
+        if (rc >= 0)
+            exit(rc);
+    }
     raise_fd_limit();
     signal(SIGPIPE, SIG_IGN);
     if ((kernel ? shunt_init_kernel() : shunt_init(config)) != 0)

@@ -41,9 +41,12 @@ int close_socket(int fd, bool reset);
  * of descriptors, and Shunt's sockets hold real ones too), EPIPE rather
  * than SIGPIPE from a write to a peer that reset, the stack (the kernel's
  * sockets, or Shunt's as config, or $SHUNT_CONFIG, says), and then
- * stop_on_signals().  0, or -1 after the stack said why.
+ * stop_on_signals().  0, or -1 after the stack said why.  A group's
+ * configuration (instances = N) starts one process per instance, or with
+ * instance (--instance I; NULL: all) just that one: the launcher does
+ * not return, it exits once the group has (common/group.h).
  */
-int start_sockets(bool kernel, const char *config);
+int start_sockets(bool kernel, const char *config, const char *instance);
 
 /*
  * Send len bytes from src on the zero-copy calls (<shunt/zc.h>): written

@@ -42,6 +42,7 @@
 
 #include "app.h"
 #include "cycles.h"
+#include "group.h"
 #include "opts.h"
 #include "perf.h"
 #include "sock.h"
@@ -66,6 +67,8 @@ enum {
 
 static const struct opt table[] = {
     { 'c', NULL, OPT_STRING, "FILE", AT(config), .help = "stack configuration (default: $SHUNT_CONFIG)" },
+    { 0, "instance", OPT_STRING, "I", AT(instance),
+      .help = "run only instance I of the configuration's group\n(default: start them all)" },
     { 0, "kernel", OPT_SET, NULL, AT(kernel), .help = "the kernel's sockets instead of Shunt" },
     { 'p', NULL, OPT_UINT, "PORT", AT(port), .min = 1, .max = 65534,
       .help = "the server's echo port (default " XSTR(DEFAULT_PORT) "); PORT+1 discards" },
@@ -134,7 +137,7 @@ static int check_options(struct options *o, unsigned gave)
     if (o->kernel && o->config)
         return bad_option(o, "-c and --kernel exclude each other");
     if (!client && (gave & ~GAVE_POLL))
-        return bad_option(o, "the server takes only -c or --kernel, -p, --poll and -q");
+        return bad_option(o, "the server takes only -c [--instance] or --kernel, -p, --poll and -q");
     if (!client && (gave & GAVE_POLL) && o->poll == POLL_RECV)
         return bad_option(o, "--poll is epoll or block for the server");
     if (client && o->host == NULL)
@@ -209,10 +212,12 @@ int main(int argc, char **argv)
     if (parse_options(argc, argv, &o) != 0)
         return 2;
     tsc_calibrate();
-    if (start_sockets(o.kernel, o.config) != 0)
+    if (start_sockets(o.kernel, o.config, o.instance) != 0)
         return 1;
 
     int rc = o.test == SERVER ? serve(&o) : run_client(&o);
+    if (o.test != SERVER)
+        group_finish();
     shunt_exit();
     return rc;
 }

@@ -33,6 +33,7 @@ extern const char *const poll_names[];
 struct options {
     enum test test;
     const char *config;         /* -c FILE; NULL: $SHUNT_CONFIG */
+    const char *instance;       /* --instance I: one of a group's; NULL: all */
     bool kernel;                /* --kernel */
     const char *host;           /* the server (clients) */
     uint16_t port;              /* -p: echo; PORT+1 discards */

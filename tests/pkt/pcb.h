@@ -24,4 +24,14 @@ bool pcb_seqs(uint16_t local_port, uint16_t remote_port, uint32_t *rcv_nxt, uint
 /* Reset every connection lwIP holds, TIME-WAIT included (listeners stay). */
 void pcb_abort_all(void);
 
+/* A pcb lwIP has made but not connected, named by its two IPv6 ends (ports
+ * in host order) - as an active open bound by the user is before
+ * tcp_connect; and its end (tcp_close: lwIP frees it). */
+struct tcp_pcb *pcb_made_v6(const uint8_t laddr[16], uint16_t lport, const uint8_t raddr[16],
+                            uint16_t rport);
+void pcb_drop(struct tcp_pcb *pcb);
+
+/* lwIP's listener on local_port, or NULL. */
+struct tcp_pcb *pcb_listener(uint16_t local_port);
+
 #endif /* SHUNT_TEST_PCB_H */

@@ -296,6 +296,103 @@ START_TEST(exception_keys)
 }
 END_TEST
 
+/* A group: instances and cores, and each instance's file made from it. */
+#define GROUP_EAL "eal = --no-pci --file-prefix=g --vdev=net_af_xdp0,iface=nosuch0\n"
+
+START_TEST(group_keys)
+{
+    ck_assert_int_eq(parse(GOOD_EAL "ip = 10.0.0.2/24\n"), 0);
+    ck_assert_uint_eq(c.instances, 1);
+    ck_assert_uint_eq(c.instance, 0);               /* one instance: chosen already */
+
+    ck_assert_int_eq(parse(GROUP_EAL "ip = 10.0.0.2/24\ninstances = 2\ncores = 1,0\n"), 0);
+    ck_assert_uint_eq(c.instances, 2);
+    ck_assert_uint_eq(c.ncores, 2);
+    ck_assert_uint_eq(c.cores[0], 1);
+    ck_assert_uint_eq(c.cores[1], 0);
+    ck_assert_uint_eq(c.instance, SHUNT_INSTANCE_NONE);
+    struct shunt_config group = c;
+
+    /* No index: a line saying how to choose one. */
+    ck_assert_int_eq(shunt_config_select(&c, NULL, err, sizeof(err)), -1);
+    ck_assert_msg(strstr(err, "--instance") != NULL && strchr(err, '\n') == NULL, "%s", err);
+    ck_assert_int_eq(shunt_config_select(&c, "2", err, sizeof(err)), -1);
+    ck_assert_msg(strstr(err, "instance '2' is out of range") != NULL &&
+                  strstr(err, "0 to 1") != NULL, "%s", err);
+    ck_assert_int_eq(shunt_config_select(&c, "x", err, sizeof(err)), -1);
+
+    /* Instance 1: its core, its prefix, queue 1 of the interface. */
+    ck_assert_msg(shunt_config_select(&c, "1", err, sizeof(err)) == 0, "%s", err);
+    ck_assert_uint_eq(c.instance, 1);
+    ck_assert_str_eq(c.eal, "--no-pci --file-prefix=g-1 "
+                     "--vdev=net_af_xdp0,iface=nosuch0,start_queue=1,queue_count=1 -l 0");
+    ck_assert_str_eq(c.prefix, "g");
+    ck_assert_uint_eq(c.queue, 0);                  /* DPDK's queue 0 is the kernel's 1 */
+    c = group;
+    ck_assert_int_eq(shunt_config_select(&c, "0", err, sizeof(err)), 0);
+    ck_assert_str_eq(c.eal, "--no-pci --file-prefix=g-0 "
+                     "--vdev=net_af_xdp0,iface=nosuch0,start_queue=0,queue_count=1 -l 1");
+
+    /* No file-prefix: shunt-i; "--file-prefix P" as two words too. */
+    ck_assert_int_eq(parse("eal = --vdev net_af_xdp0,iface=nosuch0\nip = 10.0.0.2/24\n"
+                           "instances = 2\ncores = 0,1\n"), 0);
+    ck_assert_int_eq(shunt_config_select(&c, "1", err, sizeof(err)), 0);
+    ck_assert_str_eq(c.eal, "--vdev net_af_xdp0,iface=nosuch0,start_queue=1,queue_count=1 -l 1 "
+                     "--file-prefix=shunt-1");
+    ck_assert_str_eq(c.prefix, "shunt");
+    ck_assert_int_eq(parse("eal = --file-prefix p --vdev=net_af_xdp0,iface=nosuch0\n"
+                           "ip = 10.0.0.2/24\ninstances = 2\ncores = 0,1\n"), 0);
+    ck_assert_int_eq(shunt_config_select(&c, "0", err, sizeof(err)), 0);
+    ck_assert_str_eq(c.eal, "--file-prefix p-0 --vdev=net_af_xdp0,iface=nosuch0,start_queue=0,"
+                     "queue_count=1 -l 0");
+
+    /* A queue the interface does not have (lo has one). */
+    ck_assert_int_eq(parse("eal = --vdev=net_af_xdp0,iface=lo\nip = 10.0.0.2/24\n"
+                           "instances = 3\ncores = 0,1,2\n"), 0);
+    ck_assert_int_eq(shunt_config_select(&c, "2", err, sizeof(err)), -1);
+    ck_assert_msg(strstr(err, "needs queue 2 of lo, which has 1") != NULL, "%s", err);
+
+    /* $SHUNT_INSTANCE chooses as the file is loaded. */
+    char path[] = "/tmp/shunt-test-group-XXXXXX";
+    int fd = mkstemp(path);
+    ck_assert_int_ge(fd, 0);
+    FILE *f = fdopen(fd, "w");
+    fputs(GROUP_EAL "ip = 10.0.0.2/24\ninstances = 2\ncores = 0,1\n", f);
+    fclose(f);
+    unsetenv(SHUNT_INSTANCE_ENV);
+    ck_assert_int_eq(shunt_config_load(&c, path, err, sizeof(err)), 0);
+    ck_assert_uint_eq(c.instance, SHUNT_INSTANCE_NONE);
+    setenv(SHUNT_INSTANCE_ENV, "1", 1);
+    ck_assert_int_eq(shunt_config_load(&c, path, err, sizeof(err)), 0);
+    ck_assert_uint_eq(c.instance, 1);
+    ck_assert_msg(strstr(c.eal, "--file-prefix=g-1") != NULL, "%s", c.eal);
+    unsetenv(SHUNT_INSTANCE_ENV);
+    unlink(path);
+
+    refused(GROUP_EAL "ip = 10.0.0.2/24\ninstances = 2\n", "instances = 2 needs cores",
+            "cores = 0,1");
+    refused(GROUP_EAL "ip = 10.0.0.2/24\ninstances = 2\ncores = 0\n",
+            "cores lists 1 core for instances = 2", NULL);
+    refused(GROUP_EAL "ip = 10.0.0.2/24\ncores = 0,1\n", "cores lists 2 cores for instances = 1",
+            NULL);
+    refused(GROUP_EAL "ip = 10.0.0.2/24\ninstances = 2\ncores = 0,0\n",
+            "t.conf:4: cores: core 0 is listed twice", NULL);
+    refused(GROUP_EAL "ip = 10.0.0.2/24\ninstances = 2\ncores = 0,x\n",
+            "t.conf:4: cores: '0,x' is not a list of cores", NULL);
+    refused(GROUP_EAL "ip = 10.0.0.2/24\ninstances = 65\n", "t.conf:3: instances:", "1 to 64");
+    refused("eal = -l 0 --vdev=net_af_xdp0,iface=lo\nip = 10.0.0.2/24\ninstances = 2\n"
+            "cores = 0,1\n", "takes no -l", NULL);
+    refused(GROUP_EAL "ip = 10.0.0.2/24\ninstances = 2\ncores = 0,1\nqueue = 1\n",
+            "instance i owns queue i", "remove queue");
+    refused("eal = --vdev=net_ring0\nip = 10.0.0.2/24\ninstances = 2\ncores = 0,1\n",
+            "needs a net_af_xdp port", NULL);
+    refused("eal = --vdev=net_af_xdp0,iface=lo,start_queue=1\nip = 10.0.0.2/24\n"
+            "instances = 2\ncores = 0,1\n", "remove start_queue", NULL);
+    refused(GROUP_EAL "ip = 10.0.0.2/24\ninstances = 2\ncores = 0,1\nexception = yes\n",
+            "the exception path takes one instance", NULL);
+}
+END_TEST
+
 START_TEST(load_file)
 {
     char path[] = "/tmp/shunt-test-config-XXXXXX";
@@ -337,6 +434,7 @@ int main(void)
     tcase_add_test(tc, queue_and_faults);
     tcase_add_test(tc, poll_mode);
     tcase_add_test(tc, exception_keys);
+    tcase_add_test(tc, group_keys);
     tcase_add_test(tc, load_file);
     suite_add_tcase(s, tc);
 
