@@ -210,7 +210,7 @@ int main(int argc, char **argv)
 
     if (parse_options(argc, argv, &o) != 0)
         return 2;
-    if (start_sockets(o.kernel, o.config) != 0)
+    if (start_sockets(o.kernel, o.config, NULL) != 0)
         return 1;
     int rc = o.mode == PUBLISH ? feed_publish(&o) : feed_handle(&o);
     shunt_exit();

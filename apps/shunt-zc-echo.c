@@ -102,7 +102,7 @@ int main(int argc, char **argv)
 
     if (opts_parse(&spec, argc, argv, &o, &gave) < 0)
         return 2;
-    if (start_sockets(o.kernel, o.config) != 0)
+    if (start_sockets(o.kernel, o.config, NULL) != 0)
         return 1;
     int l = bound(SOCK_STREAM, o.port), u = bound(SOCK_DGRAM, o.port);
     int ep = shunt_epoll_create1(0);
