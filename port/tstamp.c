@@ -139,7 +139,7 @@ static void anchor(bool first)
         real = (int64_t)real_of(mid);
         ts.slew_ppb = clamp_slew(ts.rate_ppb + err * 1000000000ll / (int64_t)ANCHOR_EVERY_NS);
     }
-    ts.slew_q32 = (int64_t)(((__int128)ts.slew_ppb << 32) / 1000000000);
+    ts.slew_q32 = (int64_t)((__int128)ts.slew_ppb * ((__int128)1 << 32) / 1000000000);
     ts.ns0 = mid;
     ts.real0 = real;
     ts.next_anchor = mid + ANCHOR_EVERY_NS;
