@@ -149,8 +149,7 @@ static const struct opts_spec spec = {
 
 static int bad(const struct options *o, const char *what)
 {
-    fprintf(stderr, PROG " %s: %s\n", mode_names[o->mode], what);
-    return -1;
+    return opts_mode_error(PROG, mode_names[o->mode], what);
 }
 
 static int check_options(struct options *o, unsigned gave)

@@ -270,3 +270,9 @@ int opts_mode(const struct opts_spec *spec, const char *const *modes, int argc, 
         fprintf(stderr, "%s%s", modes[i], modes[i + 1] == NULL ? "\n" : modes[i + 2] == NULL ? " or " : ", ");
     return -1;
 }
+
+int opts_mode_error(const char *prog, const char *mode, const char *what)
+{
+    fprintf(stderr, "%s %s: %s\n", prog, mode, what);
+    return -1;
+}

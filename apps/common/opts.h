@@ -81,6 +81,10 @@ void opts_usage(const struct opts_spec *spec, FILE *f);
  */
 int opts_mode(const struct opts_spec *spec, const char *const *modes, int argc, char **argv);
 
+/* "PROG MODE: what" on stderr, for a mistake the table cannot catch
+ * (options that exclude each other, say); -1, to be returned. */
+int opts_mode_error(const char *prog, const char *mode, const char *what);
+
 /* The index of s in names (NULL-terminated), or -1. */
 int opts_lookup(const char *const *names, const char *s);
 

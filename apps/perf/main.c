@@ -125,8 +125,7 @@ static const struct opts_spec spec = {
 
 static int bad_option(const struct options *o, const char *what)
 {
-    fprintf(stderr, PROG " %s: %s\n", test_names[o->test], what);
-    return -1;
+    return opts_mode_error(PROG, test_names[o->test], what);
 }
 
 /* The mode's own rules, defaults, and limits. */
