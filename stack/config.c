@@ -13,6 +13,7 @@
 #include <rte_log.h>
 
 #include "cc.h"
+#include "chksum.h"
 #include "exception.h"
 #include "faults.h"
 #include "policy.h"
@@ -35,6 +36,7 @@ enum kind {
     KIND_POLL,          /* enum shunt_poll_mode, by name */
     KIND_PORTS,         /* a char array: the exception path's ports (port/exception.h) */
     KIND_CORES,         /* uint16_t cores[], their count in ncores */
+    KIND_CHECKSUM,      /* enum shunt_chksum_kind, by name (port/chksum.h) */
 };
 
 struct key {
@@ -90,6 +92,7 @@ static const struct key keys[] = {
     UINT("tcp_invalid_ratelimit", tcp_invalid_ratelimit, 0, UINT32_MAX),
     UINT("tcp_challenge_ack_limit", tcp_challenge_ack_limit, 1, SHUNT_CHALLENGE_ACK_LIMIT),
     { "poll", KIND_POLL, AT(poll), 0, 0, 0, 0, 0, "spin-then-sleep" },
+    { "checksum", KIND_CHECKSUM, AT(checksum), 0, 0, 0, 0, 0, "portable" },
     UINT("spin_us", spin_us, 0, 1000000),
     { "exception", KIND_BOOL, AT(exception), 0, 0, 0, 0, 0, "yes" },
     { "exception_ports", KIND_PORTS, AT(exception_ports),
@@ -214,6 +217,8 @@ static int set_value(struct shunt_config *c, const struct key *k, const char *va
         else
             return shunt_fail(why, whylen, "'%s' is neither spin nor spin-then-sleep", value);
         return 0;
+    case KIND_CHECKSUM:
+        return shunt_chksum_parse(value, field, why, whylen);
     case KIND_CORES: {
         char *end;
         c->ncores = 0;

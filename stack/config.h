@@ -48,6 +48,8 @@
  *               spin-then-sleep (spin; stack/idle.h)
  *   spin_us     under spin-then-sleep, how long it spins after the last
  *               work before it sleeps (100; 0: it sleeps at once)
+ *   checksum    the software checksum's variant: auto, portable, sse or
+ *               avx2 (auto: the widest this CPU has; port/chksum.h)
  * The exception path (port/exception.h, stack/kernelif.h):
  *   exception       frames that are not Shunt's go to the kernel, through a
  *                   tap interface it sees: yes|no (no)
@@ -89,6 +91,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "chksum.h"
 #include "idle.h"
 #include "shunt/cc.h"
 
@@ -143,6 +146,7 @@ struct shunt_config {
     uint32_t tcp_invalid_ratelimit;         /* ms */
     uint32_t tcp_challenge_ack_limit;       /* a second */
     enum shunt_poll_mode poll;
+    enum shunt_chksum_kind checksum;
     uint32_t spin_us;
     bool exception;
     char exception_ports[512];      /* "": none */

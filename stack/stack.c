@@ -253,6 +253,7 @@ int shunt_stack_start(void)
     shunt_tstamp_hw_port(in->dev.hw_timestamps, in->dev.hw_timestamps, in->dev.port_id);
     shunt_recovery_init(&in->clock, c->tcp_rto_min_us, c->tcp_rto_max_us);
     shunt_cc_init(&in->clock, shunt_cc_find(c->tcp_congestion));    /* the config checked it */
+    shunt_chksum_use(c->checksum);                                  /* and this */
     shunt_challenge_init(&in->clock, c->tcp_invalid_ratelimit, c->tcp_challenge_ack_limit);
     lwip_init();
     conf_for_netif(c, &in->dev, demux_name, mcast_name, &nc);

@@ -20,9 +20,9 @@
 #define lwip_htonl(x)           ((u32_t)__builtin_bswap32((u32_t)(x)))
 #define LWIP_DONT_PROVIDE_BYTEORDER_FUNCTIONS
 
-/* The Internet checksum eight bytes at a time (port/chksum.c), not lwIP's
+/* The Internet checksum 8 to 32 bytes at a time (port/chksum.h), not lwIP's
  * two: on ports without checksum offload it is paid on every segment. */
-uint16_t shunt_chksum(const void *data, int len);
+#include "chksum.h"
 #define LWIP_CHKSUM             shunt_chksum
 
 /* The memory of lwIP's heap (MEM_SIZE bytes and some), the same each call. */

@@ -316,7 +316,7 @@ static const char *const configs[] = {
     "capture_snaplen = 128\ncapture_rotate = 10\nfaults = rx:drop=0.01;tx:dup=0.01\n"
     "faults_seed = 7\ntcp_rto_min_us = 200000\ntcp_rto_max_us = 120000000\n"
     "tcp_congestion = reno\ntcp_invalid_ratelimit = 500\ntcp_challenge_ack_limit = 1000\n"
-    "poll = spin-then-sleep\nspin_us = 100\n",
+    "poll = spin-then-sleep\nspin_us = 100\nchecksum = portable\n",
     "eal = -l 0 # comment\n\nip = 10.0.0.2/24\nexception = yes\n"
     "exception_ports = 22, 53, tcp:8000-8099\nexception_iface = ksh0\nprogram = redis-server\n"
     "accelerate = tcp:6379, udp\nkernel = udp:53\nprogress_us = 500\n",

@@ -115,6 +115,7 @@ START_TEST(defaults)
     ck_assert_uint_eq(c.tcp_challenge_ack_limit, 2147483647);   /* no limit, as Linux >= 6.0 */
     ck_assert_int_eq(c.poll, SHUNT_POLL_SPIN);
     ck_assert_uint_eq(c.spin_us, 100);
+    ck_assert_int_eq(c.checksum, SHUNT_CHKSUM_AUTO);
 }
 END_TEST
 
@@ -236,6 +237,26 @@ START_TEST(poll_mode)
             "from 0 to 1000000");
     refused(GOOD_EAL "ip = 10.0.0.2/24\nwait_sleep_us = 1000\n", "t.conf:3: wait_sleep_us is gone",
             "poll = spin-then-sleep");
+}
+END_TEST
+
+/* The checksum's variant by name: each this CPU has, and the valid ones
+ * named when a value is none. */
+START_TEST(checksum_variant)
+{
+    for (int k = 0; k < SHUNT_CHKSUM_KINDS; k++) {
+        char text[256];
+        snprintf(text, sizeof(text), GOOD_EAL "ip = 10.0.0.2/24\nchecksum = %s\n",
+                 shunt_chksum_name(k));
+        if (!shunt_chksum_has(k)) {
+            refused(text, "t.conf:3: checksum:", "this CPU has no");
+            continue;
+        }
+        ck_assert_int_eq(parse(text), 0);
+        ck_assert_int_eq(c.checksum, k);
+    }
+    refused(GOOD_EAL "ip = 10.0.0.2/24\nchecksum = avx512\n", "t.conf:3: checksum:",
+            "use auto, portable, sse or avx2");
 }
 END_TEST
 
@@ -433,6 +454,7 @@ int main(void)
     tcase_add_test(tc, long_line);
     tcase_add_test(tc, queue_and_faults);
     tcase_add_test(tc, poll_mode);
+    tcase_add_test(tc, checksum_variant);
     tcase_add_test(tc, exception_keys);
     tcase_add_test(tc, group_keys);
     tcase_add_test(tc, load_file);
