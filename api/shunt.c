@@ -85,6 +85,20 @@ int shunt_poll(void)
     }
 }
 
+int shunt_loop_load(struct shunt_loop_load *out)
+{
+    const struct shunt_loop *l;
+
+    if (shunt_path() != SHUNT_PATH_STACK) {
+        errno = ENODEV;
+        return -1;
+    }
+    l = &shunt_instance()->loop;
+    *out = (struct shunt_loop_load){ .turns = l->turns, .busy_turns = l->busy_turns,
+                                     .work_ns = l->work_ns };
+    return 0;
+}
+
 int shunt_capture(const char *path, const char *filter)
 {
     char err[512];

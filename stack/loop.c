@@ -26,6 +26,7 @@ void shunt_loop_init(struct shunt_loop *l, struct shunt_netif *netif,
     l->telemetry = telemetry;
     l->next_timer_look = 0;
     l->now = 0;
+    l->last_busy = false;
     l->in_turn = false;
     shunt_idle_init(&l->idle);
 }
@@ -129,6 +130,26 @@ uint64_t shunt_loop_idle_ns(struct shunt_loop *l, uint64_t until)
     return wake > l->now ? wake - l->now : 0;
 }
 
+/* The longest span between two turns that is counted as work: a turn and
+ * the program's calls around it take microseconds (a burst of 32 full
+ * frames some tens); one of a millisecond or more had the thread off its
+ * core (preempted by the scheduler, a time slice being milliseconds). */
+#define WORK_SPAN_MAX_NS 1000000u
+
+/* The span since the last turn's clock read, as work if a turn at either
+ * end of it was busy and the loop did not sleep in it (loop.h: work_ns).
+ * A clock that went back (a test's) or the first turn adds nothing. */
+static void count_work(struct shunt_loop *l, bool busy, uint64_t last, uint64_t now)
+{
+    bool slept = l->idle.sleeps != l->last_sleeps;
+
+    if ((busy || l->last_busy) && !slept && last != 0 && now > last &&
+        now - last < WORK_SPAN_MAX_NS)
+        l->work_ns += now - last;
+    l->last_busy = busy;
+    l->last_sleeps = l->idle.sleeps;
+}
+
 int shunt_loop_turn(struct shunt_loop *l)
 {
     struct shunt_netif *sn = l->netif;
@@ -150,7 +171,7 @@ int shunt_loop_turn(struct shunt_loop *l)
     /* 2. lwIP's timers (TCP retransmission, ARP ageing, reassembly), only
      *    when the earliest is due.  The clock read here also dates the
      *    turn for the idle policy. */
-    uint64_t now = shunt_clock_ns(l->clock);
+    uint64_t now = shunt_clock_ns(l->clock), last = l->now;
     l->now = now;
     shunt_tstamp_tick(now);
     if (time_to_look(l, now) && sys_timeouts_sleeptime() == 0)
@@ -174,6 +195,7 @@ int shunt_loop_turn(struct shunt_loop *l)
     bool busy = received > 0 || looped || sn->tx_count != 0;
     shunt_idle_note(&l->idle, busy, now);
     l->busy_turns += busy;
+    count_work(l, busy, last, now);
     shunt_netif_flush(sn);
 
     /* 6. A question from shunt-stat, if one waits (one load to find out). */

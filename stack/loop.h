@@ -50,6 +50,16 @@ struct shunt_loop {
      * Their ratio is how busy the loop is, counted with one addition a turn
      * and no clock read (shunt-doctor shows it). */
     uint64_t busy_turns;
+    /* The clock time of the spans from one turn's clock read to the next's
+     * with a busy turn at either end and no sleep inside: the turn's own
+     * work and the application's between turns (its send builds the frame
+     * the next turn flushes; its recv takes what the turn before received),
+     * the spinning left out, and spans of 1 ms or more (the thread was
+     * preempted).  One compare and one addition a turn, on the
+     * clock read the turn makes anyway (shunt_loop_load in <shunt/shunt.h>). */
+    uint64_t work_ns;
+    bool last_busy;                     /* the turn before this one */
+    uint64_t last_sleeps;               /* idle.sleeps at the turn before */
     bool in_turn;
 };
 

@@ -343,6 +343,7 @@ static struct rte_tel_data *loop_dict(const struct shunt_loop *l)
     if (d != NULL) {
         add_u64(d, "turns", l->turns);
         add_u64(d, "busy_turns", l->busy_turns);
+        add_u64(d, "work_ns", l->work_ns);
         add_u64(d, "lcore", rte_lcore_id());
         rte_tel_data_add_dict_int(d, "cpu", sched_getcpu());
         add_u64(d, "numa_node", rte_socket_id());

@@ -11,6 +11,8 @@
 #ifndef SHUNT_SHUNT_H
 #define SHUNT_SHUNT_H
 
+#include <stdint.h>
+
 #ifdef __cplusplus
 extern "C" {
 #endif
@@ -40,6 +42,20 @@ void shunt_exit(void);
 /* One turn of the poll loop.  Returns the number of frames received, or -1
  * with errno EDEADLK when called from inside a turn (from the poll hook). */
 int shunt_poll(void);
+
+/*
+ * How the loop spent its time, counted since the instance started: turns
+ * begun, busy turns (that received or sent a frame), and work_ns, the
+ * clock time between turns next to a busy one, with no sleep in it - the
+ * turns' work and the program's calls between them, its spinning left
+ * out, and spans of 1 ms or more, where the thread was preempted (what a
+ * message costs the core beyond waiting for it).  Returns 0,
+ * or -1 with errno ENODEV on the kernel path.
+ */
+struct shunt_loop_load {
+    uint64_t turns, busy_turns, work_ns;
+};
+int shunt_loop_load(struct shunt_loop_load *out);
 
 /*
  * Write every frame the instance receives and sends to a pcap file, or only

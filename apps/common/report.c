@@ -63,6 +63,23 @@ static void table_latency(FILE *f, const struct histogram *h)
     fprintf(f, " %9.3f %9.3f %9.3f\n", us(h->max), hist_mean(h) / 1e3, hist_stddev(h) / 1e3);
 }
 
+/* A side's cycles per operation (sides.h), where measured. */
+static void table_side(FILE *f, const char *side, const struct side_cost *c)
+{
+    if (c->cycles_per_op < 0)
+        return;
+    fprintf(f, "  %s: %.0f core cycles per op (softirq ", side, c->cycles_per_op);
+    if (c->softirq_cycles_per_op >= 0)
+        fprintf(f, "%.0f", c->softirq_cycles_per_op);
+    else
+        fputs("not read", f);
+    fputs("), work ", f);
+    if (c->work_cycles_per_op >= 0)
+        fprintf(f, "%.0f cycles (the loop's busy spans)\n", c->work_cycles_per_op);
+    else
+        fputs("not apart (the kernel's path)\n", f);
+}
+
 void report_table(FILE *f, const struct result *r)
 {
     fprintf(f, "%s: %s, %s, %zu-byte messages", r->tool, r->test, r->proto, r->size);
@@ -97,6 +114,8 @@ void report_table(FILE *f, const struct result *r)
         fprintf(f, "cycles and instructions %s; ", r->cpu.hw_why);
     fprintf(f, "%.0f TSC cycles of wall time; %.3f us of CPU time\n",
             r->cpu.tsc_cycles_per_op, r->cpu.cpu_ns_per_op / 1e3);
+    table_side(f, "client", &r->client);
+    table_side(f, "server", &r->server);
 }
 
 /* ---- JSON ------------------------------------------------------------------- */
@@ -161,8 +180,34 @@ static void json_cpu(FILE *f, const struct cpu_cost *c)
                 c->cycles_per_op, c->instructions_per_op);
     else
         fputs(", \"cycles_per_op\": null, \"instructions_per_op\": null", f);
-    fprintf(f, ", \"tsc_cycles_per_op\": %.1f, \"tsc_hz\": %.0f, \"cpu_us_per_op\": %.4f}\n",
+    fprintf(f, ", \"tsc_cycles_per_op\": %.1f, \"tsc_hz\": %.0f, \"cpu_us_per_op\": %.4f},\n",
             c->tsc_cycles_per_op, tsc_hz(), c->cpu_ns_per_op / 1e3);
+}
+
+/* A value of sides.h's, or null where not measured. */
+static void json_num(FILE *f, const char *name, double v)
+{
+    if (v >= 0)
+        fprintf(f, "\"%s\": %.1f", name, v);
+    else
+        fprintf(f, "\"%s\": null", name);
+}
+
+static void json_sides(FILE *f, const struct result *r)
+{
+    const struct side_cost *sides[] = { &r->client, &r->server };
+
+    fputs("  \"sides\": {", f);
+    for (int i = 0; i < 2; i++) {
+        fprintf(f, "%s\"%s\": {", i ? ", " : "", i ? "server" : "client");
+        json_num(f, "core", sides[i]->cycles_per_op);
+        fputs(", ", f);
+        json_num(f, "work", sides[i]->work_cycles_per_op);
+        fputs(", ", f);
+        json_num(f, "softirq", sides[i]->softirq_cycles_per_op);
+        fputc('}', f);
+    }
+    fputs("}\n", f);
 }
 
 int report_json(const char *path, const struct result *r)
@@ -206,6 +251,7 @@ int report_json(const char *path, const struct result *r)
         fputs("  \"udp\": null,\n", f);
     json_latency(f, r->latency);
     json_cpu(f, &r->cpu);
+    json_sides(f, r);
     fputs("}\n", f);
     if (fclose(f) != 0) {
         fprintf(stderr, "%s: --json %s: %s\n", r->tool, path, strerror(errno));
@@ -243,7 +289,9 @@ int report_csv(const char *path, const struct result *r)
     for (size_t i = 0; i < NPCT; i++)
         fprintf(f, ",%s_us", percentiles[i].name);
     fputs(",max_us,mean_us,stddev_us,perf_counters,cycles_per_op,instructions_per_op,"
-          "tsc_cycles_per_op,cpu_us_per_op\n", f);
+          "tsc_cycles_per_op,cpu_us_per_op,client_cycles_per_op,client_work_cycles_per_op,"
+          "client_softirq_cycles_per_op,server_cycles_per_op,server_work_cycles_per_op,"
+          "server_softirq_cycles_per_op\n", f);
 
     csv_str(f, r->tool);
     fputc(',', f);
@@ -284,7 +332,18 @@ int report_csv(const char *path, const struct result *r)
         fprintf(f, ",%.1f,%.1f", r->cpu.cycles_per_op, r->cpu.instructions_per_op);
     else
         fputs(",,", f);
-    fprintf(f, ",%.1f,%.4f\n", r->cpu.tsc_cycles_per_op, r->cpu.cpu_ns_per_op / 1e3);
+    fprintf(f, ",%.1f,%.4f", r->cpu.tsc_cycles_per_op, r->cpu.cpu_ns_per_op / 1e3);
+    const struct side_cost *sides[] = { &r->client, &r->server };
+    for (int i = 0; i < 2; i++) {
+        double v[] = { sides[i]->cycles_per_op, sides[i]->work_cycles_per_op,
+                       sides[i]->softirq_cycles_per_op };
+        for (int j = 0; j < 3; j++)
+            if (v[j] >= 0)
+                fprintf(f, ",%.1f", v[j]);
+            else
+                fputc(',', f);
+    }
+    fputc('\n', f);
     if (fclose(f) != 0) {
         fprintf(stderr, "%s: --csv %s: %s\n", r->tool, path, strerror(errno));
         return -1;

@@ -16,6 +16,7 @@
 
 #include "cycles.h"
 #include "histogram.h"
+#include "sides.h"
 
 struct result {
     /* What ran. */
@@ -40,6 +41,7 @@ struct result {
     uint64_t sent, received, lost, out_of_order;
     const struct histogram *latency;    /* NULL when the mode times nothing */
     struct cpu_cost cpu;
+    struct side_cost client, server;    /* sides.h: negative where not measured */
 };
 
 /* The table on f (stdout, usually). */

@@ -9,12 +9,14 @@ int run_open(struct run *r)
 {
     /* The meter first: it cannot fail, and run_close closes it. */
     cpu_meter_open(&r->cpu);
+    sides_open(&r->sides, r->server_pid, r->work);
     return hist_init(&r->lat);
 }
 
 void run_close(struct run *r)
 {
     cpu_meter_close(&r->cpu);
+    sides_close(&r->sides);
     hist_free(&r->lat);
 }
 
@@ -27,6 +29,10 @@ void run_begin(struct run *r, double warmup)
 /* What the warm-up counted is thrown away. */
 void run_start_measuring(struct run *r, uint64_t now)
 {
+    /* The sides are read first (the server's telemetry takes a while), so
+     * the interval starts after. */
+    sides_start(&r->sides);
+    now = tsc_now();
     r->measuring = true;
     r->ops = r->bytes = r->sent = r->received = r->out_of_order = 0;
     hist_reset(&r->lat);
@@ -62,6 +68,7 @@ void run_progress(struct run *r, uint64_t now)
 void run_result(struct run *r, uint64_t end, struct result *out)
 {
     cpu_meter_stop(&r->cpu);
+    sides_stop(&r->sides);
     out->seconds = tsc_to_s(end - r->start);
     out->ops = r->ops;
     out->ops_name = r->ops_name;
@@ -72,4 +79,5 @@ void run_result(struct run *r, uint64_t end, struct result *out)
     out->out_of_order = r->out_of_order;
     out->latency = &r->lat;
     cpu_meter_cost(&r->cpu, r->ops, &out->cpu);
+    sides_cost(&r->sides, r->ops, r->cpu.cpu_ns, &out->client, &out->server);
 }

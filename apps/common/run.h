@@ -29,6 +29,7 @@
 #include "cycles.h"
 #include "histogram.h"
 #include "report.h"
+#include "sides.h"
 
 struct run {
     /* The plan: set these before run_open. */
@@ -36,6 +37,8 @@ struct run {
     double seconds;             /* measure this long, unless count */
     uint64_t count;             /* measure this many operations; 0: by time */
     bool quiet;                 /* no progress lines */
+    long server_pid;            /* the server to measure too (sides.h); 0: none */
+    sides_work_fn work;         /* this side's loop work time (Shunt); NULL: none */
 
     bool measuring;             /* the warm-up is over */
     uint64_t warm_end;          /* TSC: measuring starts */
@@ -47,6 +50,7 @@ struct run {
     uint64_t ops, bytes, sent, received, out_of_order;
     struct histogram lat;
     struct cpu_meter cpu;
+    struct sides sides;
 };
 
 /* The histogram and the CPU meter: 0, or -1 (out of memory). */

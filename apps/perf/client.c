@@ -79,6 +79,17 @@ static const char *ops_name(enum test test)
     }
 }
 
+/* This side's loop work time, for the run's sides (Shunt only). */
+static int loop_work_ns(uint64_t *ns)
+{
+    struct shunt_loop_load load;
+
+    if (shunt_loop_load(&load) != 0)
+        return -1;
+    *ns = load.work_ns;
+    return 0;
+}
+
 static int client_setup(struct client *cl, const struct options *o)
 {
     size_t bufsize = o->size > UDP_MAX_PAYLOAD ? o->size : UDP_MAX_PAYLOAD + 1;
@@ -88,7 +99,8 @@ static int client_setup(struct client *cl, const struct options *o)
     cl->poll = o->poll;
     cl->epfd = -1;
     cl->run = (struct run){ .ops_name = ops_name(o->test), .seconds = o->seconds,
-                            .count = o->count, .quiet = o->quiet };
+                            .count = o->count, .quiet = o->quiet,
+                            .server_pid = o->server_pid, .work = loop_work_ns };
     if (run_open(&cl->run) != 0) {
         fprintf(stderr, PROG ": out of memory\n");
         return -1;

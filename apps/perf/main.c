@@ -11,7 +11,7 @@
  *     shunt-perf stream    (-c FILE | --kernel) [--tcp|--udp] [-m SIZE]
  *                          [--poll recv|epoll|block] [COMMON] HOST
  *     COMMON: [-p PORT] [-t SECONDS | -n COUNT] [--warmup SECONDS]
- *             [--json FILE] [--csv FILE] [--label TEXT] [-q]
+ *             [--server-pid PID] [--json FILE] [--csv FILE] [--label TEXT] [-q]
  *
  * The server echoes TCP and UDP on PORT (TCP_NODELAY on) and discards them
  * on PORT+1, where it also counts each UDP stream's datagrams so the client
@@ -29,6 +29,11 @@
  * the call block.  On Shunt's path the program turns the poll loop itself
  * when a non-blocking read finds nothing (shunt_poll), and epoll_wait and
  * blocking calls turn it for it.
+ *
+ * CPU per operation: each client reports its own thread's CPU time and,
+ * on Shunt, its loop's work time (shunt_loop_load), in TSC cycles per
+ * round trip (request, message); --server-pid PID adds the server's
+ * process, read at the same two instants (common/sides.h).
  *
  * --zc: ping-pong sends each message from a zero-copy buffer it is written
  * into and reads each echo where it arrived (<shunt/zc.h>), to measure
@@ -59,6 +64,7 @@ enum {
     GAVE_SIZE = 1 << 0, GAVE_TIME = 1 << 1, GAVE_COUNT = 1 << 2, GAVE_WARMUP = 1 << 3,
     GAVE_MPS = 1 << 4, GAVE_CONNS = 1 << 5, GAVE_TIMEOUT = 1 << 6, GAVE_UDP = 1 << 7,
     GAVE_OUTPUT = 1 << 8, GAVE_POLL = 1 << 9, GAVE_RST = 1 << 10, GAVE_ZC = 1 << 11,
+    GAVE_SERVER_PID = 1 << 12,
 };
 
 #define STR(x) #x
@@ -98,6 +104,10 @@ static const struct opt table[] = {
       .help = "connrate: close with a reset (SO_LINGER 0), leaving no TIME_WAIT" },
     { 0, "zc", OPT_SET, NULL, AT(zc), .gave = GAVE_ZC,
       .help = "ping-pong: zero-copy calls (shunt_zc_alloc/send, shunt_zc_recv)" },
+    { 0, "server-pid", OPT_UINT, "PID", AT(server_pid), .min = 1, .max = 4194304,
+      .gave = GAVE_SERVER_PID,
+      .help = "measure that server process's CPU per operation too (its\n"
+              "threads' CPU time, its core's softirqs; a Shunt server's loop work)" },
     { 0, "json", OPT_STRING, "FILE", AT(json), .gave = GAVE_OUTPUT, .help = "write the results as JSON" },
     { 0, "csv", OPT_STRING, "FILE", AT(csv), .gave = GAVE_OUTPUT,
       .help = "write the results as CSV (a header and one row)" },
@@ -117,8 +127,8 @@ static const struct opts_spec spec = {
     "       shunt-perf connrate  (-c FILE | --kernel) [-m SIZE] [--rst] [COMMON] HOST\n"
     "       shunt-perf stream    (-c FILE | --kernel) [--tcp|--udp] [-m SIZE]\n"
     "                            [--poll recv|epoll|block] [COMMON] HOST\n"
-    "COMMON: [-p PORT] [-t SECONDS | -n COUNT] [--warmup SECONDS] [--json FILE]\n"
-    "        [--csv FILE] [--label TEXT] [-q]\n"
+    "COMMON: [-p PORT] [-t SECONDS | -n COUNT] [--warmup SECONDS] [--server-pid PID]\n"
+    "        [--json FILE] [--csv FILE] [--label TEXT] [-q]\n"
     "\n",
     17, 1, "see shunt-perf --help",
 };

@@ -48,6 +48,7 @@ struct options {
     int timeout_ms;             /* --timeout: a UDP echo later than this is lost */
     bool rst;                   /* --rst: connrate closes with a reset */
     bool zc;                    /* --zc: ping-pong on <shunt/zc.h>'s calls */
+    long server_pid;            /* --server-pid: the server's CPU too (common/sides.h) */
     const char *json, *csv, *label;
     bool quiet;                 /* -q: no progress */
 };

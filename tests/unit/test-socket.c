@@ -1655,6 +1655,37 @@ START_TEST(udp_empty_datagram)
 }
 END_TEST
 
+/* shunt_loop_load: turns that find nothing add no work time, a datagram's
+ * turns do (stack/loop.h: work_ns); on the kernel path there is no loop. */
+START_TEST(loop_load_counts_work_not_spinning)
+{
+    struct shunt_loop_load before, after;
+    int a = bound(AF_INET, SOCK_DGRAM), b = bound(AF_INET, SOCK_DGRAM);
+    char buf[8];
+
+    if (!on_shunt) {
+        FAILS(ENODEV, shunt_loop_load(&before));
+        return;
+    }
+    for (int i = 0; i < 10; i++)        /* past the span after the last busy turn */
+        OK(shunt_poll());
+    OK(shunt_loop_load(&before));
+    for (int i = 0; i < 1000; i++)
+        OK(shunt_poll());
+    OK(shunt_loop_load(&after));
+    EQ(after.turns, before.turns + 1000);
+    EQ(after.busy_turns, before.busy_turns);
+    EQ(after.work_ns, before.work_ns);
+
+    sendto_fd(a, b, "ping", 4);
+    wait_for(b, POLLIN);
+    IS(4, shunt_recv(b, buf, sizeof(buf), MSG_DONTWAIT));
+    OK(shunt_loop_load(&before));
+    CHECK(before.busy_turns > after.busy_turns, "no busy turn for a datagram");
+    CHECK(before.work_ns > after.work_ns, "a datagram's turns counted no work");
+}
+END_TEST
+
 /* MSG_MORE corks: pieces become one datagram, sent to where the first said;
  * one that would make the datagram too big loses it all. */
 /* Urgent data and error queues: Linux's answers when there are none, and
@@ -4910,6 +4941,7 @@ int main(void)
                                       udp_sendto_bad_address, udp_send_oob, epipe_and_sigpipe,
                                       udp_emsgsize, udp_empty_datagram, udp_msg_more_corks,
                                       oob_and_errqueue_find_nothing);
+    add_loop_tests(tc, ONE_CASE, loop_load_counts_work_not_spinning);
     add_loop_tests(tc, EVERY_FAMILY_AND_TYPE, null_pointers_efault);
 
     tc = socket_case(s, "io_flags");
