@@ -357,10 +357,23 @@ static void release_due(struct shunt_faults_way *w, uint64_t now)
 
 /* ---- the faults ------------------------------------------------------------------ */
 
-static void corrupt(struct shunt_faults_way *w, struct rte_mbuf *m, enum shunt_dir d)
+/*
+ * m damaged by one flipped bit: itself, or a copy when others read the same
+ * bytes (a frame sent from the mbuf lwIP keeps it in until it is acked, or
+ * from a zero-copy buffer: damage there would go out again, checksummed,
+ * with every retransmission).  NULL (m freed) when no copy can be made.
+ */
+static struct rte_mbuf *corrupt(struct shunt_faults_way *w, struct rte_mbuf *m, enum shunt_dir d)
 {
     if (m->data_len == 0)
-        return;
+        return m;
+    if (rte_mbuf_refcnt_read(m) > 1) {
+        struct rte_mbuf *copy = rte_pktmbuf_copy(m, m->pool, 0, UINT32_MAX);
+        rte_pktmbuf_free(m);
+        if (copy == NULL)
+            return NULL;
+        m = copy;
+    }
     if (d == SHUNT_DIR_TX) {
         shunt_mbuf_tx_checksums(m);     /* the NIC must not sum the damage */
     } else {
@@ -374,6 +387,7 @@ static void corrupt(struct shunt_faults_way *w, struct rte_mbuf *m, enum shunt_d
     unsigned skip = m->data_len > RTE_ETHER_HDR_LEN ? RTE_ETHER_HDR_LEN : 0;
     uint8_t *byte = rte_pktmbuf_mtod_offset(m, uint8_t *, skip + (r >> 3) % (m->data_len - skip));
     *byte ^= (uint8_t)(1u << (r & 7));
+    return m;
 }
 
 /* When a frame delayed now is due: delay_ns, give or take jitter_ns. */
@@ -403,7 +417,11 @@ static void judge(struct shunt_faults *f, enum shunt_dir d, struct rte_mbuf *m, 
     }
     if (bad) {
         w->count[SHUNT_FAULT_CORRUPT]++;
-        corrupt(w, m, d);
+        m = corrupt(w, m, d);
+        if (m == NULL) {
+            w->dropped++;
+            return;
+        }
     }
     if (dup) {
         struct rte_mbuf *copy = rte_pktmbuf_copy(m, m->pool, 0, UINT32_MAX);

@@ -30,16 +30,24 @@
 #define MEM_ALIGNMENT                   8
 
 /*
- * lwIP's own heap holds PBUF_RAM buffers: data copied in by tcp_write(),
- * outgoing headers, ICMP replies and IP fragments being sent.  It must hold
- * the send buffers of all busy connections at once: 64 MiB is 256 connections
- * with full 256 KiB send buffers.  It lives in an anonymous mapping of its
- * own (port/sys_arch.c), so untouched pages cost nothing, and it is not a
- * global: LeakSanitizer reads every global at each process's exit, and 64
- * MiB of them took more than half of each test's time under ASan.
+ * lwIP's heap holds PBUF_RAM buffers: data copied in by tcp_write(),
+ * outgoing headers, ICMP replies and IP fragments being sent.  Each is
+ * carved out of an mbuf of the port's pool (port/heap.h), so that the frame
+ * lwIP builds in it goes on the wire without another copy; those too large
+ * for an mbuf, and those made while the pool is low, come from malloc, at
+ * most MEM_SIZE bytes of them: 64 MiB is 256 connections with full 256 KiB
+ * send buffers.  (MEM_SIZE above 64,000 also makes mem_size_t 32 bits, as
+ * a 65,507-byte datagram in one pbuf needs.)  lwIP's mem_trim does nothing
+ * under MEM_LIBC_MALLOC: a trimmed pbuf keeps its mbuf or block whole.
  */
+#define MEM_LIBC_MALLOC                 1
+#define mem_clib_malloc                 shunt_heap_malloc
+#define mem_clib_calloc                 shunt_heap_calloc
+#define mem_clib_free                   shunt_heap_free
 #define MEM_SIZE                        (64 * 1024 * 1024)
-#define LWIP_RAM_HEAP_POINTER           shunt_lwip_heap()
+/* Bytes in use and failed allocations, for telemetry and the drop counts
+ * (lwIP turns these off under MEM_LIBC_MALLOC unless asked). */
+#define MEM_STATS                       1
 
 /*
  * lwIP's PBUF_POOL would be its receive buffer pool.  Shunt does not receive
@@ -205,8 +213,8 @@
  * many connections of a server queue a few each.  32,768 covers 10,000
  * connections with three segments in flight each, or about 180 bulk
  * senders; past that a send waits (or says EAGAIN) until segments are
- * acknowledged, and loses nothing.  MEM_SIZE bounds the bytes, this the
- * count.
+ * acknowledged, and loses nothing.  The pool and MEM_SIZE bound the
+ * bytes, this the count.
  */
 #define MEMP_NUM_TCP_SEG                32768
 

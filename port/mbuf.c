@@ -1,7 +1,7 @@
 /*
- * mbuf.c - mbuf <-> pbuf: zero-copy receive, copying transmit (zero-copy
- * for <shunt/zc.h>'s buffers), and the checksum-offload fields of a frame
- * about to be sent.
+ * mbuf.c - mbuf <-> pbuf: zero-copy receive, transmit from the mbuf lwIP
+ * built the frame in (or <shunt/zc.h>'s buffer), a copy otherwise, and the
+ * checksum-offload fields of a frame about to be sent.
  */
 /* rte_ipv4/ipv6_udptcp_cksum_mbuf are experimental in DPDK 22.11 (the
  * release Shunt is built for), and the only sums over a chained mbuf. */
@@ -18,6 +18,8 @@
 #include <rte_udp.h>
 
 #include "lwip/netif.h"
+
+#include "heap.h"
 
 /* ---- Receive: an mbuf seen as a pbuf ----------------------------------- */
 
@@ -126,13 +128,49 @@ static struct rte_mbuf *zc_frame(const struct pbuf *p)
     return m;
 }
 
+/* ---- Transmit: the mbuf lwIP built the frame in --------------------------- */
+
+/*
+ * The mbuf of mp whose buffer holds a frame lwIP built in one PBUF_RAM pbuf
+ * (port/heap.h), described as that frame, with a reference more for the
+ * wire; NULL for any other frame.
+ */
+static struct rte_mbuf *heap_frame(const struct pbuf *p, struct rte_mempool *mp)
+{
+    if (p->next != NULL || pbuf_get_allocsrc(p) != PBUF_TYPE_ALLOC_SRC_MASK_STD_HEAP)
+        return NULL;
+    struct rte_mbuf *m = shunt_heap_mbuf(p);
+    if (m == NULL || m->pool != mp)
+        return NULL;
+    /*
+     * A segment sent again while the wire still holds its last transmission
+     * (a NIC's TX ring keeps an mbuf until the send completes; memif and
+     * AF_XDP copy at tx_burst and free it at once; the netif's TX buffer and
+     * the fault stage may keep it a while): that mbuf's description is the
+     * wire's, so this transmission goes as a copy.  lwIP has rewritten the
+     * headers in place by now, as it does in its own heap; they describe
+     * the same bytes, so the frame the wire holds stays a valid segment.
+     */
+    if (rte_mbuf_refcnt_read(m) > 1)
+        return NULL;
+    rte_pktmbuf_reset(m);
+    m->data_off = (uint16_t)((char *)p->payload - (char *)m->buf_addr);
+    m->data_len = p->len;
+    m->pkt_len = p->len;
+    rte_mbuf_refcnt_update(m, 1);       /* the wire's, beside lwIP's */
+    return m;
+}
+
 /* ---- Transmit: a pbuf chain copied into an mbuf ------------------------ */
 
 struct rte_mbuf *shunt_mbuf_from_pbuf(const struct pbuf *p, struct rte_mempool *mp)
 {
-    struct rte_mbuf *zc = zc_frame(p);
-    if (zc != NULL)
-        return zc;
+    struct rte_mbuf *m = heap_frame(p, mp);
+    if (m != NULL)
+        return m;
+    m = zc_frame(p);
+    if (m != NULL)
+        return m;
     struct rte_mbuf *head = rte_pktmbuf_alloc(mp);
     if (head == NULL)
         return NULL;

@@ -7,11 +7,14 @@
  * mbuf.  A chained (multi-segment) mbuf becomes a pbuf chain, one custom
  * pbuf per segment.
  *
- * Transmit copies a pbuf chain into a fresh mbuf (chained when it exceeds
- * one mbuf's data room) and, when asked, fills in the checksum-offload
- * fields the NIC needs.  A frame whose data is a zero-copy buffer (the
- * headers in one pbuf before it, <shunt/zc.h>) is not copied: its headers
- * go into the room before the data, and that mbuf is the frame.
+ * Transmit sends the mbuf lwIP built the frame in when it built it in one
+ * pbuf of its heap (port/heap.h: lwIP's heap is carved out of mbufs).  A
+ * frame whose data is a zero-copy buffer (the headers in one pbuf before
+ * it, <shunt/zc.h>) is not copied either: its headers go into the room
+ * before the data, and that mbuf is the frame.  Any other frame - a pbuf
+ * chain, or one whose mbuf the wire still holds - is copied into a fresh
+ * mbuf (chained when it exceeds one mbuf's data room).  When asked, the
+ * checksum-offload fields the NIC needs are filled in.
  */
 #ifndef SHUNT_MBUF_H
 #define SHUNT_MBUF_H
@@ -49,11 +52,12 @@ void shunt_mbuf_count_frees(uint64_t *counter);
 struct pbuf *shunt_mbuf_zc_pbuf(struct rte_mbuf *m);
 
 /*
- * The frame of a pbuf chain as an mbuf of mp: a copy in a new mbuf, or for
- * a zero-copy buffer (above) not yet on the wire, that buffer's mbuf with
- * the headers put before its data (and a reference more, for the wire).
- * Copies longer than one mbuf's data room become a chained mbuf.  Returns
- * NULL when mp is empty.
+ * The frame of a pbuf chain as an mbuf of mp: for a frame lwIP built in one
+ * pbuf inside an mbuf of mp that the wire does not hold, that mbuf; for a
+ * zero-copy buffer (above) not yet on the wire, that buffer's mbuf with the
+ * headers put before its data (each with a reference more, for the wire);
+ * otherwise a copy in a new mbuf.  Copies longer than one mbuf's data room
+ * become a chained mbuf.  Returns NULL when mp is empty.
  */
 struct rte_mbuf *shunt_mbuf_from_pbuf(const struct pbuf *p, struct rte_mempool *mp);
 

@@ -17,6 +17,7 @@
 #include "netif/ethernet.h"
 
 #include "challenge.h"
+#include "heap.h"
 #include "hooks.h"
 #include "cc.h"
 #include "mbuf.h"
@@ -91,6 +92,12 @@ bool shunt_netif_mbufs_low(struct shunt_netif *sn)
     unsigned free = rte_mempool_avail_count(sn->conf.pool);
     sn->low = free < LOW_MBUFS_MIN || free < sn->conf.pool->size / LOW_MBUFS_FRACTION;
     return sn->low;
+}
+
+/* lwIP's heap leaves the pool to receive while the pool is low. */
+static bool heap_low(void *arg)
+{
+    return shunt_netif_mbufs_low(arg);
 }
 
 /* ---- Receive ------------------------------------------------------------- */
@@ -434,6 +441,7 @@ int shunt_netif_add(struct shunt_netif *sn, const struct shunt_netif_conf *conf)
     }
     netif_set_default(&sn->netif);
     shunt_mbuf_count_frees(&sn->counters.lwip_freed);
+    shunt_heap_use(conf->pool, heap_low, sn);
     sn->classifier = (struct shunt_classifier){ &sn->netif, &sn->demux, &sn->mcast,
                                                 conf->rx_offloads != 0 };
 
@@ -451,6 +459,7 @@ int shunt_netif_add(struct shunt_netif *sn, const struct shunt_netif_conf *conf)
 void shunt_netif_remove(struct shunt_netif *sn)
 {
     shunt_mbuf_count_frees(NULL);
+    shunt_heap_use(NULL, NULL, NULL);
     netif_remove(&sn->netif);
     rte_pktmbuf_free_bulk(sn->tx_buf, sn->tx_count);
     sn->tx_count = 0;

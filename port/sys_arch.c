@@ -1,11 +1,9 @@
 /*
  * sys_arch.c - what lwIP asks of its platform when NO_SYS=1: the time in
- * milliseconds, random numbers, the memory of its heap, and somewhere to
- * report a failed assertion.
+ * milliseconds, random numbers, and somewhere to report a failed
+ * assertion.  (Its heap is port/heap.c.)
  */
 #include "lwip/sys.h"
-
-#include <sys/mman.h>
 
 #include <rte_random.h>
 
@@ -34,21 +32,6 @@ u32_t sys_now(void)
 uint32_t shunt_lwip_rand(void)
 {
     return (uint32_t)rte_rand();
-}
-
-/* Mapped at the first lwip_init() and kept for the process's life; a page
- * more than MEM_SIZE holds lwIP's alignment and its end-of-heap marker. */
-void *shunt_lwip_heap(void)
-{
-    static void *heap;
-
-    if (heap == NULL) {
-        heap = mmap(NULL, MEM_SIZE + 4096, PROT_READ | PROT_WRITE,
-                    MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
-        if (heap == MAP_FAILED)
-            shunt_lwip_assert("no memory for lwIP's heap", __FILE__, __LINE__);
-    }
-    return heap;
 }
 
 void shunt_lwip_assert(const char *msg, const char *file, int line)

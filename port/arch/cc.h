@@ -25,8 +25,10 @@
 #include "chksum.h"
 #define LWIP_CHKSUM             shunt_chksum
 
-/* The memory of lwIP's heap (MEM_SIZE bytes and some), the same each call. */
-void *shunt_lwip_heap(void);
+/* lwIP's heap (lwipopts.h: MEM_LIBC_MALLOC), in mbufs (port/heap.h). */
+void *shunt_heap_malloc(size_t size);
+void *shunt_heap_calloc(size_t count, size_t size);
+void shunt_heap_free(void *mem);
 
 /* Random numbers for ephemeral ports and initial sequence numbers. */
 uint32_t shunt_lwip_rand(void);

@@ -1,7 +1,8 @@
 /*
  * test-mbuf.c - mbuf <-> pbuf: receive wraps without copying, transmit copies
  * byte for byte, every mbuf goes back to its pool, and the checksum-offload
- * fields are what DPDK asks for.
+ * fields are what DPDK asks for; lwIP's heap in mbufs (port/heap.h): a
+ * frame built there leaves in its own mbuf, except while the wire holds it.
  */
 #include <check.h>
 #include <stdlib.h>
@@ -18,6 +19,7 @@
 #include "lwip/netif.h"
 #include "lwip/pbuf.h"
 
+#include "heap.h"
 #include "mbuf.h"
 #include "suite.h"
 
@@ -234,6 +236,181 @@ START_TEST(tx_empty_pool_fails_cleanly)
 }
 END_TEST
 
+/* ---- lwIP's heap in mbufs ------------------------------------------------- */
+
+static bool pool_low;
+
+static bool low(void *arg)
+{
+    (void)arg;
+    return pool_low;
+}
+
+static void start_heap(void)
+{
+    start_eal_and_lwip();
+    shunt_heap_use(pool, low, NULL);
+}
+
+/* A frame as lwIP builds one: the data in PBUF_RAM, then its headers. */
+static struct pbuf *heap_frame(uint16_t len, unsigned seed)
+{
+    struct pbuf *p = pbuf_alloc(PBUF_TRANSPORT, len, PBUF_RAM);
+    ck_assert_ptr_nonnull(p);
+    fill(p->payload, len, seed);
+    ck_assert_int_eq(pbuf_add_header(p, 14 + 20 + 20), 0);
+    fill(p->payload, 54, seed + 1);
+    return p;
+}
+
+START_TEST(heap_frame_leaves_in_its_own_mbuf)
+{
+    unsigned baseline = rte_mempool_avail_count(pool);
+    struct pbuf *p = heap_frame(1460, 5);
+    ck_assert_uint_eq(rte_mempool_avail_count(pool), baseline - 1);
+
+    struct rte_mbuf *m = shunt_mbuf_from_pbuf(p, pool);
+    ck_assert_ptr_eq(m, shunt_heap_mbuf(p));
+    ck_assert_ptr_eq(rte_pktmbuf_mtod(m, void *), p->payload);
+    ck_assert_uint_eq(m->data_len, 1514);
+    ck_assert_uint_eq(m->pkt_len, 1514);
+    ck_assert_uint_eq(m->nb_segs, 1);
+    ck_assert_uint_eq(rte_mbuf_refcnt_read(m), 2);
+    ck_assert_uint_eq(rte_mempool_avail_count(pool), baseline - 1);
+
+    /* Acknowledged (lwIP frees it) before the wire is done: the wire's
+     * reference keeps it, and its going frees the mbuf. */
+    pbuf_free(p);
+    ck_assert_uint_eq(rte_mbuf_refcnt_read(m), 1);
+    ck_assert_uint_eq(rte_mempool_avail_count(pool), baseline - 1);
+    rte_pktmbuf_free(m);
+    ck_assert_uint_eq(rte_mempool_avail_count(pool), baseline);
+}
+END_TEST
+
+START_TEST(heap_frame_the_wire_holds_goes_as_a_copy)
+{
+    unsigned baseline = rte_mempool_avail_count(pool);
+    struct pbuf *p = heap_frame(200, 9);
+    struct rte_mbuf *first = shunt_mbuf_from_pbuf(p, pool);
+
+    /* Sent again (a retransmission) while the first is still queued. */
+    struct rte_mbuf *again = shunt_mbuf_from_pbuf(p, pool);
+    ck_assert_ptr_nonnull(again);
+    ck_assert_ptr_ne(again, first);
+    ck_assert_uint_eq(rte_mbuf_refcnt_read(first), 2);
+    ck_assert_ptr_eq(rte_pktmbuf_mtod(first, void *), p->payload);
+    ck_assert_uint_eq(first->data_len, 254);
+    assert_same_bytes(again, p);
+    ck_assert_uint_eq(rte_mempool_avail_count(pool), baseline - 2);
+    rte_pktmbuf_free(again);
+
+    /* Once the wire let go, the mbuf is the frame again. */
+    rte_pktmbuf_free(first);
+    ck_assert_ptr_eq(shunt_mbuf_from_pbuf(p, pool), first);
+    rte_pktmbuf_free(first);
+    pbuf_free(p);
+    ck_assert_uint_eq(rte_mempool_avail_count(pool), baseline);
+}
+END_TEST
+
+START_TEST(heap_chain_and_large_frames_are_copied)
+{
+    unsigned baseline = rte_mempool_avail_count(pool);
+
+    /* Larger than an mbuf: ordinary memory, copied into a chain. */
+    struct pbuf *big = pbuf_alloc(PBUF_RAW, 9014, PBUF_RAM);
+    ck_assert_ptr_null(shunt_heap_mbuf(big));
+    ck_assert_uint_eq(rte_mempool_avail_count(pool), baseline);
+    fill(big->payload, big->len, 3);
+    struct rte_mbuf *m = shunt_mbuf_from_pbuf(big, pool);
+    ck_assert_uint_gt(m->nb_segs, 1);
+    assert_same_bytes(m, big);
+    rte_pktmbuf_free(m);
+    pbuf_free(big);
+
+    /* Two pbufs, each in its own mbuf: one frame, copied. */
+    struct pbuf *p = heap_frame(100, 1);
+    pbuf_cat(p, heap_frame(300, 2));
+    ck_assert_uint_eq(rte_mempool_avail_count(pool), baseline - 2);
+    m = shunt_mbuf_from_pbuf(p, pool);
+    ck_assert_ptr_ne(m, shunt_heap_mbuf(p));
+    ck_assert_uint_eq(m->pkt_len, p->tot_len);
+    assert_same_bytes(m, p);
+    rte_pktmbuf_free(m);
+    pbuf_free(p);
+    ck_assert_uint_eq(rte_mempool_avail_count(pool), baseline);
+}
+END_TEST
+
+START_TEST(heap_leaves_a_low_or_empty_pool_alone)
+{
+    unsigned baseline = rte_mempool_avail_count(pool);
+
+    pool_low = true;
+    struct pbuf *p = heap_frame(64, 4);
+    ck_assert_ptr_null(shunt_heap_mbuf(p));
+    ck_assert_uint_eq(rte_mempool_avail_count(pool), baseline);
+    pbuf_free(p);
+    pool_low = false;
+
+    /* Empty: lwIP still gets its buffer, and the frame waits for an mbuf
+     * (the netif's ERR_MEM, which TCP retries) until one is back. */
+    struct rte_mbuf *hoard[POOL_SIZE + 1];
+    unsigned n = 0;
+    while ((hoard[n] = rte_pktmbuf_alloc(pool)) != NULL)
+        n++;
+    p = heap_frame(64, 6);
+    ck_assert_ptr_null(shunt_heap_mbuf(p));
+    ck_assert_ptr_null(shunt_mbuf_from_pbuf(p, pool));
+    rte_pktmbuf_free(hoard[--n]);
+    struct rte_mbuf *m = shunt_mbuf_from_pbuf(p, pool);
+    ck_assert_ptr_nonnull(m);
+    assert_same_bytes(m, p);
+    rte_pktmbuf_free(m);
+    pbuf_free(p);
+    rte_pktmbuf_free_bulk(hoard, n);
+    ck_assert_uint_eq(rte_mempool_avail_count(pool), baseline);
+}
+END_TEST
+
+START_TEST(heap_ordinary_memory_is_bounded)
+{
+    enum { CHUNK = 60000 };
+    static struct pbuf *held[MEM_SIZE / CHUNK + 1];
+    unsigned n = 0;
+
+    while (n < sizeof(held) / sizeof(held[0]) &&
+           (held[n] = pbuf_alloc(PBUF_RAW, CHUNK, PBUF_RAM)) != NULL)
+        n++;
+    /* MEM_SIZE bytes and not one more chunk (with lwIP's pbuf header). */
+    ck_assert_uint_le((size_t)n * CHUNK, MEM_SIZE);
+    ck_assert_uint_gt((size_t)(n + 1) * (CHUNK + 64), MEM_SIZE);
+    ck_assert_ptr_null(pbuf_alloc(PBUF_RAW, CHUNK, PBUF_RAM));
+    pbuf_free(held[0]);
+    held[0] = pbuf_alloc(PBUF_RAW, CHUNK, PBUF_RAM);
+    ck_assert_ptr_nonnull(held[0]);
+    while (n > 0)
+        pbuf_free(held[--n]);
+}
+END_TEST
+
+START_TEST(heap_lets_go_of_a_pool_that_goes)
+{
+    struct pbuf *in_pool = heap_frame(64, 8);
+    ck_assert_ptr_nonnull(shunt_heap_mbuf(in_pool));
+    unsigned avail = rte_mempool_avail_count(pool);
+
+    shunt_heap_use(NULL, NULL, NULL);
+    struct pbuf *p = heap_frame(64, 8);
+    ck_assert_ptr_null(shunt_heap_mbuf(p));
+    pbuf_free(p);
+    /* Freed after the port went: the pool's memory is not touched. */
+    pbuf_free(in_pool);
+    ck_assert_uint_eq(rte_mempool_avail_count(pool), avail);
+}
+END_TEST
+
 /* ---- checksum offload ---------------------------------------------------- */
 
 /* An Ethernet + IPv4 (ihl words) + L4 frame with zeroed checksums. */
@@ -415,11 +592,12 @@ int main(void)
 {
     Suite *s = suite_create("mbuf");
     TCase *rx = tcase_create("receive"), *tx = tcase_create("transmit");
-    TCase *ol = tcase_create("offload");
+    TCase *ol = tcase_create("offload"), *heap = tcase_create("heap");
 
     tcase_add_checked_fixture(rx, start_eal_and_lwip, NULL);
     tcase_add_checked_fixture(tx, start_eal_and_lwip, NULL);
     tcase_add_checked_fixture(ol, start_eal_and_lwip, NULL);
+    tcase_add_checked_fixture(heap, start_heap, NULL);
     tcase_add_test(rx, rx_single_segment_is_not_copied);
     tcase_add_test(rx, rx_chain_becomes_pbuf_chain);
     tcase_add_test(rx, rx_mbuf_lives_while_lwip_holds_a_reference);
@@ -427,6 +605,12 @@ int main(void)
     tcase_add_test(tx, tx_copies_a_pbuf_chain_into_one_mbuf);
     tcase_add_test(tx, tx_jumbo_frame_becomes_mbuf_chain);
     tcase_add_test(tx, tx_empty_pool_fails_cleanly);
+    tcase_add_test(heap, heap_frame_leaves_in_its_own_mbuf);
+    tcase_add_test(heap, heap_frame_the_wire_holds_goes_as_a_copy);
+    tcase_add_test(heap, heap_chain_and_large_frames_are_copied);
+    tcase_add_test(heap, heap_leaves_a_low_or_empty_pool_alone);
+    tcase_add_test(heap, heap_ordinary_memory_is_bounded);
+    tcase_add_test(heap, heap_lets_go_of_a_pool_that_goes);
     tcase_add_test(ol, offload_ipv4_tcp);
     tcase_add_test(ol, offload_ipv4_options_and_udp);
     tcase_add_test(ol, offload_only_what_the_port_offers);
@@ -437,6 +621,7 @@ int main(void)
     suite_add_tcase(s, rx);
     suite_add_tcase(s, tx);
     suite_add_tcase(s, ol);
+    suite_add_tcase(s, heap);
 
     return run_suite(s);
 }
