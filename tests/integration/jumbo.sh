@@ -3,7 +3,7 @@
 # (stack/dev.c): mtu = 9000 at both ends, the vdev's bsize 9216 (one memif
 # descriptor a frame), mbufs of 2,048 bytes, so every full frame is a chain
 # of five mbufs as Shunt sends it (port/mbuf.c) and as memif hands it over.
-#   - shunt-echo --client sends 20 MB to shunt-echo on Shunt and checks the
+#   - shunt-echo --client sends 10 MB to shunt-echo on Shunt and checks the
 #     echo byte for byte: chained frames both ways;
 #   - the client's capture holds 9,014-byte frames (8,960-byte segments,
 #     the MSS lwIP takes from the netif's MTU) each way;
@@ -31,10 +31,10 @@ SHUNT_PID=$BG_PID
 wait_for_line "$WORK/shunt.log" "^shunt-echo: running" 30 || fail "shunt-echo over memif did not start"
 grep -q "mtu 9000" "$WORK/shunt.log" || fail "the server's port is not at mtu 9000"
 
-timeout 120 "$SHUNT_ECHO" -c "$WORK/client.conf" --client 10.12.0.1 -p 7 -n 20000000 -m 65536 \
+timeout 120 "$SHUNT_ECHO" -c "$WORK/client.conf" --client 10.12.0.1 -p 7 -n 10000000 -m 65536 \
     --capture "$WORK/client.pcap" > "$WORK/client.log" 2>&1 ||
     fail "the client failed: $(cat "$WORK/client.log")"
-expect_in "$WORK/client.log" "^shunt-echo: verified 20000000 bytes over 1 connection"
+expect_in "$WORK/client.log" "^shunt-echo: verified 10000000 bytes over 1 connection"
 
 kill -INT "$SHUNT_PID"
 wait "$SHUNT_PID" || fail "shunt-echo exited with an error: $(cat "$WORK/shunt.log")"
@@ -66,7 +66,7 @@ while off + 16 <= len(data):
     way = "out" if frame[26:30] == bytes([10, 12, 0, 2]) else "in"
     sizes[way] += 1
 print("jumbo: 9014-byte frames in the client's capture: %d sent, %d received" % (sizes["out"], sizes["in"]))
-sys.exit(0 if sizes["out"] > 1000 and sizes["in"] > 1000 else 1)
+sys.exit(0 if sizes["out"] >= 500 and sizes["in"] >= 500 else 1)
 PY
 
 # The default bsize (2,048) cannot carry a 9,014-byte frame in one descriptor.
