@@ -20,7 +20,9 @@
  *   ip          IPv4 address/prefix length
  *   gateway     IPv4 default gateway, inside ip's subnet
  *   ip6         IPv6 address/64 (lwIP's on-link prefixes are always /64)
- *   mtu         IP MTU of the port; default: the port's own (usually 1500)
+ *   mtu         IP MTU of the port; default: the port's own (usually 1500);
+ *               on net_memif both ends' to agree on, up to the vdev's bsize
+ *               less 14 (stack/dev.c)
  *   mbufs       mbufs in the pool shared by RX, TX and held data (16383)
  *   mbuf_cache  per-core mempool cache (256)
  *   mbuf_size   frame bytes one mbuf holds (2048); a bigger mtu on a port

@@ -16,7 +16,9 @@
 #include <sys/socket.h>
 
 #include <rte_dev.h>
+#include <rte_devargs.h>
 #include <rte_errno.h>
+#include <rte_kvargs.h>
 #include <rte_lcore.h>
 
 #include "eal.h"
@@ -106,6 +108,65 @@ static uint32_t frame_size(uint32_t mtu)
     return mtu + RTE_ETHER_HDR_LEN + RTE_ETHER_CRC_LEN;
 }
 
+/*
+ * net_memif in DPDK 22.11 (drivers/net/memif/rte_eth_memif.c) says its
+ * longest frame is RTE_ETHER_MAX_LEN (memif_dev_info) and has no mtu_set,
+ * so ethdev refuses it any MTU above 1500.  Yet nothing on its path looks
+ * at a frame's length: eth_memif_tx copies a chained mbuf over as many
+ * descriptors as it needs, and eth_memif_rx copies into a chain of mbufs of
+ * the pool's data room (without saying RX_OFFLOAD_SCATTER).  The MTU of a
+ * memif link is what its two ends agree on, as on a veth: Shunt gives it to
+ * lwIP and leaves ethdev's at 1500.
+ *
+ * A frame must fit one descriptor (bsize in the vdev's arguments, 2048 by
+ * default), though: eth_memif_tx never clears the chain flag of a frame's
+ * first descriptor, set there on an earlier lap of the ring, and the
+ * receiver then takes a one-descriptor frame and the next for one frame.
+ */
+static bool is_memif(const struct rte_eth_dev_info *info)
+{
+    return strcmp(info->driver_name, "net_memif") == 0;
+}
+
+/* ETH_MEMIF_DEFAULT_PKT_BUFFER_SIZE, not exported by the driver. */
+#define MEMIF_DEFAULT_BSIZE 2048
+
+/* The longest frame a memif port carries in one descriptor: its bsize. */
+static uint32_t memif_bsize(const struct rte_eth_dev_info *info)
+{
+    const struct rte_devargs *da = rte_dev_devargs(info->device);
+    struct rte_kvargs *kv = da != NULL && da->args != NULL ? rte_kvargs_parse(da->args, NULL)
+                                                            : NULL;
+    const char *v = kv != NULL ? rte_kvargs_get(kv, "bsize") : NULL;
+    /* The driver has parsed the same string already: a number. */
+    uint32_t bsize = v != NULL ? (uint32_t)strtoul(v, NULL, 10) : MEMIF_DEFAULT_BSIZE;
+
+    rte_kvargs_free(kv);
+    return bsize;
+}
+
+/* The MTU c asks of the port, checked against what it takes. */
+static int check_mtu(const struct shunt_config *c, const char *name,
+                     const struct rte_eth_dev_info *info, struct why *why)
+{
+    if (is_memif(info)) {
+        uint32_t bsize = memif_bsize(info);
+        if (c->mtu < info->min_mtu || c->mtu + RTE_ETHER_HDR_LEN > bsize)
+            return fail(why, EINVAL, "mtu = %u in %s: port %s takes %u to %u with bsize=%u: "
+                        "give its vdev bsize=%u or more", c->mtu, c->source, name,
+                        info->min_mtu, bsize - RTE_ETHER_HDR_LEN, bsize,
+                        c->mtu + RTE_ETHER_HDR_LEN), config_error(why);
+        return 0;
+    }
+    /* Some PMDs say it only as their longest frame. */
+    uint32_t max_mtu = RTE_MIN((uint32_t)info->max_mtu,
+                               info->max_rx_pktlen - RTE_ETHER_HDR_LEN - RTE_ETHER_CRC_LEN);
+    if (c->mtu < info->min_mtu || c->mtu > max_mtu)
+        return fail(why, EINVAL, "mtu = %u in %s: port %s takes %u to %u",
+                    c->mtu, c->source, name, info->min_mtu, max_mtu), config_error(why);
+    return 0;
+}
+
 static int configure(uint16_t port, const struct shunt_config *c, struct shunt_dev *d,
                      struct why *why)
 {
@@ -131,25 +192,26 @@ static int configure(uint16_t port, const struct shunt_config *c, struct shunt_d
     /* A loop that sleeps wakes on the port's RX interrupt, if it has one. */
     conf.intr_conf.rxq = shunt_idle_wants_intr(c->poll, info.driver_name);
     if (c->mtu != 0) {
-        /* Some PMDs say it only as their longest frame (net_memif). */
-        uint32_t max_mtu = RTE_MIN((uint32_t)info.max_mtu,
-                                   info.max_rx_pktlen - RTE_ETHER_HDR_LEN - RTE_ETHER_CRC_LEN);
-        if (c->mtu < info.min_mtu || c->mtu > max_mtu)
-            return fail(why, EINVAL, "mtu = %u in %s: port %s takes %u to %u",
-                        c->mtu, c->source, name, info.min_mtu, max_mtu), config_error(why);
-        conf.rxmode.mtu = c->mtu;
+        if (check_mtu(c, name, &info, why) != 0)
+            return -1;
+        if (is_memif(&info))
+            d->mtu = (uint16_t)c->mtu;
+        else
+            conf.rxmode.mtu = c->mtu;
     }
 
-    /* A frame bigger than one mbuf is received and sent as a chain. */
+    /* A frame bigger than one mbuf is received and sent as a chain
+     * (memif receives so whatever it is told). */
     uint32_t frame = frame_size(c->mtu != 0 ? c->mtu : RTE_ETHER_MTU);
     if (frame > c->mbuf_size) {
-        if (!(info.rx_offload_capa & RTE_ETH_RX_OFFLOAD_SCATTER) ||
-            !(info.tx_offload_capa & RTE_ETH_TX_OFFLOAD_MULTI_SEGS))
+        bool scatter = is_memif(&info) || (info.rx_offload_capa & RTE_ETH_RX_OFFLOAD_SCATTER);
+        if (!scatter || !(info.tx_offload_capa & RTE_ETH_TX_OFFLOAD_MULTI_SEGS))
             return fail(why, EINVAL, "mtu = %u in %s needs frames of several mbufs, which "
                         "port %s cannot take: lower mtu to %u or raise mbuf_size to %u",
                         c->mtu, c->source, name,
                         c->mbuf_size - RTE_ETHER_HDR_LEN - RTE_ETHER_CRC_LEN, frame);
-        conf.rxmode.offloads |= RTE_ETH_RX_OFFLOAD_SCATTER;
+        if (!is_memif(&info))
+            conf.rxmode.offloads |= RTE_ETH_RX_OFFLOAD_SCATTER;
         conf.txmode.offloads |= RTE_ETH_TX_OFFLOAD_MULTI_SEGS;
     }
 
@@ -314,7 +376,8 @@ static int start(uint16_t port, const struct shunt_config *c, const char *pool_n
     /* Multicast: the port's filter follows the groups joined (port/mcast.h). */
     if (set_mac(port, name, c, d, why) != 0)
         return -1;
-    rte_eth_dev_get_mtu(port, &d->mtu);
+    if (d->mtu == 0)                    /* not memif's own (configure) */
+        rte_eth_dev_get_mtu(port, &d->mtu);
     d->port_id = port;
     d->queue_id = (uint16_t)c->queue;
     snprintf(d->name, sizeof(d->name), "%s", name);

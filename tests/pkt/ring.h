@@ -52,8 +52,9 @@ unsigned ring_waiting(unsigned queue);
 /* The i-th frame sent while the stack came up; 0 when there is none. */
 size_t ring_startup_frame(unsigned i, void *buf, size_t cap);
 
-/* Hand Shunt a frame (copied into an mbuf, or an mbuf of the stack's pool)
- * and run the loop until it has taken it. */
+/* Hand Shunt a frame (copied into an mbuf, a chain of them past one mbuf's
+ * room, or an mbuf of the stack's pool) and run the loop until it has
+ * taken it. */
 void ring_send(const void *frame, size_t len);
 void ring_send_mbuf(struct rte_mbuf *m);
 
