@@ -151,7 +151,7 @@ static void show_stats(const json_t *now, const json_t *before, double secs)
     json_object_foreach(json_object_get(now, "drops"), cause, d) {
         double rate = old != NULL && secs > 0 ? (json_number_value(d) - number(old, cause)) / secs : 0;
         human(rate, "/s", a, sizeof(a));
-        printf("  %-12s %18.0f %14s\n", cause, json_number_value(d), old != NULL ? a : "-");
+        printf("  %-15s %18.0f %14s\n", cause, json_number_value(d), old != NULL ? a : "-");
     }
     show_balance(json_object_get(now, "balance"));
     const json_t *m = json_object_get(now, "mbufs");

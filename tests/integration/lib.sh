@@ -36,6 +36,7 @@ trap tb_cleanup EXIT
 
 fail() {
     echo "FAIL: $TEST_NAME: $*" >&2
+    fail_snapshot >&2
     # Let the servers finish their logs (counters, summaries) first: SIGINT,
     # and up to 3 s to exit.
     local pid
@@ -52,6 +53,18 @@ fail() {
         cat "$WORK/peer.log" >&2
     fi
     exit 1
+}
+
+# fail_snapshot: while the stack still runs, what a stall leaves behind:
+# Shunt's counters and sockets, and the peer's view of its TCP connections
+# (so a failure in CI explains itself; each step bounded, none may fail).
+fail_snapshot() {
+    [ -d "/var/run/dpdk/shunt-$TAG" ] || return 0
+    echo "--- shunt-stat at the failure:"
+    timeout 5 "$top_builddir/apps/shunt-stat" -p "shunt-$TAG" -n 1 2>&1 | head -80 || true
+    timeout 5 "$top_builddir/apps/shunt-stat" -p "shunt-$TAG" --sockets 2>&1 | head -80 || true
+    echo "--- the peer's TCP sockets:"
+    timeout 5 ip netns exec "shunt-$TAG" ss -tnio 2>&1 | head -80 || true
 }
 
 # tb_up [EXTRA-CONFIG-LINES]: the namespace, and shunt-echo running against it.
