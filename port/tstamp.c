@@ -15,8 +15,9 @@
 #include "clock.h"
 
 #define ANCHOR_EVERY_NS 1000000000ull   /* re-anchor once a second */
+#define FIRST_RATE_NS 10000000ull       /* the TSC's rate first learnt over 10 ms */
 #define STEP_NS 1000000ll               /* a system clock step taken at once */
-#define SLEW_MAX_PPB 500000ll           /* 500 ppm: NTP's own most */
+#define SLEW_MAX_PPB 500000ll           /* a correction's most: 500 ppm, NTP's own */
 #define BRACKET_TRIES 3                 /* reads of clock_gettime() to bracket */
 
 static struct {
@@ -116,33 +117,47 @@ static int64_t clamp_slew(int64_t v)
     return v > SLEW_MAX_PPB ? SLEW_MAX_PPB : v < -SLEW_MAX_PPB ? -SLEW_MAX_PPB : v;
 }
 
+/* Put the line through CLOCK_REALTIME's reading now.  The TSC's rate as
+ * DPDK estimates it (rte_get_tsc_hz) can be a few thousand ppm off on a VM,
+ * more than a correction may take in: so the rate is learnt first, over
+ * FIRST_RATE_NS from the start, and the line then runs at it; each anchor
+ * after that refines the rate and takes the remaining error in over the
+ * next second.  A step of the system clock (an error beyond STEP_NS once
+ * the rate is known) is taken at once, and the reading across it is not
+ * used for the rate: the TSC did not change its pace. */
 static void anchor(bool first)
 {
     int64_t real = 0;
     uint64_t mid = bracket(&real);
     int64_t err = first ? 0 : real - (int64_t)real_of(mid);
+    uint64_t next = ANCHOR_EVERY_NS;
 
     if (!first)
         ts.info.last_error_ns = err;
-    if (first || err > STEP_NS || err < -STEP_NS) {
-        /* The start, or a step of the system clock: take it as it is, and
-         * learn the rate anew. */
-        ts.info.steps += !first;
+    if (first) {
         ts.slew_ppb = 0;
         ts.prev_ns = 0;
         ts.rate_known = false;
         learn_rate(mid, real);
+        next = FIRST_RATE_NS;
+    } else if (!ts.rate_known) {
+        /* The first rate: run at it from this reading on. */
+        learn_rate(mid, real);
+        ts.slew_ppb = ts.rate_ppb;
+    } else if (err > STEP_NS || err < -STEP_NS) {
+        ts.info.steps++;
+        ts.prev_ns = 0;
+        learn_rate(mid, real);
+        ts.slew_ppb = ts.rate_ppb;
     } else {
-        /* Carry on from the old line, at the TSC's learnt rate, taking the
-         * error in over the next second. */
         learn_rate(mid, real);
         real = (int64_t)real_of(mid);
-        ts.slew_ppb = clamp_slew(ts.rate_ppb + err * 1000000000ll / (int64_t)ANCHOR_EVERY_NS);
+        ts.slew_ppb = ts.rate_ppb + clamp_slew(err * 1000000000ll / (int64_t)ANCHOR_EVERY_NS);
     }
     ts.slew_q32 = (int64_t)((__int128)ts.slew_ppb * ((__int128)1 << 32) / 1000000000);
     ts.ns0 = mid;
     ts.real0 = real;
-    ts.next_anchor = mid + ANCHOR_EVERY_NS;
+    ts.next_anchor = mid + next;
     ts.info.anchors++;
     ts.info.slew_ppb = ts.slew_ppb;
     if (ts.info.hw_enabled)
