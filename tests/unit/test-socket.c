@@ -38,6 +38,7 @@
 #include <linux/errqueue.h>
 #include <linux/net_tstamp.h>
 #include <netinet/tcp.h>
+#undef TCP_MSS         /* glibc's obsolete option of that name: lwipopts.h's follows */
 #include <poll.h>
 #include <pthread.h>
 #include <signal.h>
@@ -4735,7 +4736,9 @@ END_TEST
 
 /* A frame from the wire carries its RX burst's stamp (the mbuf's dynamic
  * timestamp field, on the stack's clock). */
-START_TEST(rx_stamp_of_the_burst)
+/* A datagram from the wire to a socket with SO_TIMESTAMPNS: its stamp, and
+ * the clock before the frame went in (*t0) and after it was read (*t1). */
+static uint64_t wire_stamp(uint64_t *t0, uint64_t *t1)
 {
     int fd = bound(AF_INET, SOCK_DGRAM), one = 1;
     uint8_t f[256];
@@ -4747,13 +4750,20 @@ START_TEST(rx_stamp_of_the_burst)
     IS(0, shunt_setsockopt(fd, SOL_SOCKET, SO_TIMESTAMPNS_OLD, &one, sizeof(one)));
     size_t n = frame_udp4(f, &shunt_mac, &peer_mac, PEER_IP4, SHUNT_IP4, 4000, port_of(fd),
                           "wire", 4);
-    uint64_t t0 = real_ns();
+    *t0 = real_ns();
     ring_send(f, n);
-    uint64_t t1 = real_ns();
     IS(4, shunt_recvmsg(fd, &m, MSG_DONTWAIT));
+    *t1 = real_ns();
     struct cmsghdr *h = CMSG_FIRSTHDR(&m);
     CHECK(h != NULL && h->cmsg_type == SO_TIMESTAMPNS_OLD, "no SCM_TIMESTAMPNS");
-    uint64_t ts = stamp_value(h->cmsg_type, CMSG_DATA(h));
+    OK(shunt_close(fd));
+    return stamp_value(h->cmsg_type, CMSG_DATA(h));
+}
+
+START_TEST(rx_stamp_of_the_burst)
+{
+    uint64_t t0, t1, ts = wire_stamp(&t0, &t1);
+
     CMP(ts, >=, t0 - 5000000);
     CMP(ts, <=, t1 + 5000000);
 }
@@ -4783,23 +4793,7 @@ START_TEST(rx_stamp_line_holds)
     CMP(ti.last_error_ns, <, 1000000);
     CMP(ti.last_error_ns, >, -1000000);
 
-    int fd = bound(AF_INET, SOCK_DGRAM), one = 1;
-    uint8_t f[256];
-    char data[8];
-    union { char buf[CMSG_SPACE(sizeof(struct timespec))]; struct cmsghdr align; } ctl;
-    struct iovec iov = { data, sizeof(data) };
-    struct msghdr m = { NULL, 0, &iov, 1, ctl.buf, sizeof(ctl.buf), 0 };
-
-    IS(0, shunt_setsockopt(fd, SOL_SOCKET, SO_TIMESTAMPNS_OLD, &one, sizeof(one)));
-    size_t n = frame_udp4(f, &shunt_mac, &peer_mac, PEER_IP4, SHUNT_IP4, 4000, port_of(fd),
-                          "wire", 4);
-    uint64_t t0 = real_ns();
-    ring_send(f, n);
-    IS(4, shunt_recvmsg(fd, &m, MSG_DONTWAIT));
-    uint64_t t1 = real_ns();
-    struct cmsghdr *h = CMSG_FIRSTHDR(&m);
-    CHECK(h != NULL && h->cmsg_type == SO_TIMESTAMPNS_OLD, "no SCM_TIMESTAMPNS");
-    uint64_t ts = stamp_value(h->cmsg_type, CMSG_DATA(h));
+    uint64_t t0, t1, ts = wire_stamp(&t0, &t1);
     CMP(ts, >=, t0 - 200000);
     CMP(ts, <=, t1 + 200000);
 }
