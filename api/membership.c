@@ -8,10 +8,8 @@
 #include <netinet/in.h>
 #include <string.h>
 
-#include "lwip/igmp.h"
-#include "lwip/mld6.h"
-
 #include "mcast.h"
+#include "netif.h"
 #include "addr.h"
 #include "stack.h"
 #include "udp.h"
@@ -23,7 +21,7 @@ static struct shunt_mcast *table(void)
     return sn != NULL ? &sn->mcast : NULL;
 }
 
-/* ---- the groups and lwIP's reports -------------------------------------------- */
+/* ---- the groups and their reports ------------------------------------------- */
 
 static unsigned *count_of(struct shunt_sock *s, const ip_addr_t *group)
 {
@@ -32,29 +30,18 @@ static unsigned *count_of(struct shunt_sock *s, const ip_addr_t *group)
     return IP_IS_V6(group) ? &u->ngroups6 : &u->ngroups4;
 }
 
-/* lwIP's IGMP or MLD holds a group while it has members, and reports it.
- * (The table counts the members: lwIP's count is 8 bits.) */
-static bool lwip_join(const ip_addr_t *group)
+/* The routers hear of every change to a group's state, all sockets merged
+ * (port/mcreport.h): the caller takes the state before a change, and this
+ * reports it after. */
+static void report_change(const ip_addr_t *group, const struct shunt_mcast_state *before)
 {
-    struct netif *n = shunt_sock_netif();
+    struct shunt_netif *sn = shunt_stack_netif();
+    struct shunt_mcast_state after;
 
-    if (n == NULL)
-        return false;
-    return (IP_IS_V6(group) ? mld6_joingroup_netif(n, ip_2_ip6(group))
-                            : igmp_joingroup_netif(n, ip_2_ip4(group))) == ERR_OK;
-}
-
-static void lwip_leave(void *arg, const ip_addr_t *group)
-{
-    struct netif *n = shunt_sock_netif();
-
-    (void)arg;
-    if (n == NULL)
+    if (sn == NULL)
         return;
-    if (IP_IS_V6(group))
-        mld6_leavegroup_netif(n, ip_2_ip6(group));
-    else
-        igmp_leavegroup_netif(n, ip_2_ip4(group));
+    shunt_mcast_state(&sn->mcast, group, &after);
+    shunt_mcreport_changed(&sn->report, group, before, &after);
 }
 
 /* Linux's __ip_mc_join_group and __ipv6_sock_mc_join, past their checks of
@@ -65,6 +52,7 @@ static int join(struct shunt_sock *s, const ip_addr_t *group, enum shunt_mcast_m
 {
     struct shunt_mcast *m = table();
     unsigned *count = count_of(s, group);
+    struct shunt_mcast_state before;
 
     if (m == NULL)
         return -ENODEV;
@@ -72,26 +60,26 @@ static int join(struct shunt_sock *s, const ip_addr_t *group, enum shunt_mcast_m
         return -EADDRINUSE;
     if (*count >= shunt_instance()->config.igmp_max_memberships)
         return IP_IS_V6(group) ? -ENOMEM : -ENOBUFS;
+    shunt_mcast_state(m, group, &before);
     int rc = shunt_mcast_join(m, group, s, mode);
     if (rc != 0)
         return rc;
-    if (shunt_mcast_members(m, group) == 1 && !lwip_join(group)) {
-        shunt_mcast_leave(m, group, s);
-        return -ENOBUFS;
-    }
     (*count)++;
+    report_change(group, &before);
     return 0;
 }
 
 static int leave(struct shunt_sock *s, const ip_addr_t *group)
 {
     struct shunt_mcast *m = table();
+    struct shunt_mcast_state before;
 
-    if (m == NULL || shunt_mcast_leave(m, group, s) != 0)
+    if (m == NULL || shunt_mcast_member(m, group, s) == NULL)
         return -EADDRNOTAVAIL;
-    if (shunt_mcast_members(m, group) == 0)
-        lwip_leave(NULL, group);
+    shunt_mcast_state(m, group, &before);
+    shunt_mcast_leave(m, group, s);
     (*count_of(s, group))--;
+    report_change(group, &before);
     return 0;
 }
 
@@ -103,6 +91,19 @@ static int find_source(const struct shunt_mcast_member *mb, const ip_addr_t *src
         if (ip_addr_cmp(&mb->sources[i], src))
             return (int)i;
     return -1;
+}
+
+static void drop_source(struct shunt_mcast_member *mb, int at)
+{
+    mb->nsources--;
+    mb->sources[at] = mb->sources[mb->nsources];
+}
+
+static void add_source(struct shunt_mcast_member *mb, const ip_addr_t *src)
+{
+    ip_addr_copy(mb->sources[mb->nsources], *src);
+    mb->nsources++;
+    mb->listed = true;
 }
 
 /*
@@ -121,24 +122,23 @@ static int change_source(struct shunt_sock *s, bool add, enum shunt_mcast_mode o
         return -EINVAL;
     if (mb->listed && mb->mode != omode)
         return -EINVAL;
-    mb->mode = omode;
     int at = find_source(mb, src);
-    if (!add) {
-        if (at < 0)
-            return -EADDRNOTAVAIL;
-        if (mb->nsources == 1 && omode == SHUNT_MCAST_INCLUDE)
-            return leave(s, group);
-        mb->nsources--;
-        mb->sources[at] = mb->sources[mb->nsources];
-        return 0;
-    }
-    if (mb->nsources >= SHUNT_MCAST_MAX_SOURCES)
-        return -ENOBUFS;
-    if (at >= 0)                        /* already there */
+    if (!add && at < 0)
         return -EADDRNOTAVAIL;
-    ip_addr_copy(mb->sources[mb->nsources], *src);
-    mb->nsources++;
-    mb->listed = true;
+    if (!add && mb->nsources == 1 && omode == SHUNT_MCAST_INCLUDE)
+        return leave(s, group);
+    if (add && mb->nsources >= SHUNT_MCAST_MAX_SOURCES)
+        return -ENOBUFS;
+    if (add && at >= 0)                 /* already there */
+        return -EADDRNOTAVAIL;
+    struct shunt_mcast_state before;
+    shunt_mcast_state(m, group, &before);
+    mb->mode = omode;
+    if (add)
+        add_source(mb, src);
+    else
+        drop_source(mb, at);
+    report_change(group, &before);
     return 0;
 }
 
@@ -351,12 +351,17 @@ bool shunt_membership_allows(const struct shunt_sock *s, const ip_addr_t *dst,
     return m == NULL || shunt_mcast_owner_allows(m, dst, s, src);
 }
 
+static void leave_one(void *s, const ip_addr_t *group)
+{
+    leave(s, group);
+}
+
 void shunt_membership_leave_all(struct shunt_sock *s)
 {
     struct shunt_mcast *m = table();
     struct shunt_udp_sock *u = shunt_udp_of(s);
 
     if (m != NULL && u->ngroups4 + u->ngroups6 > 0)
-        shunt_mcast_leave_all(m, s, lwip_leave, NULL);
+        shunt_mcast_each(m, s, leave_one, s);
     u->ngroups4 = u->ngroups6 = 0;
 }

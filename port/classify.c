@@ -19,6 +19,7 @@
 #include "lwip/udp.h"
 
 #include "arch/cc.h"
+#include "mcreport.h"
 
 #define ETH_LEN     14
 #define IP4_MIN     20
@@ -319,7 +320,9 @@ static inline __attribute__((always_inline)) enum shunt_verdict ipv4(const struc
 
     struct packet pk = { ip + hl, RTE_MIN(room, total) - hl, false, false, ip + 12, ip + 16 };
     bool filtered = false;
-    if (!ipv4_for_us(c, pk.dst, pk.src, &pk.to_group, &filtered))
+    /* Source filters are for datagrams: a router's query to the group passes. */
+    if (!ipv4_for_us(c, pk.dst, pk.src, &pk.to_group, &filtered) &&
+        !(filtered && shunt_mcreport_takes(ip[9], 0)))
         return filtered ? source_filtered(out) : not_ours(out);
     if ((be16(ip + 6) & (IP_MF | IP_OFFMASK)) != 0)
         return verdict(out, SHUNT_VERDICT_FRAGMENT);
@@ -379,8 +382,9 @@ static enum shunt_verdict ipv6(const struct shunt_classifier *c, const uint8_t *
 
     struct packet pk = { NULL, 0, true, false, ip + 8, ip + 24 };
     bool filtered = false;
-    if (!ipv6_for_us(c, pk.dst, pk.src, &pk.to_group, &filtered))
-        return filtered ? source_filtered(out) : not_ours(out);
+    bool ours = ipv6_for_us(c, pk.dst, pk.src, &pk.to_group, &filtered);
+    if (!ours && !filtered)
+        return not_ours(out);
     /* Past the extension headers that come before the transport's. */
     uint8_t next = ip[6];
     uint32_t off = IP6_LEN;
@@ -396,6 +400,9 @@ static enum shunt_verdict ipv6(const struct shunt_classifier *c, const uint8_t *
     pk.l4_room = room - off;
     out->proto = next;
     out->icmp_type = pk.l4_room > 0 ? pk.l4[0] : 0;
+    /* Source filters are for datagrams: a router's query to the group passes. */
+    if (!ours && !shunt_mcreport_takes(next, out->icmp_type))
+        return source_filtered(out);
     switch (next) {
     case IP6_NEXTH_FRAGMENT:
         if (pk.l4_room < IP6_FRAG_HLEN)

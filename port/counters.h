@@ -88,7 +88,8 @@ struct shunt_counters {
     uint64_t kernel_copies;     /* copies of received frames made for the kernel, or tried */
     uint64_t lwip_in;           /* received frames handed to lwIP */
     uint64_t lwip_freed;        /* of those, freed since (port/mbuf.h) */
-    uint64_t taken;             /* port unreachables a socket took, never lwIP's */
+    uint64_t taken;             /* never lwIP's: port unreachables a socket took, and
+                                 * IGMP and MLD (port/mcreport.h) */
     uint64_t looped;            /* packets lwIP sent to its own addresses */
     uint64_t tx_produced;       /* frames lwIP handed the netif to send */
 };

@@ -295,18 +295,15 @@ unsigned shunt_mcast_members(struct shunt_mcast *m, const ip_addr_t *group)
     return g != NULL ? g->nmembers : 0;
 }
 
-void shunt_mcast_leave_all(struct shunt_mcast *m, const void *owner,
-                           void (*left)(void *arg, const ip_addr_t *group), void *arg)
+void shunt_mcast_each(struct shunt_mcast *m, const void *owner,
+                      void (*fn)(void *arg, const ip_addr_t *group), void *arg)
 {
     for (unsigned i = 0; i < m->slots; i++) {
         struct shunt_mcast_group *g = &m->groups[i];
-        if (g->nmembers == 0 || member_index(g, owner) < 0)
+        if (g->nmembers == 0 || (owner != NULL && member_index(g, owner) < 0))
             continue;
         ip_addr_t group = g->addr;      /* a copy: the entry may go */
-        bool last = g->nmembers == 1;
-        shunt_mcast_leave(m, &group, owner);
-        if (last && left != NULL)
-            left(arg, &group);
+        fn(arg, &group);
     }
 }
 
@@ -322,13 +319,79 @@ unsigned shunt_mcast_count_of(const struct shunt_mcast *m, const void *owner)
 
 /* ---- the filters on the way in ---------------------------------------------- */
 
+bool shunt_mcast_listed(const ip_addr_t *list, unsigned n, const ip_addr_t *src)
+{
+    for (unsigned i = 0; i < n; i++)
+        if (ip_addr_cmp(&list[i], src))
+            return true;
+    return false;
+}
+
 bool shunt_mcast_member_allows(const struct shunt_mcast_member *mb, const ip_addr_t *src)
 {
-    bool listed = false;
+    bool listed = shunt_mcast_listed(mb->sources, mb->nsources, src);
 
-    for (unsigned i = 0; i < mb->nsources && !listed; i++)
-        listed = ip_addr_cmp(&mb->sources[i], src);
     return mb->mode == SHUNT_MCAST_INCLUDE ? listed : !listed;
+}
+
+/* ---- the interface's state --------------------------------------------------- */
+
+/* Keep the sources of st that keep(mb, source) says, in place. */
+static void keep_sources(struct shunt_mcast_state *st, const struct shunt_mcast_member *mb,
+                         bool in_member)
+{
+    unsigned n = 0;
+
+    for (unsigned i = 0; i < st->nsources; i++)
+        if (shunt_mcast_listed(mb->sources, mb->nsources, &st->sources[i]) == in_member)
+            st->sources[n++] = st->sources[i];
+    st->nsources = n;
+}
+
+/* EXCLUDE: the first excluding member's list, narrowed by every other
+ * excluding member (intersection) and every including one (difference). */
+static void exclude_state(const struct shunt_mcast_group *g, const struct shunt_mcast_member *first,
+                          struct shunt_mcast_state *out)
+{
+    out->mode = SHUNT_MCAST_EXCLUDE;
+    out->nsources = first->nsources;
+    memcpy(out->sources, first->sources, first->nsources * sizeof(first->sources[0]));
+    for (unsigned i = 0; i < g->nmembers; i++) {
+        const struct shunt_mcast_member *mb = &g->members[i];
+        if (mb != first)
+            keep_sources(out, mb, mb->mode == SHUNT_MCAST_EXCLUDE);
+    }
+}
+
+void shunt_mcast_state(struct shunt_mcast *m, const ip_addr_t *group,
+                       struct shunt_mcast_state *out)
+{
+    struct key k;
+
+    key_of(&k, group);
+    const struct shunt_mcast_group *g = find(m, &k);
+    out->mode = SHUNT_MCAST_INCLUDE;
+    out->nsources = 0;
+    if (g == NULL)
+        return;
+    for (unsigned i = 0; i < g->nmembers; i++)
+        if (g->members[i].mode == SHUNT_MCAST_EXCLUDE) {
+            exclude_state(g, &g->members[i], out);
+            return;
+        }
+    for (unsigned i = 0; i < g->nmembers; i++) {
+        const struct shunt_mcast_member *mb = &g->members[i];
+        for (unsigned j = 0; j < mb->nsources; j++) {
+            if (shunt_mcast_listed(out->sources, out->nsources, &mb->sources[j]))
+                continue;
+            if (out->nsources == SHUNT_MCAST_STATE_SOURCES) {
+                out->mode = SHUNT_MCAST_EXCLUDE;        /* too many to list: any source */
+                out->nsources = 0;
+                return;
+            }
+            out->sources[out->nsources++] = mb->sources[j];
+        }
+    }
 }
 
 static void addr_of_bytes(bool v6, const uint8_t *b, ip_addr_t *ip)

@@ -44,6 +44,25 @@ struct shunt_mcast_member {
     bool listed;                /* it has had sources: its mode is fixed */
 };
 
+/* The sources an interface's state (below) lists at most. */
+#define SHUNT_MCAST_STATE_SOURCES 64
+
+/*
+ * A group's state on the interface, all its members merged (RFC 3376 3.2,
+ * RFC 3810 4.2): EXCLUDE if any member excludes, of the sources every
+ * excluding member excludes and no including member includes; otherwise
+ * INCLUDE of every source some member includes.  INCLUDE with no sources
+ * is "not a member"; an INCLUDE list longer than SHUNT_MCAST_STATE_SOURCES
+ * is widened to EXCLUDE of none (the routers forward more, the host's
+ * filter still drops what no member wants).  This is what IGMPv3 and MLDv2
+ * report (port/mcreport.h).
+ */
+struct shunt_mcast_state {
+    enum shunt_mcast_mode mode;
+    unsigned nsources;
+    ip_addr_t sources[SHUNT_MCAST_STATE_SOURCES];
+};
+
 struct shunt_mcast_group;
 struct rte_hash;
 
@@ -90,13 +109,26 @@ struct shunt_mcast_member *shunt_mcast_member(struct shunt_mcast *m, const ip_ad
 /* How many members group has (0: not joined). */
 unsigned shunt_mcast_members(struct shunt_mcast *m, const ip_addr_t *group);
 
-/* Every group owner is in, left (close): calls left(arg, group) for each
- * group that has no member left. */
-void shunt_mcast_leave_all(struct shunt_mcast *m, const void *owner,
-                           void (*left)(void *arg, const ip_addr_t *group), void *arg);
+/* Calls fn(arg, group) for each group owner is in (owner NULL: every
+ * group); fn may leave the group it is given. */
+void shunt_mcast_each(struct shunt_mcast *m, const void *owner,
+                      void (*fn)(void *arg, const ip_addr_t *group), void *arg);
 
 /* How many groups owner is in. */
 unsigned shunt_mcast_count_of(const struct shunt_mcast *m, const void *owner);
+
+/* group's state on the interface, as above (not joined: INCLUDE of none). */
+void shunt_mcast_state(struct shunt_mcast *m, const ip_addr_t *group,
+                       struct shunt_mcast_state *out);
+
+/* Whether a state is membership (anything but INCLUDE of none). */
+static inline bool shunt_mcast_state_joined(const struct shunt_mcast_state *st)
+{
+    return st->mode == SHUNT_MCAST_EXCLUDE || st->nsources > 0;
+}
+
+/* Whether src is in a list of n sources. */
+bool shunt_mcast_listed(const ip_addr_t *list, unsigned n, const ip_addr_t *src);
 
 /* Whether a member's filter lets a datagram from src in. */
 bool shunt_mcast_member_allows(const struct shunt_mcast_member *mb, const ip_addr_t *src);

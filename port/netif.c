@@ -193,6 +193,24 @@ static enum shunt_route route(struct shunt_netif *sn, struct rte_mbuf *m,
     return r;
 }
 
+/* IGMP and MLD are port/mcreport.c's, never lwIP's: read, and freed. */
+static void report_input(struct shunt_netif *sn, struct rte_mbuf *m)
+{
+    uint8_t copy[2048];
+    uint32_t len = RTE_MIN(rte_pktmbuf_pkt_len(m) - RTE_ETHER_HDR_LEN, (uint32_t)sizeof(copy));
+    const uint8_t *ip = rte_pktmbuf_read(m, RTE_ETHER_HDR_LEN, len, copy);
+
+    enum shunt_mcreport_verdict v = ip != NULL ? shunt_mcreport_input(&sn->report, ip, len)
+                                               : SHUNT_MCREPORT_MALFORMED;
+    if (v != SHUNT_MCREPORT_READ) {
+        rx_drop(sn, m, v == SHUNT_MCREPORT_BAD_CHECKSUM ? SHUNT_DROP_BAD_CHECKSUM
+                                                        : SHUNT_DROP_BAD_FRAME);
+        return;
+    }
+    sn->counters.taken++;
+    rte_pktmbuf_free(m);
+}
+
 static void input_one(struct shunt_netif *sn, struct rte_mbuf *m)
 {
     struct shunt_class v;
@@ -207,6 +225,10 @@ static void input_one(struct shunt_netif *sn, struct rte_mbuf *m)
     enum shunt_route r = route(sn, m, &v);
     if (r == SHUNT_ROUTE_KERNEL) {
         sn->counters.kernel_routed++;
+        return;
+    }
+    if (verdict == SHUNT_VERDICT_ICMP && shunt_mcreport_takes(v.proto, v.icmp_type)) {
+        report_input(sn, m);
         return;
     }
     switch (verdict) {
@@ -396,25 +418,45 @@ static void add_ip6(struct netif *netif, const ip6_addr_t *addr)
         netif_ip6_addr_set_state(netif, idx, IP6_ADDR_PREFERRED);
 }
 
-/* The groups a host is always in (RFC 1112 4, RFC 4291 2.7.1): their
- * frames pass the classifier and the port's filter like any joined group's.
- * lwIP answers for them itself. */
+/* A group the host is in from the start, in the table, and reported as a
+ * join (port/mcreport.c leaves out the ones never reported). */
+static void join_host_group(struct shunt_netif *sn, const ip_addr_t *g)
+{
+    struct shunt_mcast_state before, after;
+
+    shunt_mcast_state(&sn->mcast, g, &before);
+    shunt_mcast_join(&sn->mcast, g, sn, SHUNT_MCAST_EXCLUDE);
+    shunt_mcast_state(&sn->mcast, g, &after);
+    shunt_mcreport_changed(&sn->report, g, &before, &after);
+}
+
+/*
+ * The groups a host is always in (RFC 1112 4, RFC 4291 2.7.1): their
+ * frames pass the classifier and the port's filter like any joined group's,
+ * and port/mcreport.c reports the solicited-node ones, as Linux does when
+ * an interface comes up.  lwIP keeps those in its MLD list too (its IPv6
+ * input asks it), and reported them in MLDv1 as it joined them; its repeat
+ * of that report is cancelled, as from here the reports are Shunt's.
+ */
 static void join_host_groups(struct shunt_netif *sn)
 {
     ip_addr_t g;
 
+    for (struct mld_group *m = netif_mld6_data(&sn->netif); m != NULL; m = m->next)
+        m->timer = 0;
+
     ip_addr_set_ip4_u32_val(g, PP_HTONL(0xe0000001u));          /* 224.0.0.1 */
-    shunt_mcast_join(&sn->mcast, &g, sn, SHUNT_MCAST_EXCLUDE);
+    join_host_group(sn, &g);
     ip_addr_set_zero_ip6(&g);
     ip6_addr_set_allnodes_linklocal(ip_2_ip6(&g));
-    shunt_mcast_join(&sn->mcast, &g, sn, SHUNT_MCAST_EXCLUDE);
+    join_host_group(sn, &g);
     for (int i = 0; i < LWIP_IPV6_NUM_ADDRESSES; i++) {
         if (!ip6_addr_isvalid(netif_ip6_addr_state(&sn->netif, i)))
             continue;
         ip_addr_set_zero_ip6(&g);
         ip6_addr_set_solicitednode(ip_2_ip6(&g),
                                    netif_ip6_addr(&sn->netif, i)->addr[3] & PP_HTONL(0x00ffffffUL));
-        shunt_mcast_join(&sn->mcast, &g, sn, SHUNT_MCAST_EXCLUDE);
+        join_host_group(sn, &g);
     }
 }
 
@@ -450,9 +492,14 @@ int shunt_netif_add(struct shunt_netif *sn, const struct shunt_netif_conf *conf)
     netif_ip6_addr_set_state(&sn->netif, 0, IP6_ADDR_PREFERRED);
     if (conf->has_ip6)
         add_ip6(&sn->netif, &conf->ip6);
-    join_host_groups(sn);
+    if (shunt_mcreport_init(&sn->report, &sn->netif, &sn->mcast, conf->force_igmp_version,
+                            conf->force_mld_version, conf->mcast_groups) != 0) {
+        shunt_netif_remove(sn);
+        return -ENOMEM;
+    }
     netif_set_link_up(&sn->netif);
     netif_set_up(&sn->netif);
+    join_host_groups(sn);
     return 0;
 }
 
@@ -464,5 +511,6 @@ void shunt_netif_remove(struct shunt_netif *sn)
     rte_pktmbuf_free_bulk(sn->tx_buf, sn->tx_count);
     sn->tx_count = 0;
     shunt_demux_free(&sn->demux);
+    shunt_mcreport_free(&sn->report);
     shunt_mcast_free(&sn->mcast);
 }

@@ -36,6 +36,7 @@
 #include "demux.h"
 #include "exception.h"
 #include "mcast.h"
+#include "mcreport.h"
 #include "phy.h"
 #include "queue.h"
 
@@ -62,6 +63,8 @@ struct shunt_netif_conf {
     unsigned connections;               /* and how many it holds */
     const char *mcast_name;             /* the multicast groups' DPDK name */
     unsigned mcast_groups;              /* and how many it holds */
+    unsigned force_igmp_version;        /* 0: the querier's; 1-3 (port/mcreport.h) */
+    unsigned force_mld_version;         /* 0: the querier's; 1-2 */
 };
 
 /*
@@ -90,6 +93,7 @@ struct shunt_netif {
     struct shunt_pipeline pipeline;
     struct shunt_demux demux;
     struct shunt_mcast mcast;           /* groups joined, the port's filter */
+    struct shunt_mcreport report;       /* IGMP and MLD for them */
     struct shunt_classifier classifier;
     struct shunt_netif_upcalls upcalls;
     struct shunt_exception *exception;  /* the kernel's share of the frames; NULL: none */

@@ -100,6 +100,8 @@ static const struct key keys[] = {
     STRING("exception_iface", exception_iface, "ksh0"),
     UINT("mcast_groups", mcast_groups, 16, 1u << 20),
     UINT("igmp_max_memberships", igmp_max_memberships, 1, 1u << 20),
+    UINT("force_igmp_version", force_igmp_version, 0, 3),
+    UINT("force_mld_version", force_mld_version, 0, 2),
 };
 #define NKEYS (sizeof(keys) / sizeof(keys[0]))
 

@@ -63,6 +63,9 @@
  *   mcast_groups  groups the instance can be in, all sockets together (4096)
  *   igmp_max_memberships  groups one socket can join, IPv4 and IPv6 each, as
  *                 Linux's sysctl of that name (1024; Linux's default is 20)
+ *   force_igmp_version  speak IGMPv1, v2 or v3 whatever the querier speaks,
+ *                 as Linux's sysctl of that name (0: the querier's, v3 if none)
+ *   force_mld_version   the same for MLD: 1 or 2 (0)
  * Under shunt-run (LD_PRELOAD), which sockets Shunt takes (stack/policy.h):
  *   program     only this program's, by name (any)
  *   accelerate  only those these rules match, e.g. tcp:6379, udp (all)
@@ -155,6 +158,8 @@ struct shunt_config {
     char exception_iface[16];       /* "": the default (stack/kernelif.h) */
     uint32_t mcast_groups;
     uint32_t igmp_max_memberships;
+    uint32_t force_igmp_version;
+    uint32_t force_mld_version;
 };
 
 #define SHUNT_MCAST_GROUPS_DEFAULT 4096

@@ -91,6 +91,8 @@ static void conf_for_netif(const struct shunt_config *c, const struct shunt_dev 
     nc->connections = MEMP_NUM_TCP_PCB;
     nc->mcast_name = mcast_name;
     nc->mcast_groups = c->mcast_groups;
+    nc->force_igmp_version = c->force_igmp_version;
+    nc->force_mld_version = c->force_mld_version;
 }
 
 /* One line saying what came up, for the operator. */

@@ -225,8 +225,8 @@ START_TEST(source_filters)
     int other;
     ck_assert(shunt_mcast_owner_allows(&m, &g, &other, &s2));      /* no member: all */
     ck_assert_uint_eq(shunt_mcast_count_of(&m, &owner_a), 1);
-    shunt_mcast_leave_all(&m, &owner_a, NULL, NULL);
-    shunt_mcast_leave_all(&m, &owner_b, NULL, NULL);
+    ck_assert_int_eq(shunt_mcast_leave(&m, &g, &owner_a), 0);
+    ck_assert_int_eq(shunt_mcast_leave(&m, &g, &owner_b), 0);
     ck_assert_uint_eq(m.count, 0);
     shunt_mcast_free(&m);
 }
@@ -248,6 +248,77 @@ START_TEST(table_limit)
 }
 END_TEST
 
+static void add_source(const void *owner, const ip_addr_t *g, enum shunt_mcast_mode mode,
+                       ip_addr_t src)
+{
+    struct shunt_mcast_member *mb = shunt_mcast_member(&m, g, owner);
+
+    ck_assert_ptr_nonnull(mb);
+    mb->mode = mode;
+    mb->sources[mb->nsources++] = src;
+}
+
+static bool state_lists(const struct shunt_mcast_state *st, ip_addr_t src)
+{
+    return shunt_mcast_listed(st->sources, st->nsources, &src);
+}
+
+/* The interface's state, members merged as RFC 3376 3.2 says: INCLUDE is
+ * the union; any EXCLUDE makes EXCLUDE of what every excluder excludes and
+ * no includer includes; too long an INCLUDE is widened to EXCLUDE {}. */
+START_TEST(interface_state_merges_members)
+{
+    struct shunt_mcast_state st;
+    static int owners[SHUNT_MCAST_STATE_SOURCES + 1];
+    ip_addr_t g = v4(0xef000009u), s1 = v4(0x0a000001u), s2 = v4(0x0a000002u),
+              s3 = v4(0x0a000003u);
+
+    table_up(-1);
+    shunt_mcast_state(&m, &g, &st);
+    ck_assert(st.mode == SHUNT_MCAST_INCLUDE && st.nsources == 0 && !shunt_mcast_state_joined(&st));
+
+    ck_assert_int_eq(shunt_mcast_join(&m, &g, &owner_a, SHUNT_MCAST_INCLUDE), 0);
+    add_source(&owner_a, &g, SHUNT_MCAST_INCLUDE, s1);
+    ck_assert_int_eq(shunt_mcast_join(&m, &g, &owner_b, SHUNT_MCAST_INCLUDE), 0);
+    add_source(&owner_b, &g, SHUNT_MCAST_INCLUDE, s1);
+    add_source(&owner_b, &g, SHUNT_MCAST_INCLUDE, s2);
+    shunt_mcast_state(&m, &g, &st);
+    ck_assert(st.mode == SHUNT_MCAST_INCLUDE && st.nsources == 2);
+    ck_assert(state_lists(&st, s1) && state_lists(&st, s2));
+
+    /* b excludes {s2, s3}, a includes {s1}: EXCLUDE {s2, s3} */
+    ck_assert_int_eq(shunt_mcast_leave(&m, &g, &owner_b), 0);
+    ck_assert_int_eq(shunt_mcast_join(&m, &g, &owner_b, SHUNT_MCAST_EXCLUDE), 0);
+    add_source(&owner_b, &g, SHUNT_MCAST_EXCLUDE, s2);
+    add_source(&owner_b, &g, SHUNT_MCAST_EXCLUDE, s3);
+    shunt_mcast_state(&m, &g, &st);
+    ck_assert(st.mode == SHUNT_MCAST_EXCLUDE && st.nsources == 2);
+    /* a now includes s3 as well: the routers must send it, EXCLUDE {s2} */
+    add_source(&owner_a, &g, SHUNT_MCAST_INCLUDE, s3);
+    shunt_mcast_state(&m, &g, &st);
+    ck_assert(st.mode == SHUNT_MCAST_EXCLUDE && st.nsources == 1 && state_lists(&st, s2));
+    /* a second excluder of {s3} alone: the intersection is empty */
+    int c;
+    ck_assert_int_eq(shunt_mcast_join(&m, &g, &c, SHUNT_MCAST_EXCLUDE), 0);
+    add_source(&c, &g, SHUNT_MCAST_EXCLUDE, s3);
+    shunt_mcast_state(&m, &g, &st);
+    ck_assert(st.mode == SHUNT_MCAST_EXCLUDE && st.nsources == 0);
+    ck_assert_int_eq(shunt_mcast_leave(&m, &g, &c), 0);
+    ck_assert_int_eq(shunt_mcast_leave(&m, &g, &owner_a), 0);
+    ck_assert_int_eq(shunt_mcast_leave(&m, &g, &owner_b), 0);
+
+    /* more includers' sources than a state lists: any source */
+    for (unsigned i = 0; i <= SHUNT_MCAST_STATE_SOURCES; i++) {
+        ck_assert_int_eq(shunt_mcast_join(&m, &g, &owners[i], SHUNT_MCAST_INCLUDE), 0);
+        add_source(&owners[i], &g, SHUNT_MCAST_INCLUDE, v4(0x0b000000u + i));
+        shunt_mcast_state(&m, &g, &st);
+        ck_assert_uint_eq(st.nsources, i < SHUNT_MCAST_STATE_SOURCES ? i + 1 : 0);
+    }
+    ck_assert(st.mode == SHUNT_MCAST_EXCLUDE);
+    shunt_mcast_free(&m);
+}
+END_TEST
+
 int main(void)
 {
     Suite *s = suite_create("mcast");
@@ -255,7 +326,7 @@ int main(void)
 
     add_tests(tc, probe_finds_capacity, join_programs_leave_unprograms,
               full_filter_falls_back_to_allmulticast, no_filter_means_allmulticast,
-              source_filters, table_limit);
+              source_filters, table_limit, interface_state_merges_members);
     suite_add_tcase(s, tc);
     return run_suite(s);
 }
