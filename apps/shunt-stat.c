@@ -128,6 +128,17 @@ static void show_multicast(const json_t *m)
     else
         printf("port filter none");
     printf(", allmulticast %s\n", string(m, "allmulticast"));
+    const char *const names[] = { "igmp", "mld" }, *const shown[] = { "IGMP", "MLD" };
+    for (int i = 0; i < 2; i++) {
+        const json_t *r = json_object_get(m, names[i]);
+        if (r == NULL)
+            continue;
+        printf("%s  %sv%.0f%s: queries %.0f, reports %.0f (%.0f records), suppressed %.0f, "
+               "bad queries %.0f\n", i == 0 ? "multicast:" : "          ", shown[i],
+               number(r, "version"), number(r, "forced") != 0 ? " (forced)" : "",
+               number(r, "queries"), number(r, "reports"), number(r, "records"),
+               number(r, "suppressed"), number(r, "bad_queries"));
+    }
 }
 
 static void show_stats(const json_t *now, const json_t *before, double secs)

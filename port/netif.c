@@ -119,21 +119,35 @@ static void rx_drop(struct shunt_netif *sn, struct rte_mbuf *m, enum shunt_drop_
  * Nothing on the way (ip_input, udp_input, a socket's receive callback)
  * joins, leaves or reports.
  */
-static err_t group_input(struct pbuf *p, struct netif *n, const ip_addr_t *group)
+static u8_t list_slot(const ip_addr_t *group)
 {
-    u8_t slot = IP_IS_V6(group) ? LWIP_NETIF_CLIENT_DATA_INDEX_MLD6
-                                : LWIP_NETIF_CLIENT_DATA_INDEX_IGMP;
-    struct igmp_group one4 = { .use = 1 };
-    struct mld_group one6 = { .use = 1 };
-    void *list = netif_get_client_data(n, slot);
+    return IP_IS_V6(group) ? LWIP_NETIF_CLIENT_DATA_INDEX_MLD6 : LWIP_NETIF_CLIENT_DATA_INDEX_IGMP;
+}
 
-    if (IP_IS_V6(group))
-        ip6_addr_copy(one6.group_address, *ip_2_ip6(group));
-    else
-        ip4_addr_copy(one4.group_address, *ip_2_ip4(group));
-    netif_set_client_data(n, slot, IP_IS_V6(group) ? (void *)&one6 : (void *)&one4);
-    err_t err = ip_input(p, n);
-    netif_set_client_data(n, slot, list);
+/* Make lwIP's list of group's family the group alone; returns the list
+ * that was there, for the caller to put back. */
+static void *lend_group(struct shunt_netif *sn, const ip_addr_t *group)
+{
+    void *list = netif_get_client_data(&sn->netif, list_slot(group));
+
+    if (IP_IS_V6(group)) {
+        sn->lent6 = (struct mld_group){ .use = 1 };
+        ip6_addr_copy(sn->lent6.group_address, *ip_2_ip6(group));
+        netif_set_client_data(&sn->netif, list_slot(group), &sn->lent6);
+    } else {
+        sn->lent4 = (struct igmp_group){ .use = 1 };
+        ip4_addr_copy(sn->lent4.group_address, *ip_2_ip4(group));
+        netif_set_client_data(&sn->netif, list_slot(group), &sn->lent4);
+    }
+    return list;
+}
+
+static err_t group_input(struct shunt_netif *sn, struct pbuf *p, const ip_addr_t *group)
+{
+    void *list = lend_group(sn, group);
+    err_t err = ip_input(p, &sn->netif);
+
+    netif_set_client_data(&sn->netif, list_slot(group), list);
     return err;
 }
 
@@ -161,7 +175,7 @@ static void to_lwip(struct shunt_netif *sn, struct rte_mbuf *m, enum shunt_verdi
         /* The frame's stamp is the one sockets take while lwIP has it. */
         shunt_tstamp_set_current(m);
         err = v->certain    ? shunt_demux_input(p, &sn->netif, v->pcb)
-            : v->to_group   ? group_input(p, &sn->netif, &v->group)
+            : v->to_group   ? group_input(sn, p, &v->group)
                             : ip_input(p, &sn->netif);
         shunt_tstamp_set_current(NULL);
     }
@@ -278,10 +292,41 @@ void shunt_netif_loop_input(struct shunt_netif *sn)
 {
     NETIF_SET_CHECKSUM_CTRL(&sn->netif,
                             sn->checksums & (u16_t)~(NETIF_CHECKSUM_CHECK_IP | CHECK_L4));
+    void *igmp = netif_get_client_data(&sn->netif, LWIP_NETIF_CLIENT_DATA_INDEX_IGMP);
+    void *mld = netif_get_client_data(&sn->netif, LWIP_NETIF_CLIENT_DATA_INDEX_MLD6);
+
     sn->looping = true;
     netif_poll(&sn->netif);
     sn->looping = false;
+    /* Lent to looped datagrams (loop_group): put back. */
+    netif_set_client_data(&sn->netif, LWIP_NETIF_CLIENT_DATA_INDEX_IGMP, igmp);
+    netif_set_client_data(&sn->netif, LWIP_NETIF_CLIENT_DATA_INDEX_MLD6, mld);
     NETIF_SET_CHECKSUM_CTRL(&sn->netif, sn->checksums);
+}
+
+/*
+ * A datagram this host sent to a group it is in, that lwIP's loopback
+ * brings back (IP_MULTICAST_LOOP): lwIP's list holds only the groups lwIP
+ * joined itself (all-systems, solicited-node), so the group is lent as
+ * group_input lends it, until shunt_netif_loop_input puts the list back.
+ */
+static void loop_group(struct shunt_netif *sn, const struct pbuf *p)
+{
+    const uint8_t *ip = p->payload;
+    ip_addr_t dst;
+
+    if (p->len >= 40 && ip[0] >> 4 == 6 && ip[24] == 0xff) {
+        ip_addr_set_zero_ip6(&dst);
+        memcpy(ip_2_ip6(&dst)->addr, ip + 24, 16);
+    } else if (p->len >= 20 && ip[0] >> 4 == 4 && (ip[16] & 0xf0) == 0xe0) {
+        uint32_t a;
+        memcpy(&a, ip + 16, 4);
+        ip_addr_set_ip4_u32_val(dst, a);
+    } else {
+        return;
+    }
+    if (shunt_mcast_members(&sn->mcast, &dst) > 0)
+        lend_group(sn, &dst);
 }
 
 /* The IP input hook (port/hooks.h): the classifier has judged every packet
@@ -291,8 +336,10 @@ int shunt_hook_ip_input(struct pbuf *p, struct netif *inp)
     struct shunt_netif *sn = (struct shunt_netif *)inp;
     struct shunt_class v;
 
-    if (sn->looping)
+    if (sn->looping) {
         sn->counters.looped++;
+        loop_group(sn, p);
+    }
     if (!sn->looping || p->len != p->tot_len ||
         shunt_classify_own(&sn->classifier, p->payload, p->len, &v) != SHUNT_VERDICT_UNREACHABLE ||
         !taken_by_socket(sn, &v))

@@ -29,6 +29,8 @@
 #include <rte_ether.h>
 #include <rte_mbuf.h>
 
+#include "lwip/igmp.h"
+#include "lwip/mld6.h"
 #include "lwip/netif.h"
 
 #include "classify.h"
@@ -94,6 +96,8 @@ struct shunt_netif {
     struct shunt_demux demux;
     struct shunt_mcast mcast;           /* groups joined, the port's filter */
     struct shunt_mcreport report;       /* IGMP and MLD for them */
+    struct igmp_group lent4;            /* lwIP's group list, lent to one packet */
+    struct mld_group lent6;
     struct shunt_classifier classifier;
     struct shunt_netif_upcalls upcalls;
     struct shunt_exception *exception;  /* the kernel's share of the frames; NULL: none */

@@ -428,12 +428,35 @@ static struct rte_tel_data *timestamps_dict(void)
     return d;
 }
 
-/* The groups joined and the port's multicast filter (port/mcast.h). */
-static struct rte_tel_data *multicast_dict(const struct shunt_mcast *m)
+/* One family's reports (port/mcreport.h): the version it speaks now. */
+static struct rte_tel_data *reports_dict(const struct shunt_mcreport *r, int fam)
+{
+    const struct shunt_mcreport_stats *st = &r->family[fam].stats;
+    struct rte_tel_data *d = dict();
+
+    if (d != NULL) {
+        add_u64(d, "version", shunt_mcreport_version(r, fam));
+        add_u64(d, "forced", r->family[fam].forced);
+        add_u64(d, "queries", st->queries[1] + st->queries[2] + st->queries[3]);
+        add_u64(d, "reports", st->reports);
+        add_u64(d, "records", st->records);
+        add_u64(d, "suppressed", st->suppressed);
+        add_u64(d, "bad_queries", st->bad);
+        add_u64(d, "no_memory", st->no_memory);
+    }
+    return d;
+}
+
+/* The groups joined, the port's multicast filter (port/mcast.h) and the
+ * reports for them. */
+static struct rte_tel_data *multicast_dict(const struct shunt_mcast *m,
+                                           const struct shunt_mcreport *r)
 {
     struct rte_tel_data *d = dict();
 
     if (d != NULL) {
+        add_dict(d, "igmp", reports_dict(r, SHUNT_MCREPORT_IGMP));
+        add_dict(d, "mld", reports_dict(r, SHUNT_MCREPORT_MLD));
         add_u64(d, "groups", m->count);
         add_u64(d, "groups_max", m->capacity);
         add_u64(d, "lookups", m->lookups);
@@ -471,7 +494,7 @@ static int answer_stats(const char *params, struct rte_tel_data *d)
     add_dict(d, "verdicts", verdicts_dict(&c));
     add_dict(d, "balance", balance_dict(&balance));
     add_dict(d, "demux", demux_dict(&sn->demux));
-    add_dict(d, "multicast", multicast_dict(&sn->mcast));
+    add_dict(d, "multicast", multicast_dict(&sn->mcast, &sn->report));
     add_dict(d, "faults", faults_dict(&in->faults));
     add_dict(d, "tcp_recovery", recovery_dict());
     struct rte_tel_data *mbufs = dict();

@@ -13,9 +13,14 @@ send G COUNT PORT IF  the publisher (in the peer's namespace): COUNT
                       datagrams to G out of the interface with address IF,
                       each saying its group
 sendmany FIRST N PORT IF   one datagram to each of N groups from FIRST on
-query KIND IFACE [G]  a query crafted with scapy on IFACE (v2, v2group,
-                      v3, v3group, mld), then the reports heard within
-                      2 s, one line each: "report TYPE GROUP"
+query KIND IFACE [G]  a query crafted with scapy on IFACE (v1, v2, v2group,
+                      v3, v3group, mld, mld2), then the reports heard
+                      within 2 s (below)
+listen SECS IFACE     the reports heard on IFACE for SECS, after a line
+                      "listening"
+Reports print one line each, "report TYPE GROUP" (IGMPv1/v2, MLDv1: the
+group the message names; IGMPv3, MLDv2: none), and for IGMPv3 and MLDv2
+one more line a group record: "record TYPE GROUP SOURCE...".
 """
 import ipaddress
 import select
@@ -119,25 +124,63 @@ def sender(groups, count, port, iface):
     say("sent", len(groups) * count)
 
 
+def records(msg, alen):
+    """The group records of an IGMPv3 or MLDv2 report (RFC 3376 4.2, RFC 3810 5.2)."""
+    conv = socket.AF_INET if alen == 4 else socket.AF_INET6
+    off, out = 8, []
+    for _ in range(struct.unpack("!H", msg[6:8])[0]):
+        rtype, aux, n = msg[off], msg[off + 1], struct.unpack("!H", msg[off + 2:off + 4])[0]
+        addrs = [socket.inet_ntop(conv, msg[off + 4 + alen * i:off + 4 + alen * (i + 1)])
+                 for i in range(n + 1)]
+        out.append("record %d %s" % (rtype, " ".join(addrs)))
+        off += 4 + alen * (n + 1) + 4 * aux
+    return out
+
+
+def say_reports(packets, querier):
+    from scapy.all import IP, IPv6
+    from scapy.layers.inet6 import IPv6ExtHdrHopByHop
+    for p in packets:
+        if IPv6 in p and IPv6ExtHdrHopByHop in p:
+            msg = bytes(p[IPv6ExtHdrHopByHop].payload)
+            if msg[:1] in (b"\x83", b"\x84"):
+                say("report", msg[0], socket.inet_ntop(socket.AF_INET6, msg[8:24]))
+            elif msg[:1] == b"\x8f":
+                say("report", 143)
+                for r in records(msg, 16):
+                    say(r)
+        elif IP in p and p[IP].src != querier:
+            msg = bytes(p[IP].payload)
+            if msg[0] == 0x22:
+                say("report", "0x22")
+                for r in records(msg, 4):
+                    say(r)
+            else:
+                say("report", "0x%02x" % msg[0], socket.inet_ntoa(msg[4:8]))
+
+
 def query(kind, iface, group=None):
     from scapy.all import AsyncSniffer, Ether, IP, IPv6, Raw, conf, sendp
     from scapy.contrib.igmp import IGMP
     from scapy.contrib.igmpv3 import IGMPv3, IGMPv3mq
-    from scapy.layers.inet6 import (ICMPv6MLQuery, ICMPv6MLReport, IPv6ExtHdrHopByHop,
-                                    RouterAlert)
+    from scapy.layers.inet6 import ICMPv6MLQuery, IPv6ExtHdrHopByHop, RouterAlert
     conf.verb = 0
-    if kind == "mld":
+    if kind.startswith("mld"):
         q = (Ether(dst="33:33:00:00:00:01") /
              IPv6(src="fe80::1", dst="ff02::1", hlim=1) /
              IPv6ExtHdrHopByHop(options=[RouterAlert()]) /
              ICMPv6MLQuery(mrd=1000))
+        if kind == "mld2":          # QRV 2, QQIC 125, no sources: 28 bytes
+            q = q / Raw(b"\x02\x7d\x00\x00")
         flt = "ip6"                 # the reports carry a hop-by-hop header
     else:
         dst = group if kind.endswith("group") else "224.0.0.1"
         mac = "01:00:5e:%02x:%02x:%02x" % tuple(
             [int(b) for b in dst.split(".")][1:]) if dst != "224.0.0.1" else "01:00:5e:00:00:01"
         gaddr = group if kind.endswith("group") else "0.0.0.0"
-        if kind.startswith("v2"):
+        if kind.startswith("v1"):
+            body = IGMP(type=0x11, mrcode=0, gaddr=gaddr)      # 10 s
+        elif kind.startswith("v2"):
             body = IGMP(type=0x11, mrcode=10, gaddr=gaddr)     # 1 s
         else:
             body = IGMPv3(type=0x11, mrcode=10) / IGMPv3mq(gaddr=gaddr)
@@ -147,18 +190,21 @@ def query(kind, iface, group=None):
     sniffer.start()
     time.sleep(0.3)
     sendp(q, iface=iface)
-    time.sleep(2)                   # the queries allow 1 s
-    for p in sniffer.stop():
-        if kind == "mld":
-            if ICMPv6MLReport in p:
-                say("report", 131, p[ICMPv6MLReport].mladdr)
-            elif p.haslayer(Raw) and IPv6 in p and bytes(p[Raw])[:1] == b"\x8f":
-                say("report", 143, "v2")
-            continue
-        if IP in p and p[IP].src != "10.9.0.1":
-            raw = bytes(p[IP].payload)
-            say("report", "0x%02x" % raw[0], socket.inet_ntoa(raw[4:8]))
+    time.sleep(11 if kind.startswith("v1") else 2)     # the queries allow 10 s and 1 s
+    say_reports(sniffer.stop(), "10.9.0.1")
     say("query done")
+
+
+def listen(secs, iface):
+    from scapy.all import AsyncSniffer, conf
+    conf.verb = 0
+    sniffer = AsyncSniffer(iface=iface, filter="igmp or ip6", store=True)
+    sniffer.start()
+    time.sleep(0.3)
+    say("listening")
+    time.sleep(secs)
+    say_reports(sniffer.stop(), None)
+    say("listen done")
 
 
 def main():
@@ -169,6 +215,8 @@ def main():
         sender([sys.argv[2]], int(sys.argv[3]), int(sys.argv[4]), sys.argv[5])
     elif mode == "sendmany":
         sender(groups_from(sys.argv[2], int(sys.argv[3])), 1, int(sys.argv[4]), sys.argv[5])
+    elif mode == "listen":
+        listen(float(sys.argv[2]), sys.argv[3])
     elif mode == "query":
         query(sys.argv[2], sys.argv[3], sys.argv[4] if len(sys.argv) > 4 else None)
     else:

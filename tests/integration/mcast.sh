@@ -3,10 +3,13 @@
 # namespace: a receiver (tests/integration/mcast.py, Python's sockets under
 # shunt-run) joins and leaves groups as the test tells it, and the kernel
 # sends.  Only joined groups are delivered; a leave stops delivery and takes
-# the group out of the table (and the port's filter: shunt-stat); an IGMPv2
-# general query, an IGMPv3 group-specific query and an MLDv1 general query
-# crafted with scapy are answered with reports; source filters (INCLUDE, EXCLUDE) drop
-# what they must, counted; 1,000 groups on one socket each deliver.
+# the group out of the table (and the port's filter: shunt-stat); joins are
+# reported in IGMPv3 as the kernel's side of the wire sees them (TO_EX,
+# ALLOW with the source); IGMPv3 general and group-specific, MLDv2 and
+# MLDv1 general, then IGMPv2 general queries crafted with scapy are answered
+# in the querier's version (port/mcreport.h); source filters (INCLUDE,
+# EXCLUDE) drop what they must, counted; 1,000 groups on one socket each
+# deliver.
 . "$(dirname "$0")/lib.sh"
 
 MCAST_PY="$top_srcdir/tests/integration/mcast.py"
@@ -68,20 +71,38 @@ tell leave 239.9.1.1
 publish 239.9.1.1 3
 received 3 1 "got 0: "
 
-echo "== queries answered: IGMPv2 general, IGMPv3 group-specific, MLDv1 general"
+echo "== joins reported in IGMPv3"
+peer /usr/bin/python3 "$MCAST_PY" listen 2 "$peer_if" >"$WORK/listen.log" &
+listener=$!
+for _ in $(seq 100); do grep -q listening "$WORK/listen.log" && break; sleep 0.1; done
 tell join 239.9.1.3
+tell ssm 239.9.1.7 "$TOPO_PEER4"
+wait $listener || fail "the listener failed: $(cat "$WORK/listen.log")"
+out=$(cat "$WORK/listen.log")
+grep -qE "^record 4 239.9.1.3$" <<<"$out" || fail "no TO_EX for 239.9.1.3: $out"
+grep -qE "^record 5 239.9.1.7 $TOPO_PEER4$" <<<"$out" || fail "no ALLOW for 239.9.1.7: $out"
+echo "ok: TO_EX and ALLOW seen, $(grep -c '^report 0x22' <<<"$out") reports"
 tell join6 ff15::9
-for kind in v2 v3group; do
-    out=$(peer /usr/bin/python3 "$MCAST_PY" query $kind "$peer_if" 239.9.1.3) ||
+
+echo "== queries answered: IGMPv3, MLDv2, MLDv1, then IGMPv2"
+# query KIND WHAT PATTERN...: a KIND query is answered with a line
+# matching each PATTERN (WHAT says what they are).
+query() {
+    local kind=$1 what=$2 pattern
+    shift 2
+    out=$(peer /usr/bin/python3 "$MCAST_PY" query "$kind" "$peer_if" 239.9.1.3) ||
         fail "the $kind query failed: $out"
-    # lwIP's host side speaks IGMPv2: a v2 membership report (0x16) answers
-    # each, the v3 query too (as an IGMPv2 host does: RFC 3376 section 7).
-    grep -qE "^report 0x16 239.9.1.3$" <<<"$out" || fail "no report for 239.9.1.3 to a $kind query: $out"
-    echo "ok: $kind query answered: $(grep -cE '^report' <<<"$out") reports"
-done
-out=$(peer /usr/bin/python3 "$MCAST_PY" query mld "$peer_if") || fail "the MLD query failed: $out"
-grep -qE "^report 131 ff15::9$" <<<"$out" || fail "no MLDv1 report for ff15::9: $out"
-echo "ok: MLD query answered"
+    for pattern in "$@"; do
+        grep -qE "$pattern" <<<"$out" || fail "no $what to a $kind query ($pattern): $out"
+    done
+    echo "ok: $kind query answered with $what: $(grep -cE '^report' <<<"$out") reports"
+}
+query v3 "IS_EX 239.9.1.3 and IS_IN 239.9.1.7 {peer}" "^record 2 239.9.1.3$" \
+    "^record 1 239.9.1.7 $TOPO_PEER4$"
+query v3group "IS_EX 239.9.1.3" "^record 2 239.9.1.3$"
+query mld2 "an MLDv2 IS_EX ff15::9" "^record 2 ff15::9$"
+query mld "an MLDv1 report for ff15::9" "^report 131 ff15::9$"
+query v2 "an IGMPv2 report for 239.9.1.3" "^report 0x16 239.9.1.3$"
 
 echo "== source filters"
 tell ssm 239.9.1.4 "$TOPO_PEER4"

@@ -240,6 +240,23 @@ START_TEST(poll_mode)
 }
 END_TEST
 
+/* The IGMP and MLD versions a host may be forced to speak. */
+START_TEST(forced_report_versions)
+{
+    ck_assert_int_eq(parse(GOOD_EAL "ip = 10.0.0.2/24\n"), 0);
+    ck_assert_uint_eq(c.force_igmp_version, 0);
+    ck_assert_uint_eq(c.force_mld_version, 0);
+    ck_assert_int_eq(parse(GOOD_EAL "ip = 10.0.0.2/24\nforce_igmp_version = 2\n"
+                                    "force_mld_version = 1\n"), 0);
+    ck_assert_uint_eq(c.force_igmp_version, 2);
+    ck_assert_uint_eq(c.force_mld_version, 1);
+    refused(GOOD_EAL "ip = 10.0.0.2/24\nforce_igmp_version = 4\n", "t.conf:3: force_igmp_version:",
+            "from 0 to 3");
+    refused(GOOD_EAL "ip = 10.0.0.2/24\nforce_mld_version = 3\n", "t.conf:3: force_mld_version:",
+            "from 0 to 2");
+}
+END_TEST
+
 /* The checksum's variant by name: each this CPU has, and the valid ones
  * named when a value is none. */
 START_TEST(checksum_variant)
@@ -454,6 +471,7 @@ int main(void)
     tcase_add_test(tc, long_line);
     tcase_add_test(tc, queue_and_faults);
     tcase_add_test(tc, poll_mode);
+    tcase_add_test(tc, forced_report_versions);
     tcase_add_test(tc, checksum_variant);
     tcase_add_test(tc, exception_keys);
     tcase_add_test(tc, group_keys);
