@@ -113,6 +113,31 @@ static void add_latency(struct rte_tel_data *d, const struct shunt_sock *s)
     }
 }
 
+static unsigned segments(const struct tcp_seg *seg)
+{
+    unsigned n = 0;
+
+    for (; seg != NULL; seg = seg->next)
+        n++;
+    return n;
+}
+
+/* Where the sending side stands, for a stall to explain itself: what is
+ * acknowledged and sent (relative to each other), the segments queued,
+ * the retransmission timer (ms since armed, -1 off) and its timeout, the
+ * persist timer's backoff, and lwIP's flags. */
+static void add_send_side(struct rte_tel_data *d, const struct tcp_pcb *pcb)
+{
+    rte_tel_data_add_dict_u64(d, "snd_una", pcb->lastack);
+    rte_tel_data_add_dict_u64(d, "snd_in_flight", pcb->snd_nxt - pcb->lastack);
+    rte_tel_data_add_dict_u64(d, "unacked", segments(pcb->unacked));
+    rte_tel_data_add_dict_u64(d, "unsent", segments(pcb->unsent));
+    rte_tel_data_add_dict_int(d, "rtime_ms", pcb->rtime < 0 ? -1 : pcb->rtime * TCP_SLOW_INTERVAL);
+    rte_tel_data_add_dict_u64(d, "rto_ms", (uint64_t)pcb->rto * TCP_SLOW_INTERVAL);
+    rte_tel_data_add_dict_u64(d, "persist_backoff", pcb->persist_backoff);
+    rte_tel_data_add_dict_u64(d, "flags", pcb->flags);
+}
+
 static struct rte_tel_data *describe_tcp(const struct tcp_pcb *pcb)
 {
     struct rte_tel_data *d = rte_tel_data_alloc();
@@ -141,6 +166,7 @@ static struct rte_tel_data *describe_tcp(const struct tcp_pcb *pcb)
     rte_tel_data_add_dict_u64(d, "retransmits", pcb->nrtx);
     rte_tel_data_add_dict_u64(d, "snd_wnd", pcb->snd_wnd);
     rte_tel_data_add_dict_u64(d, "rcv_wnd", pcb->rcv_wnd);
+    add_send_side(d, pcb);
     add_latency(d, t != NULL && t->pcb == pcb ? s : NULL);
     return d;
 }

@@ -516,11 +516,15 @@ static int sockets_view(bool json)
                 json_dumpf(s, stdout, JSON_COMPACT);
                 continue;
             }
-            char tcp[96] = "";
+            char tcp[224] = "";
             if (json_object_get(s, "rtt_us") != NULL)
-                snprintf(tcp, sizeof(tcp), "rtt:%.3fms cwnd:%.0f mss:%.0f retrans:%.0f",
+                snprintf(tcp, sizeof(tcp),
+                         "rtt:%.3fms cwnd:%.0f mss:%.0f retrans:%.0f snd_wnd:%.0f in_flight:%.0f "
+                         "unacked:%.0f unsent:%.0f rto:%.0fms rtimer:%.0fms",
                          number(s, "rtt_us") / 1000, number(s, "cwnd"), number(s, "mss"),
-                         number(s, "retransmits"));
+                         number(s, "retransmits"), number(s, "snd_wnd"),
+                         number(s, "snd_in_flight"), number(s, "unacked"), number(s, "unsent"),
+                         number(s, "rto_ms"), number(s, "rtime_ms"));
             char lat[160];
             latency_of(s, lat, sizeof(lat));
             printf("%-5s %-10s %5.0f %8.0f %8.0f %-28s %-28s %s%s%s\n", string(s, "proto"),

@@ -149,10 +149,23 @@ def sampler(a, run, samples):
 
 # ---- the load ------------------------------------------------------------------
 
-def client(run, what, cmd, timeout):
+def snapshot(a):
+    """Shunt's TCP connections as they stand, for a failure to explain itself."""
+    try:
+        for s in sockets(a):
+            if s.get("path") == "shunt" and str(s.get("proto", "")).startswith("tcp") and \
+                    s.get("state") != "LISTEN":
+                say("  socket: " + json.dumps(s, sort_keys=True))
+    except (RuntimeError, subprocess.TimeoutExpired, ValueError) as e:
+        say(f"  sockets: {e}")
+
+
+def client(run, what, cmd, timeout, a=None):
     out = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout)
     if out.returncode != 0:
         run.fail(f"{what}: {' '.join(cmd)}: exit {out.returncode}: {(out.stdout + out.stderr).strip()[-400:]}")
+        if a is not None:
+            snapshot(a)
         return None
     return out.stdout
 
@@ -166,7 +179,7 @@ def bulk(a, run):
         cmd = [a.echo, "--kernel", "--client", a.host, "-n", str(a.bulk_bytes),
                "--stall", str(STALL)] + extra
         try:
-            if client(run, "bulk " + name, cmd, STALL * 4) is not None:
+            if client(run, "bulk " + name, cmd, STALL * 4, a) is not None:
                 run.count("bulk_bytes", a.bulk_bytes)
                 run.count("bulk_transfers")
         except subprocess.TimeoutExpired:
@@ -184,7 +197,7 @@ def rr(a, run, minutes, tmp):
                "--warmup", "0", "--poll", "block", "--mps", str(a.mps), "-q", "--json", path,
                a.host]
         try:
-            if client(run, "rr", cmd, secs + STALL * 2) is None:
+            if client(run, "rr", cmd, secs + STALL * 2, a) is None:
                 return
         except subprocess.TimeoutExpired:
             run.fail(f"rr: no end within {secs + STALL * 2:.0f} s")

@@ -23,6 +23,7 @@
 #include "stack.h"
 
 #include "frames.h"
+#include "groups.h"
 #include "ring.h"
 #include "suite.h"
 
@@ -63,21 +64,6 @@ static int member_socket(void)
     return reusing_socket(SO_REUSEADDR);
 }
 
-static void join(int fd, uint32_t group)
-{
-    struct ip_mreq mr = { .imr_multiaddr.s_addr = rte_cpu_to_be_32(group) };
-
-    ck_assert_int_eq(shunt_setsockopt(fd, IPPROTO_IP, IP_ADD_MEMBERSHIP, &mr, sizeof(mr)), 0);
-}
-
-static void source_option(int fd, int name, uint32_t group, uint32_t src)
-{
-    struct ip_mreq_source m = { .imr_multiaddr.s_addr = rte_cpu_to_be_32(group),
-                                .imr_sourceaddr.s_addr = rte_cpu_to_be_32(src) };
-
-    ck_assert_int_eq(shunt_setsockopt(fd, IPPROTO_IP, name, &m, sizeof(m)), 0);
-}
-
 /* What fd has waiting: the datagram's text, or "" if none. */
 static const char *received(int fd)
 {
@@ -101,7 +87,7 @@ START_TEST(joined_delivered_unjoined_counted)
 {
     int fd = member_socket();
 
-    join(fd, 0xef010101u);                                      /* 239.1.1.1 */
+    group_join(fd, 0xef010101u);                                      /* 239.1.1.1 */
     send_to_group(0xef010101u, PEER_IP4, "in");
     ck_assert_str_eq(received(fd), "in");
     uint64_t before = drops(SHUNT_DROP_NOT_FOR_US);
@@ -124,7 +110,7 @@ START_TEST(host_filter_drops_unwanted_source)
 {
     int fd = member_socket();
 
-    source_option(fd, IP_ADD_SOURCE_MEMBERSHIP, 0xef010101u, OTHER_IP4);
+    group_source(fd, IP_ADD_SOURCE_MEMBERSHIP, 0xef010101u, OTHER_IP4);
     uint64_t before = drops(SHUNT_DROP_SOURCE_FILTERED), lwip = ring_counters().lwip_in;
     send_to_group(0xef010101u, PEER_IP4, "peer");
     ck_assert_str_eq(received(fd), "");
@@ -143,9 +129,9 @@ START_TEST(each_member_its_own_filter)
 {
     int a = member_socket(), b = member_socket(), c = member_socket();
 
-    source_option(a, IP_ADD_SOURCE_MEMBERSHIP, 0xef010101u, PEER_IP4);
-    join(b, 0xef010101u);
-    source_option(b, IP_BLOCK_SOURCE, 0xef010101u, PEER_IP4);
+    group_source(a, IP_ADD_SOURCE_MEMBERSHIP, 0xef010101u, PEER_IP4);
+    group_join(b, 0xef010101u);
+    group_source(b, IP_BLOCK_SOURCE, 0xef010101u, PEER_IP4);
     uint64_t before = drops(SHUNT_DROP_SOURCE_FILTERED);
     send_to_group(0xef010101u, PEER_IP4, "peer");
     ck_assert_str_eq(received(a), "peer");
@@ -165,7 +151,7 @@ START_TEST(every_socket_gets_a_copy)
 
     for (int i = 0; i < 4; i++) {
         fds[i] = reusing_socket(SO_REUSEPORT);    /* SO_REUSEADDR: the test above */
-        join(fds[i], 0xef010101u);
+        group_join(fds[i], 0xef010101u);
     }
     send_to_group(0xef010101u, PEER_IP4, "all");
     for (int i = 0; i < 4; i++)
@@ -194,7 +180,7 @@ START_TEST(many_members_one_report)
     for (int i = 0; i < N; i++) {
         fds[i] = shunt_socket(AF_INET, SOCK_DGRAM, 0);
         ck_assert_int_ge(fds[i], 0);
-        join(fds[i], 0xef010109u);
+        group_join(fds[i], 0xef010109u);
         if (i == 0)
             ck_assert_uint_eq(next_igmp_type(), 0x22);
         ck_assert_uint_eq(next_igmp_type(), 0);
@@ -215,7 +201,7 @@ START_TEST(thousand_groups_one_socket)
     unsigned host = table()->count;             /* the host's own groups */
 
     for (uint32_t i = 0; i < 1000; i++)
-        join(fd, 0xef020000u + i);
+        group_join(fd, 0xef020000u + i);
     while (ring_recv(in, sizeof(in)) > 0)       /* the reports */
         ;
     ck_assert_uint_eq(table()->count, host + 1000);
@@ -312,11 +298,11 @@ START_TEST(lookup_cost)
     double hash10, list10, hash1000, list1000;
 
     for (uint32_t i = 0; i < 10; i++)
-        join(fd, 0xef020000u + i);
+        group_join(fd, 0xef020000u + i);
     measure(10, &hash10, &list10);
     double d10 = per_datagram(fd, 10);
     for (uint32_t i = 10; i < 1000; i++)
-        join(fd, 0xef020000u + i);
+        group_join(fd, 0xef020000u + i);
     while (ring_recv(in, sizeof(in)) > 0)
         ;
     measure(1000, &hash1000, &list1000);

@@ -16,6 +16,7 @@
 #include "stack.h"
 
 #include "frames.h"
+#include "groups.h"
 #include "ring.h"
 #include "suite.h"
 
@@ -230,28 +231,6 @@ static int sock4(void)
     return fd;
 }
 
-static void join(int fd, uint32_t group)
-{
-    struct ip_mreq mr = { .imr_multiaddr.s_addr = be32(group) };
-
-    ck_assert_int_eq(shunt_setsockopt(fd, IPPROTO_IP, IP_ADD_MEMBERSHIP, &mr, sizeof(mr)), 0);
-}
-
-static void leave(int fd, uint32_t group)
-{
-    struct ip_mreq mr = { .imr_multiaddr.s_addr = be32(group) };
-
-    ck_assert_int_eq(shunt_setsockopt(fd, IPPROTO_IP, IP_DROP_MEMBERSHIP, &mr, sizeof(mr)), 0);
-}
-
-static void source_opt(int fd, int name, uint32_t group, uint32_t src)
-{
-    struct ip_mreq_source m = { .imr_multiaddr.s_addr = be32(group),
-                                .imr_sourceaddr.s_addr = be32(src) };
-
-    ck_assert_int_eq(shunt_setsockopt(fd, IPPROTO_IP, name, &m, sizeof(m)), 0);
-}
-
 /* An IGMP message of len bytes (its checksum filled in here) from the
  * router to dst. */
 static void send_igmp(uint8_t *msg, size_t len, uint32_t dst)
@@ -311,13 +290,13 @@ START_TEST(join_and_leave_reported_twice)
 {
     int fd = sock4();
 
-    join(fd, G1);
+    group_join(fd, G1);
     expect_one(TO_EX, G1, 0, NULL);
     ring_advance_ms(1100);
     expect_one(TO_EX, G1, 0, NULL);
     ring_advance_ms(3000);
     no_report();
-    leave(fd, G1);
+    group_leave(fd, G1);
     expect_one(TO_IN, G1, 0, NULL);
     ring_advance_ms(1100);
     expect_one(TO_IN, G1, 0, NULL);
@@ -335,20 +314,20 @@ START_TEST(source_changes_allow_and_block)
     const uint32_t s1[] = { S1 }, s2[] = { S2 }, both[] = { S1, S2 };
 
 
-    source_opt(fd, IP_ADD_SOURCE_MEMBERSHIP, G1, S1);
+    group_source(fd, IP_ADD_SOURCE_MEMBERSHIP, G1, S1);
     expect_one(ALLOW, G1, 1, s1);
-    source_opt(fd, IP_ADD_SOURCE_MEMBERSHIP, G1, S2);
+    group_source(fd, IP_ADD_SOURCE_MEMBERSHIP, G1, S2);
     expect_one(ALLOW, G1, 2, both);     /* S1's repeat is due: merged */
     ring_advance_ms(1100);              /* S2's repeat */
     expect_one(ALLOW, G1, 1, s2);
     drain();
-    source_opt(fd, IP_DROP_SOURCE_MEMBERSHIP, G1, S1);
+    group_source(fd, IP_DROP_SOURCE_MEMBERSHIP, G1, S1);
     expect_one(BLOCK, G1, 1, s1);
     drain();
-    join(other, G1);                    /* INCLUDE {S2} + EXCLUDE {} = EXCLUDE {} */
+    group_join(other, G1);                    /* INCLUDE {S2} + EXCLUDE {} = EXCLUDE {} */
     expect_one(TO_EX, G1, 0, NULL);
     drain();
-    source_opt(other, IP_BLOCK_SOURCE, G1, S1);     /* S1: no one wants it now */
+    group_source(other, IP_BLOCK_SOURCE, G1, S1);     /* S1: no one wants it now */
     expect_one(BLOCK, G1, 1, s1);
     drain();
     ck_assert_int_eq(shunt_close(other), 0);        /* back to INCLUDE {S2} */
@@ -368,8 +347,8 @@ START_TEST(general_query_answered_with_every_group)
     const uint32_t s1[] = { S1 };
     struct report r;
 
-    join(fd, G1);
-    source_opt(fd, IP_ADD_SOURCE_MEMBERSHIP, G2, S1);
+    group_join(fd, G1);
+    group_source(fd, IP_ADD_SOURCE_MEMBERSHIP, G2, S1);
     drain();
     query_v3(10, 0, 0, NULL);           /* 1 s */
     ck_assert(!next_report(&r));
@@ -393,9 +372,9 @@ START_TEST(group_and_source_queries)
     int fd = sock4(), ex = sock4();
     const uint32_t s1[] = { S1 }, asked[] = { S1, S3 }, s3[] = { S3 };
 
-    source_opt(fd, IP_ADD_SOURCE_MEMBERSHIP, G2, S1);
-    join(ex, G1);
-    source_opt(ex, IP_BLOCK_SOURCE, G1, S1);
+    group_source(fd, IP_ADD_SOURCE_MEMBERSHIP, G2, S1);
+    group_join(ex, G1);
+    group_source(ex, IP_BLOCK_SOURCE, G1, S1);
     drain();
     query_v3(10, G2, 0, NULL);
     ring_advance_ms(1100);
@@ -418,21 +397,21 @@ START_TEST(v2_querier_switches_to_v2_and_back)
 {
     int fd = sock4();
 
-    join(fd, G1);
+    group_join(fd, G1);
     drain();
     igmp_old(0x11, 10, 0);              /* v2 general, 1 s */
     ck_assert_uint_eq(shunt_mcreport_version(&shunt_stack_netif()->report, SHUNT_MCREPORT_IGMP), 2);
     ring_advance_ms(1100);
     expect_old(0x16, G1, G1);
     no_report();
-    join(fd, G2);
+    group_join(fd, G2);
     expect_old(0x16, G2, G2);
     drain();
-    leave(fd, G2);
+    group_leave(fd, G2);
     expect_old(0x17, G2, 0xe0000002u);
     drain();
     ring_advance_ms(252000);
-    join(fd, G3);
+    group_join(fd, G3);
     expect_one(TO_EX, G3, 0, NULL);
     ck_assert_uint_eq(igmp()->stats.queries[2], 1);
 }
@@ -443,14 +422,14 @@ START_TEST(v1_querier)
 {
     int fd = sock4();
 
-    join(fd, G1);
+    group_join(fd, G1);
     drain();
     igmp_old(0x11, 0, 0);               /* v1: 10 s to answer */
     ck_assert_uint_eq(shunt_mcreport_version(&shunt_stack_netif()->report, SHUNT_MCREPORT_IGMP), 1);
     ring_advance_ms(10100);
     expect_old(0x12, G1, G1);
     no_report();
-    leave(fd, G1);
+    group_leave(fd, G1);
     no_report();
 }
 END_TEST
@@ -460,7 +439,7 @@ START_TEST(v2_report_suppressed_by_another_host)
 {
     int fd = sock4();
 
-    join(fd, G1);
+    group_join(fd, G1);
     drain();
     igmp_old(0x11, 100, G1);            /* v2 group query, 10 s */
     igmp_old(0x16, 0, G1);              /* someone else answers first */
@@ -476,7 +455,7 @@ START_TEST(bad_queries_dropped)
     int fd = sock4();
     uint8_t q[12] = { 0x11, 10 };
 
-    join(fd, G1);
+    group_join(fd, G1);
     drain();
     uint64_t sums = drops(SHUNT_DROP_BAD_CHECKSUM), frames = drops(SHUNT_DROP_BAD_FRAME);
     send_igmp(q, 12, 0xe0000001u);
@@ -509,7 +488,7 @@ START_TEST(forced_v2_ignores_v3_querier)
 {
     int fd = sock4();
 
-    join(fd, G1);
+    group_join(fd, G1);
     expect_old(0x16, G1, G1);
     drain();
     query_v3(10, 0, 0, NULL);
