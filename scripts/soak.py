@@ -158,6 +158,16 @@ def snapshot(a):
                 say("  socket: " + json.dumps(s, sort_keys=True))
     except (RuntimeError, subprocess.TimeoutExpired, ValueError) as e:
         say(f"  sockets: {e}")
+    # The peer's side (this script runs in its namespace): why its TCP and
+    # IP dropped what they dropped.
+    try:
+        out = subprocess.run(["nstat", "-az"], capture_output=True, text=True, timeout=5).stdout
+        wanted = ("Csum", "Drop", "PAWS", "Prune", "OFO", "Retrans", "SACK", "Discard", "Err")
+        say("  peer counters: " + " ".join(
+            f"{w[0]}={w[1]}" for w in (l.split() for l in out.splitlines()[1:])
+            if len(w) >= 2 and w[1] != "0" and any(k in w[0] for k in wanted)))
+    except (OSError, subprocess.TimeoutExpired) as e:
+        say(f"  peer counters: {e}")
 
 
 def client(run, what, cmd, timeout, a=None):

@@ -20,6 +20,8 @@
 #include <rte_errno.h>
 #include <rte_kvargs.h>
 #include <rte_lcore.h>
+#include <rte_mbuf_pool_ops.h>
+#include <rte_mempool.h>
 
 #include "eal.h"
 #include "kernelif.h"
@@ -326,6 +328,56 @@ uint64_t shunt_dev_ring_drops(struct shunt_dev *d)
 
 /* ---- the port ----------------------------------------------------------------- */
 
+/*
+ * The pool of mbufs.  DPDK 22.11's AF_XDP driver registers the pool with
+ * the kernel as one UMEM of size mbufs x object size, from the pool's
+ * first object on - as if the objects lay back to back.  A default pool
+ * (rte_pktmbuf_pool_create) keeps each object within a hugepage, so each
+ * 2 MiB page ends in a gap, and the last objects of a pool that spans
+ * several pages lie past the UMEM's end: the kernel refuses them as TX
+ * descriptors (invalid, silently), and a TCP segment lwIP built in one
+ * (port/heap.h) is lost every time it is sent - the connection stalls for
+ * good.  So for AF_XDP the pool is packed (RTE_MEMPOOL_F_NO_IOVA_CONTIG:
+ * objects may cross pages, which no device DMAs here), in one piece, and
+ * checked to be so.
+ */
+static struct rte_mempool *packed_pool(const char *name, unsigned n, unsigned cache,
+                                       uint16_t priv, uint16_t room, int socket)
+{
+    struct rte_pktmbuf_pool_private pp = { .mbuf_data_room_size = room, .mbuf_priv_size = priv };
+    struct rte_mempool *mp = rte_mempool_create_empty(name, n, sizeof(struct rte_mbuf) + priv + room,
+                                                      cache, sizeof(pp), socket,
+                                                      RTE_MEMPOOL_F_NO_IOVA_CONTIG);
+    if (mp == NULL)
+        return NULL;
+    if (rte_mempool_set_ops_byname(mp, rte_mbuf_best_mempool_ops(), NULL) != 0)
+        goto fail;
+    rte_pktmbuf_pool_init(mp, &pp);
+    if (rte_mempool_populate_default(mp) < 0)
+        goto fail;
+    if (mp->nb_mem_chunks != 1) {
+        rte_errno = EFBIG;      /* cannot be one UMEM */
+        goto fail;
+    }
+    rte_mempool_obj_iter(mp, rte_pktmbuf_init, NULL);
+    return mp;
+fail:
+    rte_mempool_free(mp);
+    return NULL;
+}
+
+static struct rte_mempool *make_pool(uint16_t port, const struct shunt_config *c,
+                                     const char *name, int socket)
+{
+    struct rte_eth_dev_info info;
+    uint16_t room = (uint16_t)(c->mbuf_size + RTE_PKTMBUF_HEADROOM);
+
+    if (rte_eth_dev_info_get(port, &info) == 0 && strcmp(info.driver_name, "net_af_xdp") == 0)
+        return packed_pool(name, c->mbufs, c->mbuf_cache, SHUNT_MBUF_PRIV_SIZE, room, socket);
+    return rte_pktmbuf_pool_create(name, c->mbufs, c->mbuf_cache, SHUNT_MBUF_PRIV_SIZE, room,
+                                   socket);
+}
+
 static int start(uint16_t port, const struct shunt_config *c, const char *pool_name,
                  struct shunt_dev *d, struct why *why)
 {
@@ -343,10 +395,7 @@ static int start(uint16_t port, const struct shunt_config *c, const char *pool_n
         return fail(why, -rc, "port %s: rx_ring/tx_ring: %s", name, rte_strerror(-rc));
 
     if (d->pool == NULL) {
-        d->pool = rte_pktmbuf_pool_create(pool_name, c->mbufs, c->mbuf_cache,
-                                          SHUNT_MBUF_PRIV_SIZE,
-                                          (uint16_t)(c->mbuf_size + RTE_PKTMBUF_HEADROOM),
-                                          socket);
+        d->pool = make_pool(port, c, pool_name, socket);
         if (d->pool == NULL)
             return fail(why, ENOMEM, "cannot make a pool of %u mbufs (%s): reserve more "
                         "hugepages or lower mbufs in %s", c->mbufs, rte_strerror(rte_errno),

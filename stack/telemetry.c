@@ -501,6 +501,7 @@ static int answer_stats(const char *params, struct rte_tel_data *d)
     add_u64(mbufs, "size", sn->conf.pool->size);
     add_u64(mbufs, "free", rte_mempool_avail_count(sn->conf.pool));
     add_u64(mbufs, "in_use", rte_mempool_in_use_count(sn->conf.pool));
+    add_u64(mbufs, "chunks", sn->conf.pool->nb_mem_chunks);
     add_dict(d, "mbufs", mbufs);
     add_dict(d, "pools", pools_dict());
     add_dict(d, "lwip", protocols_dict());

@@ -100,6 +100,9 @@ assert set(s["drops"]) >= {"rx_nombuf", "bad_frame", "not_for_us", "bad_checksum
                            "tx_ring_full", "lwip"}, s["drops"]
 assert "tcp" in s["lwip"] and "TCP_PCB" in s["pools"] and "ipackets" in s["port"], s.keys()
 assert s["mbufs"]["in_use"] <= s["mbufs"]["size"]
+# AF_XDP registers the pool as one UMEM: in pieces, its last mbufs would lie
+# past the UMEM's end and never reach the wire (stack/dev.c's packed_pool).
+assert s["mbufs"]["chunks"] == 1, s["mbufs"]
 assert set(s["tcp_recovery"]) == {"rtos", "probes", "lost", "recoveries", "sack_bad", "dsacks", "undos", "spurious_rtos"}, s.keys()
 PY
 echo "ok: shunt-stat --json: counters, drops by cause, lwIP's stats and pools, port stats, TCP recovery"
@@ -134,6 +137,9 @@ assert any(s["proto"] == "udp" and s["local"].endswith(":7") for s in socks), so
 c = estab[0]
 assert c["rx_queued_n"] >= 1 and 0 < c["rx_queued_p50_ns"] <= c["rx_queued_max_ns"] < 10**9, c
 assert c["tx_wait_n"] >= 1 and c["tx_wait_p99_ns"] <= c["tx_wait_max_ns"], c
+# Its sending side: the echo is acknowledged, nothing is queued.
+assert c["snd_in_flight"] == 0 and c["unacked"] == 0 and c["unsent"] == 0, c
+assert c["rto_ms"] > 0 and "flags" in c and "persist_backoff" in c, c
 PY
 echo "ok: shunt-stat --sockets --json is one document with the same sockets, and their latency"
 
