@@ -173,7 +173,7 @@ static void get_addr(int fam, const uint8_t *p, ip_addr_t *a)
 /* One IGMP or MLD message out, to dst: IPv4 with TTL 1 and Router Alert
  * (RFC 2113), or IPv6 with hop limit 1, a hop-by-hop Router Alert
  * (RFC 2711) and the link-local source (RFC 3810 5). */
-static void transmit(struct shunt_mcreport *r, int fam, uint8_t *msg, size_t len,
+static void transmit(struct shunt_mcreport *r, int fam, const uint8_t *msg, size_t len,
                      const ip_addr_t *dst)
 {
     struct shunt_mcreport_family *f = &r->family[fam];
@@ -186,8 +186,7 @@ static void transmit(struct shunt_mcreport *r, int fam, uint8_t *msg, size_t len
     }
     if (v6)
         pbuf_remove_header(p, MLD6_HBH_HLEN);
-    put16(msg + 2, 0);
-    memcpy(p->payload, msg, len);
+    memcpy(p->payload, msg, len);       /* its checksum field 0, to be filled in */
     if (!v6) {
         static const uint8_t router_alert[4] = { 0x94, 0x04, 0, 0 };
         put16((uint8_t *)p->payload + 2, lwip_ntohs(inet_chksum(p->payload, (u16_t)len)));
@@ -820,13 +819,12 @@ int shunt_mcreport_init(struct shunt_mcreport *r, struct netif *netif, struct sh
     r->family[SHUNT_MCREPORT_IGMP].forced = (uint8_t)force_igmp;
     r->family[SHUNT_MCREPORT_MLD].forced = (uint8_t)force_mld;
     sys_timeout(SHUNT_MCREPORT_TICK_MS, tick, r);
-    r->ticking = true;
     return 0;
 }
 
 void shunt_mcreport_free(struct shunt_mcreport *r)
 {
-    if (r->ticking)
+    if (r->netif != NULL)               /* set up: the tick runs */
         sys_untimeout(tick, r);
     free(r->changes);
     free(r->answers);

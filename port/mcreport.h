@@ -89,7 +89,6 @@ struct shunt_mcreport {
     unsigned nchanges, changes_room;
     struct shunt_mcreport_answer *answers;      /* answers to group queries, due later */
     unsigned nanswers, answers_room;
-    bool ticking;
 };
 
 /* Report for the groups of table on netif; force_igmp (0-3) and force_mld

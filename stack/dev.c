@@ -125,9 +125,9 @@ static uint32_t frame_size(uint32_t mtu)
  * first descriptor, set there on an earlier lap of the ring, and the
  * receiver then takes a one-descriptor frame and the next for one frame.
  */
-static bool is_memif(const struct rte_eth_dev_info *info)
+static bool driver_is(const struct rte_eth_dev_info *info, const char *name)
 {
-    return strcmp(info->driver_name, "net_memif") == 0;
+    return strcmp(info->driver_name, name) == 0;
 }
 
 /* ETH_MEMIF_DEFAULT_PKT_BUFFER_SIZE, not exported by the driver. */
@@ -151,7 +151,7 @@ static uint32_t memif_bsize(const struct rte_eth_dev_info *info)
 static int check_mtu(const struct shunt_config *c, const char *name,
                      const struct rte_eth_dev_info *info, struct why *why)
 {
-    if (is_memif(info)) {
+    if (driver_is(info, "net_memif")) {
         uint32_t bsize = memif_bsize(info);
         if (c->mtu < info->min_mtu || c->mtu + RTE_ETHER_HDR_LEN > bsize)
             return fail(why, EINVAL, "mtu = %u in %s: port %s takes %u to %u with bsize=%u: "
@@ -196,7 +196,7 @@ static int configure(uint16_t port, const struct shunt_config *c, struct shunt_d
     if (c->mtu != 0) {
         if (check_mtu(c, name, &info, why) != 0)
             return -1;
-        if (is_memif(&info))
+        if (driver_is(&info, "net_memif"))
             d->mtu = (uint16_t)c->mtu;
         else
             conf.rxmode.mtu = c->mtu;
@@ -206,13 +206,13 @@ static int configure(uint16_t port, const struct shunt_config *c, struct shunt_d
      * (memif receives so whatever it is told). */
     uint32_t frame = frame_size(c->mtu != 0 ? c->mtu : RTE_ETHER_MTU);
     if (frame > c->mbuf_size) {
-        bool scatter = is_memif(&info) || (info.rx_offload_capa & RTE_ETH_RX_OFFLOAD_SCATTER);
+        bool scatter = driver_is(&info, "net_memif") || (info.rx_offload_capa & RTE_ETH_RX_OFFLOAD_SCATTER);
         if (!scatter || !(info.tx_offload_capa & RTE_ETH_TX_OFFLOAD_MULTI_SEGS))
             return fail(why, EINVAL, "mtu = %u in %s needs frames of several mbufs, which "
                         "port %s cannot take: lower mtu to %u or raise mbuf_size to %u",
                         c->mtu, c->source, name,
                         c->mbuf_size - RTE_ETHER_HDR_LEN - RTE_ETHER_CRC_LEN, frame);
-        if (!is_memif(&info))
+        if (!driver_is(&info, "net_memif"))
             conf.rxmode.offloads |= RTE_ETH_RX_OFFLOAD_SCATTER;
         conf.txmode.offloads |= RTE_ETH_TX_OFFLOAD_MULTI_SEGS;
     }
@@ -293,8 +293,8 @@ static void find_ring_sockets(struct shunt_dev *d)
 
     if (rte_eth_dev_info_get(d->port_id, &info) != 0)
         return;
-    d->ring_kind = strcmp(info.driver_name, "net_af_xdp") == 0 ? RING_XDP
-                 : strcmp(info.driver_name, "net_af_packet") == 0 ? RING_PACKET : RING_NONE;
+    d->ring_kind = driver_is(&info, "net_af_xdp") ? RING_XDP
+                 : driver_is(&info, "net_af_packet") ? RING_PACKET : RING_NONE;
     if (d->ring_kind == RING_NONE)
         return;
     DIR *fds = opendir("/proc/self/fd");
@@ -372,7 +372,7 @@ static struct rte_mempool *make_pool(uint16_t port, const struct shunt_config *c
     struct rte_eth_dev_info info;
     uint16_t room = (uint16_t)(c->mbuf_size + RTE_PKTMBUF_HEADROOM);
 
-    if (rte_eth_dev_info_get(port, &info) == 0 && strcmp(info.driver_name, "net_af_xdp") == 0)
+    if (rte_eth_dev_info_get(port, &info) == 0 && driver_is(&info, "net_af_xdp"))
         return packed_pool(name, c->mbufs, c->mbuf_cache, SHUNT_MBUF_PRIV_SIZE, room, socket);
     return rte_pktmbuf_pool_create(name, c->mbufs, c->mbuf_cache, SHUNT_MBUF_PRIV_SIZE, room,
                                    socket);

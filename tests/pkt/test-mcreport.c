@@ -285,23 +285,26 @@ static const struct shunt_mcreport_family *igmp(void)
 
 /* ---- IGMPv3 ----------------------------------------------------------------------- */
 
+/* A record of type for group with no sources, sent now and once more within
+ * a second, then nothing. */
+static void expect_twice(uint8_t type, uint32_t group)
+{
+    expect_one(type, group, 0, NULL);
+    ring_advance_ms(1100);
+    expect_one(type, group, 0, NULL);
+    ring_advance_ms(3000);
+    no_report();
+}
+
 /* A join is TO_EX {} at once and once more within a second; a leave TO_IN {}. */
 START_TEST(join_and_leave_reported_twice)
 {
     int fd = sock4();
 
     group_join(fd, G1);
-    expect_one(TO_EX, G1, 0, NULL);
-    ring_advance_ms(1100);
-    expect_one(TO_EX, G1, 0, NULL);
-    ring_advance_ms(3000);
-    no_report();
+    expect_twice(TO_EX, G1);
     group_leave(fd, G1);
-    expect_one(TO_IN, G1, 0, NULL);
-    ring_advance_ms(1100);
-    expect_one(TO_IN, G1, 0, NULL);
-    ring_advance_ms(3000);
-    no_report();
+    expect_twice(TO_IN, G1);
     ck_assert_uint_eq(shunt_mcreport_version(&shunt_stack_netif()->report, SHUNT_MCREPORT_IGMP), 3);
 }
 END_TEST
