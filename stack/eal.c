@@ -25,7 +25,7 @@
 
 /* The EAL may keep pointers into argv, so the words live as long as we do. */
 static char eal_words[sizeof(((struct shunt_config *)0)->eal)];
-static char *eal_argv[MAX_EAL_ARGS + 4];
+static char *eal_argv[MAX_EAL_ARGS + 5];   /* and Shunt's own words, and NULL */
 static char kernel_vdev[128];
 
 static bool has_arg(int argc, char **argv, const char *prefix)
@@ -172,6 +172,17 @@ int shunt_eal_init(const struct shunt_config *c)
             eal_argv[argc++] = "--log-level=pmd.net.tap:critical";
         eal_argv[argc] = NULL;
     }
+#ifdef __SANITIZE_ADDRESS__
+    /* DPDK maps its memory from 4 GiB up, which is AddressSanitizer's
+     * shadow; refused there, it lands beside the shared libraries, where
+     * a secondary process (dpdk-dumpcap, dpdk-proc-info), which must map
+     * it at the same addresses, finds its own libraries now and then.
+     * 32 TiB is free in both. */
+    if (!has_arg(argc, eal_argv, "--base-virtaddr")) {
+        eal_argv[argc++] = "--base-virtaddr=0x200000000000";
+        eal_argv[argc] = NULL;
+    }
+#endif
     if (!machine_ready(argc, eal_argv))
         return -1;
 
