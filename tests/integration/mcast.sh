@@ -5,7 +5,9 @@
 # sends.  Only joined groups are delivered; a leave stops delivery and takes
 # the group out of the table (and the port's filter: shunt-stat); joins are
 # reported in IGMPv3 as the kernel's side of the wire sees them (TO_EX,
-# ALLOW with the source); IGMPv3 general and group-specific, MLDv2 and
+# ALLOW with the source); a Linux bridge snooping IGMPv3 and MLDv2, the
+# link's querier, learns the groups from Shunt's answers to its queries and
+# forgets one Shunt leaves; IGMPv3 general and group-specific, MLDv2 and
 # MLDv1 general, then IGMPv2 general queries crafted with scapy are answered
 # in the querier's version (port/mcreport.h); source filters (INCLUDE,
 # EXCLUDE) drop what they must, counted; 1,000 groups on one socket each
@@ -83,6 +85,54 @@ grep -qE "^record 4 239.9.1.3$" <<<"$out" || fail "no TO_EX for 239.9.1.3: $out"
 grep -qE "^record 5 239.9.1.7 $TOPO_PEER4$" <<<"$out" || fail "no ALLOW for 239.9.1.7: $out"
 echo "ok: TO_EX and ALLOW seen, $(grep -c '^report 0x22' <<<"$out") reports"
 tell join6 ff15::9
+
+echo "== a Linux bridge's snooping querier learns the groups from Shunt's answers"
+# The peer's end goes into a bridge that snoops IGMPv3 and MLDv2 and is the
+# link's querier (an implementation that is not Shunt's reads its reports).
+# The groups were joined before it existed, so only Shunt's answers to its
+# queries can put them in its table; a leave then takes one out (the
+# bridge's group-specific queries go unanswered).
+bridge_ns=(ip -n "shunt-$TAG")
+"${bridge_ns[@]}" link add br-mc type bridge mcast_snooping 1 mcast_querier 1 \
+    mcast_igmp_version 3 mcast_mld_version 2 mcast_startup_query_interval 100 \
+    mcast_query_interval 200 mcast_query_response_interval 100 mcast_last_member_interval 50 ||
+    fail "no bridge with IGMPv3 snooping"
+"${bridge_ns[@]}" addr flush dev "$peer_if"
+"${bridge_ns[@]}" link set "$peer_if" master br-mc
+"${bridge_ns[@]}" addr add "$TOPO_PEER4/24" dev br-mc
+"${bridge_ns[@]}" addr add "$TOPO_PEER6/64" dev br-mc nodad
+"${bridge_ns[@]}" link set br-mc up
+# mdb_has PATTERN SECS: the bridge's table has a line matching PATTERN
+# within SECS seconds.
+mdb_has() {
+    for _ in $(seq $(($2 * 10))); do
+        bridge -n "shunt-$TAG" -d mdb show dev br-mc | grep -qE "$1" && return 0
+        sleep 0.1
+    done
+    return 1
+}
+mdb() { bridge -n "shunt-$TAG" -d mdb show dev br-mc; }
+mdb_has "port $peer_if grp 239.9.1.3 .*filter_mode exclude" 15 ||
+    fail "the bridge did not learn 239.9.1.3 (EXCLUDE): $(mdb)"
+mdb_has "port $peer_if grp 239.9.1.7 src $TOPO_PEER4 " 5 ||
+    fail "the bridge did not learn 239.9.1.7 from $TOPO_PEER4: $(mdb)"
+mdb_has "port $peer_if grp 239.9.1.7 .*filter_mode include" 5 ||
+    fail "the bridge did not learn 239.9.1.7 as INCLUDE: $(mdb)"
+mdb_has "port $peer_if grp ff15::9 " 5 || fail "the bridge did not learn ff15::9: $(mdb)"
+echo "ok: the bridge's table: $(mdb | grep -cE "port $peer_if grp") entries for Shunt's port"
+tell leave 239.9.1.3
+for _ in $(seq 50); do
+    mdb | grep -qE "grp 239.9.1.3 " || break
+    sleep 0.1
+done
+! mdb | grep -qE "grp 239.9.1.3 " || fail "the bridge kept 239.9.1.3 after the leave: $(mdb)"
+mdb_has "port $peer_if grp 239.9.1.7 " 1 || fail "the leave took 239.9.1.7 too: $(mdb)"
+echo "ok: a leave takes 239.9.1.3 out of the bridge's table, 239.9.1.7 stays"
+tell join 239.9.1.3
+# The peer's end as it was: the rest filters at Shunt, not at a bridge.
+"${bridge_ns[@]}" link del br-mc
+"${bridge_ns[@]}" addr add "$TOPO_PEER4/24" dev "$peer_if"
+"${bridge_ns[@]}" addr add "$TOPO_PEER6/64" dev "$peer_if" nodad
 
 echo "== queries answered: IGMPv3, MLDv2, MLDv1, then IGMPv2"
 # query KIND WHAT PATTERN...: a KIND query is answered with a line
