@@ -327,17 +327,18 @@ static int group_view(const char *group, bool json, double interval, unsigned lo
     return 0;
 }
 
-/* Whether prefix names a group: no process of its own, but a GROUP-0. */
+/* Whether prefix names a group: a GROUP-0, and no process of its own - or
+ * its process is the primary of a shared group, which links GROUP-0 to it. */
 static bool is_group(const char *prefix)
 {
-    char path[PATH_MAX];
+    char path[PATH_MAX], first[PATH_MAX];
     struct stat st;
 
     snprintf(path, sizeof(path), "%s/%s", ATTACH_RUN_DIR, prefix);
-    if (stat(path, &st) == 0)
+    snprintf(first, sizeof(first), "%s/%s-0", ATTACH_RUN_DIR, prefix);
+    if (lstat(first, &st) != 0)
         return false;
-    snprintf(path, sizeof(path), "%s/%s-0", ATTACH_RUN_DIR, prefix);
-    return stat(path, &st) == 0;
+    return S_ISLNK(st.st_mode) || stat(path, &st) != 0;
 }
 
 /* ---- the process's kernel sockets (a program under shunt-run has both) --------- */

@@ -2,6 +2,7 @@
  * demux.c - TCP connections by their 4-tuple, for lwIP's input.
  */
 #include "demux.h"
+#include "fresh_hash.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -95,7 +96,7 @@ int shunt_demux_init(struct shunt_demux *d, const char *name, unsigned capacity)
     };
 
     memset(d, 0, sizeof(*d));
-    d->table = rte_hash_create(&params);
+    d->table = shunt_fresh_hash(&params);
     if (d->table == NULL)
         return -1;
     d->entries = calloc((size_t)rte_hash_max_key_id(d->table) + 1, sizeof(*d->entries));

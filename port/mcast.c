@@ -2,6 +2,7 @@
  * mcast.c - the instance's multicast groups and the port's multicast filter.
  */
 #include "mcast.h"
+#include "fresh_hash.h"
 
 #include <errno.h>
 #include <stdlib.h>
@@ -184,7 +185,7 @@ int shunt_mcast_init(struct shunt_mcast *m, const char *name, unsigned capacity,
     };
 
     memset(m, 0, sizeof(*m));
-    m->table = rte_hash_create(&params);
+    m->table = shunt_fresh_hash(&params);
     if (m->table == NULL)
         return -ENOMEM;
     m->slots = (unsigned)rte_hash_max_key_id(m->table) + 1;

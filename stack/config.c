@@ -321,10 +321,12 @@ static int check_group(const struct shunt_config *c, char *err, size_t errlen)
     if (c->exception)
         return shunt_fail(err, errlen, "%s: the exception path takes one instance: set "
                           "instances = 1 or exception = no", c->source);
+    if (strstr(c->eal, "net_af_packet") != NULL)
+        return shunt_fail(err, errlen, "%s: instances = %u cannot share a net_af_packet port "
+                          "(each socket sees every queue's frames): use net_af_xdp",
+                          c->source, c->instances);
     if (xdp == NULL)
-        return shunt_fail(err, errlen, "%s: instances = %u needs a net_af_xdp port, each "
-                          "instance on one queue of the interface (PCI ports as DPDK primary "
-                          "and secondaries are not done yet)", c->source, c->instances);
+        return 0;               /* shared: primary and secondaries */
     const char *end = xdp + strcspn(xdp, " \t");
     const char *q = strstr(xdp, "queue");
     if (q != NULL && q < end)
@@ -448,8 +450,9 @@ static unsigned iface_queues(const char *iface)
     }
 }
 
-/* Word w of an eal line, as instance i's: its file-prefix P-i, its
- * net_af_xdp vdev on queue i; into out at *used.  Returns -1 if full. */
+/* Word w of an eal line, as instance i's: its file-prefix P-i (P as it
+ * is for a shared port), its net_af_xdp vdev on queue i; into out at
+ * *used.  Returns -1 if full. */
 static int instance_word(struct shunt_config *c, const char *w, bool prefix_value, unsigned i,
                          char *out, size_t *used, size_t len)
 {
@@ -458,8 +461,9 @@ static int instance_word(struct shunt_config *c, const char *w, bool prefix_valu
 
     if (eq != NULL) {
         snprintf(c->prefix, sizeof(c->prefix), "%s", eq);
-        n = snprintf(out + *used, len - *used, "%s%.*s%s-%u", *used ? " " : "", (int)(eq - w), w,
-                     eq, i);
+        n = c->shared ? snprintf(out + *used, len - *used, "%s%s", *used ? " " : "", w) :
+                        snprintf(out + *used, len - *used, "%s%.*s%s-%u", *used ? " " : "",
+                                 (int)(eq - w), w, eq, i);
     } else if (strstr(w, "net_af_xdp") != NULL) {
         n = snprintf(out + *used, len - *used, "%s%s,start_queue=%u,queue_count=1",
                      *used ? " " : "", w, i);
@@ -500,7 +504,9 @@ int shunt_config_select(struct shunt_config *c, const char *index, char *err, si
                           "lower instances, or give the interface more queues (numrxqueues, "
                           "ethtool -L)", c->source, i, i, iface, queues);
 
-    /* The eal line, word by word, as instance i's. */
+    /* The eal line, word by word, as instance i's.  On a shared port the
+     * secondaries learn its devices from the primary, and poll queue i. */
+    c->shared = strstr(c->eal, "net_af_xdp") == NULL;
     char words[sizeof(c->eal)], eal[sizeof(c->eal)];
     size_t used = 0;
     bool prefix_next = false, has_prefix = false;
@@ -511,11 +517,14 @@ int shunt_config_select(struct shunt_config *c, const char *index, char *err, si
             return shunt_fail(err, errlen, "%s: the eal line is too long", c->source);
         prefix_next = strcmp(w, "--file-prefix") == 0;
     }
-    char tail[96];
-    if (has_prefix)
-        snprintf(tail, sizeof(tail), " -l %u", c->cores[i]);
-    else
-        snprintf(tail, sizeof(tail), " -l %u --file-prefix=shunt-%lu", c->cores[i], i);
+    char tail[128], prefix[48] = "", proc[32] = "";
+    if (!has_prefix && c->shared)
+        snprintf(prefix, sizeof(prefix), " --file-prefix=shunt");
+    else if (!has_prefix)
+        snprintf(prefix, sizeof(prefix), " --file-prefix=shunt-%lu", i);
+    if (c->shared)
+        snprintf(proc, sizeof(proc), " --proc-type=%s", i == 0 ? "primary" : "secondary");
+    snprintf(tail, sizeof(tail), " -l %u%s%s", c->cores[i], prefix, proc);
     if (!has_prefix)
         snprintf(c->prefix, sizeof(c->prefix), "shunt");
     if (used + strlen(tail) >= sizeof(eal))
@@ -523,6 +532,8 @@ int shunt_config_select(struct shunt_config *c, const char *index, char *err, si
     strcpy(eal + used, tail);
     strcpy(c->eal, eal);
     c->instance = (uint32_t)i;
+    if (c->shared)
+        c->queue = (uint32_t)i;
     return 0;
 }
 

@@ -82,8 +82,11 @@
  * P becomes P-i (shunt-i without one), and a net_af_xdp vdev gains
  * start_queue=i,queue_count=1 (DPDK 22.11's af_xdp refuses secondary
  * processes: each instance is a primary of its own on one queue of the
- * interface, and DPDK's queue 0 of it is the kernel's queue i).  The
- * instance's DPDK objects and telemetry socket are named from there.
+ * interface, and DPDK's queue 0 of it is the kernel's queue i).  Any
+ * other port (net_tap, a PCI NIC) is shared: the file-prefix stays P,
+ * instance 0 is DPDK's primary, which configures N queues, and the others
+ * its secondaries (--proc-type), each polling queue i.  The instance's
+ * DPDK objects and telemetry socket are named from there.
  *
  * Errors come back as one line naming the file, the line, what is wrong
  * and what a correct value looks like.
@@ -116,6 +119,7 @@ struct shunt_config {
     uint16_t cores[SHUNT_INSTANCES_MAX];
     uint32_t instance;              /* this process's index; NONE until chosen */
     char prefix[64];                /* the group's file-prefix, before -i */
+    bool shared;                    /* a group of one primary and its secondaries */
     bool has_mac;
     uint8_t mac[6];
     bool has_ip4;

@@ -1,6 +1,7 @@
 /*
  * dev.c - choose, configure and start the instance's DPDK port.
  */
+#define ALLOW_EXPERIMENTAL_API          /* rte_eth_dev_conf_get, in DPDK 22.11 */
 #include "dev.h"
 
 #include <dirent.h>
@@ -217,11 +218,12 @@ static int configure(uint16_t port, const struct shunt_config *c, struct shunt_d
         conf.txmode.offloads |= RTE_ETH_TX_OFFLOAD_MULTI_SEGS;
     }
 
-    /* Queues below the instance's own are other instances' (or idle). */
-    uint16_t queues = (uint16_t)(c->queue + 1);
+    /* Queues below the instance's own are other instances' (or idle); a
+     * shared group's primary makes every instance's. */
+    uint16_t queues = (uint16_t)(c->shared ? c->instances : c->queue + 1);
     if (queues > info.max_rx_queues || queues > info.max_tx_queues)
-        return fail(why, EINVAL, "queue = %u in %s: port %s has queues 0 to %u",
-                    c->queue, c->source, name,
+        return fail(why, EINVAL, "%s in %s: port %s has queues 0 to %u",
+                    c->shared ? "instances" : "queue", c->source, name,
                     RTE_MIN(info.max_rx_queues, info.max_tx_queues) - 1), config_error(why);
     if ((rc = rte_eth_dev_configure(port, queues, queues, &conf)) != 0)
         return fail(why, -rc, "cannot configure port %s: %s", name, rte_strerror(-rc));
@@ -378,9 +380,68 @@ static struct rte_mempool *make_pool(uint16_t port, const struct shunt_config *c
                                    socket);
 }
 
+void shunt_dev_pool_name(unsigned id, char *name, size_t len)
+{
+    snprintf(name, len, "shunt%u_mbufs", id);
+}
+
+/* The pool queue q fills from: the instance's own, or (a shared group's
+ * primary) another instance's, made here for it. */
+static struct rte_mempool *queue_pool(uint16_t port, const struct shunt_config *c,
+                                      const struct shunt_dev *d, uint16_t q, int socket)
+{
+    char name[RTE_MEMPOOL_NAMESIZE];
+
+    if (q == c->queue || !c->shared)
+        return d->pool;
+    shunt_dev_pool_name(q, name, sizeof(name));
+    struct rte_mempool *mp = rte_mempool_lookup(name);
+    return mp != NULL ? mp : make_pool(port, c, name, socket);
+}
+
+/* A shared group's secondary: the primary configured and started the
+ * port and made the pool; take what it made. */
+static int attach(uint16_t port, const struct shunt_config *c, const char *pool_name,
+                  struct shunt_dev *d, struct why *why)
+{
+    char name[RTE_ETH_NAME_MAX_LEN];
+    struct rte_eth_conf conf;
+    int rc;
+
+    rte_eth_dev_get_name_by_port(port, name);
+    d->pool = rte_mempool_lookup(pool_name);
+    if (d->pool == NULL)
+        return fail(why, ENOENT, "the primary (instance 0) made no pool %s for port %s",
+                    pool_name, name);
+    d->owns_pool = false;
+    if ((rc = rte_eth_dev_conf_get(port, &conf)) != 0)
+        return fail(why, -rc, "port %s: cannot read the primary's configuration: %s", name,
+                    rte_strerror(-rc));
+    struct rte_eth_dev_info info;
+    if ((rc = rte_eth_dev_info_get(port, &info)) != 0)
+        return fail(why, -rc, "cannot query port %s: %s", name, rte_strerror(-rc));
+    if (c->queue >= info.nb_rx_queues)
+        return fail(why, EINVAL, "port %s: the primary made %u queues, instance %u needs "
+                    "queue %u: restart the group", name, info.nb_rx_queues, c->instance,
+                    c->queue);
+    d->rx_offloads = conf.rxmode.offloads & RX_CKSUM_OFFLOADS;
+    d->tx_offloads = conf.txmode.offloads & TX_CKSUM_OFFLOADS;
+    d->hw_timestamps = (conf.rxmode.offloads & RTE_ETH_RX_OFFLOAD_TIMESTAMP) != 0;
+    rte_eth_macaddr_get(port, &d->mac);
+    rte_eth_dev_get_mtu(port, &d->mtu);
+    d->port_id = port;
+    d->queue_id = (uint16_t)c->queue;
+    d->secondary = true;
+    snprintf(d->name, sizeof(d->name), "%s", name);
+    return 0;
+}
+
 static int start(uint16_t port, const struct shunt_config *c, const char *pool_name,
                  struct shunt_dev *d, struct why *why)
 {
+    if (rte_eal_process_type() == RTE_PROC_SECONDARY)
+        return attach(port, c, pool_name, d, why);
+
     char name[RTE_ETH_NAME_MAX_LEN];
     int socket = rte_eth_dev_socket_id(port);
     uint16_t rxd = (uint16_t)c->rx_ring, txd = (uint16_t)c->tx_ring;
@@ -401,8 +462,14 @@ static int start(uint16_t port, const struct shunt_config *c, const char *pool_n
                         "hugepages or lower mbufs in %s", c->mbufs, rte_strerror(rte_errno),
                         c->source), config_error(why);
     }
-    for (uint16_t q = 0; q <= c->queue; q++) {
-        if ((rc = rte_eth_rx_queue_setup(port, q, rxd, socket, NULL, d->pool)) != 0)
+    uint16_t queues = (uint16_t)(c->shared ? c->instances : c->queue + 1);
+    for (uint16_t q = 0; q < queues; q++) {
+        struct rte_mempool *mp = queue_pool(port, c, d, q, socket);
+        if (mp == NULL)
+            return fail(why, ENOMEM, "cannot make a pool of %u mbufs for queue %u (%s): "
+                        "reserve more hugepages or lower mbufs in %s", c->mbufs, q,
+                        rte_strerror(rte_errno), c->source), config_error(why);
+        if ((rc = rte_eth_rx_queue_setup(port, q, rxd, socket, NULL, mp)) != 0)
             return fail(why, -rc, "port %s: cannot set up RX queue %u: %s", name, q,
                         rte_strerror(-rc));
         if ((rc = rte_eth_tx_queue_setup(port, q, txd, socket, NULL)) != 0)
@@ -532,10 +599,10 @@ int shunt_dev_open_kernel(struct shunt_dev *k, const struct shunt_dev *port,
 
 void shunt_dev_close(struct shunt_dev *d)
 {
-    if (d->name[0] != '\0') {
+    if (d->name[0] != '\0' && !d->secondary)
         rte_eth_dev_stop(d->port_id);
-        rte_eth_dev_close(d->port_id);
-    }
+    if (d->name[0] != '\0')
+        rte_eth_dev_close(d->port_id);      /* a secondary's: what it holds itself */
     if (d->owns_pool)
         rte_mempool_free(d->pool);
     memset(d, 0, sizeof(*d));

@@ -13,6 +13,11 @@
  * interface (old kernel, no XDP support, busy queue), the same interface is
  * opened with net_af_packet instead, and the log says so - unless the
  * instance is one of a group (af_packet sees every queue's frames).
+ *
+ * A shared group's port (config.h) is configured by its primary, instance
+ * 0: N queues, queue i filling from instance i's pool, which the primary
+ * makes.  A secondary neither configures, starts nor stops the port: it
+ * finds its pool by name and polls its queue.
  */
 #ifndef SHUNT_DEV_H
 #define SHUNT_DEV_H
@@ -33,6 +38,7 @@ struct shunt_dev {
     char name[RTE_ETH_NAME_MAX_LEN];
     struct rte_mempool *pool;
     bool owns_pool;             /* false: the port's, shared (the exception path's tap) */
+    bool secondary;             /* the port is a shared group's primary's */
     struct rte_ether_addr mac;
     uint16_t mtu;
     uint64_t rx_offloads;       /* RTE_ETH_RX_OFFLOAD_*_CKSUM in use */
@@ -43,6 +49,9 @@ struct shunt_dev {
     unsigned nring_fds;
     uint64_t packet_drops;      /* PACKET_STATISTICS restarts from 0 once read */
 };
+
+/* The name of the mbuf pool instance id's queue fills from. */
+void shunt_dev_pool_name(unsigned id, char *name, size_t len);
 
 /*
  * Open and start the port the configuration names (after shunt_eal_init),

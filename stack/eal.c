@@ -1,6 +1,7 @@
 /*
  * eal.c - start the EAL from the configuration's `eal` line.
  */
+#define _GNU_SOURCE                     /* rte_cpuset_t */
 #include "eal.h"
 
 #include <errno.h>
@@ -9,6 +10,7 @@
 #include <libgen.h>
 #include <limits.h>
 #include <sys/file.h>
+#include <sys/stat.h>
 #include <unistd.h>
 #include <stdbool.h>
 #include <stdio.h>
@@ -17,6 +19,9 @@
 
 #include <rte_eal.h>
 #include <rte_errno.h>
+#include <rte_lcore.h>
+#include <rte_log.h>
+#include <rte_version.h>
 
 #include "kernelif.h"
 #include "log.h"
@@ -149,6 +154,133 @@ bool shunt_eal_iface(const char *eal, const char *driver, char *iface, size_t le
     return true;
 }
 
+/* The file a shared group's primary keeps in its run directory while its
+ * port is up: its secondaries wait for it. */
+#define PORT_UP_FILE "shunt_port_up"
+#define PRIMARY_WAIT_S 30
+/* The file a secondary holds a lock on while it runs. */
+#define ALIVE_FILE "alive"
+#define SECONDARY_WAIT_S 30
+
+/* A prefix's run directory, as the EAL makes it (before the EAL is up). */
+static void run_dir(const char *prefix, char *dir, size_t len)
+{
+    const char *base = getuid() == 0 ? "/var/run" : getenv("XDG_RUNTIME_DIR");
+    snprintf(dir, len, "%s/dpdk/%s", base != NULL ? base : "/tmp", prefix);
+}
+
+/*
+ * A secondary attaches to what its primary has made: the port's queues
+ * are set up once the primary has started it (net_tap hands a secondary
+ * its queues' descriptors as the secondary's EAL starts).  So wait until
+ * the primary is alive (it holds its config file's lock) and says its
+ * port is up.
+ */
+static int wait_for_primary(const struct shunt_config *c)
+{
+    char dir[PATH_MAX], config[PATH_MAX + 16], up[PATH_MAX + 32];
+
+    run_dir(c->prefix, dir, sizeof(dir));
+    snprintf(config, sizeof(config), "%s/config", dir);
+    snprintf(up, sizeof(up), "%s/" PORT_UP_FILE, dir);
+    for (unsigned i = 0; i < PRIMARY_WAIT_S * 10; i++) {
+        if (access(up, F_OK) == 0 && rte_eal_primary_proc_alive(config))
+            return 0;
+        if (i == 0)
+            SHUNT_LOG(INFO, "instance %u waits for instance 0, the port's primary (%s)",
+                      c->instance, dir);
+        usleep(100 * 1000);
+    }
+    SHUNT_LOG(ERR, "instance %u is a secondary of instance 0, which has not brought the port "
+              "up in %d s (%s): start the group, or instance 0 first", c->instance,
+              PRIMARY_WAIT_S, dir);
+    errno = ETIMEDOUT;
+    return -1;
+}
+
+void shunt_eal_port_up(bool up)
+{
+    char path[PATH_MAX];
+
+    snprintf(path, sizeof(path), "%s/" PORT_UP_FILE, rte_eal_get_runtime_dir());
+    if (!up) {
+        unlink(path);
+        return;
+    }
+    int fd = open(path, O_WRONLY | O_CREAT | O_CLOEXEC, 0600);
+    if (fd >= 0)
+        close(fd);
+}
+
+/* DPDK 22.11 starts telemetry in primaries only; the function its EAL
+ * calls is internal (telemetry_internal.h, not installed). */
+int rte_telemetry_init(const char *runtime_dir, const char *rte_version, rte_cpuset_t *cpuset,
+                       int (*log_fn)(uint32_t level, uint32_t logtype, const char *format, ...),
+                       uint32_t registered_logtype);
+
+int shunt_eal_group_telemetry(const struct shunt_config *c)
+{
+    char dir[PATH_MAX], own[PATH_MAX + 16];
+
+    if (!c->shared)
+        return 0;
+    snprintf(dir, sizeof(dir), "%s", rte_eal_get_runtime_dir());
+    snprintf(own, sizeof(own), "%s-%u", dir, c->instance);
+    if (c->instance == 0) {
+        /* The primary answers in its own run directory; PREFIX-0 names it. */
+        unlink(own);
+        return symlink(basename(dir), own);
+    }
+    rte_cpuset_t cpus;
+    char alive[PATH_MAX + 32];
+    if (mkdir(own, 0700) != 0 && errno != EEXIST)
+        return -1;
+    /* Held shared until the process is gone, however it ends: the primary
+     * waits for it before it frees the memory this one uses. */
+    snprintf(alive, sizeof(alive), "%s/" ALIVE_FILE, own);
+    int fd = open(alive, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+    if (fd >= 0)
+        flock(fd, LOCK_SH);
+    rte_thread_get_affinity(&cpus);
+    return rte_telemetry_init(own, rte_version(), &cpus, rte_log, shunt_logtype);
+}
+
+void shunt_eal_group_telemetry_end(const struct shunt_config *c)
+{
+    char own[PATH_MAX + 16];
+
+    if (!c->shared)
+        return;
+    snprintf(own, sizeof(own), "%s-%u", rte_eal_get_runtime_dir(), c->instance);
+    if (c->instance == 0)
+        unlink(own);
+}
+
+void shunt_eal_wait_secondaries(const struct shunt_config *c)
+{
+    char path[PATH_MAX + 48];
+
+    if (!c->shared || c->instance != 0)
+        return;
+    for (uint32_t i = 1; i < c->instances; i++) {
+        snprintf(path, sizeof(path), "%s-%u/" ALIVE_FILE, rte_eal_get_runtime_dir(), i);
+        int fd = open(path, O_RDWR | O_CLOEXEC);
+        if (fd < 0)
+            continue;
+        unsigned waited = 0;
+        while (flock(fd, LOCK_EX | LOCK_NB) != 0 && waited++ < SECONDARY_WAIT_S * 100) {
+            if (waited == 1)
+                SHUNT_LOG(INFO, "instance 0 waits for instance %u to end: the port and "
+                          "memory it uses are the primary's", i);
+            usleep(10 * 1000);
+        }
+        if (waited > SECONDARY_WAIT_S * 100)
+            SHUNT_LOG(WARNING, "instance %u still runs after %d s: the primary ends anyway",
+                      i, SECONDARY_WAIT_S);
+        close(fd);
+    }
+}
+
 int shunt_eal_init(const struct shunt_config *c)
 {
     int argc = split_words(c->eal, eal_words, eal_argv);
@@ -184,6 +316,8 @@ int shunt_eal_init(const struct shunt_config *c)
     }
 #endif
     if (!machine_ready(argc, eal_argv))
+        return -1;
+    if (c->shared && c->instance > 0 && wait_for_primary(c) != 0)
         return -1;
 
     /* Named now: the EAL reorders its arguments as it parses them. */

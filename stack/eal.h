@@ -30,6 +30,24 @@ bool shunt_eal_iface(const char *eal, const char *driver, char *iface, size_t le
 int shunt_eal_group_lock(const struct shunt_config *c);
 
 /*
+ * A shared group's telemetry (config.h): DPDK 22.11 gives a secondary no
+ * telemetry socket, so instance i > 0 opens its own in PREFIX-i (where an
+ * AF_XDP group's instance has it), and the primary's run directory PREFIX
+ * is linked as PREFIX-0: shunt-stat -p PREFIX-i finds any instance.  0 or
+ * -1.  _end takes the link away.
+ */
+int shunt_eal_group_telemetry(const struct shunt_config *c);
+void shunt_eal_group_telemetry_end(const struct shunt_config *c);
+
+/* A shared group's primary, ending: wait (30 s at most) until its
+ * secondaries have, as they use its port and its pools. */
+void shunt_eal_wait_secondaries(const struct shunt_config *c);
+
+/* A shared group's primary (config.h) says its port is up, or no longer,
+ * in its run directory: its secondaries' shunt_eal_init waits for it. */
+void shunt_eal_port_up(bool up);
+
+/*
  * As an instance of a group (config instances > 1) ends: how many of the
  * group's others still run.  DPDK primaries hold a lock on their run
  * directory's config file, which goes with the process however it ends.

@@ -42,7 +42,7 @@ enum shunt_wake { SHUNT_WAKE_SOCKET, SHUNT_WAKE_INTR, SHUNT_WAKE_BOUNDED };
 /* The config key spin_us's default. */
 #define SHUNT_SPIN_US_DEFAULT       100u
 /* The longest sleep on a port with nothing to wait on. */
-#define SHUNT_IDLE_BOUND_US         1000u
+#define SHUNT_IDLE_BOUND_US         1000
 /* The longest sleep of all: shunt-stat's questions wait for a turn. */
 #define SHUNT_IDLE_MAX_SLEEP_MS     100u
 

@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include <rte_eal.h>
+#include <rte_jhash.h>
 #include <rte_pdump.h>
 
 #include "lwip/init.h"
@@ -156,7 +157,8 @@ static void start_exception(struct shunt_instance *in)
 
 /* A group's instance steers what lands here for the others' flows, over
  * the group's file in /dev/shm (port/steer.h).  AF_XDP's instances are
- * independent primaries: the frames' bytes cross (COPY). */
+ * independent primaries: the frames' bytes cross (COPY); a shared port's
+ * primary and secondaries share DPDK's memory: the mbuf crosses (MBUF). */
 #define STEER_RING      1024
 #define STEER_PORT_LO   0xc000      /* lwIP's own ephemeral range */
 #define STEER_PORT_HI   0xffff
@@ -165,13 +167,19 @@ static void start_exception(struct shunt_instance *in)
 static int start_steering(struct shunt_instance *in)
 {
     const struct shunt_config *c = &in->config;
-    char path[128], err[256];
+    char path[128], err[256], name[16];
+    /* MBUF's rings are named from the prefix, in fewer than 16 characters:
+     * a longer prefix goes by its hash. */
+    if (strlen(c->prefix) < sizeof(name))
+        snprintf(name, sizeof(name), "%s", c->prefix);
+    else
+        snprintf(name, sizeof(name), "g%08x", rte_jhash(c->prefix, strlen(c->prefix), 0));
     struct shunt_steer_conf sc = {
         .path = path,
-        .name = c->prefix,
+        .name = name,
         .instances = c->instances,
         .index = c->instance,
-        .transport = SHUNT_STEER_COPY,
+        .transport = c->shared ? SHUNT_STEER_MBUF : SHUNT_STEER_COPY,
         .ring_size = STEER_RING,
         .slot_size = (unsigned)in->dev.mtu + RTE_ETHER_HDR_LEN + 4,
         .table_size = STEER_TABLE,
@@ -233,7 +241,7 @@ int shunt_stack_start(void)
         errno = EALREADY;
         return -1;
     }
-    snprintf(pool_name, sizeof(pool_name), "shunt%u_mbufs", in->id);
+    shunt_dev_pool_name(in->id, pool_name, sizeof(pool_name));
     snprintf(demux_name, sizeof(demux_name), "shunt%u_demux", in->id);
     snprintf(mcast_name, sizeof(mcast_name), "shunt%u_mcast", in->id);
     int lock = c->instances > 1 ? shunt_eal_group_lock(c) : -1;
@@ -242,6 +250,8 @@ int shunt_stack_start(void)
         close(lock);
     if (rc != 0)
         return -1;
+    if (c->shared && c->instance == 0)
+        shunt_eal_port_up(true);
     if (c->exception && shunt_dev_open_kernel(&in->kernel, &in->dev, c) != 0) {
         shunt_dev_close(&in->dev);
         return -1;
@@ -287,9 +297,12 @@ int shunt_stack_start(void)
         return -1;
     }
     /* dpdk-dumpcap can attach to a primary process that offers pdump. */
-    if (rte_pdump_init() != 0)
+    if (rte_eal_process_type() == RTE_PROC_PRIMARY && rte_pdump_init() != 0)
         SHUNT_LOG(DEBUG, "no pdump for dpdk-dumpcap (a process without shared memory)");
     shunt_telemetry_init(&in->telemetry);
+    if (shunt_eal_group_telemetry(c) != 0)
+        SHUNT_LOG(WARNING, "instance %u has no telemetry socket of its own: shunt-stat "
+                  "-p %s-%u cannot reach it", c->instance, c->prefix, c->instance);
     return 0;
 }
 
@@ -451,6 +464,7 @@ void shunt_stack_exit(void)
     struct shunt_instance *in = &instance;
 
     if (in->state == STACK_UP) {
+        shunt_eal_wait_secondaries(&in->config);
         stop_steering(in);
         faults_off(in);
         shunt_netif_flush(&in->netif);
@@ -469,6 +483,9 @@ void shunt_stack_exit(void)
             in->state = STACK_OVER;
             return;
         }
+        if (in->config.shared && in->config.instance == 0)
+            shunt_eal_port_up(false);
+        shunt_eal_group_telemetry_end(&in->config);
         shunt_dev_close(&in->kernel);       /* first: the pool is the port's */
         shunt_dev_close(&in->dev);
     }

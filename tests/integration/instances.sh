@@ -1,9 +1,15 @@
 #!/bin/bash
 # instances.sh - a group of two instances (instances = 2, cores = 0,1), one
-# process each, through AF_XDP on queues 0 and 1 of a veth with two queues,
-# the Linux kernel as the peer.  The kernel spreads flows over the queues by
-# its own hash, so each instance gets frames of the other's flows: steering
-# (port/steer.h) must hand them over.
+# process each, on queues 0 and 1 of one port, the Linux kernel as the
+# peer.  GROUP_PORT says which port:
+#   af_xdp (the default): AF_XDP on a veth with two queues, each instance
+#     a DPDK primary of its own (the frames steered are copied);
+#   tap (instances-tap.sh): net_tap on a multi-queue tap in the peer's
+#     namespace, instance 0 DPDK's primary, which sets up both queues, and
+#     instance 1 its secondary, as on a PCI NIC (the mbufs steered move).
+# The kernel spreads flows over the queues by its own hash, so each
+# instance gets frames of the other's flows: steering (port/steer.h) must
+# hand them over.
 #   Shunt serves (shunt-echo -c FILE starts both): 5,000 IPv4 connections
 #     and 500 IPv6 ones from the kernel, each echoed intact; each accepted
 #     by exactly one instance (the instances' counts add up to the
@@ -19,10 +25,27 @@
 STAT="$top_builddir/apps/shunt-stat"
 PREFIX=shunt-$TAG
 
-TOPO_QUEUES=2 topo_up "$TAG"
+GROUP_PORT=${GROUP_PORT:-af_xdp}
+if [ "$GROUP_PORT" = tap ]; then
+    # The tap lives in the peer's namespace, made there before Shunt opens
+    # it (net_tap attaches to it by name), so Shunt runs there too.
+    topo_down "$TAG"
+    ip netns add "shunt-$TAG"
+    peer ip link set lo up
+    peer ip tuntap add mode tap multi_queue name "sh-$TAG"
+    peer ip addr add "$TOPO_PEER4/24" dev "sh-$TAG"
+    peer ip addr add "$TOPO_PEER6/64" dev "sh-$TAG" nodad
+    peer ethtool -K "sh-$TAG" tx off >/dev/null
+    IN_NS=(ip netns exec "shunt-$TAG")
+    VDEV=net_tap0,iface=sh-$TAG
+else
+    TOPO_QUEUES=2 topo_up "$TAG"
+    IN_NS=()
+    VDEV=net_af_xdp0,iface=sh-$TAG
+fi
 cat >"$WORK/group.conf" <<CONF
 # two instances on sh-$TAG, one per queue
-eal = --file-prefix=$PREFIX --no-pci --vdev=net_af_xdp0,iface=sh-$TAG
+eal = --file-prefix=$PREFIX --no-pci --vdev=$VDEV
 ip = $TOPO_SHUNT4/24
 gateway = $TOPO_PEER4
 ip6 = $TOPO_SHUNT6/64
@@ -37,7 +60,8 @@ group_cleanup() {
     fi
     tb_cleanup
     rm -rf "/var/run/dpdk/$PREFIX-0" "/var/run/dpdk/$PREFIX-1" "/var/run/dpdk/$PREFIX.group-lock" \
-        "/dev/shm/shunt-steer-$PREFIX" /dev/hugepages/"$PREFIX"-[01]map_*
+        "/var/run/dpdk/$PREFIX" "/dev/shm/shunt-steer-$PREFIX" /dev/hugepages/"$PREFIX"-[01]map_* \
+        /dev/hugepages/"$PREFIX"map_*
 }
 trap group_cleanup EXIT
 
@@ -61,7 +85,7 @@ accepted() {
 }
 
 echo "== the group serves"
-shunt_start "$WORK/shunt.log" "$SHUNT_ECHO" -c "$WORK/group.conf" || fail "the group did not start"
+shunt_start "$WORK/shunt.log" "${IN_NS[@]}" "$SHUNT_ECHO" -c "$WORK/group.conf" || fail "the group did not start"
 wait_for_line "$WORK/shunt.log" "started 2 instances" 5 || fail "the launcher did not start 2"
 for _ in $(seq 200); do
     [ "$(grep -cE '^shunt-echo: running' "$WORK/shunt.log")" = 2 ] && break
@@ -120,7 +144,7 @@ during=$BG_PID
 sleep 2
 before=$(stat_of 0 's["verdicts"]["tcp_listen"]')
 [ "$before" -gt 0 ] || fail "instance 0 stopped serving"
-"$SHUNT_ECHO" -c "$WORK/group.conf" --instance 1 >"$WORK/restarted.log" 2>&1 </dev/null &
+"${IN_NS[@]}" "$SHUNT_ECHO" -c "$WORK/group.conf" --instance 1 >"$WORK/restarted.log" 2>&1 </dev/null &
 RESTARTED_PID=$!
 wait_for_line "$WORK/restarted.log" "^shunt-echo: running" 20 || {
     cat "$WORK/restarted.log" >&2; fail "instance 1 did not restart"; }
@@ -154,7 +178,7 @@ made=$((5000 + 500 + 400 + 1000))
 
 echo "== the group connects"
 peer_start echo-server 7
-out=$(timeout -k 5 120 "$SHUNT_ECHO" -c "$WORK/group.conf" --client "$TOPO_PEER4" --conns 2500 \
+out=$(timeout -k 5 120 "${IN_NS[@]}" "$SHUNT_ECHO" -c "$WORK/group.conf" --client "$TOPO_PEER4" --conns 2500 \
           -n 1000 </dev/null 2>&1) || { echo "$out" >&2; fail "the group's clients failed"; }
 [ "$(grep -cE '^shunt-echo: verified 2500000 bytes over 2500 connections' <<<"$out")" = 2 ] ||
     { echo "$out" >&2; fail "not both instances verified their 2,500 connections"; }

@@ -366,6 +366,7 @@ START_TEST(group_keys)
                      "--vdev=net_af_xdp0,iface=nosuch0,start_queue=1,queue_count=1 -l 0");
     ck_assert_str_eq(c.prefix, "g");
     ck_assert_uint_eq(c.queue, 0);                  /* DPDK's queue 0 is the kernel's 1 */
+    ck_assert(!c.shared);
     c = group;
     ck_assert_int_eq(shunt_config_select(&c, "0", err, sizeof(err)), 0);
     ck_assert_str_eq(c.eal, "--no-pci --file-prefix=g-0 "
@@ -383,6 +384,27 @@ START_TEST(group_keys)
     ck_assert_int_eq(shunt_config_select(&c, "0", err, sizeof(err)), 0);
     ck_assert_str_eq(c.eal, "--file-prefix p-0 --vdev=net_af_xdp0,iface=nosuch0,start_queue=0,"
                      "queue_count=1 -l 0");
+
+    /* A shared port: one prefix, instance 0 the primary, the others its
+     * secondaries, instance i on queue i. */
+    ck_assert_int_eq(parse("eal = --no-pci --file-prefix=t --vdev=net_tap0,iface=t0\n"
+                           "ip = 10.0.0.2/24\ninstances = 2\ncores = 1,0\n"), 0);
+    group = c;
+    ck_assert_msg(shunt_config_select(&c, "0", err, sizeof(err)) == 0, "%s", err);
+    ck_assert(c.shared);
+    ck_assert_uint_eq(c.queue, 0);
+    ck_assert_str_eq(c.eal, "--no-pci --file-prefix=t --vdev=net_tap0,iface=t0 -l 1 "
+                     "--proc-type=primary");
+    c = group;
+    ck_assert_msg(shunt_config_select(&c, "1", err, sizeof(err)) == 0, "%s", err);
+    ck_assert_uint_eq(c.queue, 1);
+    ck_assert_str_eq(c.prefix, "t");
+    ck_assert_str_eq(c.eal, "--no-pci --file-prefix=t --vdev=net_tap0,iface=t0 -l 0 "
+                     "--proc-type=secondary");
+    ck_assert_int_eq(parse("eal = --vdev=net_tap0\nip = 10.0.0.2/24\ninstances = 2\n"
+                           "cores = 0,1\n"), 0);
+    ck_assert_int_eq(shunt_config_select(&c, "1", err, sizeof(err)), 0);
+    ck_assert_str_eq(c.eal, "--vdev=net_tap0 -l 1 --file-prefix=shunt --proc-type=secondary");
 
     /* A queue the interface does not have (lo has one). */
     ck_assert_int_eq(parse("eal = --vdev=net_af_xdp0,iface=lo\nip = 10.0.0.2/24\n"
@@ -422,8 +444,8 @@ START_TEST(group_keys)
             "cores = 0,1\n", "takes no -l", NULL);
     refused(GROUP_EAL "ip = 10.0.0.2/24\ninstances = 2\ncores = 0,1\nqueue = 1\n",
             "instance i owns queue i", "remove queue");
-    refused("eal = --vdev=net_ring0\nip = 10.0.0.2/24\ninstances = 2\ncores = 0,1\n",
-            "needs a net_af_xdp port", NULL);
+    refused("eal = --vdev=net_af_packet0,iface=lo\nip = 10.0.0.2/24\ninstances = 2\n"
+            "cores = 0,1\n", "cannot share a net_af_packet port", "use net_af_xdp");
     refused("eal = --vdev=net_af_xdp0,iface=lo,start_queue=1\nip = 10.0.0.2/24\n"
             "instances = 2\ncores = 0,1\n", "remove start_queue", NULL);
     refused(GROUP_EAL "ip = 10.0.0.2/24\ninstances = 2\ncores = 0,1\nexception = yes\n",
