@@ -160,7 +160,6 @@ bool shunt_eal_iface(const char *eal, const char *driver, char *iface, size_t le
 #define PRIMARY_WAIT_S 30
 /* The file a secondary holds a lock on while it runs. */
 #define ALIVE_FILE "alive"
-#define SECONDARY_WAIT_S 30
 
 /* A prefix's run directory, as the EAL makes it (before the EAL is up). */
 static void run_dir(const char *prefix, char *dir, size_t len)
@@ -256,29 +255,21 @@ void shunt_eal_group_telemetry_end(const struct shunt_config *c)
         unlink(own);
 }
 
-void shunt_eal_wait_secondaries(const struct shunt_config *c)
+unsigned shunt_eal_secondaries_alive(const struct shunt_config *c)
 {
     char path[PATH_MAX + 48];
+    unsigned alive = 0;
 
-    if (!c->shared || c->instance != 0)
-        return;
-    for (uint32_t i = 1; i < c->instances; i++) {
+    for (uint32_t i = 1; c->shared && c->instance == 0 && i < c->instances; i++) {
         snprintf(path, sizeof(path), "%s-%u/" ALIVE_FILE, rte_eal_get_runtime_dir(), i);
         int fd = open(path, O_RDWR | O_CLOEXEC);
         if (fd < 0)
             continue;
-        unsigned waited = 0;
-        while (flock(fd, LOCK_EX | LOCK_NB) != 0 && waited++ < SECONDARY_WAIT_S * 100) {
-            if (waited == 1)
-                SHUNT_LOG(INFO, "instance 0 waits for instance %u to end: the port and "
-                          "memory it uses are the primary's", i);
-            usleep(10 * 1000);
-        }
-        if (waited > SECONDARY_WAIT_S * 100)
-            SHUNT_LOG(WARNING, "instance %u still runs after %d s: the primary ends anyway",
-                      i, SECONDARY_WAIT_S);
+        if (flock(fd, LOCK_EX | LOCK_NB) != 0)
+            alive++;
         close(fd);
     }
+    return alive;
 }
 
 int shunt_eal_init(const struct shunt_config *c)

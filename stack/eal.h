@@ -39,9 +39,9 @@ int shunt_eal_group_lock(const struct shunt_config *c);
 int shunt_eal_group_telemetry(const struct shunt_config *c);
 void shunt_eal_group_telemetry_end(const struct shunt_config *c);
 
-/* A shared group's primary, ending: wait (30 s at most) until its
- * secondaries have, as they use its port and its pools. */
-void shunt_eal_wait_secondaries(const struct shunt_config *c);
+/* How many of a shared group's secondaries still run, as its primary
+ * (instance 0) sees it; 0 for any other instance. */
+unsigned shunt_eal_secondaries_alive(const struct shunt_config *c);
 
 /* A shared group's primary (config.h) says its port is up, or no longer,
  * in its run directory: its secondaries' shunt_eal_init waits for it. */

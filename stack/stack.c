@@ -11,6 +11,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include <rte_cycles.h>
 #include <rte_eal.h>
 #include <rte_jhash.h>
 #include <rte_pdump.h>
@@ -459,12 +460,40 @@ static bool leave_xdp_to_group(struct shunt_instance *in)
     return true;
 }
 
+/*
+ * A shared group's primary ends last: its secondaries use its port and its
+ * pools, and frames of theirs still land on its queue while they drain
+ * (steered to them only while this loop turns).  So it turns until they
+ * are gone, 30 s at most.
+ */
+#define OUTLIVE_S 30
+
+static void outlive_secondaries(struct shunt_instance *in)
+{
+    const uint64_t hz = rte_get_timer_hz(), start = rte_get_timer_cycles();
+    unsigned alive;
+
+    for (bool said = false; (alive = shunt_eal_secondaries_alive(&in->config)) > 0;
+         said = true) {
+        if (!said)
+            SHUNT_LOG(INFO, "instance 0 turns on until its %u secondar%s end%s: they use its "
+                      "port and pools", alive, alive == 1 ? "y" : "ies", alive == 1 ? "s" : "");
+        if (rte_get_timer_cycles() - start > OUTLIVE_S * hz) {
+            SHUNT_LOG(WARNING, "%u secondar%s still run%s after %d s: instance 0 ends anyway",
+                      alive, alive == 1 ? "y" : "ies", alive == 1 ? "s" : "", OUTLIVE_S);
+            return;
+        }
+        for (uint64_t until = rte_get_timer_cycles() + hz / 100; rte_get_timer_cycles() < until;)
+            shunt_loop_turn(&in->loop);
+    }
+}
+
 void shunt_stack_exit(void)
 {
     struct shunt_instance *in = &instance;
 
     if (in->state == STACK_UP) {
-        shunt_eal_wait_secondaries(&in->config);
+        outlive_secondaries(in);
         stop_steering(in);
         faults_off(in);
         shunt_netif_flush(&in->netif);
