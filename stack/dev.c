@@ -170,6 +170,14 @@ static int check_mtu(const struct shunt_config *c, const char *name,
     return 0;
 }
 
+/* The queues the port is set up with: up to the instance's own (those
+ * below are other instances' or idle), or a shared group's primary's:
+ * every instance's. */
+static uint16_t port_queues(const struct shunt_config *c)
+{
+    return (uint16_t)(c->shared ? c->instances : c->queue + 1);
+}
+
 static int configure(uint16_t port, const struct shunt_config *c, struct shunt_dev *d,
                      struct why *why)
 {
@@ -218,9 +226,7 @@ static int configure(uint16_t port, const struct shunt_config *c, struct shunt_d
         conf.txmode.offloads |= RTE_ETH_TX_OFFLOAD_MULTI_SEGS;
     }
 
-    /* Queues below the instance's own are other instances' (or idle); a
-     * shared group's primary makes every instance's. */
-    uint16_t queues = (uint16_t)(c->shared ? c->instances : c->queue + 1);
+    uint16_t queues = port_queues(c);
     if (queues > info.max_rx_queues || queues > info.max_tx_queues)
         return fail(why, EINVAL, "%s in %s: port %s has queues 0 to %u",
                     c->shared ? "instances" : "queue", c->source, name,
@@ -395,8 +401,7 @@ static struct rte_mempool *queue_pool(uint16_t port, const struct shunt_config *
     if (q == c->queue || !c->shared)
         return d->pool;
     shunt_dev_pool_name(q, name, sizeof(name));
-    struct rte_mempool *mp = rte_mempool_lookup(name);
-    return mp != NULL ? mp : make_pool(port, c, name, socket);
+    return make_pool(port, c, name, socket);
 }
 
 /* A shared group's secondary: the primary configured and started the
@@ -462,8 +467,7 @@ static int start(uint16_t port, const struct shunt_config *c, const char *pool_n
                         "hugepages or lower mbufs in %s", c->mbufs, rte_strerror(rte_errno),
                         c->source), config_error(why);
     }
-    uint16_t queues = (uint16_t)(c->shared ? c->instances : c->queue + 1);
-    for (uint16_t q = 0; q < queues; q++) {
+    for (uint16_t q = 0; q < port_queues(c); q++) {
         struct rte_mempool *mp = queue_pool(port, c, d, q, socket);
         if (mp == NULL)
             return fail(why, ENOMEM, "cannot make a pool of %u mbufs for queue %u (%s): "
@@ -599,10 +603,11 @@ int shunt_dev_open_kernel(struct shunt_dev *k, const struct shunt_dev *port,
 
 void shunt_dev_close(struct shunt_dev *d)
 {
-    if (d->name[0] != '\0' && !d->secondary)
-        rte_eth_dev_stop(d->port_id);
-    if (d->name[0] != '\0')
+    if (d->name[0] != '\0') {
+        if (!d->secondary)                  /* the port is the primary's to stop */
+            rte_eth_dev_stop(d->port_id);
         rte_eth_dev_close(d->port_id);      /* a secondary's: what it holds itself */
+    }
     if (d->owns_pool)
         rte_mempool_free(d->pool);
     memset(d, 0, sizeof(*d));

@@ -197,10 +197,12 @@ static int wait_for_primary(const struct shunt_config *c)
     return -1;
 }
 
-void shunt_eal_port_up(bool up)
+void shunt_eal_port_up(const struct shunt_config *c, bool up)
 {
     char path[PATH_MAX];
 
+    if (!c->shared || c->instance != 0)
+        return;
     snprintf(path, sizeof(path), "%s/" PORT_UP_FILE, rte_eal_get_runtime_dir());
     if (!up) {
         unlink(path);
@@ -217,7 +219,7 @@ int rte_telemetry_init(const char *runtime_dir, const char *rte_version, rte_cpu
                        int (*log_fn)(uint32_t level, uint32_t logtype, const char *format, ...),
                        uint32_t registered_logtype);
 
-int shunt_eal_group_telemetry(const struct shunt_config *c)
+int shunt_eal_shared_join(const struct shunt_config *c)
 {
     char dir[PATH_MAX], own[PATH_MAX + 16];
 
@@ -244,7 +246,7 @@ int shunt_eal_group_telemetry(const struct shunt_config *c)
     return rte_telemetry_init(own, rte_version(), &cpus, rte_log, shunt_logtype);
 }
 
-void shunt_eal_group_telemetry_end(const struct shunt_config *c)
+void shunt_eal_shared_leave(const struct shunt_config *c)
 {
     char own[PATH_MAX + 16];
 

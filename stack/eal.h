@@ -30,22 +30,26 @@ bool shunt_eal_iface(const char *eal, const char *driver, char *iface, size_t le
 int shunt_eal_group_lock(const struct shunt_config *c);
 
 /*
- * A shared group's telemetry (config.h): DPDK 22.11 gives a secondary no
- * telemetry socket, so instance i > 0 opens its own in PREFIX-i (where an
- * AF_XDP group's instance has it), and the primary's run directory PREFIX
- * is linked as PREFIX-0: shunt-stat -p PREFIX-i finds any instance.  0 or
- * -1.  _end takes the link away.
+ * An instance of a shared group (config.h) joins it, after the EAL:
+ * - telemetry: DPDK 22.11 gives a secondary no telemetry socket, so
+ *   instance i > 0 opens its own in PREFIX-i (where an AF_XDP group's
+ *   instance has it), and the primary's run directory PREFIX is linked as
+ *   PREFIX-0: shunt-stat -p PREFIX-i finds any instance;
+ * - a secondary holds a lock in PREFIX-i for as long as it runs
+ *   (shunt_eal_secondaries_alive).
+ * 0 or -1; nothing for other instances.  _leave takes PREFIX-0 away.
  */
-int shunt_eal_group_telemetry(const struct shunt_config *c);
-void shunt_eal_group_telemetry_end(const struct shunt_config *c);
+int shunt_eal_shared_join(const struct shunt_config *c);
+void shunt_eal_shared_leave(const struct shunt_config *c);
 
 /* How many of a shared group's secondaries still run, as its primary
  * (instance 0) sees it; 0 for any other instance. */
 unsigned shunt_eal_secondaries_alive(const struct shunt_config *c);
 
 /* A shared group's primary (config.h) says its port is up, or no longer,
- * in its run directory: its secondaries' shunt_eal_init waits for it. */
-void shunt_eal_port_up(bool up);
+ * in its run directory: its secondaries' shunt_eal_init waits for it.
+ * Nothing for other instances. */
+void shunt_eal_port_up(const struct shunt_config *c, bool up);
 
 /*
  * As an instance of a group (config instances > 1) ends: how many of the

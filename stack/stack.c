@@ -251,8 +251,7 @@ int shunt_stack_start(void)
         close(lock);
     if (rc != 0)
         return -1;
-    if (c->shared && c->instance == 0)
-        shunt_eal_port_up(true);
+    shunt_eal_port_up(c, true);
     if (c->exception && shunt_dev_open_kernel(&in->kernel, &in->dev, c) != 0) {
         shunt_dev_close(&in->dev);
         return -1;
@@ -301,7 +300,7 @@ int shunt_stack_start(void)
     if (rte_eal_process_type() == RTE_PROC_PRIMARY && rte_pdump_init() != 0)
         SHUNT_LOG(DEBUG, "no pdump for dpdk-dumpcap (a process without shared memory)");
     shunt_telemetry_init(&in->telemetry);
-    if (shunt_eal_group_telemetry(c) != 0)
+    if (shunt_eal_shared_join(c) != 0)
         SHUNT_LOG(WARNING, "instance %u has no telemetry socket of its own: shunt-stat "
                   "-p %s-%u cannot reach it", c->instance, c->prefix, c->instance);
     return 0;
@@ -512,9 +511,8 @@ void shunt_stack_exit(void)
             in->state = STACK_OVER;
             return;
         }
-        if (in->config.shared && in->config.instance == 0)
-            shunt_eal_port_up(false);
-        shunt_eal_group_telemetry_end(&in->config);
+        shunt_eal_port_up(&in->config, false);
+        shunt_eal_shared_leave(&in->config);
         shunt_dev_close(&in->kernel);       /* first: the pool is the port's */
         shunt_dev_close(&in->dev);
     }
