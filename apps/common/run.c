@@ -5,6 +5,8 @@
 
 #include <stdio.h>
 
+#include "profile.h"
+
 int run_open(struct run *r)
 {
     /* The meter first: it cannot fail, and run_close closes it. */
@@ -40,6 +42,7 @@ void run_start_measuring(struct run *r, uint64_t now)
     r->end = now + tsc_from_s(r->seconds);
     r->next_progress = now + tsc_from_s(1.0);
     cpu_meter_start(&r->cpu);
+    profile_begin();        /* under callgrind, the profile starts here */
 }
 
 /* How far the run is, the rate, and latency or throughput, on stderr. */
@@ -67,6 +70,7 @@ void run_progress(struct run *r, uint64_t now)
 
 void run_result(struct run *r, uint64_t end, struct result *out)
 {
+    profile_end();
     cpu_meter_stop(&r->cpu);
     sides_stop(&r->sides);
     out->seconds = tsc_to_s(end - r->start);

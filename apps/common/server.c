@@ -17,6 +17,7 @@
 
 #include "app.h"
 #include "pattern.h"
+#include "profile.h"
 #include "sock.h"
 #include "udpstream.h"
 
@@ -691,7 +692,9 @@ int server_run(struct server *srv)
     struct epoll_event events[EPOLL_BATCH];
     int timeout = srv->c.busy ? 0 : TICK_MS;
 
+    profile_on_signal();
     while (!stop) {
+        profile_poll();
         int n = shunt_epoll_wait(srv->epfd, events, EPOLL_BATCH, timeout);
         if (n < 0) {
             if (errno == EINTR)
