@@ -135,10 +135,13 @@ static int fork_group(int n)
     }
     close(done[1]);
     close(go[0]);
-    fprintf(stderr, "%s: started %d instances, pids", app_name, n);
-    for (int i = 0; i < n; i++)
-        fprintf(stderr, " %d", (int)pids[i]);
-    fprintf(stderr, "; SIGINT or SIGTERM stops them all\n");
+    /* One write: the instances print to the same stderr meanwhile, and a
+     * line written piece by piece would take theirs into its middle. */
+    char line[64 * 12 + 128];
+    int len = snprintf(line, sizeof(line), "%s: started %d instances, pids", app_name, n);
+    for (int i = 0; i < n && len < (int)sizeof(line); i++)
+        len += snprintf(line + len, sizeof(line) - (size_t)len, " %d", (int)pids[i]);
+    fprintf(stderr, "%s; SIGINT or SIGTERM stops them all\n", line);
     return supervise(pids, n, done[0], go[1]);
 }
 
