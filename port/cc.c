@@ -121,6 +121,15 @@ void shunt_cc_choose(struct tcp_pcb *pcb, const struct shunt_cc_ops *ops)
 
 /* ---- what lwIP and recovery ask ------------------------------------------- */
 
+bool shunt_cc_limited(const struct tcp_pcb *pcb, uint32_t acked)
+{
+    uint32_t flight = pcb->snd_nxt - pcb->lastack + acked;     /* before this ACK */
+
+    if (pcb->cwnd < pcb->ssthresh)
+        return pcb->cwnd < 2 * flight;
+    return flight + pcb->mss > pcb->cwnd;
+}
+
 void shunt_cc_ack(struct tcp_pcb *pcb, uint32_t acked, uint32_t srtt_us, uint32_t min_rtt_us)
 {
     struct state *s = state_of(pcb);

@@ -20,6 +20,7 @@
 #ifndef SHUNT_PORT_CC_H
 #define SHUNT_PORT_CC_H
 
+#include <stdbool.h>
 #include <stdint.h>
 
 #include "shunt/cc.h"
@@ -45,6 +46,15 @@ const struct shunt_cc_ops *shunt_cc_default(void);
  * already).  Never on a pcb that may become a listener: lwIP's tcp_listen
  * frees the state of the pcb it replaces. */
 void shunt_cc_choose(struct tcp_pcb *pcb, const struct shunt_cc_ops *ops);
+
+/* Whether the window limited the sender when an ACK of acked new bytes
+ * came (lwIP has moved lastack past them): only then may it grow
+ * (RFC 7661's rule, as Linux's tcp_is_cwnd_limited).  In slow start while
+ * the flight was more than half the window, so slow start still doubles
+ * it each RTT; above ssthresh while the flight filled it to within a
+ * segment.  A request-response flow keeps the window it has, instead of
+ * growing it on every ACK to a size the path never carried. */
+bool shunt_cc_limited(const struct tcp_pcb *pcb, uint32_t acked);
 
 /* An ACK of acked new bytes outside recovery: the algorithm sets pcb->cwnd. */
 void shunt_cc_ack(struct tcp_pcb *pcb, uint32_t acked, uint32_t srtt_us, uint32_t min_rtt_us);

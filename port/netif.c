@@ -388,13 +388,14 @@ err_t shunt_hook_tcp_input(struct tcp_pcb *pcb, struct tcp_hdr *hdr, u16_t optle
     return err;
 }
 
-/* Outside recovery the algorithm grows the window; inside, recovery sets
- * it (RFC 6675 5, RFC 6582 3.2), and the algorithm waits. */
+/* Outside recovery the algorithm grows the window, while the window is
+ * what limits the sender; inside, recovery sets it (RFC 6675 5, RFC 6582
+ * 3.2), and the algorithm waits. */
 void shunt_hook_tcp_cong_avoid(struct tcp_pcb *pcb, u32_t acked)
 {
     uint32_t var_us;
 
-    if (!shunt_recovery_in_recovery(pcb))
+    if (shunt_cc_limited(pcb, acked) && !shunt_recovery_in_recovery(pcb))
         shunt_cc_ack(pcb, acked, shunt_recovery_rtt_us(pcb, &var_us),
                      shunt_recovery_min_rtt_us(pcb));
 }

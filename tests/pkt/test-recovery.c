@@ -483,6 +483,27 @@ static const struct shunt_cc_ops constant = {
     .name = "constant", .cong_avoid = constant_avoid, .ssthresh = constant_ssthresh,
 };
 
+/* n full segments written at once, and acknowledged together 1 ms after
+ * they left: how many the window let go. */
+static unsigned acked_flight(struct conn *c, unsigned n)
+{
+    static uint8_t buf[4 * SEGS * MSS];
+    struct sent s;
+    unsigned sent = 0;
+    uint32_t end = c->acked;
+
+    ck_assert_uint_le(n * MSS, sizeof(buf));
+    ck_assert_int_eq(shunt_send(c->fd, buf, n * MSS, 0), (ssize_t)(n * MSS));
+    while (next_data(c, &s)) {
+        end = s.seq + (uint32_t)s.len;
+        sent++;
+    }
+    ring_advance_ms(1);
+    peer_ack(c, end, NULL, 0, 0);
+    ck_assert(!next_data(c, &s));               /* the window took them all */
+    return sent;
+}
+
 START_TEST(registered_algorithm_is_used)
 {
     ck_assert(shunt_cc_register(&constant) == 0 || errno == EEXIST);
@@ -493,14 +514,14 @@ START_TEST(registered_algorithm_is_used)
     ck_assert_uint_eq(ssthresh_after_one_loss(&c), CONSTANT_SEGS);
     ck_assert_uint_eq(info(&c).tcpi_snd_cwnd, CONSTANT_SEGS);
     /* A choice made on the connection itself takes over from the next
-     * ACK: reno adds one MSS once a window's worth (12) is acked. */
+     * ACK: reno adds one MSS once a full window's worth (12) is acked. */
     ck_assert_int_eq(shunt_setsockopt(c.fd, IPPROTO_TCP, TCP_CONGESTION, "reno", 4), 0);
-    for (int round = 0; round < 2; round++) {
-        uint32_t seqs[SEGS];
-        send_window(&c, seqs);
-        ring_advance_ms(1);
-        peer_ack(&c, seqs[SEGS - 1] + MSS, NULL, 0, 0);
-    }
+    ck_assert_uint_eq(acked_flight(&c, CONSTANT_SEGS), CONSTANT_SEGS);
+    ck_assert_uint_eq(info(&c).tcpi_snd_cwnd, CONSTANT_SEGS + 1);
+    /* A flight that leaves the window unfilled (10 of 13) grows nothing
+     * (RFC 7661): the window limited no one. */
+    for (int round = 0; round < 3; round++)
+        ck_assert_uint_eq(acked_flight(&c, SEGS), SEGS);
     ck_assert_uint_eq(info(&c).tcpi_snd_cwnd, CONSTANT_SEGS + 1);
     close_conn(&c);
 }
