@@ -696,8 +696,12 @@ void shunt_recovery_ack(struct tcp_pcb *pcb, const struct tcp_hdr *hdr, uint16_t
     } else {
         if (c->in_recovery && TCP_SEQ_GEQ(ack, c->recover))
             recovery_end(pcb, c);
-        if (c->frto == 0)                       /* F-RTO decides first */
+        if (ack == pcb->snd_nxt) {              /* all delivered: nothing lost, none to wait for */
+            if (c->early == EARLY_REORDER)
+                c->early = EARLY_NONE;
+        } else if (c->frto == 0) {              /* F-RTO decides first */
             respond(pcb, c, ack, t.delivered, rack_detect(pcb, c, ack, now));
+        }
         /* RACK alone judges loss for a SACK peer: lwIP's own count of
          * duplicate ACKs (fast retransmit, window inflation) stays at 0. */
         pcb->dupacks = 0;
