@@ -53,19 +53,24 @@ void run_progress(struct run *r, uint64_t now)
     r->next_progress += tsc_from_s(1.0);
     if (r->quiet)
         return;
+    /* One write: the instances of a group share stderr. */
+    char line[256];
+    int n;
     if (r->count)
-        fprintf(stderr, "%s: %llu/%llu %s", app_name, (unsigned long long)r->ops,
-                (unsigned long long)r->count, r->ops_name);
+        n = snprintf(line, sizeof(line), "%s: %llu/%llu %s", app_name,
+                     (unsigned long long)r->ops, (unsigned long long)r->count, r->ops_name);
     else
-        fprintf(stderr, "%s: %.0f/%.0f s: %llu %s", app_name, secs, r->seconds,
-                (unsigned long long)r->ops, r->ops_name);
-    fprintf(stderr, ", %.0f/s", secs > 0 ? (double)r->ops / secs : 0.0);
+        n = snprintf(line, sizeof(line), "%s: %.0f/%.0f s: %llu %s", app_name, secs, r->seconds,
+                     (unsigned long long)r->ops, r->ops_name);
+    n += snprintf(line + n, sizeof(line) - (size_t)n, ", %.0f/s",
+                  secs > 0 ? (double)r->ops / secs : 0.0);
     if (r->lat.n > 0)
-        fprintf(stderr, ", p50 %.3f us, p99 %.3f us", hist_percentile(&r->lat, 50) / 1e3,
-                hist_percentile(&r->lat, 99) / 1e3);
+        n += snprintf(line + n, sizeof(line) - (size_t)n, ", p50 %.3f us, p99 %.3f us",
+                      hist_percentile(&r->lat, 50) / 1e3, hist_percentile(&r->lat, 99) / 1e3);
     if (r->bytes > 0)
-        fprintf(stderr, ", %.3f Gbit/s sent", secs > 0 ? (double)r->bytes * 8 / secs / 1e9 : 0.0);
-    fputc('\n', stderr);
+        snprintf(line + n, sizeof(line) - (size_t)n, ", %.3f Gbit/s sent",
+                 secs > 0 ? (double)r->bytes * 8 / secs / 1e9 : 0.0);
+    fprintf(stderr, "%s\n", line);
 }
 
 void run_result(struct run *r, uint64_t end, struct result *out)
