@@ -46,6 +46,15 @@ for key in expected:
     elif not (r["latency_us"] and r["latency_us"]["samples"] > 0 and r["latency_us"]["p50"] > 0
               and r["percentiles"]):
         bad.append("%s: no latency histogram" % "/".join(map(str, key)))
+# The targets, judged on this run: the floor's ratios from the paired round.
+targets = {t["target"]: t for t in results["targets"]}
+judged = [t for t in targets if t.startswith(("TCP p50 <= 2 x the floor's p50 (paired median)",
+                                              "UDP p50 <= 0.1 x the busy-polling kernel's"))]
+if len(targets) != 9 or len(judged) != 2 or any(targets[t]["ratio"] is None for t in judged):
+    bad.append("the issue's targets are not all judged: %s" % sorted(targets))
+for key in ("tcp p50", "udp p50", "tcp p99_9", "udp p99_9"):
+    if not results.get("paired_median", {}).get(key, 0) > 0:
+        bad.append("no paired ratio %s" % key)
 if not results["env"].get("dpdk") or not results["env"].get("kernel"):
     bad.append("the environment is not stated")
 for b in bad:
