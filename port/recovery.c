@@ -60,6 +60,7 @@ struct conn {
     uint64_t rto_ns;
     bool probe_out;
     uint32_t probe_end;
+    bool lost_marked;                           /* SEG_LOST segments may be on unacked */
 };
 
 static struct {
@@ -201,28 +202,34 @@ static void requeue(struct tcp_pcb *pcb, struct tcp_seg **link)
     pcb->rttest = 0;                            /* lwIP's Karn, as tcp_rexmit does */
 }
 
-/* Segments SEG_LOST in unacked go to unsent; returns how many. */
-static unsigned requeue_lost(struct tcp_pcb *pcb)
+/* Segments SEG_LOST in unacked go to unsent.  Whoever marks one sets
+ * lost_marked, so an ACK without loss costs no walk of the flight. */
+static void requeue_lost(struct tcp_pcb *pcb, struct conn *c)
 {
-    unsigned n = 0;
+    bool held = false;
 
+    if (!c->lost_marked)
+        return;
     for (struct tcp_seg **link = &pcb->unacked; *link != NULL;) {
-        /* A frame the driver still holds cannot be rewritten (lwIP's own rule). */
-        if (((*link)->shunt_marks & SEG_LOST) && (*link)->p->ref == 1) {
-            requeue(pcb, link);
-            n++;
-        } else {
+        if (!((*link)->shunt_marks & SEG_LOST)) {
             link = &(*link)->next;
+        } else if ((*link)->p->ref != 1) {
+            /* A frame the driver still holds cannot be rewritten (lwIP's
+             * own rule): it goes on a later ACK or timer. */
+            held = true;
+            link = &(*link)->next;
+        } else {
+            requeue(pcb, link);
         }
     }
-    return n;
+    c->lost_marked = held;
 }
 
 /* After a timeout every segment not SACKed is lost (RFC 6675 5.1), and goes
  * again in order; SACKed ones stay where they are, unless the oldest is
  * SACKed, which says the peer reneged (RFC 2018 8): then the marks go
  * (as Linux's tcp_timeout_mark_lost). */
-static void timeout_mark_lost(struct tcp_pcb *pcb)
+static void timeout_mark_lost(struct tcp_pcb *pcb, struct conn *c)
 {
     bool reneged = pcb->unacked != NULL && (pcb->unacked->shunt_marks & SEG_SACKED);
 
@@ -232,7 +239,8 @@ static void timeout_mark_lost(struct tcp_pcb *pcb)
         if (!(s->shunt_marks & SEG_SACKED))
             s->shunt_marks |= SEG_LOST;
     }
-    requeue_lost(pcb);
+    c->lost_marked = true;
+    requeue_lost(pcb, c);
 }
 
 /* ---- SACK blocks (RFC 2018) ---------------------------------------------- */
@@ -359,23 +367,51 @@ static uint32_t reo_wnd_us(const struct conn *c, unsigned sacked)
     return LWIP_MIN((uint32_t)LWIP_MAX(c->reo_mult, 1) * (c->min_rtt_us / 4), c->srtt_us);
 }
 
-/* Step 5: mark what is lost; arm the reordering timer for what may be. */
+/* SACKed segments above ack, counted as far as reo_wnd_us asks (DUPTHRESH).
+ * fack, the highest end SACKed, says when there are none without a walk:
+ * an ACK in a stream without loss. */
+static unsigned sacked_above(const struct tcp_pcb *pcb, const struct conn *c, uint32_t ack)
+{
+    unsigned n = 0;
+
+    if (c->fack == 0 || TCP_SEQ_LEQ(c->fack, ack))
+        return 0;
+    for (const struct tcp_seg *s = pcb->unacked; s != NULL && n < DUPTHRESH; s = s->next)
+        n += (s->shunt_marks & SEG_SACKED) && TCP_SEQ_GT(seg_end(s), ack);
+    return n;
+}
+
+/* Whether s left before RACK's segment, the newest delivered (step 5's test). */
+static bool sent_before_rack(const struct conn *c, const struct tcp_seg *s)
+{
+    return c->rack_sent_ns > s->shunt_sent_ns ||
+           (c->rack_sent_ns == s->shunt_sent_ns && TCP_SEQ_GT(c->rack_end, seg_end(s)));
+}
+
+/* Step 5: mark what is lost; arm the reordering timer for what may be.
+ * The walk ends at the first segment sent once and after RACK's: new data
+ * leaves in sequence order and a segment sent again leaves after its first
+ * time, so every segment beyond it left later still.  On an ACK without
+ * loss that is the first segment past the ACK, and the cost per ACK stays
+ * flat however many segments are in flight (a 256 KiB window holds 180). */
 static unsigned rack_detect(struct tcp_pcb *pcb, struct conn *c, uint32_t ack, uint64_t now)
 {
-    unsigned sacked = 0, lost = 0;
+    unsigned lost = 0;
     uint64_t wait = 0;
 
     if (c->rack_sent_ns == 0)
         return 0;
-    for (const struct tcp_seg *s = pcb->unacked; s != NULL; s = s->next)
-        sacked += (s->shunt_marks & SEG_SACKED) && TCP_SEQ_GT(seg_end(s), ack);
-    uint64_t reo = (uint64_t)reo_wnd_us(c, sacked) * 1000;
+    uint64_t reo = (uint64_t)reo_wnd_us(c, sacked_above(pcb, c, ack)) * 1000;
     for (struct tcp_seg *s = pcb->unacked; s != NULL; s = s->next) {
-        if ((s->shunt_marks & (SEG_SACKED | SEG_LOST)) || TCP_SEQ_LEQ(seg_end(s), ack))
+        if (TCP_SEQ_LEQ(seg_end(s), ack))
             continue;
-        if (!(c->rack_sent_ns > s->shunt_sent_ns ||
-              (c->rack_sent_ns == s->shunt_sent_ns && TCP_SEQ_GT(c->rack_end, seg_end(s)))))
-            continue;                           /* sent after the newest delivered */
+        if (!sent_before_rack(c, s)) {
+            if (!(s->shunt_marks & SEG_RETRANS))
+                break;
+            continue;
+        }
+        if (s->shunt_marks & (SEG_SACKED | SEG_LOST))
+            continue;
         uint64_t due = s->shunt_sent_ns + (uint64_t)c->rack_rtt_us * 1000 + reo;
         if (due <= now) {
             s->shunt_marks |= SEG_LOST;
@@ -392,6 +428,7 @@ static unsigned rack_detect(struct tcp_pcb *pcb, struct conn *c, uint32_t ack, u
         c->early = EARLY_NONE;
     }
     rec.stats.lost += lost;
+    c->lost_marked |= lost > 0;
     return lost;
 }
 
@@ -537,7 +574,7 @@ static void frto_ack(struct tcp_pcb *pcb, struct conn *c, uint32_t ack, bool adv
     if (c->frto == 2 && !advanced && !sacked_more)
         return;                         /* a window update, or old news: wait */
     c->frto = 0;                        /* 2.a / 3.a: the loss was real */
-    timeout_mark_lost(pcb);
+    timeout_mark_lost(pcb, c);
 }
 
 /* The connection's congestion control (port/cc.h) says ssthresh after a
@@ -581,7 +618,7 @@ static void respond(struct tcp_pcb *pcb, struct conn *c, uint32_t ack, uint32_t 
 {
     if (lost > 0 && !c->in_recovery && !c->in_loss)
         recovery_begin(pcb, c);
-    requeue_lost(pcb);
+    requeue_lost(pcb, c);
     if (c->in_recovery)
         recovery_window(pcb, c, ack, delivered);
 }
@@ -813,10 +850,11 @@ static void rto_fire(struct tcp_pcb *pcb, struct conn *c, uint64_t now)
         if (c->frto != 0 && pcb->unacked != NULL) {
             if (!(pcb->unacked->shunt_marks & SEG_SACKED))
                 pcb->unacked->shunt_marks |= SEG_LOST;
-            requeue_lost(pcb);
+            c->lost_marked = true;
+            requeue_lost(pcb, c);
         } else {
             c->frto = 0;
-            timeout_mark_lost(pcb);
+            timeout_mark_lost(pcb, c);
         }
         c->in_recovery = false;
         c->in_loss = true;                      /* until snd_nxt now is acknowledged */
