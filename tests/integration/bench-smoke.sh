@@ -31,6 +31,10 @@ for setup in ("kernel-lo", "shunt-memif"):
 expected += [("floor-memif", "ping-pong", "eth", 64)]
 for setup in ("shunt-veth", "kernel-veth"):
     expected += [(setup, "ping-pong", "tcp", 64), (setup, "ping-pong", "udp", 64)]
+# The paired round's bulk runs: the kernel's and Shunt's, Shunt's at MTU 9000.
+for setup in ("paired-kernel-r1", "paired-shunt-r1"):
+    expected += [(setup, "stream", "tcp", 65536), (setup, "rr", "tcp", 64)]
+expected += [("paired-jumbo-r1", "stream", "tcp", 65536)]
 
 bad = []
 for key in expected:
@@ -49,12 +53,16 @@ for key in expected:
 # The targets, judged on this run: the floor's ratios from the paired round.
 targets = {t["target"]: t for t in results["targets"]}
 judged = [t for t in targets if t.startswith(("TCP p50 <= 2 x the floor's p50 (paired median)",
-                                              "UDP p50 <= 0.1 x the busy-polling kernel's"))]
-if len(targets) != 9 or len(judged) != 2 or any(targets[t]["ratio"] is None for t in judged):
+                                              "UDP p50 <= 0.1 x the busy-polling kernel's",
+                                              "TCP stream, MTU 9000 >= 1.5 x the kernel's, every"))]
+if len(targets) != 12 or len(judged) != 3 or any(targets[t]["ratio"] is None for t in judged):
     bad.append("the issue's targets are not all judged: %s" % sorted(targets))
 for key in ("tcp p50", "udp p50", "tcp p99_9", "udp p99_9"):
     if not results.get("paired_median", {}).get(key, 0) > 0:
         bad.append("no paired ratio %s" % key)
+for key in ("shunt stream", "jumbo stream", "shunt rr"):
+    if not min(results.get("paired_bulk", {}).get(key, [0])) > 0:
+        bad.append("no paired bulk ratio %s" % key)
 if not results["env"].get("dpdk") or not results["env"].get("kernel"):
     bad.append("the environment is not stated")
 for b in bad:
