@@ -202,8 +202,16 @@ static void requeue(struct tcp_pcb *pcb, struct tcp_seg **link)
     pcb->rttest = 0;                            /* lwIP's Karn, as tcp_rexmit does */
 }
 
-/* Segments SEG_LOST in unacked go to unsent.  Whoever marks one sets
- * lost_marked, so an ACK without loss costs no walk of the flight. */
+/* seg, on unacked, is judged lost: requeue_lost() moves it to unsent.
+ * The connection remembers that one is marked, so an ACK without loss
+ * costs requeue_lost() no walk of the flight. */
+static void mark_lost(struct conn *c, struct tcp_seg *seg)
+{
+    seg->shunt_marks |= SEG_LOST;
+    c->lost_marked = true;
+}
+
+/* Segments SEG_LOST in unacked go to unsent. */
 static void requeue_lost(struct tcp_pcb *pcb, struct conn *c)
 {
     bool held = false;
@@ -237,9 +245,8 @@ static void timeout_mark_lost(struct tcp_pcb *pcb, struct conn *c)
         if (reneged)
             s->shunt_marks &= (u8_t)~SEG_SACKED;
         if (!(s->shunt_marks & SEG_SACKED))
-            s->shunt_marks |= SEG_LOST;
+            mark_lost(c, s);
     }
-    c->lost_marked = true;
     requeue_lost(pcb, c);
 }
 
@@ -414,7 +421,7 @@ static unsigned rack_detect(struct tcp_pcb *pcb, struct conn *c, uint32_t ack, u
             continue;
         uint64_t due = s->shunt_sent_ns + (uint64_t)c->rack_rtt_us * 1000 + reo;
         if (due <= now) {
-            s->shunt_marks |= SEG_LOST;
+            mark_lost(c, s);
             lost++;
         } else {
             wait = LWIP_MAX(wait, due - now);
@@ -428,7 +435,6 @@ static unsigned rack_detect(struct tcp_pcb *pcb, struct conn *c, uint32_t ack, u
         c->early = EARLY_NONE;
     }
     rec.stats.lost += lost;
-    c->lost_marked |= lost > 0;
     return lost;
 }
 
@@ -849,8 +855,7 @@ static void rto_fire(struct tcp_pcb *pcb, struct conn *c, uint64_t now)
         c->rto_ns = now;
         if (c->frto != 0 && pcb->unacked != NULL) {
             if (!(pcb->unacked->shunt_marks & SEG_SACKED))
-                pcb->unacked->shunt_marks |= SEG_LOST;
-            c->lost_marked = true;
+                mark_lost(c, pcb->unacked);
             requeue_lost(pcb, c);
         } else {
             c->frto = 0;
